@@ -1,0 +1,45 @@
+"""Typed defaults for the analysis core.
+
+Every default lives here so that pages, the command line and tests agree. ``None`` in
+a function signature means "derive from the data and log the value chosen".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: Analysis CRS for a new workspace: British National Grid, metres.
+    analysis_crs: str = "EPSG:27700"
+    #: Significance level for tests.
+    alpha: float = 0.05
+    #: Buffer rings drawn around sensitive sites, metres.
+    site_buffers_m: tuple[int, ...] = (200, 400)
+    #: Basemap tile URL template; ``None`` means no basemap (the boundaries are the
+    #: basemap offline). Set e.g. to an internal tile server.
+    tile_url: str | None = None
+    tile_attribution: str = ""
+    #: Above this many points a map layer is aggregated rather than drawn as points.
+    max_points_on_map: int = 5000
+    #: Partners see counts below this as "<5".
+    suppression_threshold: int = 5
+    #: Hotspot grid: automatic cell size aims at this many cells on the short side.
+    cells_on_short_side: int = 50
+    round_cell_to_m: int = 50
+    #: Crime types (police.uk categories) and call categories in the drug-market harm basket.
+    drug_market_basket: tuple[str, ...] = (
+        "Violence and sexual offences",
+        "Robbery",
+        "Possession of weapons",
+        "Public order",
+        "Criminal damage and arson",
+        "Anti-social behaviour",
+    )
+    #: The police.uk category whose count measures enforcement activity, not harm.
+    enforcement_category: str = "Drugs"
+    #: Words that mark a call-for-service category as drug-related.
+    drug_call_keywords: tuple[str, ...] = ("DRUG", "VICE", "NARCOTIC", "SUBSTANCE")
+
+
+settings = Settings()
