@@ -1,0 +1,571 @@
+"""Regular square and hexagonal grids over point data: cell size, binning and counts.
+
+Grids are anchored at the origin of the CRS, so two grids with the same ``cell_size``
+and ``shape`` share cells (and ``cell_id`` values) whatever data they were built from.
+All lengths are metres.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import GeoInputError
+from .settings import settings
+
+logger = logging.getLogger(__name__)
+
+#: Fixed output columns of :func:`grid_counts`.
+GRID_COLUMNS: tuple[str, ...] = ("cell_id", "row", "col", "n", "harm", "geometry")
+SHAPES: tuple[str, ...] = ("square", "hex")
+SQRT3 = math.sqrt(3.0)
+
+
+def _setting(name: str, fallback):
+    """Read an optional default from :data:`geo.settings.settings`, else ``fallback``."""
+    return getattr(settings, name, fallback)
+
+
+# --------------------------------------------------------------------------------------
+# input checks
+# --------------------------------------------------------------------------------------
+def check_crs_metres(gdf, name: str = "points") -> None:
+    """Raise :class:`GeoInputError` unless ``gdf`` uses a projected CRS in metres."""
+    crs = getattr(gdf, "crs", None)
+    if crs is None or not crs.is_projected:
+        raise GeoInputError(
+            f"`{name}` must use a projected CRS in metres, got {crs}",
+            where=f"{name}.crs",
+            fix=f"reproject first, e.g. {name}.to_crs('{settings.analysis_crs}') "
+            f"or {name}.to_crs({name}.estimate_utm_crs())",
+        )
+    unit = (crs.axis_info[0].unit_name if crs.axis_info else "metre").lower()
+    if unit not in ("metre", "meter", "m"):
+        raise GeoInputError(
+            f"`{name}` CRS {crs.to_string()} is in {unit}, not metres",
+            where=f"{name}.crs",
+            fix=f"reproject to a metric CRS, e.g. {name}.to_crs('{settings.analysis_crs}')",
+        )
+
+
+def point_xy(points, name: str = "points") -> tuple[np.ndarray, np.ndarray]:
+    """Return the x and y coordinates (metres) of a point GeoDataFrame or GeoSeries.
+
+    Raises
+    ------
+    GeoInputError
+        If the input is not a GeoDataFrame/GeoSeries, has a geographic CRS, is empty
+        or holds missing, empty or non-point geometries.
+    """
+    if not isinstance(points, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        raise GeoInputError(
+            f"`{name}` must be a GeoDataFrame of points, got {type(points).__name__}",
+            fix="build one with geopandas.GeoDataFrame(df, geometry=geopandas."
+            "points_from_xy(df.x, df.y), crs='EPSG:27700')",
+        )
+    check_crs_metres(points, name)
+    if len(points) == 0:
+        raise GeoInputError(
+            f"`{name}` is empty: there is nothing to map",
+            fix="check the date range and area filters that produced it",
+        )
+    geom = points.geometry.values if isinstance(points, gpd.GeoDataFrame) else points.values
+    arr = np.asarray(geom)
+    bad = shapely.is_missing(arr) | shapely.is_empty(arr)
+    bad |= shapely.get_type_id(arr) != 0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        kind = "missing" if shapely.is_missing(arr[i]) else shapely.get_type_id(arr[i])
+        raise GeoInputError(
+            f"`{name}` has {int(bad.sum())} row(s) without a point location "
+            f"(first: geometry {arr[i] if kind != 'missing' else 'None'})",
+            where=f"{name} row {points.index[i]!r}",
+            fix=f"drop them first, e.g. {name}[{name}.geometry.notna() & "
+            f"~{name}.geometry.is_empty & ({name}.geom_type == 'Point')]",
+        )
+    x = shapely.get_x(arr)
+    y = shapely.get_y(arr)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        i = int(np.flatnonzero(~(np.isfinite(x) & np.isfinite(y)))[0])
+        raise GeoInputError(
+            f"`{name}` has non-finite coordinates", where=f"{name} row {points.index[i]!r}",
+            fix="drop rows with NaN or infinite coordinates",
+        )
+    return x, y
+
+
+def point_weights(points, weight: str | None, name: str = "points") -> np.ndarray | None:
+    """Return the per-point harm weights from column ``weight`` (``None`` -> ``None``).
+
+    Raises
+    ------
+    GeoInputError
+        If the column is missing, not numeric, or holds negative or non-finite values.
+    """
+    if weight is None:
+        return None
+    if not isinstance(points, gpd.GeoDataFrame) or weight not in points.columns:
+        cols = list(getattr(points, "columns", []))
+        raise GeoInputError(
+            f"weight column {weight!r} not found in `{name}`",
+            where=f"{name} columns {cols}",
+            fix="pass the name of a numeric harm-weight column, or weight=None to count points",
+        )
+    try:
+        w = points[weight].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise GeoInputError(
+            f"weight column {weight!r} is not numeric",
+            where=f"{name}[{weight!r}] dtype {points[weight].dtype}",
+            fix="convert it with pandas.to_numeric(...) or choose another column",
+        ) from None
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise GeoInputError(
+            f"weight column {weight!r} has {int(bad.sum())} missing, infinite or negative "
+            f"value(s) (first: {w[i]})",
+            where=f"{name} row {points.index[i]!r}",
+            fix="fill or drop them; harm weights must be finite and >= 0",
+        )
+    return w
+
+
+def check_cell_size(cell_size: float, name: str = "cell_size") -> float:
+    """Return ``cell_size`` as float or raise :class:`GeoInputError`."""
+    try:
+        size = float(cell_size)
+    except (TypeError, ValueError):
+        size = float("nan")
+    if not math.isfinite(size) or size < 1.0:
+        raise GeoInputError(
+            f"`{name}` must be a number of metres >= 1, got {cell_size!r}",
+            fix=f"pass e.g. {name}=200, or {name}=None to derive it from the data",
+        )
+    return size
+
+
+def area_geometry(area, crs=None, name: str = "area"):
+    """Return ``area`` (polygon, GeoSeries or GeoDataFrame) as one shapely geometry.
+
+    A GeoSeries/GeoDataFrame is reprojected to ``crs`` when both CRSs are known.
+    """
+    if area is None:
+        return None
+    if isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        if len(area) == 0:
+            raise GeoInputError(f"`{name}` is empty", fix="pass a polygon or area=None")
+        if crs is not None and area.crs is not None and area.crs != crs:
+            area = area.to_crs(crs)
+        elif area.crs is not None:
+            check_crs_metres(area, name)
+        geom = shapely.union_all(np.asarray(area.geometry.values if isinstance(
+            area, gpd.GeoDataFrame) else area.values))
+    elif isinstance(area, shapely.Geometry):
+        geom = area
+    else:
+        raise GeoInputError(
+            f"`{name}` must be a shapely polygon, GeoSeries or GeoDataFrame, "
+            f"got {type(area).__name__}",
+            fix="pass e.g. a boundary GeoDataFrame read with geo.read_boundaries",
+        )
+    if geom.is_empty or geom.area <= 0:
+        raise GeoInputError(
+            f"`{name}` has no area", where=f"{name} geometry type {geom.geom_type}",
+            fix="pass a polygon covering the study area, in the points' CRS",
+        )
+    return geom
+
+
+# --------------------------------------------------------------------------------------
+# the grid
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GridSpec:
+    """A regular grid anchored at the CRS origin: turns (row, col) into cells and back.
+
+    Parameters
+    ----------
+    shape : {"square", "hex"}
+        Square cells, or pointy-top hexagons in "odd-r" offset layout (odd rows shifted
+        half a cell east).
+    cell_size : float
+        Square side in metres; for hexagons the distance between the centres of two
+        adjacent cells (= flat-to-flat width; area ``sqrt(3)/2 * cell_size**2``).
+    row0, col0 : int
+        Global lattice index of local row 0 and column 0 (``row0`` is even for hex).
+    nrows, ncols : int
+        Grid dimensions. Row numbers increase northwards, columns eastwards.
+    """
+
+    shape: str
+    cell_size: float
+    row0: int
+    col0: int
+    nrows: int
+    ncols: int
+
+    @property
+    def row_step(self) -> float:
+        """Distance in metres between the centres of consecutive rows."""
+        return self.cell_size * (SQRT3 / 2 if self.shape == "hex" else 1.0)
+
+    @property
+    def size(self) -> int:
+        """Number of cells in the full rectangle of rows x columns."""
+        return self.nrows * self.ncols
+
+    @property
+    def cell_area(self) -> float:
+        """Area of one cell in square metres."""
+        s = self.cell_size
+        return s * s * (SQRT3 / 2 if self.shape == "hex" else 1.0)
+
+    # -- lattice maths ----------------------------------------------------------------
+    @staticmethod
+    def _global_index(shape: str, s: float, x: np.ndarray, y: np.ndarray):
+        """Global (row, col) lattice index of the cell holding each point."""
+        if shape == "square":
+            return np.floor(y / s).astype(np.int64), np.floor(x / s).astype(np.int64)
+        # pointy-top hex of circumradius R = s / sqrt(3): axial coords, cube rounding
+        rr = s / SQRT3
+        qf = (SQRT3 / 3 * x - y / 3) / rr
+        rf = (2 / 3 * y) / rr
+        sf = -qf - rf
+        q, r, c = np.rint(qf), np.rint(rf), np.rint(sf)
+        dq, dr, dc = np.abs(q - qf), np.abs(r - rf), np.abs(c - sf)
+        fix_q = (dq > dr) & (dq > dc)
+        fix_r = ~fix_q & (dr > dc)
+        q = np.where(fix_q, -r - c, q)
+        r = np.where(fix_r, -q - c, r)
+        q = q.astype(np.int64)
+        r = r.astype(np.int64)
+        col = q + (r - (r & 1)) // 2
+        return r, col
+
+    @classmethod
+    def covering(cls, x, y, cell_size: float, shape: str = "square", pad: int = 0) -> "GridSpec":
+        """Smallest grid of this lattice holding every point ``(x, y)``, plus ``pad`` cells."""
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        r, c = cls._global_index(shape, cell_size, x, y)
+        r_lo, r_hi = int(r.min()) - pad, int(r.max()) + pad
+        c_lo, c_hi = int(c.min()) - pad, int(c.max()) + pad
+        if shape == "hex" and r_lo % 2:
+            r_lo -= 1  # keep local row parity equal to global parity
+        return cls(shape, float(cell_size), r_lo, c_lo, r_hi - r_lo + 1, c_hi - c_lo + 1)
+
+    def locate(self, x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Local (row, col) of the cell holding each point and a mask of points inside."""
+        r, c = self._global_index(self.shape, self.cell_size, np.asarray(x, float),
+                                  np.asarray(y, float))
+        r -= self.row0
+        c -= self.col0
+        inside = (r >= 0) & (r < self.nrows) & (c >= 0) & (c < self.ncols)
+        return r, c, inside
+
+    def centres(self, row, col) -> tuple[np.ndarray, np.ndarray]:
+        """Centre coordinates (metres) of local cells ``(row, col)``."""
+        rg = np.asarray(row, dtype=np.int64) + self.row0
+        cg = np.asarray(col, dtype=np.int64) + self.col0
+        s = self.cell_size
+        if self.shape == "square":
+            return (cg + 0.5) * s, (rg + 0.5) * s
+        return (cg + 0.5 * (rg & 1)) * s, rg * (SQRT3 / 2) * s
+
+    def polygons(self, row, col) -> np.ndarray:
+        """Shapely polygons of local cells ``(row, col)``."""
+        cx, cy = self.centres(row, col)
+        s = self.cell_size
+        if self.shape == "square":
+            h = s / 2
+            return shapely.box(cx - h, cy - h, cx + h, cy + h)
+        rr = s / SQRT3
+        ang = np.deg2rad(np.array([30, 90, 150, 210, 270, 330, 30]))
+        xs = cx[:, None] + rr * np.cos(ang)[None, :]
+        ys = cy[:, None] + rr * np.sin(ang)[None, :]
+        return shapely.polygons(np.stack([xs, ys], axis=-1))
+
+    def cell_ids(self, row, col) -> np.ndarray:
+        """Stable text ids: ``"<E>_<N>"`` of the south-west corner (square) or centre (hex).
+
+        Ids are the same for the same cell in any grid with equal ``shape`` and
+        ``cell_size``, so periods can be joined on them.
+        """
+        if self.shape == "square":
+            ex = (np.asarray(col, np.int64) + self.col0) * self.cell_size
+            ny = (np.asarray(row, np.int64) + self.row0) * self.cell_size
+        else:
+            ex, ny = self.centres(row, col)
+        ex = pd.Series(np.rint(ex).astype(np.int64)).astype(str)
+        ny = pd.Series(np.rint(ny).astype(np.int64)).astype(str)
+        return (ex + "_" + ny).to_numpy(dtype=object)
+
+    def same_lattice(self, other: "GridSpec") -> bool:
+        """True if both grids use the same cell shape and size (cells coincide)."""
+        return self.shape == other.shape and math.isclose(self.cell_size, other.cell_size)
+
+    def neighbour_offsets(self, distance: float) -> dict[int, np.ndarray]:
+        """Offsets ``(drow, dcol)`` of cells whose centres lie within ``distance``.
+
+        Includes ``(0, 0)`` (the cell itself). Returns one array per row parity (square
+        grids use the same offsets for both). Centre distances are compared with a
+        relative tolerance of 1e-9 so that ``distance == cell_size`` includes the rook
+        neighbours despite rounding.
+        """
+        s = self.cell_size
+        k = int(math.ceil(distance / min(s, self.row_step))) + 1
+        dr, dc = np.meshgrid(np.arange(-k, k + 1), np.arange(-k, k + 1), indexing="ij")
+        dr, dc = dr.ravel(), dc.ravel()
+        out = {}
+        for parity in (0, 1):
+            x0, y0 = self.centres(np.array([parity - self.row0 % 2]), np.array([0]))
+            x1, y1 = self.centres(parity - self.row0 % 2 + dr, dc)
+            d = np.hypot(x1 - x0, y1 - y0)
+            keep = d <= distance * (1 + 1e-9)
+            out[parity] = np.stack([dr[keep], dc[keep]], axis=1)
+        return out
+
+
+def auto_cell_size(points) -> float:
+    """Choose a grid cell size from the extent of the points and log it.
+
+    The rule: the short side of the points' bounding box divided by
+    ``settings.cells_on_short_side`` (50), rounded down to a multiple of
+    ``settings.round_cell_to_m`` (50 m). If that is below one rounding step the raw
+    value is kept, with a floor of 1 m.
+
+    Parameters
+    ----------
+    points : geopandas.GeoDataFrame
+        Points in a projected CRS in metres.
+
+    Returns
+    -------
+    float
+        Cell size in metres.
+
+    Raises
+    ------
+    GeoInputError
+        If the points are not usable (see :func:`point_xy`) or all share one location.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0, 12_000], [0, 30_000]),
+    ...                        crs="EPSG:27700")
+    >>> auto_cell_size(pts)
+    200.0
+    """
+    x, y = point_xy(points)
+    return _auto_cell_size_xy(x, y)
+
+
+def _auto_cell_size_xy(x: np.ndarray, y: np.ndarray) -> float:
+    short = min(float(x.max() - x.min()), float(y.max() - y.min()))
+    if short <= 0:
+        short = max(float(x.max() - x.min()), float(y.max() - y.min()))
+    if short <= 0:
+        raise GeoInputError(
+            "cannot derive a cell size: all points share one location",
+            fix="pass cell_size=... in metres",
+        )
+    raw = short / settings.cells_on_short_side
+    step = settings.round_cell_to_m
+    size = math.floor(raw / step) * step if raw >= step else raw
+    size = max(float(size), 1.0)
+    logger.info("cell_size set automatically to %s m", f"{size:,.0f}")
+    return size
+
+
+def _check_shape(shape: str) -> str:
+    if shape not in SHAPES:
+        raise GeoInputError(
+            f"shape must be one of {SHAPES}, got {shape!r}", fix="pass shape='square' or 'hex'"
+        )
+    return shape
+
+
+def grid_counts(
+    points,
+    *,
+    cell_size: float | None = None,
+    shape: str = "square",
+    weight: str | None = None,
+    area=None,
+    keep_empty: bool = True,
+    grid: GridSpec | None = None,
+) -> gpd.GeoDataFrame:
+    """Count points and sum their harm weights on a square or hexagonal grid.
+
+    Points are binned with numpy (no spatial join): each point falls in exactly one
+    cell; square cells are half-open ``[x0, x0 + s) x [y0, y0 + s)`` so a point on a
+    shared edge goes to the cell to its north/east. Hexagons are pointy-top.
+
+    Parameters
+    ----------
+    points : geopandas.GeoDataFrame
+        Points in a projected CRS in metres (e.g. EPSG:27700).
+    cell_size : float, optional
+        Square side, or hexagon centre spacing, in metres. ``None``: derived with
+        :func:`auto_cell_size` and logged. Ignored when ``grid`` is given.
+    shape : {"square", "hex"}
+        Cell shape.
+    weight : str, optional
+        Column of per-point harm weights (finite, >= 0). ``None``: every point weighs 1.
+    area : shapely geometry, GeoSeries or GeoDataFrame, optional
+        Study area. The grid covers its bounding box and only cells intersecting it are
+        kept; points in dropped cells are not counted (their number is logged and put in
+        ``attrs["n_outside"]``).
+    keep_empty : bool
+        Keep cells with no points (needed for Gi*, which treats them as zeros).
+    grid : GridSpec, optional
+        Reuse an existing grid (``cells.attrs["grid"]`` of an earlier result) so that
+        several periods share exactly the same cells. Points outside it are dropped and
+        logged as for ``area``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per cell with columns ``cell_id`` (str, ``"<E>_<N>"`` of the south-west
+        corner or hex centre, metres), ``row``, ``col`` (int, rows increase northwards),
+        ``n`` (int, points), ``harm`` (float, sum of weights; equals ``n`` if
+        ``weight`` is None) and ``geometry`` (cell polygon), in the points' CRS.
+        ``attrs["grid"]`` holds the :class:`GridSpec`.
+
+    Raises
+    ------
+    GeoInputError
+        For a geographic CRS, empty input, bad geometries, bad weights or bad parameters.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0, 100, 150, 199.9],
+    ...                        [0, 0, 50, 99]), crs="EPSG:27700")
+    >>> cells = grid_counts(pts, cell_size=100)
+    >>> cells[["cell_id", "n"]].to_dict("list")
+    {'cell_id': ['0_0', '100_0'], 'n': [1, 3]}
+    """
+    x, y = point_xy(points)
+    w = point_weights(points, weight)
+    geom = area_geometry(area, points.crs)
+    if grid is not None:
+        if not isinstance(grid, GridSpec):
+            raise GeoInputError(
+                f"`grid` must be a GridSpec, got {type(grid).__name__}",
+                fix="pass grid=cells.attrs['grid'] from an earlier grid_counts result",
+            )
+        spec = grid
+    else:
+        _check_shape(shape)
+        size = _auto_cell_size_xy(x, y) if cell_size is None else check_cell_size(cell_size)
+        if geom is not None:
+            xmin, ymin, xmax, ymax = geom.bounds
+            pad = 1 if shape == "hex" else 0
+            spec = GridSpec.covering([xmin, xmax, xmin, xmax], [ymin, ymin, ymax, ymax],
+                                     size, shape, pad=pad)
+        else:
+            spec = GridSpec.covering(x, y, size, shape)
+        if spec.size > _setting("max_grid_cells", 25_000_000):
+            raise GeoInputError(
+                f"a {size:,.0f} m grid over this extent would have {spec.size:,} cells",
+                fix="use a larger cell_size or a smaller area",
+            )
+    return _counts_frame(spec, x, y, w, geom, keep_empty, points.crs)
+
+
+def bin_counts(spec: GridSpec, x, y, w=None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Bin points on ``spec``: 2-D arrays of counts and summed weights, and #outside.
+
+    Arrays have shape ``(spec.nrows, spec.ncols)``; row 0 is the southernmost row.
+    """
+    r, c, inside = spec.locate(x, y)
+    n_out = int((~inside).sum())
+    flat = (r * spec.ncols + c)[inside]
+    n = np.bincount(flat, minlength=spec.size).reshape(spec.nrows, spec.ncols)
+    if w is None:
+        harm = n.astype(float)
+    else:
+        harm = np.bincount(flat, weights=np.asarray(w, float)[inside],
+                           minlength=spec.size).reshape(spec.nrows, spec.ncols)
+    return n, harm, n_out
+
+
+def _counts_frame(spec, x, y, w, area_geom, keep_empty, crs) -> gpd.GeoDataFrame:
+    n, harm, n_out = bin_counts(spec, x, y, w)
+    n, harm = n.ravel(), harm.ravel()
+    keep = np.ones(spec.size, bool) if keep_empty else n > 0
+    idx = np.flatnonzero(keep)
+    rows, cols = np.divmod(idx, spec.ncols)
+    polys = spec.polygons(rows, cols)
+    if area_geom is not None:
+        shapely.prepare(area_geom)
+        hit = shapely.intersects(area_geom, polys)
+        lost = int(n[idx[~hit]].sum())
+        idx, rows, cols, polys = idx[hit], rows[hit], cols[hit], polys[hit]
+        n_out += lost
+    if n_out:
+        logger.warning("%s point(s) fall outside the grid/area and were not counted", n_out)
+    out = gpd.GeoDataFrame(
+        {
+            "cell_id": spec.cell_ids(rows, cols),
+            "row": rows.astype(np.int64),
+            "col": cols.astype(np.int64),
+            "n": n[idx].astype(np.int64),
+            "harm": harm[idx].astype(float),
+        },
+        geometry=gpd.GeoSeries(polys, crs=crs),
+        crs=crs,
+    )
+    out.attrs["grid"] = spec
+    out.attrs["n_outside"] = n_out
+    return out
+
+
+def cells_to_array(cells, column: str) -> tuple[np.ndarray, GridSpec]:
+    """Scatter a grid column back into a 2-D array (NaN where the grid has no cell).
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        Output of :func:`grid_counts` (needs ``row``, ``col`` and ``attrs["grid"]``).
+    column : str
+        Numeric column to scatter.
+
+    Returns
+    -------
+    array : numpy.ndarray
+        Shape ``(nrows, ncols)``, row 0 southernmost.
+    grid : GridSpec
+    """
+    spec = grid_of(cells)
+    if spec is None:
+        raise GeoInputError(
+            "cells carry no grid description (attrs['grid'] with row/col columns)",
+            fix="build the cells with geo.hotspots.grid_counts",
+        )
+    arr = np.full((spec.nrows, spec.ncols), np.nan)
+    arr[cells["row"].to_numpy(), cells["col"].to_numpy()] = cells[column].to_numpy(float)
+    return arr, spec
+
+
+def grid_of(cells) -> GridSpec | None:
+    """Return the :class:`GridSpec` of a cells frame, or None if it is not a usable grid."""
+    spec = getattr(cells, "attrs", {}).get("grid")
+    if not isinstance(spec, GridSpec) or not {"row", "col"} <= set(cells.columns):
+        return None
+    r = cells["row"].to_numpy()
+    c = cells["col"].to_numpy()
+    if len(r) == 0 or r.min() < 0 or c.min() < 0 or r.max() >= spec.nrows or \
+            c.max() >= spec.ncols:
+        return None
+    if len(np.unique(r.astype(np.int64) * spec.ncols + c)) != len(r):
+        return None
+    return spec

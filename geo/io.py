@@ -1,0 +1,846 @@
+"""Readers: police.uk street crime, incidents/calls, sensitive sites and boundaries.
+
+Every reader returns a :class:`ReadResult`: a GeoDataFrame in the analysis CRS holding
+the rows that were kept (with a ``status`` column: ``mapped``, ``no_location`` or
+``outside_area``) and an :class:`~geo.report.ImportReport` that accounts for every row
+read. A file that cannot be read as a whole (wrong columns, delimiter or encoding, an
+empty file, a stop-and-search file given as street crime, swapped coordinates or a wrong
+CRS) raises :class:`~geo.errors.GeoInputError` naming the file, the row or column, and
+the fix; nothing is returned, so nothing reaches the workspace.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+
+from .errors import GeoInputError
+from .report import REJECTED_COLUMNS, ImportReport
+
+logger = logging.getLogger(__name__)
+
+#: The twelve columns of a police.uk street-level crime file.
+POLICE_UK_STREET_COLUMNS = [
+    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
+    "Location", "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",
+]
+#: The fourteen police.uk crime types.
+POLICE_UK_CATEGORIES = (
+    "Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson",
+    "Drugs", "Other crime", "Other theft", "Possession of weapons", "Public order",
+    "Robbery", "Shoplifting", "Theft from the person", "Vehicle crime",
+    "Violence and sexual offences",
+)
+_OUTCOMES_COLUMNS = {"Crime ID", "Month", "Outcome type"}
+_STOP_SEARCH_COLUMNS = {"Type", "Date", "Object of search", "Legislation"}
+
+#: Plausible lon/lat box for police.uk data (Great Britain, Northern Ireland and islands).
+UK_LONLAT_BOX = (-8.7, 49.8, 2.0, 60.9)
+
+#: Columns of the incidents table, shared by crime and calls.
+INCIDENT_COLUMNS = [
+    "uid", "layer", "source", "crime_id", "month", "date", "category", "subcategory",
+    "force", "location", "lsoa_code", "lsoa_name", "outcome", "x", "y", "status",
+]
+
+SITE_KINDS = ("school", "treatment", "hostel", "bail hostel", "pharmacy", "other")
+BOUNDARY_LEVELS = ("force", "bcu", "ward", "neighbourhood", "lsoa")
+
+
+@dataclass
+class ReadResult:
+    """Rows kept from a read (GeoDataFrame in the analysis CRS) and the import report."""
+
+    frame: gpd.GeoDataFrame
+    report: ImportReport
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _sniff_text(path_name: str, raw: bytes) -> str:
+    """Decode bytes as UTF-8 (with or without BOM) or raise a fix-it error."""
+    if not raw.strip():
+        raise GeoInputError(
+            "The file is empty", where=path_name,
+            fix="export the data again; a police.uk download has a header line and one line per crime",
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise GeoInputError(
+            f"The file is not UTF-8 text (byte 0x{raw[err.start]:02x} cannot be decoded)",
+            where=f"{path_name}, line {line}",
+            fix="save the file as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8) and import it again",
+        ) from None
+
+
+def _check_delimiter(path_name: str, first_line: str) -> None:
+    """Refuse a file whose header is separated by something other than commas."""
+    if "," in first_line:
+        return
+    for delim, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+        if delim in first_line:
+            raise GeoInputError(
+                f"The file uses {label} to separate columns, not commas",
+                where=f"{path_name}, line 1 (header)",
+                fix="save it as comma-separated CSV, or convert it, e.g. in Excel Save As > CSV UTF-8",
+            )
+
+
+def _read_csv_text(path_name: str, text: str) -> pd.DataFrame:
+    """Parse CSV text as strings, refusing other delimiters with a clear message."""
+    _check_delimiter(path_name, text.split("\n", 1)[0])
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+    except pd.errors.ParserError as err:
+        m = re.search(r"line (\d+)", str(err))
+        where = f"{path_name}, line {m.group(1)}" if m else path_name
+        raise GeoInputError(
+            f"The CSV cannot be parsed: {err}", where=where,
+            fix="check that line for an unquoted comma or a missing quote, then save the file again",
+        ) from None
+
+
+def _content_uids(df: pd.DataFrame, prefix: str) -> np.ndarray:
+    """Stable row identities from content, for rows that carry no id.
+
+    Identical rows are legitimately repeated in police.uk data (several anti-social
+    behaviour reports at one anonymous map point in one month), so the k-th repeat of the
+    same content gets ``k`` in its hash: re-reading the same file gives the same ids,
+    while genuine repeats stay distinct.
+    """
+    if df.empty:
+        return np.array([], dtype=object)
+    key = df.astype(str).agg("\x1f".join, axis=1)
+    occurrence = key.groupby(key, sort=False).cumcount().astype(str)
+    return np.array(
+        [prefix + hashlib.sha1(f"{k}\x1e{i}".encode()).hexdigest() for k, i in zip(key, occurrence)],
+        dtype=object,
+    )
+
+
+def _to_float(s: pd.Series) -> np.ndarray:
+    return pd.to_numeric(s.str.strip(), errors="coerce").to_numpy(dtype=float, copy=True)
+
+
+def _reject(df: pd.DataFrame, mask: np.ndarray, file: str, column: str, reason: str) -> pd.DataFrame:
+    """Rows of ``df`` under ``mask`` as rejected-row records."""
+    sub = df.loc[mask]
+    raw = sub.astype(str).agg(lambda r: json.dumps(dict(r), ensure_ascii=False), axis=1) if len(sub) else []
+    return pd.DataFrame({
+        "file": file, "row": sub.index.to_numpy() + 2, "column": column,
+        "reason": reason, "raw": list(raw),
+    }, columns=REJECTED_COLUMNS)
+
+
+class _Outcomes:
+    """Assigns each row one outcome; a row keeps the first reason it is rejected for."""
+
+    def __init__(self, df: pd.DataFrame, file: str):
+        self.df = df
+        self.file = file
+        self.rejected = np.zeros(len(df), dtype=bool)
+        self.parts: list[pd.DataFrame] = []
+        self.reasons: dict[str, int] = {}
+
+    def reject(self, mask: np.ndarray, column: str, reason: str) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~self.rejected
+        if mask.any():
+            self.parts.append(_reject(self.df, mask, self.file, column, reason))
+            self.reasons[reason] = self.reasons.get(reason, 0) + int(mask.sum())
+            self.rejected |= mask
+
+    def report(self, source: str, kind: str, status: np.ndarray) -> ImportReport:
+        kept = status[~self.rejected]
+        rep = ImportReport(source=source, kind=kind, rows_read=len(self.df), files=[self.file])
+        rep.outcomes = {
+            "mapped": int((kept == "mapped").sum()),
+            "no_location": int((kept == "no_location").sum()),
+            "outside_area": int((kept == "outside_area").sum()),
+            "rejected": int(self.rejected.sum()),
+        }
+        rep.reasons = dict(self.reasons)
+        if self.parts:
+            rep.rejected = pd.concat(self.parts, ignore_index=True).sort_values("row", ignore_index=True)
+        return rep
+
+
+def _locate(x: np.ndarray, y: np.ndarray, src_crs, dst_crs, area) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Project coordinates and classify each row mapped / no_location / outside_area."""
+    have = np.isfinite(x) & np.isfinite(y)
+    X = np.full(len(x), np.nan)
+    Y = np.full(len(x), np.nan)
+    if have.any():
+        tr = Transformer.from_crs(src_crs, dst_crs, always_xy=True)
+        X[have], Y[have] = tr.transform(x[have], y[have])
+    status = np.where(have, "mapped", "no_location").astype(object)
+    if area is not None and have.any():
+        geom = area.union_all() if hasattr(area, "union_all") else area
+        shapely.prepare(geom)
+        inside = shapely.contains_xy(geom, X[have], Y[have])
+        idx = np.flatnonzero(have)
+        status[idx[~inside]] = "outside_area"
+    return X, Y, status
+
+
+def _frame(cols: dict, X, Y, crs) -> gpd.GeoDataFrame:
+    df = pd.DataFrame(cols)
+    df["x"], df["y"] = X, Y
+    geom = shapely.points(X, Y)  # NaN coordinates give empty points
+    geom[~(np.isfinite(X) & np.isfinite(Y))] = None
+    return gpd.GeoDataFrame(df[[c for c in INCIDENT_COLUMNS if c in df]], geometry=geom, crs=crs)
+
+
+# --------------------------------------------------------------------- police.uk
+
+
+def _police_uk_kind(columns: list[str]) -> str:
+    cols = set(columns)
+    if set(POLICE_UK_STREET_COLUMNS) <= cols:
+        return "street"
+    if _OUTCOMES_COLUMNS <= cols:
+        return "outcomes"
+    if _STOP_SEARCH_COLUMNS <= cols:
+        return "stop-and-search"
+    return "unknown"
+
+
+def _iter_police_uk_sources(path: Path):
+    """Yield (display name, bytes) for each CSV in a file, folder or police.uk zip."""
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.csv"))
+        if not files:
+            raise GeoInputError(
+                "The folder holds no CSV files", where=str(path),
+                fix="point at the folder of monthly police.uk CSVs (YYYY-MM/*-street.csv) or at the zip archive",
+            )
+        for p in files:
+            yield str(p.relative_to(path.parent)), p.read_bytes()
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = sorted(n for n in zf.namelist() if n.lower().endswith(".csv"))
+            if not names:
+                raise GeoInputError(
+                    "The zip archive holds no CSV files", where=str(path),
+                    fix="download the archive again from police.uk (Data > Custom download)",
+                )
+            for n in names:
+                yield f"{path.name}:{n}", zf.read(n)
+    elif path.exists():
+        yield str(path), path.read_bytes()
+    else:
+        raise GeoInputError("The file does not exist", where=str(path), fix="check the path and try again")
+
+
+def read_police_uk(path, *, crs: str = "EPSG:27700", area=None) -> ReadResult:
+    """Read police.uk street-level crime from a CSV, a folder of CSVs or a police.uk zip.
+
+    Parameters
+    ----------
+    path : str or Path
+        One ``*-street.csv``, a folder of them (searched recursively) or the zip archive
+        as downloaded from police.uk (``YYYY-MM/*-street.csv`` inside). Outcomes and
+        stop-and-search files inside a folder or archive are recognised by their headers
+        and skipped with a note in the report; given alone they are refused.
+    crs : str
+        Analysis CRS of the workspace (projected, metres).
+    area : shapely geometry or GeoSeries, optional
+        The workspace area in ``crs``; located rows outside it are kept with status
+        ``outside_area``.
+
+    Returns
+    -------
+    ReadResult
+        ``frame`` columns: ``uid`` (police.uk Crime ID, or a content hash ``h:...`` where
+        the id is blank, as for anti-social behaviour), ``layer`` (``crime``), ``source``,
+        ``crime_id``, ``month`` (``YYYY-MM``), ``category`` (crime type), ``force``
+        (Reported by), ``location``, ``lsoa_code``, ``lsoa_name``, ``outcome``, ``x``,
+        ``y`` (metres, NaN where no location), ``status`` and ``geometry``.
+
+    Raises
+    ------
+    GeoInputError
+        For a file that is empty, not UTF-8, not comma-separated, not a street-level
+        crime file, or whose coordinates look swapped or projected.
+    """
+    path = Path(path)
+    total = ImportReport(source=str(path), kind="crime")
+    frames = []
+    sources = list(_iter_police_uk_sources(path))
+    single = len(sources) == 1
+    for name, raw in sources:
+        text = _sniff_text(name, raw)
+        first_line = text.split("\n", 1)[0].strip("\r")
+        _check_delimiter(name, first_line)
+        header = next(csv.reader([first_line]), [])
+        kind = _police_uk_kind(header)
+        if kind != "street":
+            what = {
+                "outcomes": "a police.uk outcomes file (it has 'Outcome type' and no 'Crime type')",
+                "stop-and-search": "a police.uk stop-and-search file, not street-level crime",
+                "unknown": "not a police.uk street-level crime file",
+            }[kind]
+            if single:
+                missing = [c for c in POLICE_UK_STREET_COLUMNS if c not in header]
+                raise GeoInputError(
+                    f"This is {what}; missing column(s): {', '.join(missing)}",
+                    where=f"{name}, line 1 (header)",
+                    fix="import the '*-street.csv' files from the police.uk download; "
+                        "other incident files go through 'calls' with a column mapping",
+                )
+            total.skipped_files[name] = what
+            continue
+        df = _read_csv_text(name, text)
+        result = _police_uk_frame(df, name, crs=crs, area=area)
+        frames.append(result.frame)
+        total.merge(result.report)
+    if not frames:
+        raise GeoInputError(
+            "No police.uk street-level crime file was found", where=str(path),
+            fix="import the '*-street.csv' files (skipped: " + ", ".join(total.skipped_files) + ")",
+        )
+    total.source = str(path)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return ReadResult(gpd.GeoDataFrame(frame, geometry="geometry", crs=crs), total)
+
+
+def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area) -> ReadResult:
+    lon = _to_float(df["Longitude"])
+    lat = _to_float(df["Latitude"])
+    _check_lonlat_file(lon, lat, name, "Longitude", "Latitude")
+    out = _Outcomes(df, name)
+    month = df["Month"].str.strip()
+    ok_month = month.str.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])").to_numpy()
+    out.reject(~ok_month, "Month", "bad date (Month is not YYYY-MM)")
+    lon_txt, lat_txt = df["Longitude"].str.strip() != "", df["Latitude"].str.strip() != ""
+    blank = (~lon_txt & ~lat_txt).to_numpy()
+    unparseable = ~blank & ~(np.isfinite(lon) & np.isfinite(lat))
+    out.reject(unparseable, "Longitude/Latitude", "unparseable coordinate")
+    x0, y0, x1, y1 = UK_LONLAT_BOX
+    located = np.isfinite(lon) & np.isfinite(lat)
+    implausible = located & ~((lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1))
+    out.reject(implausible, "Longitude/Latitude", "implausible coordinate (outside the UK)")
+    category = df["Crime type"].str.strip()
+    out.reject(~category.isin(POLICE_UK_CATEGORIES).to_numpy(), "Crime type", "unknown category")
+    lon[out.rejected | blank] = np.nan
+    lat[out.rejected | blank] = np.nan
+    X, Y, status = _locate(lon, lat, "EPSG:4326", crs, area)
+    report = out.report(name, "crime", status)
+    keep = ~out.rejected
+    k = df.loc[keep]
+    crime_id = k["Crime ID"].str.strip()
+    uid = crime_id.to_numpy(dtype=object).copy()
+    no_id = (crime_id == "").to_numpy()
+    uid[no_id] = _content_uids(k.loc[no_id, POLICE_UK_STREET_COLUMNS], "h:")
+    # police.uk repeats a Crime ID on a few rows of one file (one crime record, several
+    # offences); the k-th repeat keeps its own identity so re-imports still match.
+    repeat = crime_id.groupby(crime_id, sort=False).cumcount().to_numpy()
+    again = (repeat > 0) & ~no_id
+    if again.any():
+        uid[again] = [f"{u}#{r}" for u, r in zip(uid[again], repeat[again])]
+        report.warnings.append(
+            f"{name}: {int(again.sum())} row(s) repeat a Crime ID already used in the file; "
+            "kept as separate crimes, as police.uk publishes them")
+    frame = _frame({
+        "uid": uid, "layer": "crime", "source": Path(name.split(":")[0]).name,
+        "crime_id": crime_id.to_numpy(), "month": month[keep].to_numpy(), "date": None,
+        "category": category[keep].to_numpy(), "subcategory": "",
+        "force": k["Reported by"].to_numpy(), "location": k["Location"].to_numpy(),
+        "lsoa_code": k["LSOA code"].to_numpy(), "lsoa_name": k["LSOA name"].to_numpy(),
+        "outcome": k["Last outcome category"].to_numpy(), "status": status[keep],
+    }, X[keep], Y[keep], crs)
+    return ReadResult(frame, report)
+
+
+def _check_lonlat_file(lon, lat, name, xcol, ycol) -> None:
+    """Refuse a file whose coordinates are swapped or not in degrees."""
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if ok.sum() == 0:
+        return
+    first = int(np.flatnonzero(ok)[0])
+    where = f"{name}, columns {xcol}/{ycol} (first located row, line {first + 2}: {xcol}={lon[first]:g}, {ycol}={lat[first]:g})"
+    if np.mean((np.abs(lon[ok]) > 180) | (np.abs(lat[ok]) > 90)) > 0.5:
+        raise GeoInputError(
+            f"{xcol}/{ycol} hold projected coordinates (e.g. British National Grid eastings and "
+            "northings in metres), not degrees",
+            where=where,
+            fix="use a police.uk file as downloaded, or import this file as 'calls' with a column "
+                "mapping that sets its CRS (e.g. EPSG:27700)",
+        )
+    x0, y0, x1, y1 = UK_LONLAT_BOX
+    in_box = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+    swapped = (lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)
+    if np.mean(swapped[ok]) > 0.5 and np.mean(in_box[ok]) < 0.5:
+        raise GeoInputError(
+            f"{xcol} and {ycol} look swapped: {xcol} holds values like latitudes and {ycol} like longitudes",
+            where=where,
+            fix=f"swap the {xcol} and {ycol} column headers (or the columns) and import again",
+        )
+
+
+# ------------------------------------------------------------- incidents / calls
+
+
+@dataclass
+class ColumnMapping:
+    """How the columns of an incidents or calls-for-service file map onto the product.
+
+    Saved in the workspace by ``name`` and reused for the next file of the same shape.
+
+    Attributes
+    ----------
+    name : str
+        Name to save the mapping under (e.g. ``portland-cfs``).
+    category : str
+        Column with the incident category (used for harm weights and filters).
+    timestamp : str, optional
+        Column with a date or date-time; ``month`` is derived from it.
+    month : str, optional
+        Column with ``YYYY-MM`` where there is no timestamp.
+    x, y : str, optional
+        Coordinate columns (longitude/latitude when ``crs`` is geographic). Not needed
+        for GeoPackage, GeoJSON or Shapefile input, whose geometry is used.
+    crs : str
+        CRS of ``x``/``y`` (e.g. ``EPSG:4326``, ``EPSG:27700``, ``EPSG:2913``).
+    id : str, optional
+        Column with the source's own incident id, used to de-duplicate re-imports; rows
+        without one are identified by a content hash.
+    subcategory : str, optional
+        A finer description kept alongside the category.
+    layer : str
+        Layer name in the workspace, ``calls`` by default.
+    date_format : str, optional
+        ``strftime`` format of ``timestamp`` when it is ambiguous (e.g. ``%d/%m/%Y %H:%M``).
+    """
+
+    name: str
+    category: str
+    timestamp: str | None = None
+    month: str | None = None
+    x: str | None = None
+    y: str | None = None
+    crs: str = "EPSG:4326"
+    id: str | None = None
+    subcategory: str | None = None
+    layer: str = "calls"
+    date_format: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ColumnMapping":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, object]:
+    """Read CSV or a vector file into strings; return (frame, geometry series or None)."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return _read_csv_text(str(path), _sniff_text(str(path), path.read_bytes())), None
+    if suffix in (".gpkg", ".geojson", ".json", ".shp", ".zip"):
+        try:
+            gdf = gpd.read_file(path)
+        except Exception as err:  # pyogrio raises several types
+            raise GeoInputError(
+                f"The file cannot be read as a GIS layer: {err}", where=str(path),
+                fix="open it in QGIS to check it, or export it again as GeoPackage",
+            ) from None
+        if len(gdf) == 0:
+            raise GeoInputError("The layer has no rows", where=str(path), fix="export the layer again with its features")
+        geom = gdf.geometry
+        df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(str).replace({"None": "", "nan": "", "NaT": ""})
+        return df, geom
+    raise GeoInputError(
+        f"Unsupported file type '{suffix}'", where=str(path),
+        fix="use CSV, GeoPackage (.gpkg), GeoJSON (.geojson) or Shapefile (.shp)",
+    )
+
+
+def _require_columns(df: pd.DataFrame, needed: dict[str, str | None], name: str, mapping_name: str) -> None:
+    for role, col in needed.items():
+        if col and col not in df.columns:
+            close = [c for c in df.columns if c.lower().replace(" ", "_") == col.lower().replace(" ", "_")]
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise GeoInputError(
+                f"Column '{col}' (the {role} in mapping '{mapping_name}') is not in the file",
+                where=f"{name}, line 1 (header: {', '.join(map(str, df.columns[:12]))})",
+                fix=f"{hint}edit the mapping so that {role} names one of the file's columns",
+            )
+
+
+def read_incidents(path, mapping: ColumnMapping, *, crs: str = "EPSG:27700", area=None,
+                   categories: set[str] | None = None) -> ReadResult:
+    """Read incidents or calls for service through a column mapping.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV, GeoPackage, GeoJSON or Shapefile.
+    mapping : ColumnMapping
+        Which column is the id, timestamp or month, category and coordinates, and the
+        coordinates' CRS.
+    crs : str
+        Analysis CRS of the workspace.
+    area : geometry, optional
+        The workspace area; located rows outside it get status ``outside_area``.
+    categories : set of str, optional
+        Allowed categories; rows with another category are rejected as
+        "unknown category". By default any non-blank category is accepted.
+
+    Returns
+    -------
+    ReadResult
+        Same columns as :func:`read_police_uk`; ``date`` holds the ISO date-time where the
+        source has one and ``month`` is ``YYYY-MM``.
+    """
+    path = Path(path)
+    name = str(path)
+    df, geom = _read_table(path)
+    if mapping.timestamp is None and mapping.month is None:
+        raise GeoInputError(
+            f"Mapping '{mapping.name}' names neither a timestamp nor a month column", where=name,
+            fix="set 'timestamp' (a date or date-time column) or 'month' (YYYY-MM) in the mapping",
+        )
+    needed = {"category": mapping.category, "timestamp": mapping.timestamp, "month": mapping.month,
+              "id": mapping.id, "subcategory": mapping.subcategory}
+    if geom is None:
+        if not (mapping.x and mapping.y):
+            raise GeoInputError(
+                f"Mapping '{mapping.name}' names no coordinate columns for a CSV file", where=name,
+                fix="set 'x' and 'y' (longitude and latitude, or eastings and northings) and the CRS",
+            )
+        needed.update(x=mapping.x, y=mapping.y)
+    _require_columns(df, needed, name, mapping.name)
+
+    out = _Outcomes(df, name)
+    # when
+    if mapping.timestamp:
+        raw_t = df[mapping.timestamp].str.strip()
+        t = _parse_timestamps(raw_t, mapping.date_format)
+        bad = t.isna().to_numpy()
+        if bad.all() and len(df):
+            raise GeoInputError(
+                f"No value in column '{mapping.timestamp}' could be read as a date "
+                f"(line 2 has '{raw_t.iloc[0]}')", where=f"{name}, column {mapping.timestamp}",
+                fix="set the mapping's date_format, e.g. %d/%m/%Y %H:%M, or pick the right column",
+            )
+        out.reject(bad, mapping.timestamp, "bad date")
+        month = t.dt.strftime("%Y-%m").fillna("")
+        date = t.dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
+    else:
+        month = df[mapping.month].str.strip()
+        out.reject(~month.str.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])").to_numpy(), mapping.month, "bad date (not YYYY-MM)")
+        date = pd.Series("", index=df.index)
+    # where
+    if geom is not None:
+        src_crs = geom.crs or mapping.crs
+        empty = (geom.isna() | geom.is_empty).to_numpy()
+        pts = geom.where(~empty, None)
+        if not empty.all() and not (pts[~empty].geom_type == "Point").all():
+            pts = pts.representative_point()
+        x = np.where(empty, np.nan, shapely.get_x(pts.to_numpy()) if not empty.all() else np.nan)
+        y = np.where(empty, np.nan, shapely.get_y(pts.to_numpy()) if not empty.all() else np.nan)
+        xcol, ycol = "geometry", "geometry"
+    else:
+        src_crs = mapping.crs
+        x, y = _to_float(df[mapping.x]), _to_float(df[mapping.y])
+        xcol, ycol = mapping.x, mapping.y
+        blank = ((df[mapping.x].str.strip() == "") & (df[mapping.y].str.strip() == "")).to_numpy()
+        out.reject(~blank & ~(np.isfinite(x) & np.isfinite(y)), f"{xcol}/{ycol}", "unparseable coordinate")
+    src = CRS.from_user_input(src_crs)
+    _check_crs_plausible(x, y, src, name, xcol, ycol, mapping.name)
+    implausible = _outside_area_of_use(x, y, src)
+    out.reject(implausible, f"{xcol}/{ycol}", f"implausible coordinate (outside the area of use of {src.to_string()})")
+    # what
+    category = df[mapping.category].str.strip()
+    out.reject((category == "").to_numpy(), mapping.category, "missing category")
+    if categories is not None:
+        out.reject(~category.isin(categories).to_numpy(), mapping.category, "unknown category")
+    x = np.where(out.rejected, np.nan, x)
+    y = np.where(out.rejected, np.nan, y)
+    X, Y, status = _locate(x, y, src, crs, area)
+    report = out.report(name, mapping.layer, status)
+    keep = ~out.rejected
+    k = df.loc[keep]
+    if mapping.id:
+        ids = k[mapping.id].str.strip().to_numpy(dtype=object)
+        uid = np.array([f"{mapping.layer}:{i}" if i else "" for i in ids], dtype=object)
+    else:
+        uid = np.full(len(k), "", dtype=object)
+    no_id = uid == ""
+    uid[no_id] = _content_uids(k.loc[no_id], f"{mapping.layer}:h:")
+    frame = _frame({
+        "uid": uid, "layer": mapping.layer, "source": path.name,
+        "crime_id": k[mapping.id].to_numpy() if mapping.id else "",
+        "month": month[keep].to_numpy(), "date": date[keep].to_numpy(),
+        "category": category[keep].to_numpy(),
+        "subcategory": k[mapping.subcategory].to_numpy() if mapping.subcategory else "",
+        "force": "", "location": "", "lsoa_code": "", "lsoa_name": "", "outcome": "",
+        "status": status[keep],
+    }, X[keep], Y[keep], crs)
+    report.source = name
+    return ReadResult(frame, report)
+
+
+def _parse_timestamps(raw: pd.Series, date_format: str | None) -> pd.Series:
+    """Dates or date-times; day-first when ambiguous (UK style) unless a format is given.
+
+    Whole numbers between 20000 and 80000 (1954 to 2119) are read as spreadsheet serial
+    dates (days since 1899-12-30), as exported by Excel.
+    """
+    t = pd.to_datetime(raw, format=date_format or "mixed", errors="coerce", dayfirst=date_format is None)
+    serial = raw.str.fullmatch(r"\d{5}(\.\d+)?") & t.isna()
+    if serial.any():
+        days = pd.to_numeric(raw[serial], errors="coerce")
+        ok = days.between(20000, 80000)
+        t.loc[serial[serial].index[ok.to_numpy()]] = (
+            pd.Timestamp("1899-12-30") + pd.to_timedelta(days[ok], unit="D")).to_numpy()
+    return t
+
+
+def _check_crs_plausible(x, y, src: CRS, name, xcol, ycol, mapping_name) -> None:
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() == 0:
+        return
+    first = int(np.flatnonzero(ok)[0])
+    where = f"{name}, columns {xcol}/{ycol} (line {first + 2}: {x[first]:g}, {y[first]:g})"
+    degrees = (np.abs(x[ok]) <= 180) & (np.abs(y[ok]) <= 90)
+    if src.is_geographic:
+        if np.mean(~degrees) > 0.5:
+            raise GeoInputError(
+                f"Mapping '{mapping_name}' says the coordinates are degrees ({src.to_string()}), "
+                "but they look like projected eastings/northings",
+                where=where, fix="set the mapping's crs to the file's projected CRS, e.g. EPSG:27700",
+            )
+        if np.mean(np.abs(y[ok]) > 90) == 0 and np.mean((np.abs(x[ok]) <= 90)) == 1:
+            # both plausible as degrees: check for swapped lon/lat with the area of use
+            inside = ~_outside_area_of_use(x, y, src)
+            swapped = ~_outside_area_of_use(y, x, src)
+            if src.area_of_use and np.mean(swapped[ok]) > 0.5 and np.mean(inside[ok]) < 0.5:
+                raise GeoInputError(
+                    f"'{xcol}' and '{ycol}' look swapped (the values fit as latitude, longitude)",
+                    where=where, fix=f"swap x and y in mapping '{mapping_name}'",
+                )
+    else:
+        if np.mean(degrees) > 0.9:
+            raise GeoInputError(
+                f"Mapping '{mapping_name}' says the coordinates are in {src.to_string()}, "
+                "but they look like longitude/latitude degrees",
+                where=where, fix="set the mapping's crs to EPSG:4326 (x = longitude, y = latitude)",
+            )
+        outside = _outside_area_of_use(x, y, src)
+        if np.mean(outside[ok]) > 0.5:
+            raise GeoInputError(
+                f"Most coordinates fall outside the area where {src.to_string()} applies, so the CRS "
+                "is probably wrong (or x and y are swapped)",
+                where=where, fix=f"check the CRS in mapping '{mapping_name}' (and that x is the easting)",
+            )
+
+
+def _outside_area_of_use(x, y, src: CRS, margin_deg: float = 1.0) -> np.ndarray:
+    """True where a located coordinate falls outside the CRS's area of use (with margin)."""
+    out = np.zeros(len(x), dtype=bool)
+    ok = np.isfinite(x) & np.isfinite(y)
+    aou = src.area_of_use
+    if aou is None or not ok.any():
+        return out
+    if src.is_geographic:
+        lon, lat = x[ok], y[ok]
+    else:
+        lon, lat = Transformer.from_crs(src, "EPSG:4326", always_xy=True).transform(x[ok], y[ok])
+    w, s, e, n = aou.bounds
+    bad = ~((lon >= w - margin_deg) & (lon <= e + margin_deg) & (lat >= s - margin_deg) & (lat <= n + margin_deg))
+    bad |= ~(np.isfinite(lon) & np.isfinite(lat))
+    out[np.flatnonzero(ok)] = bad
+    return out
+
+
+# -------------------------------------------------------------------------- sites
+
+
+def read_sites(path, *, kind: str | None = None, crs: str = "EPSG:27700", area=None) -> ReadResult:
+    """Read sensitive sites: DfE school lists, the NHS health-site file, or a generic file.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV (or vector file for the generic form).
+
+        * DfE school lists (``URN``, ``SCHNAME``, ``LATITUDE``, ``LONGITUDE``): kind
+          ``school``, detail from ``PHASE``.
+        * Health sites (``needle_syringe_exchange``, ``supervised_consumption``,
+          ``substance_keyword_in_name``): kind ``treatment`` when any of those flags is
+          set, else ``pharmacy`` for pharmacies and ``other`` otherwise.
+        * Generic: a ``kind`` column (school, treatment, hostel, bail hostel, pharmacy,
+          other) or the ``kind`` argument, a ``name`` column, and ``longitude``/
+          ``latitude`` (or ``lon``/``lat``) columns.
+    kind : str, optional
+        Kind for every row of a generic file without a ``kind`` column.
+
+    Returns
+    -------
+    ReadResult
+        ``frame`` columns: ``uid``, ``kind``, ``name``, ``detail``, ``source``,
+        ``status``, ``geometry``.
+    """
+    path = Path(path)
+    name = str(path)
+    df, geom = _read_table(path)
+    cols = set(df.columns)
+    out = _Outcomes(df, name)
+    if {"URN", "SCHNAME", "LATITUDE", "LONGITUDE"} <= cols:
+        kinds = pd.Series("school", index=df.index)
+        names, detail = df["SCHNAME"], df.get("PHASE", pd.Series("", index=df.index))
+        ids = "school:" + df["URN"].str.strip()
+        lon, lat, xcol, ycol = _to_float(df["LONGITUDE"]), _to_float(df["LATITUDE"]), "LONGITUDE", "LATITUDE"
+    elif {"needle_syringe_exchange", "supervised_consumption", "substance_keyword_in_name"} <= cols:
+        flag = lambda c: pd.to_numeric(df[c], errors="coerce").fillna(0).astype(int) > 0  # noqa: E731
+        treat = flag("needle_syringe_exchange") | flag("supervised_consumption") | flag("substance_keyword_in_name")
+        pharm = df.get("source", pd.Series("", index=df.index)).str.lower().eq("pharmacy")
+        kinds = pd.Series(np.where(treat, "treatment", np.where(pharm, "pharmacy", "other")), index=df.index)
+        services = [c.replace("_", " ") for c in ("needle_syringe_exchange", "supervised_consumption", "alcohol_intervention")]
+        detail = df.apply(lambda r: ", ".join(s for s, c in zip(services, ("needle_syringe_exchange", "supervised_consumption", "alcohol_intervention")) if str(r.get(c, "0")).strip() not in ("", "0")), axis=1) if len(df) else pd.Series(dtype=str)
+        names = df["name"]
+        ids = "health:" + df.get("org_id", df.index.astype(str).to_series(index=df.index)).astype(str)
+        lon, lat, xcol, ycol = _to_float(df["longitude"]), _to_float(df["latitude"]), "longitude", "latitude"
+    else:
+        lower = {c.lower(): c for c in df.columns}
+        if "kind" in lower:
+            kinds = df[lower["kind"]].str.strip().str.lower()
+        elif kind:
+            kinds = pd.Series(kind.lower(), index=df.index)
+        else:
+            raise GeoInputError(
+                "The sites file has no 'kind' column and no kind was given", where=f"{name}, line 1 (header)",
+                fix="add a 'kind' column (school, treatment, hostel, bail hostel, pharmacy, other) "
+                    "or import with --kind KIND",
+            )
+        names = df[lower["name"]] if "name" in lower else pd.Series("", index=df.index)
+        detail = df[lower["detail"]] if "detail" in lower else pd.Series("", index=df.index)
+        ids = pd.Series("", index=df.index)
+        if geom is not None:
+            g = geom.to_crs("EPSG:4326") if geom.crs else geom
+            lon, lat, xcol, ycol = g.x.to_numpy(), g.y.to_numpy(), "geometry", "geometry"
+        else:
+            xk = next((lower[c] for c in ("longitude", "lon", "lng", "x") if c in lower), None)
+            yk = next((lower[c] for c in ("latitude", "lat", "y") if c in lower), None)
+            if not (xk and yk):
+                raise GeoInputError(
+                    "The sites file has no longitude/latitude columns", where=f"{name}, line 1 (header)",
+                    fix="add 'longitude' and 'latitude' columns in WGS84 degrees",
+                )
+            lon, lat, xcol, ycol = _to_float(df[xk]), _to_float(df[yk]), xk, yk
+        out.reject(~kinds.isin(SITE_KINDS).to_numpy(), "kind",
+                   "unknown kind (use school, treatment, hostel, bail hostel, pharmacy or other)")
+    _check_lonlat_file(lon, lat, name, xcol, ycol)
+    out.reject(~(np.isfinite(lon) & np.isfinite(lat)), f"{xcol}/{ycol}", "missing or unparseable coordinate")
+    x0, y0, x1, y1 = UK_LONLAT_BOX
+    out.reject(~((lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)), f"{xcol}/{ycol}",
+               "implausible coordinate (outside the UK)")
+    lon = np.where(out.rejected, np.nan, lon)
+    lat = np.where(out.rejected, np.nan, lat)
+    X, Y, status = _locate(lon, lat, "EPSG:4326", crs, area)
+    report = out.report(name, "sites", status)
+    keep = ~out.rejected
+    uid = ids[keep].to_numpy(dtype=object).copy()
+    blank = np.array([not str(u).split(":", 1)[-1] for u in uid], dtype=bool)
+    uid[blank] = _content_uids(df.loc[keep].loc[blank], "site:h:")
+    frame = gpd.GeoDataFrame({
+        "uid": uid, "kind": kinds[keep].to_numpy(), "name": names[keep].str.strip().to_numpy(),
+        "detail": np.asarray(detail[keep], dtype=object), "source": path.name, "status": status[keep],
+    }, geometry=shapely.points(X[keep], Y[keep]), crs=crs)
+    return ReadResult(frame, report)
+
+
+# --------------------------------------------------------------------- boundaries
+
+
+def read_boundaries(path, *, level: str, name_field: str, code_field: str,
+                    parent_field: str | None = None, force_field: str | None = None,
+                    force: str | None = None, crs: str = "EPSG:27700", layer: str | None = None) -> ReadResult:
+    """Read one level of the boundary hierarchy (force → BCU → ward/neighbourhood → LSOA).
+
+    Parameters
+    ----------
+    path : str, Path or GeoDataFrame
+        GeoJSON, TopoJSON, Shapefile or GeoPackage (or a GeoDataFrame already in memory,
+        labelled by ``layer`` in the report). A file without a CRS is taken as WGS84 when
+        its coordinates are degrees.
+    level : {'force', 'bcu', 'ward', 'neighbourhood', 'lsoa'}
+    name_field, code_field : str
+        Attribute columns holding each unit's name and code.
+    parent_field : str, optional
+        Column with the code of the unit one level up (e.g. a ward's district).
+    force_field : str, optional
+        Column naming each unit's police force; ``force`` sets one for all rows.
+
+    Returns
+    -------
+    ReadResult
+        ``frame`` columns: ``level``, ``code``, ``name``, ``parent_code``, ``force``,
+        ``geometry`` (polygons in the analysis CRS).
+    """
+    if isinstance(path, gpd.GeoDataFrame):  # already in memory (derived units)
+        gdf, name = path, layer or "boundaries derived in memory"
+    else:
+        path = Path(path)
+        name = str(path)
+        if not path.exists():
+            raise GeoInputError("The file does not exist", where=name, fix="check the path and try again")
+        try:
+            gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+        except Exception as err:
+            raise GeoInputError(f"The boundary file cannot be read: {err}", where=name,
+                                fix="open it in QGIS to check it, or export it again as GeoPackage or GeoJSON") from None
+    if level not in BOUNDARY_LEVELS:
+        raise GeoInputError(f"Unknown boundary level '{level}'", where=name,
+                            fix=f"use one of {', '.join(BOUNDARY_LEVELS)}")
+    if len(gdf) == 0:
+        raise GeoInputError("The boundary file has no features", where=name, fix="export the layer again with its features")
+    for role, col in {"name_field": name_field, "code_field": code_field,
+                      "parent_field": parent_field, "force_field": force_field}.items():
+        if col and col not in gdf.columns:
+            raise GeoInputError(
+                f"Column '{col}' ({role}) is not in the boundary file", where=f"{name}, attributes",
+                fix=f"choose one of: {', '.join(c for c in gdf.columns if c != gdf.geometry.name)}",
+            )
+    if gdf.crs is None:
+        minx, miny, maxx, maxy = gdf.total_bounds
+        if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
+            gdf = gdf.set_crs("EPSG:4326")
+        else:
+            raise GeoInputError("The boundary file has no CRS and its coordinates are not degrees", where=name,
+                                fix="save it with its CRS (e.g. a .prj file beside a Shapefile) or as GeoPackage")
+    report = ImportReport(source=name, kind="boundaries", rows_read=len(gdf), files=[name])
+    out = _Outcomes(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(str), name)
+    bad_geom = (gdf.geometry.isna() | gdf.geometry.is_empty | ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])).to_numpy()
+    out.reject(bad_geom, "geometry", "missing or non-polygon geometry")
+    codes = gdf[code_field].astype(str).str.strip()
+    out.reject((codes == "").to_numpy() | codes.isin(["None", "nan"]).to_numpy(), code_field, "missing code")
+    keep = ~out.rejected
+    g = gdf.loc[keep].to_crs(crs)
+    geom = g.geometry.make_valid()
+    status = np.full(len(gdf), "mapped", dtype=object)
+    report = out.report(name, "boundaries", status)
+    frame = gpd.GeoDataFrame({
+        "level": level, "code": codes[keep].to_numpy(), "name": g[name_field].astype(str).to_numpy(),
+        "parent_code": g[parent_field].astype(str).to_numpy() if parent_field else "",
+        "force": g[force_field].astype(str).to_numpy() if force_field else (force or ""),
+    }, geometry=geom.to_numpy(), crs=crs)
+    return ReadResult(frame, report)

@@ -1,0 +1,474 @@
+"""Workspace store: one GeoPackage file per workspace.
+
+The file holds the imported layers (``incidents``, ``sites``, ``boundaries``), the
+operations register (``operations``, with target polygons), the harm-weight table, the
+settings, the import history and the rejected rows. Analysts can open it in QGIS.
+
+Writes are atomic: every change runs in one SQLite transaction (rollback journal,
+``synchronous=FULL``), so a process killed mid-import or mid-save leaves the previous
+state intact. The tables are written with plain SQL (GeoPackage binary geometry built
+from WKB) rather than through GDAL, which keeps rows and their bookkeeping (import
+history, de-duplication) in the same transaction.
+
+Analysis code talks to the :class:`Store` protocol only, so a PostGIS backend can be
+added without touching it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import struct
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from .errors import GeoInputError
+from .io import INCIDENT_COLUMNS
+
+SCHEMA_VERSION = 1
+
+_TEXT = "TEXT"
+_REAL = "REAL"
+_INT = "INTEGER"
+
+# feature tables: name -> (geometry type, [(column, type), ...])
+_FEATURE_TABLES = {
+    "incidents": ("POINT", [
+        ("uid", _TEXT), ("layer", _TEXT), ("source", _TEXT), ("import_id", _INT), ("crime_id", _TEXT),
+        ("month", _TEXT), ("date", _TEXT), ("category", _TEXT), ("subcategory", _TEXT), ("force", _TEXT),
+        ("location", _TEXT), ("lsoa_code", _TEXT), ("lsoa_name", _TEXT), ("outcome", _TEXT),
+        ("x", _REAL), ("y", _REAL), ("status", _TEXT),
+    ]),
+    "sites": ("POINT", [("uid", _TEXT), ("kind", _TEXT), ("name", _TEXT), ("detail", _TEXT),
+                        ("source", _TEXT), ("status", _TEXT), ("import_id", _INT)]),
+    "boundaries": ("MULTIPOLYGON", [("level", _TEXT), ("code", _TEXT), ("name", _TEXT),
+                                    ("parent_code", _TEXT), ("force", _TEXT), ("import_id", _INT)]),
+    "operations": ("MULTIPOLYGON", [("op_id", _TEXT), ("name", _TEXT), ("record", _TEXT),
+                                    ("updated_at", _TEXT)]),
+}
+_ATTRIBUTE_TABLES = {
+    "settings": "key TEXT PRIMARY KEY, value TEXT NOT NULL",
+    "harm_weights": "category TEXT PRIMARY KEY, weight REAL NOT NULL, basis TEXT, source TEXT",
+    "import_history": ("id INTEGER PRIMARY KEY AUTOINCREMENT, imported_at TEXT, kind TEXT, source TEXT, "
+                       "rows_read INTEGER, mapped INTEGER, no_location INTEGER, outside_area INTEGER, "
+                       "rejected INTEGER, new INTEGER, duplicates INTEGER, report TEXT"),
+    "rejected_rows": ("uid TEXT PRIMARY KEY, import_id INTEGER, file TEXT, row INTEGER, "
+                      "column_name TEXT, reason TEXT, raw TEXT"),
+    "audit_log": "id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT, user TEXT, action TEXT, detail TEXT",
+}
+_INDEXES = [
+    "CREATE UNIQUE INDEX IF NOT EXISTS incidents_uid ON incidents(uid)",
+    "CREATE INDEX IF NOT EXISTS incidents_layer_month ON incidents(layer, month)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS sites_uid ON sites(uid)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS boundaries_level_code ON boundaries(level, code)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS operations_op_id ON operations(op_id)",
+]
+
+
+class Store(Protocol):
+    """What analysis code needs from a workspace store (GeoPackage now, PostGIS later)."""
+
+    crs: str
+
+    def append_incidents(self, frame: gpd.GeoDataFrame, report) -> tuple[int, int]: ...
+    def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
+                       categories: Iterable[str] | None = None,
+                       statuses: Iterable[str] | None = None) -> gpd.GeoDataFrame: ...
+    def replace_boundaries(self, frame: gpd.GeoDataFrame, report) -> None: ...
+    def read_boundaries(self, level: str | None = None) -> gpd.GeoDataFrame: ...
+    def upsert_sites(self, frame: gpd.GeoDataFrame, report) -> tuple[int, int]: ...
+    def read_sites(self) -> gpd.GeoDataFrame: ...
+    def get_setting(self, key: str, default=None): ...
+    def set_setting(self, key: str, value) -> None: ...
+    def harm_weights(self) -> pd.DataFrame: ...
+    def set_harm_weights(self, table: pd.DataFrame) -> None: ...
+    def save_operation(self, op_id: str, name: str, record: dict, geometry) -> None: ...
+    def delete_operation(self, op_id: str) -> None: ...
+    def read_operations(self) -> gpd.GeoDataFrame: ...
+    def import_history(self) -> pd.DataFrame: ...
+    def rejected_rows(self, import_id: int | None = None) -> pd.DataFrame: ...
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _gpkg_blobs(geoms: np.ndarray, srs_id: int) -> list:
+    """GeoPackage binary geometries (no envelope, little endian) from shapely geometries."""
+    header = b"GP\x00\x01" + struct.pack("<i", srs_id)
+    wkb = shapely.to_wkb(geoms, byte_order=1, include_srid=False)
+    return [None if w is None else header + w for w in wkb]
+
+
+def _from_blobs(blobs: Iterable) -> np.ndarray:
+    """Shapely geometries from GeoPackage binary geometries (any envelope)."""
+    out = []
+    for b in blobs:
+        if b is None:
+            out.append(None)
+            continue
+        flags = b[3]
+        env = (flags >> 1) & 0x07
+        start = 8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}.get(env, 0)
+        out.append(b[start:])
+    return shapely.from_wkb(np.array(out, dtype=object))
+
+
+class GpkgStore:
+    """A workspace held in one GeoPackage file (see module docstring).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.gpkg`` file.
+    crs : str, optional
+        Analysis CRS; required when creating a new file, read from the file otherwise.
+    """
+
+    def __init__(self, path, crs: str | None = None):
+        self.path = Path(path)
+        exists = self.path.exists()
+        if not exists and crs is None:
+            raise GeoInputError("The workspace file does not exist", where=str(self.path),
+                                fix="create it first, e.g. python -m geo import --workspace PATH --crs EPSG:27700 ...")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=DELETE")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        if not exists or not self._has_table("gpkg_contents"):
+            self._create(crs)
+        self.crs = self.get_setting("crs")
+        self.srs_id = int(self.get_setting("srs_id"))
+
+    # ------------------------------------------------------------------ plumbing
+    def close(self) -> None:
+        self._conn.close()
+
+    def _has_table(self, name: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM sqlite_master WHERE name=?", (name,)).fetchone() is not None
+
+    @contextmanager
+    def transaction(self):
+        """One atomic write: everything inside commits together or not at all."""
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+            _fault_point()
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def _create(self, crs: str) -> None:
+        try:
+            crs_obj = CRS.from_user_input(crs)
+        except Exception:
+            raise GeoInputError(f"Unknown CRS '{crs}'", fix="give an EPSG code such as EPSG:27700") from None
+        if not crs_obj.is_projected or crs_obj.axis_info[0].unit_name not in ("metre", "meter"):
+            raise GeoInputError(
+                f"The analysis CRS must be projected in metres; {crs} is not",
+                fix="use a metric CRS, e.g. EPSG:27700 (Great Britain) or a UTM zone such as EPSG:26910",
+            )
+        epsg = crs_obj.to_epsg() or 999999
+        with self.transaction() as c:
+            c.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
+            c.execute("PRAGMA user_version = 10200")
+            c.execute("""CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY,
+                organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL,
+                definition TEXT NOT NULL, description TEXT)""")
+            c.execute("""CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
+                identifier TEXT UNIQUE, description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT
+                (strftime('%Y-%m-%dT%H:%M:%fZ','now')), min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE,
+                srs_id INTEGER, CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))""")
+            c.execute("""CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+                geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+                CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name))""")
+            wgs84 = CRS.from_epsg(4326).to_wkt("WKT1_GDAL")
+            c.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", [
+                ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", ""),
+                ("Undefined geographic SRS", 0, "NONE", 0, "undefined", ""),
+                ("WGS 84 geodetic", 4326, "EPSG", 4326, wgs84, ""),
+            ])
+            if epsg != 4326:
+                c.execute("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)",
+                          (crs_obj.name, epsg, "EPSG", epsg, crs_obj.to_wkt("WKT1_GDAL"), ""))
+            for table, (gtype, cols) in _FEATURE_TABLES.items():
+                body = ", ".join(f'"{n}" {t}' for n, t in cols)
+                c.execute(f'CREATE TABLE "{table}" (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom {gtype}, {body})')
+                c.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?,?,?,?)",
+                          (table, "features", table, epsg))
+                c.execute("INSERT INTO gpkg_geometry_columns VALUES (?,?,?,?,0,0)", (table, "geom", gtype, epsg))
+            for table, body in _ATTRIBUTE_TABLES.items():
+                c.execute(f'CREATE TABLE "{table}" ({body})')
+                c.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES (?,?,?)",
+                          (table, "attributes", table))
+            for sql in _INDEXES:
+                c.execute(sql)
+            for k, v in {"crs": crs_obj.to_string(), "srs_id": epsg, "schema_version": SCHEMA_VERSION}.items():
+                c.execute("INSERT INTO settings VALUES (?, ?)", (k, json.dumps(v)))
+
+    def _touch(self, c, table: str) -> None:
+        c.execute("UPDATE gpkg_contents SET last_change=? WHERE table_name=?", (_now() + "Z", table))
+
+    def _record_import(self, c, report, new: int, dup: int) -> int:
+        o = report.outcomes
+        cur = c.execute(
+            "INSERT INTO import_history (imported_at, kind, source, rows_read, mapped, no_location, outside_area,"
+            " rejected, new, duplicates, report) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (_now(), report.kind, report.source, report.rows_read, o.get("mapped", 0), o.get("no_location", 0),
+             o.get("outside_area", 0), o.get("rejected", 0), new, dup, json.dumps(report.to_dict())))
+        import_id = cur.lastrowid
+        rej = report.rejected
+        if len(rej):
+            keys = (rej["file"].astype(str) + "\x1f" + rej["row"].astype(str) + "\x1f" + rej["raw"].astype(str))
+            import hashlib
+            uids = [hashlib.sha1(k.encode()).hexdigest() for k in keys]
+            c.executemany("INSERT OR IGNORE INTO rejected_rows VALUES (?,?,?,?,?,?,?)",
+                          zip(uids, [import_id] * len(rej), rej["file"], rej["row"].astype(int).tolist(),
+                              rej["column"], rej["reason"], rej["raw"]))
+        return import_id
+
+    # ------------------------------------------------------------------ incidents
+    def append_incidents(self, frame: gpd.GeoDataFrame, report) -> tuple[int, int]:
+        """Add incident rows, skipping any whose ``uid`` is already stored.
+
+        Returns ``(new, duplicates)`` and records the import (with its rejected rows) in
+        the same transaction; ``report.new`` and ``report.duplicates`` are filled in.
+        """
+        cols = [n for n, _ in _FEATURE_TABLES["incidents"][1]]
+        df = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        blobs = _gpkg_blobs(frame.geometry.to_numpy(), self.srs_id)
+        with self.transaction() as c:
+            import_id = self._record_import(c, report, 0, 0)
+            df["import_id"] = import_id
+            for col in cols:
+                if col not in df:
+                    df[col] = None
+            data = df[cols].astype(object).where(df[cols].notna(), None)
+            before = self._conn.total_changes
+            placeholders = ",".join("?" * (len(cols) + 1))
+            c.executemany(
+                f"INSERT OR IGNORE INTO incidents (geom, {', '.join(cols)}) VALUES ({placeholders})",
+                ((b, *row) for b, row in zip(blobs, data.itertuples(index=False, name=None))))
+            new = self._conn.total_changes - before
+            dup = len(df) - new
+            c.execute("UPDATE import_history SET new=?, duplicates=? WHERE id=?", (new, dup, import_id))
+            report.new, report.duplicates = new, dup
+            c.execute("UPDATE import_history SET report=? WHERE id=?", (json.dumps(report.to_dict()), import_id))
+            self._update_extent(c, "incidents")
+        return new, dup
+
+    def _update_extent(self, c, table: str) -> None:
+        if table in ("incidents",):
+            row = c.execute("SELECT min(x), min(y), max(x), max(y) FROM incidents").fetchone()
+            c.execute("UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? WHERE table_name=?",
+                      (*row, _now() + "Z", table))
+        else:
+            self._touch(c, table)
+
+    def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
+                       categories: Iterable[str] | None = None,
+                       statuses: Iterable[str] | None = None) -> gpd.GeoDataFrame:
+        """Incident rows as a GeoDataFrame (points rebuilt from ``x``/``y``).
+
+        Parameters
+        ----------
+        layer : str, optional
+            ``crime``, ``calls`` or another mapped layer; all layers by default.
+        months : (str, str), optional
+            Inclusive ``YYYY-MM`` range.
+        categories : iterable of str, optional
+        statuses : iterable of str, optional
+            Any of ``mapped``, ``no_location``, ``outside_area``; all by default.
+        """
+        cols = ["uid", "layer", "source", "import_id", "crime_id", "month", "date", "category", "subcategory",
+                "force", "location", "lsoa_code", "lsoa_name", "outcome", "x", "y", "status"]
+        where, args = [], []
+        if layer:
+            where.append("layer = ?")
+            args.append(layer)
+        if months:
+            where.append("month BETWEEN ? AND ?")
+            args += list(months)
+        if categories is not None:
+            cats = list(categories)
+            where.append(f"category IN ({','.join('?' * len(cats))})" if cats else "0")
+            args += cats
+        if statuses is not None:
+            st = list(statuses)
+            where.append(f"status IN ({','.join('?' * len(st))})" if st else "0")
+            args += st
+        sql = f"SELECT fid, {', '.join(cols)} FROM incidents"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        df = pd.read_sql_query(sql, self._conn, params=args, index_col="fid")
+        df["x"] = df["x"].astype(float)
+        df["y"] = df["y"].astype(float)
+        geom = shapely.points(df["x"].to_numpy(), df["y"].to_numpy())
+        geom[~np.isfinite(df["x"].to_numpy())] = None
+        return gpd.GeoDataFrame(df, geometry=geom, crs=self.crs)
+
+    def incident_summary(self) -> pd.DataFrame:
+        """Rows per layer, month and status (cheap; for the data page)."""
+        return pd.read_sql_query(
+            "SELECT layer, month, status, count(*) AS n FROM incidents GROUP BY layer, month, status "
+            "ORDER BY layer, month", self._conn)
+
+    def layers(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT DISTINCT layer FROM incidents ORDER BY layer")]
+
+    def months(self, layer: str | None = None) -> list[str]:
+        sql, args = "SELECT DISTINCT month FROM incidents", ()
+        if layer:
+            sql, args = sql + " WHERE layer=?", (layer,)
+        return sorted(r[0] for r in self._conn.execute(sql, args) if r[0])
+
+    def categories(self, layer: str | None = None) -> list[str]:
+        sql, args = "SELECT DISTINCT category FROM incidents", ()
+        if layer:
+            sql, args = sql + " WHERE layer=?", (layer,)
+        return sorted(r[0] for r in self._conn.execute(sql, args) if r[0])
+
+    # ------------------------------------------------------------------ sites, boundaries
+    def upsert_sites(self, frame: gpd.GeoDataFrame, report) -> tuple[int, int]:
+        """Add sites, skipping those already stored (same ``uid``)."""
+        blobs = _gpkg_blobs(frame.geometry.to_numpy(), self.srs_id)
+        cols = ["uid", "kind", "name", "detail", "source", "status"]
+        with self.transaction() as c:
+            import_id = self._record_import(c, report, 0, 0)
+            before = self._conn.total_changes
+            c.executemany(
+                "INSERT OR IGNORE INTO sites (geom, uid, kind, name, detail, source, status, import_id) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                ((b, *row, import_id) for b, row in zip(blobs, frame[cols].astype(object).itertuples(index=False, name=None))))
+            new = self._conn.total_changes - before
+            report.new, report.duplicates = new, len(frame) - new
+            c.execute("UPDATE import_history SET new=?, duplicates=?, report=? WHERE id=?",
+                      (new, report.duplicates, json.dumps(report.to_dict()), import_id))
+            self._touch(c, "sites")
+        return new, report.duplicates
+
+    def read_sites(self) -> gpd.GeoDataFrame:
+        return self._read_features("sites", ["uid", "kind", "name", "detail", "source", "status"])
+
+    def replace_boundaries(self, frame: gpd.GeoDataFrame, report) -> None:
+        """Replace the units of the levels in ``frame`` with its rows (same codes update)."""
+        geoms = frame.geometry.to_numpy()
+        multi = np.array([shapely.MultiPolygon([g]) if g is not None and g.geom_type == "Polygon" else g
+                          for g in geoms], dtype=object)
+        blobs = _gpkg_blobs(multi, self.srs_id)
+        cols = ["level", "code", "name", "parent_code", "force"]
+        with self.transaction() as c:
+            import_id = self._record_import(c, report, len(frame), 0)
+            c.executemany(
+                "INSERT OR REPLACE INTO boundaries (geom, level, code, name, parent_code, force, import_id) "
+                "VALUES (?,?,?,?,?,?,?)",
+                ((b, *row, import_id) for b, row in zip(blobs, frame[cols].astype(object).itertuples(index=False, name=None))))
+            report.new, report.duplicates = len(frame), 0
+            self._touch(c, "boundaries")
+
+    def read_boundaries(self, level: str | None = None) -> gpd.GeoDataFrame:
+        return self._read_features("boundaries", ["level", "code", "name", "parent_code", "force"],
+                                   where="level = ?" if level else None, args=(level,) if level else ())
+
+    def boundary_levels(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT DISTINCT level FROM boundaries")]
+
+    def _read_features(self, table: str, cols: list[str], where: str | None = None, args=()) -> gpd.GeoDataFrame:
+        sql = f"SELECT fid, geom, {', '.join(cols)} FROM {table}" + (f" WHERE {where}" if where else "") + " ORDER BY fid"
+        rows = self._conn.execute(sql, args).fetchall()
+        df = pd.DataFrame([r[2:] for r in rows], columns=cols, index=pd.Index([r[0] for r in rows], name="fid"))
+        geom = _from_blobs([r[1] for r in rows]) if rows else np.array([], dtype=object)
+        return gpd.GeoDataFrame(df, geometry=list(geom), crs=self.crs)
+
+    # ------------------------------------------------------------------ settings, harm
+    def get_setting(self, key: str, default=None):
+        row = self._conn.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_setting(self, key: str, value) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
+
+    def settings(self) -> dict:
+        return {k: json.loads(v) for k, v in self._conn.execute("SELECT key, value FROM settings")}
+
+    def harm_weights(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT category, weight, basis, source FROM harm_weights ORDER BY weight DESC",
+                                 self._conn)
+
+    def set_harm_weights(self, table: pd.DataFrame) -> None:
+        """Replace the whole harm-weight table (columns category, weight, basis, source)."""
+        rows = [(str(r.category), float(r.weight), str(getattr(r, "basis", "") or ""), str(getattr(r, "source", "") or ""))
+                for r in table.itertuples(index=False)]
+        with self.transaction() as c:
+            c.execute("DELETE FROM harm_weights")
+            c.executemany("INSERT INTO harm_weights VALUES (?,?,?,?)", rows)
+            self._touch(c, "harm_weights")
+
+    # ------------------------------------------------------------------ operations
+    def save_operation(self, op_id: str, name: str, record: dict, geometry) -> None:
+        if geometry is not None and geometry.geom_type == "Polygon":
+            geometry = shapely.MultiPolygon([geometry])
+        blob = _gpkg_blobs(np.array([geometry], dtype=object), self.srs_id)[0]
+        with self.transaction() as c:
+            c.execute("INSERT INTO operations (geom, op_id, name, record, updated_at) VALUES (?,?,?,?,?) "
+                      "ON CONFLICT(op_id) DO UPDATE SET geom=excluded.geom, name=excluded.name, "
+                      "record=excluded.record, updated_at=excluded.updated_at",
+                      (blob, op_id, name, json.dumps(record), _now()))
+            self._touch(c, "operations")
+
+    def delete_operation(self, op_id: str) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM operations WHERE op_id=?", (op_id,))
+
+    def read_operations(self) -> gpd.GeoDataFrame:
+        return self._read_features("operations", ["op_id", "name", "record", "updated_at"])
+
+    # ------------------------------------------------------------------ history, audit
+    def import_history(self) -> pd.DataFrame:
+        return pd.read_sql_query(
+            "SELECT id, imported_at, kind, source, rows_read, mapped, no_location, outside_area, rejected, new,"
+            " duplicates FROM import_history ORDER BY id", self._conn)
+
+    def import_report(self, import_id: int) -> dict:
+        row = self._conn.execute("SELECT report FROM import_history WHERE id=?", (import_id,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def rejected_rows(self, import_id: int | None = None) -> pd.DataFrame:
+        sql = "SELECT import_id, file, row, column_name AS column, reason, raw FROM rejected_rows"
+        args: tuple = ()
+        if import_id is not None:
+            sql, args = sql + " WHERE import_id=?", (import_id,)
+        return pd.read_sql_query(sql + " ORDER BY import_id, file, row", self._conn, params=args)
+
+    def audit(self, user: str, action: str, detail: str = "") -> None:
+        with self.transaction() as c:
+            c.execute("INSERT INTO audit_log (at, user, action, detail) VALUES (?,?,?,?)", (_now(), user, action, detail))
+
+    def audit_log(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT at, user, action, detail FROM audit_log ORDER BY id DESC", self._conn)
+
+    def integrity_ok(self) -> bool:
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _fault_point() -> None:
+    """Test hook: with GEO_FAULT_PAUSE=<file> set, signal and wait just before a commit.
+
+    The kill-mid-save test uses it to SIGKILL a real import at the worst moment (rows
+    written, transaction not yet committed).
+    """
+    flag = os.environ.get("GEO_FAULT_PAUSE")
+    if flag:
+        Path(flag).write_text("in transaction")
+        time.sleep(60)

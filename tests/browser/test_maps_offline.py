@@ -1,0 +1,57 @@
+"""geo.maps in a real browser: layers drawn, legends shown, nothing fetched from the internet."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import assert_offline, open_app, wait_for_map
+
+LAYERS = ["Harm (grid)", "Operation areas", "Beats", "Crimes", "Sensitive sites"]
+SCREENSHOT_DIR = os.environ.get("MAP_SCREENSHOT_DIR")  # set to keep screenshots
+
+
+def _screenshot(page, name: str) -> None:
+    if SCREENSHOT_DIR:
+        Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOT_DIR) / name), full_page=True)
+
+
+def test_map_draws_all_layers_offline(page, network_log, map_demo_app):
+    open_app(page, map_demo_app)
+    frame = wait_for_map(page)
+
+    # Canvas renderer (prefer_canvas): polygons and circles are drawn on a canvas.
+    assert frame.locator(".leaflet-overlay-pane canvas").count() >= 1
+    control = frame.locator(".leaflet-control-layers-overlays")
+    for name in LAYERS:
+        assert control.get_by_text(name, exact=True).is_visible(), name
+    legends = frame.locator(".geo-legend")
+    assert legends.get_by_text("Harm (CCHI days)").is_visible()
+    assert legends.get_by_text("Sensitive sites (rings: 200, 400 m)").is_visible()
+    assert legends.get_by_text("Bail hostel").is_visible()
+    assert frame.locator(".leaflet-draw-draw-polygon").is_visible()  # leaflet-draw loaded
+    assert frame.locator(".leaflet-control-scale").is_visible()
+    assert frame.locator(".leaflet-tile").count() == 0  # no basemap configured
+    _screenshot(page, "map_demo.png")
+
+    # A legend follows its layer in the layer control.
+    control.get_by_text("Harm (grid)", exact=True).click()
+    assert legends.get_by_text("Harm (CCHI days)").count() == 0
+    control.get_by_text("Harm (grid)", exact=True).click()
+    assert legends.get_by_text("Harm (CCHI days)").is_visible()
+
+    assert any("/app/static/vendor/leaflet/leaflet.js" in u for u in network_log.requests)
+    assert not [f for f in network_log.failed if "/app/static/" in f], network_log.failed
+    assert_offline(network_log)
+
+
+def test_many_points_are_clustered_offline(page, network_log, map_demo_app):
+    open_app(page, map_demo_app, "points=3000")  # the app's max_points is 500
+    frame = wait_for_map(page)
+    clusters = frame.locator(".marker-cluster")
+    clusters.first.wait_for()
+    assert clusters.count() >= 2
+    counts = [int(t) for t in clusters.all_inner_texts() if t.strip().isdigit()]
+    assert 0 < sum(counts) <= 3000
+    _screenshot(page, "map_demo_clusters.png")
+    assert_offline(network_log)
