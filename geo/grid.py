@@ -420,8 +420,8 @@ def grid_counts(
     weight : str, optional
         Column of per-point harm weights (finite, >= 0). ``None``: every point weighs 1.
     area : shapely geometry, GeoSeries or GeoDataFrame, optional
-        Study area. The grid covers its bounding box and only cells intersecting it are
-        kept; points in dropped cells are not counted (their number is logged and put in
+        Study area. The grid covers its bounding box and only cells overlapping it
+        (sharing more than a boundary) are kept; points in dropped cells are not counted (their number is logged and put in
         ``attrs["n_outside"]``).
     keep_empty : bool
         Keep cells with no points (needed for Gi*, which treats them as zeros).
@@ -507,7 +507,7 @@ def _counts_frame(spec, x, y, w, area_geom, keep_empty, crs) -> gpd.GeoDataFrame
     polys = spec.polygons(rows, cols)
     if area_geom is not None:
         shapely.prepare(area_geom)
-        hit = shapely.intersects(area_geom, polys)
+        hit = shapely.intersects(area_geom, polys) & ~shapely.touches(area_geom, polys)
         lost = int(n[idx[~hit]].sum())
         idx, rows, cols, polys = idx[hit], rows[hit], cols[hit], polys[hit]
         n_out += lost

@@ -771,6 +771,14 @@ def read_sites(path, *, kind: str | None = None, crs: str = "EPSG:27700", area=N
 # --------------------------------------------------------------------- boundaries
 
 
+def _polygonal(g):
+    """The polygon part of a geometry repaired by make_valid (drops stray lines and points)."""
+    if g is None or g.geom_type in ("Polygon", "MultiPolygon"):
+        return g
+    polys = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(polys) if polys else None
+
+
 def read_boundaries(path, *, level: str, name_field: str, code_field: str,
                     parent_field: str | None = None, force_field: str | None = None,
                     force: str | None = None, crs: str = "EPSG:27700", layer: str | None = None) -> ReadResult:
@@ -835,7 +843,7 @@ def read_boundaries(path, *, level: str, name_field: str, code_field: str,
     out.reject((codes == "").to_numpy() | codes.isin(["None", "nan"]).to_numpy(), code_field, "missing code")
     keep = ~out.rejected
     g = gdf.loc[keep].to_crs(crs)
-    geom = g.geometry.make_valid()
+    geom = g.geometry.make_valid().map(_polygonal)
     status = np.full(len(gdf), "mapped", dtype=object)
     report = out.report(name, "boundaries", status)
     frame = gpd.GeoDataFrame({

@@ -182,7 +182,7 @@ def kde(
         the grid would exceed ``max_grid_cells``).
     area : shapely geometry, GeoSeries or GeoDataFrame, optional
         Study area: the surface covers its bounding box and is NaN in cells not
-        intersecting it. Points outside still contribute (no edge correction).
+        overlapping it. Points outside still contribute (no edge correction).
         ``None``: the points' bounding box plus the kernel's reach.
     exact : bool
         Sum every point at every centre instead of binning (small data only:
@@ -268,7 +268,8 @@ def kde(
         rows, cols = np.indices(dens.shape)
         polys = out_spec.polygons(rows.ravel(), cols.ravel())
         shapely.prepare(geom)
-        inside = shapely.intersects(geom, polys).reshape(dens.shape)
+        inside = (shapely.intersects(geom, polys) & ~shapely.touches(geom, polys)
+                  ).reshape(dens.shape)
         dens = np.where(inside, dens, np.nan)
     return KDEResult(dens, out_spec, float(h), kernel, int(len(x)), wsum, bool(exact),
                      points.crs)

@@ -41,7 +41,7 @@ import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from geo.errors import GeoInputError
@@ -105,6 +105,17 @@ SITE_COLORS: dict[str, str] = {
 _CATEGORY_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
                     "#D55E00", "#CC79A7")
 _OTHER_COLOR = "#999999"
+
+
+# Compact controls so the layer list and several legends fit a 500 px map (Bootstrap's
+# CSS, which folium loads, otherwise enlarges Leaflet's 12 px control text).
+_MAP_CSS = """<style>
+div.leaflet-container { font-size: 12px; }
+.leaflet-control-layers-expanded { padding: 4px 8px 4px 6px; line-height: 1.35; }
+.leaflet-control-layers label { margin-bottom: 0; }
+.marker-cluster.geo-cluster { background: rgba(37, 52, 148, 0.3); }
+.marker-cluster.geo-cluster div { background: rgba(37, 52, 148, 0.85); color: #fff; }
+</style>"""
 
 
 # --------------------------------------------------------------------------- assets
@@ -351,6 +362,7 @@ def base_map(bounds: Sequence[float], *, tile_url: str | None = None,
     m = OfflineMap(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=13,
                    prefer_canvas=True, control_scale=True, **kwargs)
     m.asset_base = asset_base
+    m.get_root().header.add_child(Element(_MAP_CSS), name="geo_maps_css")
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return localize(m, asset_base=asset_base)
 
@@ -463,11 +475,11 @@ class _Legend(MacroElement):
         self.position = position
 
 
-_LEGEND_STYLE = ("background:rgba(255,255,255,0.92);padding:6px 9px;border-radius:4px;"
-                 "box-shadow:0 1px 4px rgba(0,0,0,0.35);font:12px/1.5 sans-serif;"
-                 "color:#222;max-width:260px")
-_SWATCH = ("display:inline-block;width:14px;height:14px;margin-right:6px;"
-           "vertical-align:-2px;border:1px solid rgba(0,0,0,0.35);background:{}")
+_LEGEND_STYLE = ("background:rgba(255,255,255,0.92);padding:4px 8px;border-radius:4px;"
+                 "box-shadow:0 1px 4px rgba(0,0,0,0.35);font:12px/1.35 sans-serif;"
+                 "color:#222;max-width:240px")
+_SWATCH = ("display:inline-block;width:12px;height:12px;margin-right:6px;"
+           "vertical-align:-1px;border:1px solid rgba(0,0,0,0.35);background:{}")
 
 
 def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str]], *,
@@ -601,6 +613,13 @@ function callback(row) {
     return marker;
 }
 """
+# Blue clusters: folium's default orange ones vanish on a YlOrRd harm layer.
+_CLUSTER_ICON = """
+function(cluster) {
+    return L.divIcon({html: "<div><span>" + cluster.getChildCount() + "</span></div>",
+                      className: "marker-cluster geo-cluster", iconSize: L.point(40, 40)});
+}
+"""
 
 
 def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
@@ -660,6 +679,7 @@ def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
         rows = [[round(y, 6), round(x, 6), c, t]
                 for x, y, c, t in zip(data.geometry.x, data.geometry.y, fill, labels)]
         layer = folium.plugins.FastMarkerCluster(rows, callback=_CLUSTER_CALLBACK,
+                                                 icon_create_function=_CLUSTER_ICON,
                                                  name=name)
     else:
         data = data.assign(_fill=fill)
@@ -796,7 +816,7 @@ def add_boundaries(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col:
 
 
 def add_areas(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
-              color: str = "#e41a1c", name_col: str = "name",
+              color: str = "#253494", name_col: str = "name",
               opacity: float = 0.2) -> folium.FeatureGroup:
     """Add filled, translucent areas such as operations' target areas.
 
@@ -807,8 +827,8 @@ def add_areas(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
         Polygons in any CRS.
     name : str
         Layer name in the layer control.
-    color : str, default "#e41a1c"
-        Outline and fill colour.
+    color : str, default "#253494"
+        Outline and fill colour (dark blue stands out on a YlOrRd harm layer).
     name_col : str, default "name"
         Column with each area's name, shown on hover.
     opacity : float, default 0.2

@@ -679,9 +679,9 @@ def e_test(
     ``X2 ~ Poisson(n2*lambda_hat)``, that the standardised difference
     ``T(X1, X2) = (X1/n1 - X2/n2 - d) / sqrt(X1/n1**2 + X2/n2**2)`` is at least as
     extreme as the observed ``T(k1, k2)`` (Krishnamoorthy & Thomson 2004, eqs. 3.2-3.5).
-    The double sum is computed by :func:`scipy.stats.poisson_means_test`; the pair
-    ``(0, 0)``, where ``T`` is undefined, is left out of the sum (as scipy and ptools
-    do). When ``lambda_hat <= 0`` the null cannot be rejected and the p-value is 1
+    The double sum is computed by :func:`scipy.stats.poisson_means_test`; when
+    ``d = 0`` the pair ``(0, 0)``, where ``T`` is 0/0, is left out of the sum (as in
+    ptools), so a two-sided p-value for equal rates is just under 1. When ``lambda_hat <= 0`` the null cannot be rejected and the p-value is 1
     (paper, p. 26).
 
     For ``n1 = n2`` and ``d = 0`` the p-values equal those of ``ptools::e_test``;

@@ -1,0 +1,128 @@
+"""Data page: what was imported, every row accounted for, rejected rows, and new imports."""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, ui
+from geo.errors import GeoInputError
+
+path = data.current_path()
+st.title("Data and imports")
+if path is None:
+    st.info("No workspace yet. Build the demo workspaces with `make run`, or create one with "
+            "`python -m geo import --workspace workspaces/NAME.gpkg --force 'Force name' --boundaries ...`.")
+    st.stop()
+
+key, ver = str(path), data.version(path)
+info = data.info(key, ver)
+history, summary = data.import_history(key, ver)
+
+st.caption(f"Workspace **{info['name']}** · file `{path.name}` · analysis CRS {info['crs']} · "
+           f"force: {info['force'] or '–'}. The file is a GeoPackage: open it in QGIS to see the same layers.")
+
+# ---- the latest picture per layer
+if len(summary):
+    st.subheader("Incidents held")
+    pivot = summary.pivot_table(index=["layer", "month"], columns="status", values="n", aggfunc="sum",
+                                fill_value=0).reset_index()
+    for col in ("mapped", "no_location", "outside_area"):
+        if col not in pivot:
+            pivot[col] = 0
+    pivot["total"] = pivot[["mapped", "no_location", "outside_area"]].sum(axis=1)
+    pivot["month"] = pivot["month"].map(ui.month_label)
+    st.dataframe(pivot[["layer", "month", "mapped", "no_location", "outside_area", "total"]], hide_index=True,
+                 column_config={"no_location": "no location (counted, not drawn)",
+                                "outside_area": "outside area (kept, flagged)"})
+
+# ---- import history and reports
+st.subheader("Import history")
+if history.empty:
+    st.info("Nothing imported yet.")
+else:
+    show = history.copy()
+    show["balanced"] = (show[["mapped", "no_location", "outside_area", "rejected"]].sum(axis=1)
+                        == show["rows_read"]).map({True: "✓", False: "✗"})
+    show["source"] = show["source"].map(lambda s: Path(str(s)).name or s)
+    st.dataframe(show, hide_index=True, column_config={
+        "id": "import", "imported_at": "when", "rows_read": "rows read", "no_location": "no location",
+        "outside_area": "outside area", "new": "stored new", "duplicates": "already held",
+        "balanced": st.column_config.TextColumn("adds up", help="mapped + no location + outside + rejected = rows read"),
+    })
+    choices = history["id"].tolist()[::-1]
+    labels = {int(r.id): f"#{r.id} {r.kind}: {Path(str(r.source)).name}" for r in history.itertuples()}
+    chosen = st.selectbox("Import report", choices, format_func=labels.get, key="data_import")
+    with data.open_workspace(path) as ws:
+        rep = ws.store.import_report(int(chosen))
+    if rep:
+        o = rep["outcomes"]
+        cols = st.columns(5)
+        cols[0].metric("Rows read", ui.num(rep["rows_read"]))
+        cols[1].metric("Mapped", ui.num(o.get("mapped", 0)))
+        cols[2].metric("No location", ui.num(o.get("no_location", 0)), help="Counted in totals, not drawn")
+        cols[3].metric("Outside area", ui.num(o.get("outside_area", 0)), help="Kept and flagged")
+        cols[4].metric("Rejected", ui.num(o.get("rejected", 0)))
+        if rep.get("reasons"):
+            st.dataframe(pd.DataFrame(sorted(rep["reasons"].items(), key=lambda kv: -kv[1]),
+                                      columns=["reason rejected", "rows"]), hide_index=True)
+        if rep.get("new") is not None:
+            st.caption(f"Stored {ui.num(rep['new'])} new rows; {ui.num(rep.get('duplicates') or 0)} were already in "
+                       "the workspace and were not counted twice.")
+        for w in rep.get("warnings", []):
+            st.warning(w)
+        for f, why in rep.get("skipped_files", {}).items():
+            st.info(f"Skipped {f}: {why}")
+    rej = data.rejected_rows(key, ver, int(chosen))
+    st.markdown(f"**Rejected rows of this import:** {ui.num(len(rej))}")
+    if len(rej):
+        st.dataframe(rej.head(500), hide_index=True)
+        st.download_button("Download rejected rows (CSV)", rej.to_csv(index=False).encode(),
+                           file_name=f"{path.stem}-import-{chosen}-rejected.csv", mime="text/csv")
+
+# ---- import more
+st.subheader("Import a file")
+kind = st.radio("What is it?", ["police.uk street crime", "Calls for service / incidents", "Sensitive sites"],
+                horizontal=True, key="data_kind")
+upload = st.file_uploader("File (CSV, or the police.uk zip)", type=["csv", "zip", "gpkg", "geojson"],
+                          key="data_upload")
+mapping_name = None
+site_kind = None
+if kind == "Calls for service / incidents":
+    maps = info["settings"].get("mappings", {})
+    if maps:
+        mapping_name = st.selectbox("Column mapping", list(maps), key="data_mapping")
+        st.json(maps[mapping_name], expanded=False)
+    else:
+        st.info("No column mapping is saved in this workspace yet. Create one with the command line: "
+                "`python -m geo import --workspace PATH --calls FILE --mapping mapping.json`.")
+elif kind == "Sensitive sites":
+    site_kind = st.selectbox("Kind (for files without a 'kind' column)",
+                             ["", "school", "treatment", "hostel", "bail hostel", "pharmacy", "other"],
+                             key="data_site_kind")
+
+if st.button("Import", type="primary", disabled=upload is None, key="data_go"):
+    suffix = Path(upload.name).suffix
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / upload.name
+        f.write_bytes(upload.getvalue())
+        try:
+            with st.spinner(f"Importing {upload.name}…"), data.open_workspace(path) as ws:
+                if kind == "police.uk street crime":
+                    report = ws.import_crime(f)
+                elif kind == "Sensitive sites":
+                    report = ws.import_sites(f, kind=site_kind or None)
+                else:
+                    if not mapping_name:
+                        raise GeoInputError("No column mapping chosen", fix="save a mapping first (see above)")
+                    report = ws.import_calls(f, mapping_name)
+        except GeoInputError as err:
+            st.error(f"Nothing was imported. {err}")
+        else:
+            data.clear()
+            st.success(f"Imported {upload.name}: {ui.num(report.rows_read)} rows read, "
+                       f"{ui.num(report.new)} new, {ui.num(report.duplicates)} already held.")
+            st.code(report.summary())

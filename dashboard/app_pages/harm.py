@@ -1,0 +1,55 @@
+"""Harm weights page: the table that turns counts into harm, editable and saved in the workspace."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data
+from geo import harm
+from geo.errors import GeoInputError
+from geo.harm import ENFORCEMENT_LABEL
+from geo.workspace import DEFAULT_HARM_TABLE
+
+path = data.current_path()
+key, ver = str(path), data.version(path)
+info = data.info(key, ver)
+st.title("Harm weights")
+st.markdown(
+    "Each incident counts by the harm of its type, in days of imprisonment a first offender would get for it "
+    "(the **Cambridge Crime Harm Index**, Sherman, Neyroud & Neyroud 2016). Edit a weight and save to use your "
+    f"own. **Drugs** offences are found by proactive policing: {ENFORCEMENT_LABEL.lower()}.")
+
+table = data.harm_table(key, ver)
+missing = harm.missing_categories(set(info["crime_categories"]) | set(info["calls_categories"]), table)
+if missing:
+    st.warning(f"{len(missing)} categories in the data have no weight and count as {harm.DEFAULT_WEIGHT:g} day "
+               f"each: {', '.join(missing[:12])}{'…' if len(missing) > 12 else ''}. Add rows for them below.")
+
+edited = st.data_editor(
+    table, num_rows="dynamic", hide_index=True, key="harm_editor",
+    column_config={
+        "category": st.column_config.TextColumn("category", required=True),
+        "weight": st.column_config.NumberColumn("weight (days)", min_value=0.0, format="%.2f", required=True),
+        "basis": st.column_config.TextColumn("basis"),
+        "source": st.column_config.TextColumn("source"),
+    })
+c1, c2, c3 = st.columns(3)
+if c1.button("Save weights", type="primary", key="harm_save"):
+    try:
+        with data.open_workspace(path) as ws:
+            ws.set_harm_table(edited)
+            ws.store.audit("local", "harm weights saved", f"{len(edited)} categories")
+    except GeoInputError as err:
+        st.error(str(err))
+    else:
+        data.clear()
+        st.success("Saved. Maps and tables now use these weights.")
+if c2.button("Restore the CCHI defaults", key="harm_reset"):
+    with data.open_workspace(path) as ws:
+        ws.set_harm_table(harm.read_harm_weights(DEFAULT_HARM_TABLE))
+    data.clear()
+    st.success("Restored the default table.")
+    st.rerun()
+c3.download_button("Download weights (CSV)", edited.to_csv(index=False).encode(), file_name="harm-weights.csv",
+                   mime="text/csv")
+st.caption(f"Default source: {harm.HARM_SOURCE}. Composite police.uk categories are national volume-weighted "
+           "means of CCHI subgroup weights; anti-social behaviour has no CCHI value and carries a floor of 1.")
