@@ -367,7 +367,7 @@ def auto_cell_size(points) -> float:
     return _auto_cell_size_xy(x, y)
 
 
-def _auto_cell_size_xy(x: np.ndarray, y: np.ndarray) -> float:
+def _auto_cell_size_xy(x: np.ndarray, y: np.ndarray, log: bool = True) -> float:
     short = min(float(x.max() - x.min()), float(y.max() - y.min()))
     if short <= 0:
         short = max(float(x.max() - x.min()), float(y.max() - y.min()))
@@ -380,7 +380,8 @@ def _auto_cell_size_xy(x: np.ndarray, y: np.ndarray) -> float:
     step = settings.round_cell_to_m
     size = math.floor(raw / step) * step if raw >= step else raw
     size = max(float(size), 1.0)
-    logger.info("cell_size set automatically to %s m", f"{size:,.0f}")
+    if log:
+        logger.info("cell_size set automatically to %s m", f"{size:,.0f}")
     return size
 
 

@@ -239,7 +239,7 @@ def kde(
             xmin, ymin, xmax, ymax = xmin - 2 * h, ymin - 2 * h, xmax + 2 * h, ymax + 2 * h
     max_cells = _setting("max_grid_cells", 25_000_000)
     if cell_size is None:
-        auto = _auto_cell_size_xy(np.array([xmin, xmax]), np.array([ymin, ymax]))
+        auto = _auto_cell_size_xy(np.array([xmin, xmax]), np.array([ymin, ymax]), log=False)
         s = max(1.0, math.floor(min(auto, h / 4)))
         area_m2 = (xmax - xmin) * (ymax - ymin)
         if area_m2 / (s * s) > max_cells:

@@ -402,7 +402,8 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, columns: Sequence[str], name: str) -> gpd.G
 
 
 def _tooltip(gdf: gpd.GeoDataFrame, fields: Sequence[str], aliases: Sequence[str],
-             formats: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, folium.GeoJsonTooltip | None]:
+             formats: dict[str, str] | None = None
+             ) -> tuple[gpd.GeoDataFrame, folium.GeoJsonTooltip | None]:
     """Add escaped, formatted display columns ``_t0, _t1, ...`` and their tooltip."""
     if not fields:
         return gdf, None
@@ -412,6 +413,8 @@ def _tooltip(gdf: gpd.GeoDataFrame, fields: Sequence[str], aliases: Sequence[str
         fmt = (formats or {}).get(field)
         gdf[f"_t{i}"] = [_display(v, fmt) for v in gdf[field]]
         keys.append(f"_t{i}")
+    if gdf.empty:  # folium refuses a tooltip on a layer without features
+        return gdf, None
     return gdf, folium.GeoJsonTooltip(fields=keys, aliases=[f"{a}:" for a in aliases],
                                       sticky=True)
 
@@ -740,7 +743,10 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
         If `gdf` has no CRS or lacks `kind_col` or `name_col`.
     """
     data = _to_wgs84(gdf, [kind_col, name_col], "sites")
-    metric = gdf.crs if gdf.crs.is_projected else data.estimate_utm_crs()
+    if gdf.crs.is_projected:
+        metric = gdf.crs
+    else:  # UTM zone of the sites; an empty frame has none, and needs no buffers
+        metric = data.estimate_utm_crs() if len(data) else "EPSG:3857"
     kinds = data[kind_col].map(_site_kind)
     data = data.assign(_fill=kinds.map(SITE_COLORS))
     group = folium.FeatureGroup(name=name)
@@ -754,9 +760,11 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
         folium.GeoJson(
             _geojson_data(rings, ["_fill", "_t0"]),
             style_function=lambda f: {"color": f["properties"]["_fill"], "weight": 1.5,
-                                      "dashArray": "5 4", "fillColor": f["properties"]["_fill"],
+                                      "dashArray": "5 4",
+                                      "fillColor": f["properties"]["_fill"],
                                       "fillOpacity": 0.06},
-            tooltip=folium.GeoJsonTooltip(fields=["_t0"], labels=False),
+            tooltip=(folium.GeoJsonTooltip(fields=["_t0"], labels=False)
+                     if len(rings) else None),
         ).add_to(group)
 
     data = data.assign(_kind=kinds.str.capitalize())

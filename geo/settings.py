@@ -27,6 +27,14 @@ class Settings:
     #: Hotspot grid: automatic cell size aims at this many cells on the short side.
     cells_on_short_side: int = 50
     round_cell_to_m: int = 50
+    #: Hotspot grids larger than this many cells are refused (raise the cell size).
+    max_grid_cells: int = 25_000_000
+    #: Gi* default distance band, in cell sizes (1.5: the 8 neighbours on a square grid).
+    gistar_distance_cells: float = 1.5
+    #: Convex hulls of tiny point clusters are padded by this many metres.
+    cluster_hull_pad_m: float = 10.0
+    #: Significance level for Emerging Hot Spot Analysis bins (esri's default 90%).
+    ehsa_alpha: float = 0.10
     #: Crime types (police.uk categories) and call categories in the drug-market harm basket.
     drug_market_basket: tuple[str, ...] = (
         "Violence and sexual offences",

@@ -17,9 +17,11 @@ network_log, page
     A fresh browser context per test; ``network_log`` records every request made by
     the page and its iframes (and its websockets).
 
-Helpers: :func:`wait_for_app`, :func:`map_frame`, :func:`wait_for_map`,
-:func:`assert_offline`. Tests in this folder get the ``browser`` marker, so
-``pytest -m "not browser"`` leaves them out.
+Helpers, imported Streamlit-style as ``from tests.browser.conftest import ...``
+(needs the repo root on ``sys.path``, which ``tests/conftest.py`` and
+``python -m pytest`` provide): :func:`open_app`, :func:`wait_for_app`,
+:func:`map_frame`, :func:`wait_for_map`, :func:`assert_offline`. Tests in this folder
+get the ``browser`` marker, so ``pytest -m "not browser"`` leaves them out.
 """
 from __future__ import annotations
 
@@ -87,6 +89,10 @@ class AppServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def open(self, page, query: str = "") -> None:
+        """Open the app in `page` and wait for its script to finish."""
+        open_app(page, self, query)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -207,6 +213,9 @@ class NetworkLog:
             if parts.hostname not in LOCAL_HOSTS:
                 out.append(url)
         return out
+
+    def assert_offline(self) -> None:
+        assert_offline(self)
 
 
 @pytest.fixture

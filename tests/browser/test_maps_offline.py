@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-from conftest import assert_offline, open_app, wait_for_map
+from tests.browser.conftest import assert_offline, open_app, wait_for_map
 
 LAYERS = ["Harm (grid)", "Operation areas", "Beats", "Crimes", "Sensitive sites"]
 SCREENSHOT_DIR = os.environ.get("MAP_SCREENSHOT_DIR")  # set to keep screenshots
@@ -50,8 +51,38 @@ def test_many_points_are_clustered_offline(page, network_log, map_demo_app):
     frame = wait_for_map(page)
     clusters = frame.locator(".marker-cluster")
     clusters.first.wait_for()
+
+    def clustered() -> int:  # during the fit-bounds zoom, old and new clusters overlap
+        return sum(int(t) for t in clusters.all_inner_texts() if t.strip().isdigit())
+
+    deadline = time.monotonic() + 10
+    while clustered() > 3000 and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert clusters.count() >= 2
-    counts = [int(t) for t in clusters.all_inner_texts() if t.strip().isdigit()]
-    assert 0 < sum(counts) <= 3000
+    assert 2000 < clustered() <= 3000  # the rest are lone points, drawn as circles
     _screenshot(page, "map_demo_clusters.png")
     assert_offline(network_log)
+
+
+def test_standalone_export_works_offline(page, network_log, tmp_path):
+    """The exported single-file map draws with nothing but itself."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geo import maps
+
+    x0, y0 = 429_000, 433_000
+    cells = gpd.GeoDataFrame(
+        {"harm": [1.0, 5.0, 9.0]},
+        geometry=[box(x0 + i * 250, y0, x0 + (i + 1) * 250, y0 + 250) for i in range(3)],
+        crs="EPSG:27700")
+    m = maps.base_map(maps.wgs84_bounds(cells))
+    maps.add_choropleth(m, cells, "harm", name="Harm (grid)", label="Harm (CCHI days)")
+    path = tmp_path / "map.html"
+    path.write_text(maps.render_standalone(maps.finish(m)), encoding="utf-8")
+
+    page.goto(path.as_uri())
+    page.locator(".leaflet-overlay-pane canvas").wait_for(state="attached")
+    assert page.locator(".geo-legend").get_by_text("Harm (CCHI days)").is_visible()
+    assert page.evaluate("() => L.version") == "1.9.4"
+    assert [u for u in network_log.requests if not u.startswith("data:")] == [path.as_uri()]
