@@ -12,7 +12,7 @@ if str(ROOT) not in sys.path:
 
 from dashboard import data  # noqa: E402
 
-st.set_page_config(page_title="Harm-focused drug-market map", page_icon="🗺️", layout="wide")
+st.set_page_config(page_title="Harm-focused drug-market map", page_icon=":material/map:", layout="wide")
 
 paths = data.workspace_paths()
 with st.sidebar:
@@ -29,10 +29,10 @@ with st.sidebar:
                      label_visibility="collapsed")
 
 pages = [
-    st.Page("app_pages/map.py", title="Map", icon="🗺️", default=True),
-    st.Page("app_pages/operations.py", title="Operations", icon="🎯"),
-    st.Page("app_pages/data.py", title="Data and imports", icon="📥"),
-    st.Page("app_pages/harm.py", title="Harm weights", icon="⚖️"),
+    st.Page("app_pages/map.py", title="Map", icon=":material/map:", default=True),
+    st.Page("app_pages/operations.py", title="Operations", icon=":material/target:"),
+    st.Page("app_pages/data.py", title="Data and imports", icon=":material/upload_file:"),
+    st.Page("app_pages/harm.py", title="Harm weights", icon=":material/balance:"),
 ]
 nav = st.navigation(pages)
 if not paths and nav.title != "Data and imports":

@@ -40,6 +40,7 @@ import folium
 import folium.plugins
 import geopandas as gpd
 import numpy as np
+import shapely
 import pandas as pd
 from branca.element import Element, MacroElement
 from jinja2 import Template
@@ -47,6 +48,9 @@ from jinja2 import Template
 from geo.errors import GeoInputError
 
 logger = logging.getLogger(__name__)
+
+#: Polygons drawn on maps are simplified by this many metres (display only).
+DISPLAY_SIMPLIFY_M = 5.0
 
 __all__ = [
     "SITE_COLORS",
@@ -398,7 +402,13 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, columns: Sequence[str], name: str) -> gpd.G
                             fix="pass one of the listed columns")
     out = gdf[[*dict.fromkeys(columns), gdf.geometry.name]]
     out = out[~(out.geometry.isna() | out.geometry.is_empty)]
-    return out.to_crs(4326)
+    polygons = out.geom_type.isin(["Polygon", "MultiPolygon"]).all() and len(out) > 0
+    if polygons and out.crs.is_projected and DISPLAY_SIMPLIFY_M:
+        # Display only: drop vertices closer than a few metres (pages shrink several-fold).
+        out = out.set_geometry(out.geometry.simplify(DISPLAY_SIMPLIFY_M, preserve_topology=True))
+    out = out.to_crs(4326)
+    # ~1 m precision is plenty on screen and halves the GeoJSON sent to the browser.
+    return out.set_geometry(shapely.transform(out.geometry.to_numpy(), lambda c: np.round(c, 5)), crs=4326)
 
 
 def _tooltip(gdf: gpd.GeoDataFrame, fields: Sequence[str], aliases: Sequence[str],
@@ -751,14 +761,19 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
     data = data.assign(_fill=kinds.map(SITE_COLORS))
     group = folium.FeatureGroup(name=name)
 
+    points = bool(len(data)) and (data.geom_type == "Point").all()
     in_metres = data.to_crs(metric)
     for radius in sorted(buffers_m, reverse=True):
-        rings = in_metres.assign(_fill=data["_fill"].to_numpy(),
-                                 geometry=in_metres.buffer(radius)).to_crs(4326)
+        if points:  # a Leaflet circle of `radius` metres: the page carries one point per ring
+            rings = data.copy()
+        else:
+            rings = in_metres.assign(_fill=data["_fill"].to_numpy(),
+                                     geometry=in_metres.buffer(radius)).to_crs(4326)
         rings = rings.assign(_t0=[f"{radius:,.0f} m of {html_lib.escape(str(n))}"
                                   for n in rings[name_col]])
         folium.GeoJson(
             _geojson_data(rings, ["_fill", "_t0"]),
+            marker=folium.Circle(radius=float(radius)) if points else None,
             style_function=lambda f: {"color": f["properties"]["_fill"], "weight": 1.5,
                                       "dashArray": "5 4",
                                       "fillColor": f["properties"]["_fill"],

@@ -132,11 +132,19 @@ def test_points_cluster_above_max_points():
 
 def test_site_buffers_are_in_metres_for_lonlat_input(sites):
     m = maps.base_map(maps.wgs84_bounds(sites))
-    group = maps.add_sites(m, sites, buffers_m=(200,))
-    rings = gpd.GeoDataFrame.from_features(next(iter(group._children.values())).data,
-                                           crs=4326)
+    group = maps.add_sites(m, sites, buffers_m=(200, 400))
+    ring_layers = [c for c in group._children.values() if getattr(c, "marker", None) is not None
+                   and isinstance(c.marker, folium.Circle)]
+    # point sites get Leaflet circles, whose radius is in metres on the ground
+    assert sorted(layer.marker.options["radius"] for layer in ring_layers) == [200.0, 400.0]
+    centres = gpd.GeoDataFrame.from_features(ring_layers[0].data, crs=4326)
+    assert len(centres) == len(sites)
+    # polygon sites (e.g. a hostel's footprint) get true buffers computed in metres
+    poly = sites.to_crs(27700).assign(geometry=lambda d: d.buffer(10)).to_crs(4326)
+    group = maps.add_sites(maps.base_map(maps.wgs84_bounds(poly)), poly, buffers_m=(200,))
+    rings = gpd.GeoDataFrame.from_features(next(iter(group._children.values())).data, crs=4326)
     areas = rings.to_crs(27700).area
-    assert areas.to_numpy() == pytest.approx(math.pi * 200**2, rel=0.01)
+    assert areas.to_numpy() == pytest.approx(math.pi * 210**2, rel=0.02)
 
 
 def test_site_kinds_are_normalised(sites):

@@ -1,0 +1,480 @@
+"""Accounts, roles and what each role may see. Pure: no Streamlit.
+
+Roles
+-----
+``inspector``
+    Their BCU(s) only; incident points allowed.
+``analyst``
+    Everything except account administration.
+``partner``
+    Council community safety, public health, treatment services, housing: suppressed
+    aggregates only (see :mod:`geo.disclosure`), never an incident point, id or location.
+``admin``
+    Accounts, settings and the audit log, plus everything an analyst sees.
+
+Two ways to sign in, both ending in a :class:`User`:
+
+* an identity provider through OIDC (Streamlit's ``st.login``); the role comes from a
+  claim (``roles`` by default), see :func:`user_from_claims`;
+* built-in local accounts for the embedded default, kept in an :class:`AccountStore`
+  (one SQLite file shared by all workspaces, ``workspaces/accounts.db`` or the path in
+  ``GEO_ACCOUNTS``). Passwords are stored only as salted argon2id hashes.
+
+Create the first admin from the command line::
+
+    python -m geo users add --username alice --role admin
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import GeoInputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ROLES = ("inspector", "analyst", "partner", "admin")
+ROLE_LABELS = {
+    "inspector": "Inspector (own BCU, incident detail)",
+    "analyst": "Analyst (everything)",
+    "partner": "Partner (suppressed aggregates only)",
+    "admin": "Administrator (accounts, settings, audit log)",
+}
+#: When a claim lists several roles, the first of these that is present wins.
+ROLE_PRIORITY = ("admin", "analyst", "inspector", "partner")
+MIN_PASSWORD_LENGTH = 10
+
+#: Which roles may open which page (keys are the pages' URL paths, i.e. file names).
+#: A page missing from this table is open to analysts and admins only: new pages are
+#: internal until someone decides otherwise.
+PAGE_ROLES: dict[str, frozenset[str]] = {
+    "map": frozenset({"inspector", "analyst", "admin"}),
+    "hotspots": frozenset({"inspector", "analyst", "admin"}),
+    "operations": frozenset({"inspector", "analyst", "admin"}),
+    "displacement": frozenset({"inspector", "analyst", "admin"}),
+    "data": frozenset({"analyst", "admin"}),
+    "harm": frozenset({"analyst", "admin"}),
+    "areas": frozenset(ROLES),
+    "briefings": frozenset(ROLES),
+    "admin": frozenset({"admin"}),
+}
+_DEFAULT_PAGE_ROLES = frozenset({"analyst", "admin"})
+
+#: The demo accounts made by ``python -m geo demo`` on a first run. FOR THE DEMO ONLY:
+#: the passwords are published in the README.
+DEMO_ACCOUNTS = (
+    ("demo-admin", "admin", (), "admin-demo-only"),
+    ("demo-analyst", "analyst", (), "analyst-demo-only"),
+    ("demo-inspector", "inspector", ("E08000019",), "inspector-demo-only"),
+    ("demo-partner", "partner", (), "partner-demo-only"),
+)
+
+
+class AccessDenied(PermissionError):
+    """The signed-in user's role does not allow this."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in user.
+
+    Attributes
+    ----------
+    username : str
+    role : str
+        One of :data:`ROLES`.
+    bcus : tuple of str
+        BCU codes an inspector is limited to (empty: none; ignored for other roles).
+    source : str
+        ``local`` or ``oidc``.
+    """
+
+    username: str
+    role: str
+    bcus: tuple[str, ...] = ()
+    source: str = "local"
+    display_name: str = ""
+
+    def __post_init__(self):
+        if self.role not in ROLES:
+            raise GeoInputError(f"Unknown role '{self.role}'", fix=f"use one of: {', '.join(ROLES)}")
+        object.__setattr__(self, "bcus", tuple(self.bcus or ()))
+
+    @property
+    def may_see_incidents(self) -> bool:
+        """True for roles allowed incident-level data (points, ids, locations)."""
+        return self.role in ("inspector", "analyst", "admin")
+
+    @property
+    def sees_all_areas(self) -> bool:
+        return self.role in ("analyst", "admin", "partner")
+
+    @property
+    def cache_key(self) -> tuple:
+        """What a cached, role-filtered result must be keyed by."""
+        return (self.role, self.bcus if self.role == "inspector" else ())
+
+    def to_dict(self) -> dict:
+        return {"username": self.username, "role": self.role, "bcus": list(self.bcus), "source": self.source,
+                "display_name": self.display_name}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "User":
+        return cls(username=d["username"], role=d["role"], bcus=tuple(d.get("bcus") or ()),
+                   source=d.get("source", "local"), display_name=d.get("display_name", ""))
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.username
+
+
+# ------------------------------------------------------------------ what a role may do
+def page_allowed(role: str | None, page: str) -> bool:
+    """May ``role`` open the page whose URL path is ``page``? Unknown pages: analysts and admins."""
+    if role not in ROLES:
+        return False
+    return role in PAGE_ROLES.get(page, _DEFAULT_PAGE_ROLES)
+
+
+def require_incidents(user: User | None, what: str = "incident-level data") -> User:
+    """Raise :class:`AccessDenied` unless ``user`` may see incident-level data."""
+    if user is None:
+        raise AccessDenied(f"Sign in to see {what}.")
+    if not user.may_see_incidents:
+        raise AccessDenied(f"The {user.role} role sees suppressed aggregates only, not {what}.")
+    return user
+
+
+def require_role(user: User | None, *roles: str) -> User:
+    if user is None or user.role not in roles:
+        raise AccessDenied(f"This needs the {' or '.join(roles)} role"
+                           + (f"; you are signed in as {user.role}." if user else "; sign in first."))
+    return user
+
+
+def allowed_bcus(user: User, all_bcus) -> list[str]:
+    """The BCU codes ``user`` may choose from (an inspector: their own)."""
+    codes = list(all_bcus)
+    if user.role == "inspector":
+        return [c for c in codes if c in set(user.bcus)]
+    return codes
+
+
+# ------------------------------------------------------------------ OIDC claims
+def _claim_values(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v for v in re.split(r"[\s,;]+", value) if v]
+    if isinstance(value, (list, tuple, set)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def user_from_claims(claims: dict, *, role_claim: str = "roles", bcu_claim: str = "bcus",
+                     role_map: dict[str, str] | None = None) -> User | None:
+    """Map an identity provider's claims to a :class:`User`, or ``None`` without a known role.
+
+    Parameters
+    ----------
+    claims : dict
+        The ID-token claims (``st.user.to_dict()``).
+    role_claim : str
+        Claim holding the role(s): a list or a space/comma separated string. Dotted names
+        reach into nested claims (``realm_access.roles``).
+    bcu_claim : str
+        Claim with an inspector's BCU codes.
+    role_map : dict, optional
+        Provider group or role names to product roles, e.g. ``{"SYP-Drugs-Analyst": "analyst"}``.
+        Values equal to a product role map to themselves.
+
+    Returns
+    -------
+    User or None
+        The highest role present (admin > analyst > inspector > partner); ``None`` when
+        the claims carry no known role, so the user is refused rather than given a default.
+
+    Examples
+    --------
+    >>> user_from_claims({"email": "a@x.police.uk", "roles": ["partner"]}).role
+    'partner'
+    >>> user_from_claims({"sub": "1", "groups": "g-insp", "bcus": "E08000019"}, role_claim="groups",
+    ...                  role_map={"g-insp": "inspector"}).bcus
+    ('E08000019',)
+    """
+    def get(name):
+        cur = claims
+        for part in name.split("."):
+            if not isinstance(cur, dict) or part not in cur:
+                return None
+            cur = cur[part]
+        return cur
+
+    mapping = {k.lower(): v for k, v in (role_map or {}).items()}
+    found = set()
+    for raw in _claim_values(get(role_claim)):
+        role = mapping.get(raw.lower(), raw.lower())
+        if role in ROLES:
+            found.add(role)
+    role = next((r for r in ROLE_PRIORITY if r in found), None)
+    if role is None:
+        return None
+    username = next((str(claims[k]) for k in ("email", "preferred_username", "upn", "sub") if claims.get(k)), "")
+    if not username:
+        return None
+    return User(username=username, role=role, bcus=tuple(_claim_values(get(bcu_claim))), source="oidc",
+                display_name=str(claims.get("name") or ""))
+
+
+# ------------------------------------------------------------------ local accounts
+def accounts_path() -> Path:
+    """The accounts file: ``GEO_ACCOUNTS`` or ``workspaces/accounts.db`` beside the demo workspaces."""
+    env = os.environ.get("GEO_ACCOUNTS")
+    if env:
+        return Path(env)
+    ws = os.environ.get("GEO_WORKSPACES")
+    return (Path(ws) if ws else ROOT / "workspaces") / "accounts.db"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _hasher():
+    try:
+        from argon2 import PasswordHasher
+    except ImportError as err:  # pragma: no cover - argon2-cffi is in requirements.txt
+        raise ImportError("Local accounts need argon2-cffi: pip install argon2-cffi") from err
+    return PasswordHasher()  # argon2id, random 16-byte salt per hash
+
+
+def check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise GeoInputError(f"The password is shorter than {MIN_PASSWORD_LENGTH} characters",
+                            fix="choose a longer password (a few unrelated words work well)")
+
+
+def _check_username(username: str) -> str:
+    u = (username or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9._@-]{2,64}", u):
+        raise GeoInputError(f"'{username}' is not a valid username",
+                            fix="use 2-64 letters, digits, dots, dashes, underscores or @")
+    return u
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise GeoInputError(f"Unknown role '{role}'", fix=f"use one of: {', '.join(ROLES)}")
+    return role
+
+
+class AccountStore:
+    """Local accounts in one SQLite file; every change is one transaction.
+
+    Only argon2id hashes are stored (with their salt and parameters in the hash string).
+    """
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else accounts_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        self._conn.execute("PRAGMA journal_mode=DELETE")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        with self._tx() as c:
+            c.execute("CREATE TABLE IF NOT EXISTS accounts (username TEXT PRIMARY KEY COLLATE NOCASE, "
+                      "role TEXT NOT NULL, bcus TEXT NOT NULL DEFAULT '[]', password_hash TEXT NOT NULL, "
+                      "demo INTEGER NOT NULL DEFAULT 0, disabled INTEGER NOT NULL DEFAULT 0, "
+                      "created_at TEXT, updated_at TEXT, last_sign_in TEXT)")
+            c.execute("CREATE TABLE IF NOT EXISTS account_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT, "
+                      "user TEXT, action TEXT, detail TEXT)")
+        try:
+            os.chmod(self.path, 0o600)
+        except OSError:  # pragma: no cover
+            pass
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @contextmanager
+    def _tx(self):
+        c = self._conn.cursor()
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        c.execute("COMMIT")
+
+    def log(self, user: str, action: str, detail: str = "") -> None:
+        with self._tx() as c:
+            c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
+                      (_now(), user, action, detail))
+
+    def account_log(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT at, user, action, detail FROM account_log ORDER BY id DESC", self._conn)
+
+    # ---------------------------------------------------------------- changes
+    def add(self, username: str, password: str, role: str, bcus=(), *, demo: bool = False,
+            by: str = "command line") -> User:
+        """Create an account; refuses an existing username or a short password."""
+        username = _check_username(username)
+        _check_role(role)
+        check_password(password)
+        if self.get(username) is not None:
+            raise GeoInputError(f"An account called '{username}' already exists",
+                                fix="choose another name, or change that account's password or role")
+        if role == "inspector" and not bcus:
+            raise GeoInputError("An inspector account needs at least one BCU",
+                                fix="give --bcu CODE (e.g. --bcu E08000019 for Sheffield)")
+        h = _hasher().hash(password)
+        with self._tx() as c:
+            c.execute("INSERT INTO accounts (username, role, bcus, password_hash, demo, created_at, updated_at) "
+                      "VALUES (?,?,?,?,?,?,?)", (username, role, json.dumps(list(bcus)), h, int(demo), _now(), _now()))
+            c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
+                      (_now(), by, "account created", f"{username} as {role}" + (f" ({', '.join(bcus)})" if bcus else "")))
+        return User(username, role, tuple(bcus))
+
+    def set_password(self, username: str, password: str, *, by: str = "command line") -> None:
+        check_password(password)
+        self._require(username)
+        h = _hasher().hash(password)
+        with self._tx() as c:
+            c.execute("UPDATE accounts SET password_hash=?, demo=0, updated_at=? WHERE username=?",
+                      (h, _now(), username))
+            c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
+                      (_now(), by, "password changed", username))
+
+    def set_role(self, username: str, role: str, bcus=(), *, by: str = "command line") -> None:
+        _check_role(role)
+        self._require(username)
+        if role == "inspector" and not bcus:
+            raise GeoInputError("An inspector account needs at least one BCU", fix="choose the inspector's BCU(s)")
+        if role != "admin":
+            self._keep_an_admin(username)
+        with self._tx() as c:
+            c.execute("UPDATE accounts SET role=?, bcus=?, updated_at=? WHERE username=?",
+                      (role, json.dumps(list(bcus)), _now(), username))
+            c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
+                      (_now(), by, "role changed", f"{username} to {role}" + (f" ({', '.join(bcus)})" if bcus else "")))
+
+    def set_disabled(self, username: str, disabled: bool, *, by: str = "command line") -> None:
+        self._require(username)
+        if disabled:
+            self._keep_an_admin(username)
+        with self._tx() as c:
+            c.execute("UPDATE accounts SET disabled=?, updated_at=? WHERE username=?", (int(disabled), _now(), username))
+            c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
+                      (_now(), by, "account disabled" if disabled else "account enabled", username))
+
+    def remove(self, username: str, *, by: str = "command line") -> None:
+        self._require(username)
+        self._keep_an_admin(username)
+        with self._tx() as c:
+            c.execute("DELETE FROM accounts WHERE username=?", (username,))
+            c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
+                      (_now(), by, "account removed", username))
+
+    def _require(self, username: str) -> None:
+        if self.get(username) is None:
+            raise GeoInputError(f"No account called '{username}'", fix="check the name with `python -m geo users list`")
+
+    def _keep_an_admin(self, username: str) -> None:
+        row = self._conn.execute("SELECT role FROM accounts WHERE username=?", (username,)).fetchone()
+        if row and row[0] == "admin":
+            n = self._conn.execute("SELECT count(*) FROM accounts WHERE role='admin' AND disabled=0 "
+                                   "AND username<>?", (username,)).fetchone()[0]
+            if n == 0:
+                raise GeoInputError(f"'{username}' is the last active admin",
+                                    fix="create another admin first, so someone can still manage accounts")
+
+    # ---------------------------------------------------------------- reading
+    def get(self, username: str) -> User | None:
+        row = self._conn.execute("SELECT username, role, bcus FROM accounts WHERE username=?",
+                                 ((username or "").strip(),)).fetchone()
+        return User(row[0], row[1], tuple(json.loads(row[2]))) if row else None
+
+    def users(self) -> pd.DataFrame:
+        """Accounts without their hashes: username, role, bcus, demo, disabled, created_at, last_sign_in."""
+        df = pd.read_sql_query("SELECT username, role, bcus, demo, disabled, created_at, last_sign_in "
+                               "FROM accounts ORDER BY username", self._conn)
+        df["bcus"] = df["bcus"].map(lambda s: ", ".join(json.loads(s)))
+        df["demo"] = df["demo"].astype(bool)
+        df["disabled"] = df["disabled"].astype(bool)
+        return df
+
+    def count(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM accounts").fetchone()[0]
+
+    def has_admin(self) -> bool:
+        return bool(self._conn.execute("SELECT 1 FROM accounts WHERE role='admin' AND disabled=0").fetchone())
+
+    def has_demo_accounts(self) -> bool:
+        return bool(self._conn.execute("SELECT 1 FROM accounts WHERE demo=1").fetchone())
+
+    def verify(self, username: str, password: str) -> User | None:
+        """The user if the password is right and the account active, else ``None``.
+
+        An unknown name costs the same argon2 work as a wrong password, so response time
+        does not tell which names exist. A hash made with older parameters is upgraded.
+        """
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+        ph = _hasher()
+        row = self._conn.execute("SELECT username, role, bcus, password_hash, disabled FROM accounts "
+                                 "WHERE username=?", ((username or "").strip(),)).fetchone()
+        if row is None:
+            try:
+                ph.verify(_dummy_hash(), password or "")
+            except (VerificationError, InvalidHashError):
+                pass
+            return None
+        name, role, bcus, h, disabled = row
+        try:
+            ph.verify(h, password or "")
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if disabled:
+            return None
+        with self._tx() as c:
+            if ph.check_needs_rehash(h):
+                c.execute("UPDATE accounts SET password_hash=? WHERE username=?", (ph.hash(password), name))
+            c.execute("UPDATE accounts SET last_sign_in=? WHERE username=?", (_now(), name))
+        return User(name, role, tuple(json.loads(bcus)))
+
+
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash of a random string, verified against when the username is unknown (timing)."""
+    if not _DUMMY:
+        import secrets
+        _DUMMY.append(_hasher().hash(secrets.token_hex(16)))
+    return _DUMMY[0]
+
+
+def ensure_demo_accounts(store: AccountStore) -> bool:
+    """Create the documented demo accounts if the store has no account at all.
+
+    Returns True if they were created. Never touches a store that already has accounts,
+    so a real deployment's accounts are left alone.
+    """
+    if store.count():
+        return False
+    for username, role, bcus, password in DEMO_ACCOUNTS:
+        store.add(username, password, role, bcus, demo=True, by="python -m geo demo")
+    return True

@@ -1,0 +1,55 @@
+"""The dashboard's Map page in a real Chromium on the South Yorkshire demo workspace."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import assert_offline, open_app, wait_for_map
+
+SHOTS = os.environ.get("MAP_SCREENSHOT_DIR")
+
+
+@pytest.fixture(scope="module")
+def dashboard(streamlit_app, demo_workspaces, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dash-workspaces")
+    for p in demo_workspaces.values():
+        shutil.copy(p, folder / p.name)
+    return streamlit_app("dashboard/app.py", env={"GEO_WORKSPACES": str(folder)})
+
+
+def test_map_page_draws_harm_sites_and_boundaries_offline(page, network_log, dashboard):
+    open_app(page, dashboard)
+    assert page.get_by_text("Map · South Yorkshire").is_visible()
+    assert page.get_by_text("55,259").first.is_visible()  # incidents shown, Jan-Apr 2024
+    frame = wait_for_map(page)
+    frame.locator(".leaflet-overlay-pane canvas").first.wait_for(state="attached")
+    control = frame.locator(".leaflet-control-layers-overlays")
+    for name in ("Harm (CCHI days) by LSOA", "Sensitive sites", "BCUs (neighbours grey)", "Wards",
+                 "Neighbourhoods"):
+        assert control.get_by_text(name, exact=True).is_visible(), name
+    legends = frame.locator(".geo-legend")
+    assert legends.get_by_text("Harm (CCHI days)").is_visible()
+    assert legends.get_by_text("Treatment").is_visible()
+    assert legends.get_by_text("School").is_visible()
+    assert frame.locator(".leaflet-tile").count() == 0  # no tile server configured
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / "dashboard_map.png"), full_page=True)
+    assert_offline(network_log)
+
+
+def test_a_single_crime_type_is_drawn_as_points(page, network_log, dashboard):
+    open_app(page, dashboard)
+    box = page.get_by_test_id("stSidebar").get_by_role("combobox").nth(1)  # crime types
+    box.click()
+    page.get_by_role("option", name="Robbery", exact=True).click()
+    page.keyboard.press("Escape")
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
+    frame = wait_for_map(page)
+    control = frame.locator(".leaflet-control-layers-overlays")
+    control.get_by_text("Incidents", exact=True).wait_for()
+    assert frame.locator(".geo-legend").get_by_text("Robbery").first.is_visible()
+    assert_offline(network_log)
