@@ -61,8 +61,21 @@ def _load_mapping(ws, spec: str):
 def _import(args) -> int:
     from .workspace import Workspace
     path = Path(args.workspace)
-    ws = Workspace.open(path) if path.exists() else Workspace.create(
-        path, name=args.name or path.stem, crs=args.crs, force=args.force)
+    created = not path.exists()
+    ws = Workspace.create(path, name=args.name or path.stem, crs=args.crs, force=args.force) if created \
+        else Workspace.open(path)
+    try:
+        return _import_into(ws, args)
+    except GeoInputError:
+        if created:  # a refused first import leaves no half-made workspace behind
+            ws.close()
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        ws.close()
+
+
+def _import_into(ws, args) -> int:
     reports = []
     for f in args.boundaries:
         if not (args.level and args.name_field and args.code_field):
