@@ -72,7 +72,7 @@ class ReadResult:
 
 def _sniff_text(path_name: str, raw: bytes) -> str:
     """Decode bytes as UTF-8 (with or without BOM) or raise a fix-it error."""
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise GeoInputError(
             "The file is empty", where=path_name,
             fix="export the data again; a police.uk download has a header line and one line per crime",
@@ -86,6 +86,24 @@ def _sniff_text(path_name: str, raw: bytes) -> str:
             where=f"{path_name}, line {line}",
             fix="save the file as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8) and import it again",
         ) from None
+
+
+def _first_line(path_name: str, raw: bytes) -> str:
+    """Check the whole file is UTF-8 text; return its header line (without BOM)."""
+    text = _sniff_text(path_name, raw)  # validates every byte; the text itself is dropped
+    first = text[: text.find("\n")] if "\n" in text else text
+    return first.strip("\r")
+
+
+def _read_csv_bytes(path_name: str, raw: bytes) -> pd.DataFrame:
+    """Parse UTF-8 CSV bytes as strings (fast path: Arrow's multi-threaded reader)."""
+    _check_delimiter(path_name, _first_line(path_name, raw))
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    try:
+        df = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, engine="pyarrow")
+    except Exception:  # let the C parser find the line and word the message
+        return _read_csv_text(path_name, raw.decode("utf-8-sig"))
+    return df
 
 
 def _check_delimiter(path_name: str, first_line: str) -> None:
@@ -125,12 +143,12 @@ def _content_uids(df: pd.DataFrame, prefix: str) -> np.ndarray:
     """
     if df.empty:
         return np.array([], dtype=object)
-    key = df.astype(str).agg("\x1f".join, axis=1)
-    occurrence = key.groupby(key, sort=False).cumcount().astype(str)
-    return np.array(
-        [prefix + hashlib.sha1(f"{k}\x1e{i}".encode()).hexdigest() for k, i in zip(key, occurrence)],
-        dtype=object,
-    )
+    cols = [df[c].astype(str) for c in df.columns]
+    key = cols[0].str.cat(cols[1:], sep="\x1f") if len(cols) > 1 else cols[0]
+    occurrence = key.groupby(key, sort=False).cumcount().to_numpy()
+    sha1 = hashlib.sha1
+    return np.array([prefix + sha1(f"{k}\x1e{i}".encode()).hexdigest()
+                     for k, i in zip(key.tolist(), occurrence.tolist())], dtype=object)
 
 
 def _to_float(s: pd.Series) -> np.ndarray:
@@ -246,6 +264,15 @@ def _iter_police_uk_sources(path: Path):
         raise GeoInputError("The file does not exist", where=str(path), fix="check the path and try again")
 
 
+def _count_sources(path: Path) -> int:
+    if path.is_dir():
+        return len(list(path.rglob("*.csv")))
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            return sum(1 for n in zf.namelist() if n.lower().endswith(".csv"))
+    return 1
+
+
 def read_police_uk(path, *, crs: str = "EPSG:27700", area=None) -> ReadResult:
     """Read police.uk street-level crime from a CSV, a folder of CSVs or a police.uk zip.
 
@@ -280,11 +307,9 @@ def read_police_uk(path, *, crs: str = "EPSG:27700", area=None) -> ReadResult:
     path = Path(path)
     total = ImportReport(source=str(path), kind="crime")
     frames = []
-    sources = list(_iter_police_uk_sources(path))
-    single = len(sources) == 1
-    for name, raw in sources:
-        text = _sniff_text(name, raw)
-        first_line = text.split("\n", 1)[0].strip("\r")
+    single = _count_sources(path) == 1
+    for name, raw in _iter_police_uk_sources(path):
+        first_line = _first_line(name, raw)
         _check_delimiter(name, first_line)
         header = next(csv.reader([first_line]), [])
         kind = _police_uk_kind(header)
@@ -304,8 +329,10 @@ def read_police_uk(path, *, crs: str = "EPSG:27700", area=None) -> ReadResult:
                 )
             total.skipped_files[name] = what
             continue
-        df = _read_csv_text(name, text)
+        df = _read_csv_bytes(name, raw)
+        del raw
         result = _police_uk_frame(df, name, crs=crs, area=area)
+        del df
         frames.append(result.frame)
         total.merge(result.report)
     if not frames:
@@ -355,13 +382,14 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area) -> ReadResult:
         report.warnings.append(
             f"{name}: {int(again.sum())} row(s) repeat a Crime ID already used in the file; "
             "kept as separate crimes, as police.uk publishes them")
+    col = lambda s: s.reset_index(drop=True)  # noqa: E731  (keeps pandas' compact string storage)
     frame = _frame({
-        "uid": uid, "layer": "crime", "source": Path(name.split(":")[0]).name,
-        "crime_id": crime_id.to_numpy(), "month": month[keep].to_numpy(), "date": None,
-        "category": category[keep].to_numpy(), "subcategory": "",
-        "force": k["Reported by"].to_numpy(), "location": k["Location"].to_numpy(),
-        "lsoa_code": k["LSOA code"].to_numpy(), "lsoa_name": k["LSOA name"].to_numpy(),
-        "outcome": k["Last outcome category"].to_numpy(), "status": status[keep],
+        "uid": pd.array(uid, dtype="str"), "layer": "crime", "source": Path(name.split(":")[0]).name,
+        "crime_id": col(crime_id), "month": col(month[keep]), "date": None,
+        "category": col(category[keep]), "subcategory": "",
+        "force": col(k["Reported by"]), "location": col(k["Location"]),
+        "lsoa_code": col(k["LSOA code"]), "lsoa_name": col(k["LSOA name"]),
+        "outcome": col(k["Last outcome category"]), "status": pd.array(status[keep], dtype="str"),
     }, X[keep], Y[keep], crs)
     return ReadResult(frame, report)
 
@@ -452,7 +480,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, object]:
     """Read CSV or a vector file into strings; return (frame, geometry series or None)."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        return _read_csv_text(str(path), _sniff_text(str(path), path.read_bytes())), None
+        return _read_csv_bytes(str(path), path.read_bytes()), None
     if suffix in (".gpkg", ".geojson", ".json", ".shp", ".zip"):
         try:
             gdf = gpd.read_file(path)
