@@ -1,4 +1,9 @@
-"""Router: workspace switcher in the sidebar, pages registered with st.navigation."""
+"""Router: sign-in, workspace switcher in the sidebar, and only the pages the user's role may open.
+
+Before sign-in only the sign-in page is registered. After it, every page in ``pages`` is
+kept only if ``geo.auth.PAGE_ROLES`` lets the user's role open it (a page missing from that
+table is for analysts and admins only), so an internal page cannot be reached by URL.
+"""
 from __future__ import annotations
 
 import sys
@@ -10,9 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dashboard import data  # noqa: E402
+from dashboard import auth, data  # noqa: E402
 
-st.set_page_config(page_title="Harm-focused drug-market map", page_icon=":material/map:", layout="wide")
+# An emoji favicon is drawn locally; a ":material/...:" page_icon is fetched from fonts.gstatic.com.
+st.set_page_config(page_title="Harm-focused drug-market map", page_icon="🗺️", layout="wide")
+
+user = auth.current_user()
+if user is None:
+    st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:", url_path="sign-in")]).run()
+    st.stop()
 
 paths = data.workspace_paths()
 with st.sidebar:
@@ -30,10 +41,18 @@ with st.sidebar:
 
 pages = [
     st.Page("app_pages/map.py", title="Map", icon=":material/map:", default=True),
+    st.Page("app_pages/hotspots.py", title="Hotspots", icon=":material/local_fire_department:"),
     st.Page("app_pages/operations.py", title="Operations", icon=":material/target:"),
     st.Page("app_pages/data.py", title="Data and imports", icon=":material/upload_file:"),
     st.Page("app_pages/harm.py", title="Harm weights", icon=":material/balance:"),
 ]
+pages += [
+    st.Page("app_pages/areas.py", title="Area summary", icon=":material/hexagon:"),
+    st.Page("app_pages/briefings.py", title="Briefings", icon=":material/description:"),
+    st.Page("app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
+]
+pages = auth.allowed_pages(user, pages)  # role-aware: the rest are not registered at all
+auth.sidebar(user)
 nav = st.navigation(pages)
 if not paths and nav.title != "Data and imports":
     st.info("Import data on the **Data and imports** page, or build the demo workspaces with `make run`.")

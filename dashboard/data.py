@@ -17,6 +17,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import geo  # noqa: E402
+from geo import auth as core_auth  # noqa: E402
 from geo.workspace import Workspace  # noqa: E402
 
 
@@ -61,10 +62,85 @@ def info(path: str, version: float) -> dict:
         }
 
 
+def incidents(path: str, version: float, layer: str | None = None, statuses: tuple = ("mapped",), *, user=None):
+    """Incident-level rows for the signed-in user (or ``user``).
+
+    Checks the role on every call: a partner, or nobody signed in, gets
+    :class:`geo.auth.AccessDenied`. An inspector gets the incidents inside their BCU(s)
+    only. The cache is keyed by the role and BCUs, so roles never share a cached frame.
+    """
+    from dashboard import auth
+    user = core_auth.require_incidents(user or auth.current_user())
+    return _incidents(path, version, layer, tuple(statuses) if statuses is not None else None, user.cache_key)
+
+
 @st.cache_data(show_spinner="Loading incidents…", max_entries=8)
-def incidents(path: str, version: float, layer: str | None = None, statuses: tuple = ("mapped",)):
+def _incidents(path: str, version: float, layer: str | None, statuses, role_key: tuple):
+    role, bcus_only = role_key
+    if role not in ("inspector", "analyst", "admin"):
+        raise core_auth.AccessDenied(f"The {role} role may not see incident-level data.")
     with open_workspace(Path(path)) as ws:
-        return ws.incidents(layer=layer, statuses=statuses)
+        inc = ws.incidents(layer=layer, statuses=statuses)
+        if role == "inspector":
+            inc = _within_bcus(inc, ws.bcus(all_forces=True), bcus_only)
+    return inc
+
+
+def _within_bcus(inc, bcu_frame, codes):
+    """Rows inside the given BCUs (rows without a location are kept only if their LSOA is there: dropped)."""
+    import shapely
+    poly = bcu_frame[bcu_frame["code"].isin(codes)]
+    if poly.empty:
+        return inc.iloc[:0]
+    geom = shapely.union_all(poly.geometry.to_numpy())
+    shapely.prepare(geom)
+    x, y = inc["x"].to_numpy(), inc["y"].to_numpy()
+    ok = shapely.contains_xy(geom, x, y)
+    return inc[ok]
+
+
+def user_key() -> tuple:
+    """The signed-in user's role key, for caches of role-filtered results."""
+    from dashboard import auth
+    u = auth.current_user()
+    return u.cache_key if u else ("", ())
+
+
+@st.cache_data(show_spinner="Aggregating…", max_entries=16)
+def partner_units(path: str, version: float, level: str, months: tuple[str, str], threshold: int,
+                  basket_only: bool, role_key: tuple):
+    """Suppressed counts and harm per unit (``level``: lsoa, ward, neighbourhood or hex) for any role.
+
+    Returns only what :func:`geo.disclosure.unit_table` publishes (polygons and labels),
+    in WGS84-ready form; safe for a partner.
+    """
+    from geo import disclosure
+    with open_workspace(Path(path)) as ws:
+        inc = ws.incidents(layer=None, months=months)
+        area_geom = ws.area()
+        if level == "hex":
+            units = disclosure.hex_units(area_geom, cell_size=500, crs=ws.crs)
+        else:
+            units = ws.boundaries(level)
+            if ws.force:
+                units = units[units["force"].fillna(ws.force) == ws.force]
+    if basket_only:
+        inc = inc[inc["in_basket"]]
+    return disclosure.unit_table(inc, units[["code", "name", "geometry"]], threshold=threshold)
+
+
+@st.cache_data(show_spinner="Aggregating…", max_entries=16)
+def partner_categories(path: str, version: float, months: tuple[str, str], threshold: int, role_key: tuple):
+    from geo import disclosure
+    with open_workspace(Path(path)) as ws:
+        inc = ws.incidents(layer=None, months=months)
+    return disclosure.category_table(inc, threshold=threshold)
+
+
+def audit(action: str, detail: str = "") -> None:
+    """Record an action by the signed-in user in the current workspace's audit log."""
+    from dashboard import auth
+    auth.audit(action, detail)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -117,3 +193,154 @@ def rejected_rows(path: str, version: float, import_id: int | None = None):
 
 def clear() -> None:
     st.cache_data.clear()
+
+
+# ---------------------------------------------------------------- hot spots (Hotspots page)
+# Keyed like the incidents they read: (path, version, role_key, filters, method, params),
+# so an inspector's BCU-limited results are never served to another role.
+def _hotspot_inputs(path: str, version: float, role_key: tuple, layer: str, months, categories):
+    """The selected incidents and the study area (an inspector's BCUs, else the force)."""
+    from geo.hotspot_runs import select_incidents
+    inc = _incidents(path, version, layer, ("mapped",), role_key)
+    pts = select_incidents(inc, months=months, categories=list(categories), name=layer)
+    role, bcu_codes = role_key
+    if role == "inspector" and bcu_codes:
+        import shapely
+        b = bcus(path, version, True)
+        b = b[b["code"].isin(bcu_codes)]
+        geom = shapely.union_all(b.geometry.to_numpy()) if len(b) else None
+    else:
+        geom = area(path, version)
+    return pts, geom
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def hotspot_defaults(path: str, version: float, role_key: tuple, layer: str, months: tuple,
+                     categories: tuple, method: str, weighted: bool) -> dict:
+    """The cell size / bandwidth / eps / min_samples / period the method would choose."""
+    from geo.hotspot_runs import auto_parameters
+    pts, geom = _hotspot_inputs(path, version, role_key, layer, months, categories)
+    return auto_parameters(pts, method, weight="harm" if weighted else None, area=geom)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
+             method: str, weighted: bool, params: tuple):
+    """``geo.hotspot_runs.run_hotspots`` on the selection; ``params`` is a sorted tuple of pairs."""
+    from geo.hotspot_runs import run_hotspots
+    pts, geom = _hotspot_inputs(path, version, role_key, layer, months, categories)
+    return run_hotspots(pts, method, weight="harm" if weighted else None, area=geom,
+                        category_col="category", **dict(params))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
+                  method: str, weighted: bool, params: tuple, buffers: tuple):
+    """Site exposure (all sites of the area) and, per hot spot, the nearest site of each kind."""
+    from geo.sites import nearest_sites, site_exposure
+    s = sites(path, version)
+    if not len(s):
+        return None, None
+    run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
+    pts, geom = _hotspot_inputs(path, version, role_key, layer, months, categories)
+    if geom is not None and role_key[0] == "inspector":
+        s = s[s.intersects(geom)]
+    exposure = site_exposure(s, pts, buffers_m=buffers, hotspots=run.hot, bcus=bcus(path, version))
+    nearest = nearest_sites(run.hot, s, wide=True) if len(run.hot) and len(s) else None
+    return exposure, nearest
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def calls_vs_crime(path: str, version: float, role_key: tuple, months: tuple, cell_size: float | None,
+                   shape: str, weighted: bool):
+    """``geo.hotspots.calls_vs_crime`` on the workspace's calls and crime layers."""
+    from geo.hotspots import calls_vs_crime as cvc
+    calls, geom = _hotspot_inputs(path, version, role_key, "calls", months, ())
+    crime, _ = _hotspot_inputs(path, version, role_key, "crime", months, ())
+    return cvc(calls, crime, cell_size=cell_size, shape=shape, weight="harm" if weighted else None, area=geom)
+
+
+def gpkg_bytes(layers: dict) -> bytes:
+    """A GeoPackage of ``{layer name: GeoDataFrame}`` as bytes, for a download button."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "export.gpkg"
+        for name, frame in layers.items():
+            frame.to_file(out, layer=name, driver="GPKG")
+        return out.read_bytes()
+
+
+# ---------------------------------------------------------------- results analysis (Operations page)
+# Keyed by (path, version, role_key, operation, options): the analysis reads incident-level data on both sides
+# of the force boundary, so only roles that may see incidents get it, and roles never share a cached result.
+def displacement(path: str, version: float, op_id: str, *, before=None, after=None, layer=None,
+                 buffer_m=None, control: str = "bcu", control_units: tuple = ()):
+    """Results analysis of one operation (:func:`geo.displacement.analyse_operation`), cached."""
+    from dashboard import auth
+    user = core_auth.require_incidents(auth.current_user())
+    return _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units),
+                         user.cache_key)
+
+
+@st.cache_data(show_spinner="Analysing the operation…", max_entries=8)
+def _displacement(path: str, version: float, op_id: str, before, after, layer, buffer_m, control: str,
+                  control_units: tuple, role_key: tuple):
+    from geo.displacement import analyse_operation
+    with open_workspace(Path(path)) as ws:
+        op = next((o for o in ws.operations() if o.op_id == op_id), None)
+        if op is None:
+            raise geo.GeoInputError("The operation is no longer in the register", fix="choose another operation")
+        return analyse_operation(ws, op, before=before, after=after, layer=layer, buffer_m=buffer_m,
+                                 control=control, control_units=list(control_units) or None)
+
+
+@st.cache_data(show_spinner="Writing the report…", max_entries=8)
+def displacement_report(path: str, version: float, op_id: str, before=None, after=None, layer=None,
+                        buffer_m=None, control: str = "bcu", control_units: tuple = (), role_key: tuple = ()):
+    """The HTML report and CSV of :func:`displacement` (same key)."""
+    from geo.report_html import render_html, to_csv
+    res = _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units),
+                        role_key)
+    all_bcus = bcus(path, version, all_forces=True)
+    names = dict(zip(all_bcus["code"], all_bcus["name"]))
+    return (render_html(res, bcus=all_bcus, bcu_name=names.get(res.operation.get("bcu"))).encode("utf-8"),
+            to_csv(res).encode("utf-8"))
+
+
+def briefing(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str, *, user=None):
+    """Build an area briefing for the signed-in user (or ``user``); role checked here.
+
+    A partner gets partner briefings only; an inspector only areas within their BCU(s).
+    """
+    from dashboard import auth
+    user = user or auth.current_user()
+    if user is None:
+        raise core_auth.AccessDenied("Sign in to prepare a briefing.")
+    if user.role == "partner" and audience != "partner":
+        raise core_auth.AccessDenied("Partners receive partner briefings (suppressed aggregates) only.")
+    return _briefing(path, version, area_key, months, audience, user.cache_key, user.username)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _briefing(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str,
+              role_key: tuple, username: str):
+    from geo import briefing as core
+    role, bcus_only = role_key
+    if role == "partner" and audience != "partner":
+        raise core_auth.AccessDenied("Partners receive partner briefings only.")
+    with open_workspace(Path(path)) as ws:
+        kind, code = area_key
+        if kind == "polygon":
+            area = core.polygon_area(code, crs=ws.crs)
+        else:
+            area = core.resolve_area(ws, code, level=kind)
+        if role == "inspector":
+            allowed = ws.bcus(all_forces=True)
+            allowed = allowed[allowed["code"].isin(bcus_only)]
+            import shapely
+            own = shapely.union_all(allowed.geometry.to_numpy()) if len(allowed) else None
+            if own is None or not own.buffer(1.0).contains(area.geometry.buffer(-1.0)):
+                raise core_auth.AccessDenied("Inspectors can brief on their own BCU(s) only.")
+        b = core.build(ws, area, months, audience=audience, generated_by=username)
+        b.pdf()
+    return b

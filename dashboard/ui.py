@@ -32,3 +32,19 @@ def pct(x) -> str:
     if x is None or x != x:
         return "–"
     return f"{x:+.0f}%"
+
+
+def count_columns(*names: str, labels: dict | None = None) -> dict:
+    """Column configs that show whole numbers with thousands separators."""
+    import streamlit as st
+    labels = labels or {}
+    return {n: st.column_config.NumberColumn(labels.get(n, n), format="localized") for n in names}
+
+
+def when_label(ts) -> str:
+    """An ISO timestamp as '22 Nov 2026, 19:39'."""
+    try:
+        d = dt.datetime.fromisoformat(str(ts))
+        return f"{d.day} {d.strftime('%b %Y, %H:%M')}"
+    except ValueError:
+        return str(ts)

@@ -7,6 +7,18 @@ import
     into a workspace; prints the import report; exits 2 on a refused file.
 demo
     Build the bundled demo workspaces (South Yorkshire, Portland) if they are missing.
+displacement
+    Results analysis of an operation in the register: HTML report plus CSV of the tables.
+users
+    Local accounts: ``users add --username U --role R [--bcu CODE ...]`` (password asked
+    for, or read from stdin with ``--password-stdin``), ``users list``, ``users passwd``,
+    ``users role``, ``users disable``, ``users remove``.
+briefing
+    An area briefing as PDF or HTML: ``briefing --workspace PATH --area NAME --from YYYY-MM
+    --to YYYY-MM [--audience partner|internal] --out FILE.pdf``.
+hotspots
+    Find hot spots (Gi*, KDE, DBSCAN, HDBSCAN or emerging) in a workspace and write them,
+    with the exposure of its sensitive sites, to a GeoPackage; exits 2 on bad input.
 """
 from __future__ import annotations
 
@@ -42,7 +54,67 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="build the bundled demo workspaces if missing")
     demo.add_argument("--folder", default=None, help="where to put them (default: workspaces/)")
+
+    hot = sub.add_parser("hotspots", help="find hot spots in a workspace and write them to a GeoPackage")
+    hot.add_argument("--workspace", required=True, help="workspace GeoPackage")
+    hot.add_argument("--method", required=True, choices=["gistar", "kde", "dbscan", "hdbscan", "emerging"])
+    hot.add_argument("--crime-types", nargs="+", default=[], metavar="TYPE",
+                     help="only these crime types / call groups (default: all)")
+    hot.add_argument("--harm", action="store_true", help="weigh incidents by harm (CCHI days) instead of counting")
+    hot.add_argument("--out", required=True, help="GeoPackage to write (replaced if it exists)")
+    hot.add_argument("--layer", choices=["crime", "calls"], help="incident layer (default: crime if present)")
+    hot.add_argument("--months", nargs=2, metavar=("FROM", "TO"), help="month range, e.g. 2024-01 2024-03")
+    hot.add_argument("--cell-size", type=float, help="grid cell size in metres (default: automatic)")
+    hot.add_argument("--shape", choices=["square", "hex"], default="square", help="grid cell shape")
+    hot.add_argument("--bandwidth", type=float, help="KDE bandwidth in metres (default: automatic)")
+    hot.add_argument("--eps", type=float, help="DBSCAN radius in metres (default: automatic)")
+    hot.add_argument("--min-samples", type=int, help="DBSCAN/HDBSCAN minimum cluster size (default: automatic)")
+    hot.add_argument("--period", choices=["month", "week", "day"], help="emerging periods (default: automatic)")
+    hot.add_argument("--alpha", type=float, help="significance level (default: 0.05; emerging 0.10)")
+    hot.add_argument("--buffers", type=float, nargs="+", help="site buffers in metres (default: 200 400)")
+    dsp = sub.add_parser("displacement", help="results analysis of an operation: HTML report (and CSV)")
+    dsp.add_argument("--workspace", required=True, help="workspace GeoPackage")
+    dsp.add_argument("--operation", required=True, help="operation name in the register")
+    dsp.add_argument("--before", help="before window FIRST:LAST (YYYY-MM or YYYY-MM-DD; default: same length as "
+                                      "the operation, just before it)")
+    dsp.add_argument("--after", help="after window FIRST:LAST (default: same length, just after the operation)")
+    dsp.add_argument("--layer", choices=["crime", "calls"], help="incident layer (default: crime if present)")
+    dsp.add_argument("--buffer-m", type=float, help="buffer width in metres (default: ring of equal area)")
+    dsp.add_argument("--control", choices=["bcu", "units", "matched"], default="bcu",
+                     help="control: rest of the BCU (default), --control-units, or a matched area")
+    dsp.add_argument("--control-units", nargs="+", metavar="LEVEL:CODE", help="units for --control units")
+    dsp.add_argument("--alpha", type=float, help="significance level (default 0.05)")
+    dsp.add_argument("--out", required=True, help="HTML report to write")
+    dsp.add_argument("--csv", help="also write the tables to this CSV (default: next to --out)")
+    _add_auth_parsers(sub)
     return p
+
+
+def _displacement(args) -> int:
+    from .displacement import analyse_operation
+    from .report_html import render_html, to_csv
+    from .workspace import Workspace
+    path = Path(args.workspace)
+    if not path.exists():
+        raise GeoInputError("The workspace file does not exist", where=str(path), fix="give the path of a .gpkg")
+    ws = Workspace.open(path)
+    try:
+        res = analyse_operation(ws, args.operation, before=args.before, after=args.after, layer=args.layer,
+                                buffer_m=args.buffer_m, control=args.control, control_units=args.control_units,
+                                alpha=args.alpha)
+        bcus = ws.boundaries("bcu")
+    finally:
+        ws.close()
+    names = dict(zip(bcus["code"], bcus["name"]))
+    out = Path(args.out)
+    out.write_text(render_html(res, bcus=bcus, bcu_name=names.get(res.operation.get("bcu"))), encoding="utf-8")
+    csv = Path(args.csv) if args.csv else out.with_suffix(".csv")
+    csv.write_text(to_csv(res), encoding="utf-8")
+    print(res.headline)
+    for line in res.verdict[1:]:
+        print(" - " + line)
+    print(f"Wrote {out} and {csv}.")
+    return 0
 
 
 def _load_mapping(ws, spec: str):
@@ -107,6 +179,184 @@ def _import_into(ws, args) -> int:
     return 0
 
 
+def _hotspots(args) -> int:
+    import os
+    import tempfile
+
+    from .hotspot_runs import export_layers, run_hotspots, select_incidents
+    from .sites import site_exposure
+    from .workspace import Workspace
+
+    path, out = Path(args.workspace), Path(args.out)
+    if not path.is_file():
+        raise GeoInputError("The workspace file does not exist", where=str(path),
+                            fix="give the path of a workspace .gpkg (python -m geo import creates one)")
+    if out.suffix.lower() != ".gpkg":
+        raise GeoInputError(f"--out must be a GeoPackage file ending in .gpkg, got {out.name!r}",
+                            fix=f"e.g. --out {out.with_suffix('.gpkg').name}")
+    ws = Workspace.open(path)
+    try:
+        layers = ws.store.layers()
+        layer = args.layer or ("crime" if "crime" in layers else (layers[0] if layers else None))
+        if layer not in layers:
+            raise GeoInputError(f"The workspace holds no {layer or 'incidents'}", where=str(path),
+                                fix=f"import some first, or choose --layer {' or '.join(layers) or 'crime'}")
+        incidents = select_incidents(ws.incidents(layer=layer), months=tuple(args.months) if args.months else None,
+                                     categories=args.crime_types, name=layer)
+        run = run_hotspots(incidents, args.method, cell_size=args.cell_size, shape=args.shape,
+                           weight="harm" if args.harm else None, area=ws.area(), alpha=args.alpha,
+                           bandwidth=args.bandwidth, eps_m=args.eps, min_samples=args.min_samples,
+                           period=args.period, category_col="category")
+        sites = ws.sites()
+        exposure = None
+        if len(sites):
+            buffers = tuple(args.buffers or ws.setting("site_buffers_m"))
+            exposure = site_exposure(sites, incidents, buffers_m=buffers, hotspots=run.hot, bcus=ws.bcus())
+    finally:
+        ws.close()
+    frames = export_layers(run, exposure)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".gpkg", dir=out.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        for name, frame in frames.items():
+            frame.to_file(tmp, layer=name, driver="GPKG")
+        os.replace(tmp, out)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    print(run.describe())
+    counts = run.summary.get("counts", {})
+    if counts:
+        print("Classes: " + "; ".join(f"{k} {v:,}" for k, v in counts.items()))
+    if exposure is not None:
+        near = int(exposure["in_or_next_to_hotspot"].sum())
+        print(f"Sites: {len(exposure):,}, of which {near:,} in or next to a hot spot.")
+    print(f"Wrote {out} (layers: {', '.join(f'{k} {len(v):,} rows' for k, v in frames.items())}).")
+    return 0
+
+
+def _add_auth_parsers(sub) -> None:
+    users = sub.add_parser("users", help="local accounts (salted argon2 hashes in the accounts file)")
+    users.add_argument("--accounts", help="accounts file (default: GEO_ACCOUNTS or workspaces/accounts.db)")
+    usub = users.add_subparsers(dest="users_command", required=True)
+    add = usub.add_parser("add", help="create an account (asks for the password)")
+    add.add_argument("--username", required=True)
+    add.add_argument("--role", required=True, choices=["inspector", "analyst", "partner", "admin"])
+    add.add_argument("--bcu", action="append", default=[], help="an inspector's BCU code (repeatable)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    usub.add_parser("list", help="list accounts (never their passwords)")
+    pw = usub.add_parser("passwd", help="set a new password")
+    pw.add_argument("--username", required=True)
+    pw.add_argument("--password-stdin", action="store_true")
+    role = usub.add_parser("role", help="change an account's role (and an inspector's BCUs)")
+    role.add_argument("--username", required=True)
+    role.add_argument("--role", required=True, choices=["inspector", "analyst", "partner", "admin"])
+    role.add_argument("--bcu", action="append", default=[])
+    for name in ("disable", "enable", "remove"):
+        c = usub.add_parser(name, help=f"{name} an account")
+        c.add_argument("--username", required=True)
+
+    b = sub.add_parser("briefing", help="an area briefing as PDF (or HTML with --out FILE.html)")
+    b.add_argument("--workspace", required=True)
+    b.add_argument("--area", help="BCU, ward or neighbourhood name or code")
+    b.add_argument("--level", choices=["bcu", "ward", "neighbourhood"], help="where to look for --area")
+    b.add_argument("--polygon", help="a GeoJSON file (WGS84) with the area's polygon, instead of --area")
+    b.add_argument("--from", dest="start", required=True, help="first month, YYYY-MM")
+    b.add_argument("--to", dest="end", required=True, help="last month, YYYY-MM")
+    b.add_argument("--audience", choices=["internal", "partner"], default="internal",
+                   help="partner: suppressed aggregates only")
+    b.add_argument("--marking", help="protective marking (default: the workspace's, or OFFICIAL-SENSITIVE)")
+    b.add_argument("--out", required=True, help="FILE.pdf or FILE.html")
+    b.add_argument("--user", default="command line", help="who is producing it (for the audit log)")
+
+
+def _read_password(from_stdin: bool) -> str:
+    import getpass
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise GeoInputError("The two passwords differ", fix="run the command again")
+    return first
+
+
+def _users(args) -> int:
+    from .auth import AccountStore
+    with AccountStore(args.accounts) as store:
+        cmd = args.users_command
+        if cmd == "add":
+            store.add(args.username, _read_password(args.password_stdin), args.role, args.bcu)
+            print(f"Created {args.role} account '{args.username}' in {store.path}.")
+        elif cmd == "list":
+            users = store.users()
+            if users.empty:
+                print(f"No accounts in {store.path}. Create an admin: python -m geo users add --username NAME "
+                      "--role admin")
+            else:
+                print(users.to_string(index=False))
+                if users["demo"].any():
+                    print("\nDemo accounts (documented passwords) exist: remove them before real use, "
+                          "e.g. python -m geo users remove --username demo-analyst")
+        elif cmd == "passwd":
+            store.set_password(args.username, _read_password(args.password_stdin))
+            print(f"Password changed for '{args.username}'.")
+        elif cmd == "role":
+            store.set_role(args.username, args.role, args.bcu)
+            print(f"'{args.username}' is now {args.role}.")
+        elif cmd in ("disable", "enable"):
+            store.set_disabled(args.username, cmd == "disable")
+            print(f"'{args.username}' {cmd}d.")
+        elif cmd == "remove":
+            store.remove(args.username)
+            print(f"Removed '{args.username}'.")
+    return 0
+
+
+def _demo_accounts(folder) -> None:
+    """First run of the demo: create the documented demo accounts if there is no account at all."""
+    import os
+    from .auth import AccountStore, DEMO_ACCOUNTS, ensure_demo_accounts
+    path = os.environ.get("GEO_ACCOUNTS") or Path(folder) / "accounts.db"
+    with AccountStore(path) as store:
+        if ensure_demo_accounts(store):
+            print(f"Created the demo accounts in {store.path} (FOR THE DEMO ONLY; passwords in README.md):")
+            for user, role, bcus, password in DEMO_ACCOUNTS:
+                print(f"  {user:15s} {password:20s} {role}" + (f" ({', '.join(bcus)})" if bcus else ""))
+            print("Create a real admin with: python -m geo users add --username NAME --role admin")
+
+
+def _briefing(args) -> int:
+    from . import briefing
+    from .workspace import Workspace
+    path = Path(args.workspace)
+    if not path.exists():
+        raise GeoInputError("No workspace file there", where=str(path), fix="give the path of a .gpkg workspace")
+    ws = Workspace.open(path)
+    try:
+        if args.polygon:
+            area = briefing.polygon_area(Path(args.polygon).read_text(), crs=ws.crs,
+                                         name=Path(args.polygon).stem)
+        elif args.area:
+            area = briefing.resolve_area(ws, args.area, level=args.level)
+        else:
+            raise GeoInputError("Give --area NAME or --polygon FILE.geojson", fix="e.g. --area Sheffield")
+        b = briefing.build(ws, area, (args.start, args.end), audience=args.audience, marking=args.marking,
+                           generated_by=args.user)
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() in (".html", ".htm"):
+            out.write_text(b.html, encoding="utf-8")
+        else:
+            out.write_bytes(b.pdf())
+        ws.store.audit(args.user, "exported briefing",
+                       f"{area.label}, {args.start}..{args.end}, {args.audience}, {out.name}")
+    finally:
+        ws.close()
+    print(f"Wrote {out} ({b.audience} briefing, {b.marking}).")
+    return 0
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -115,8 +365,25 @@ def main(argv=None) -> int:
         if args.command == "demo":
             from .demo import WORKSPACES, ensure_demo_workspaces
             ensure_demo_workspaces(args.folder or WORKSPACES)
+            _demo_accounts(args.folder or WORKSPACES)
             return 0
+        if args.command == "users":
+            return _users(args)
+        if args.command == "briefing":
+            return _briefing(args)
+        if args.command == "hotspots":
+            return _hotspots(args)
+        if args.command == "displacement":
+            return _displacement(args)
     except GeoInputError as err:
+        if args.command == "displacement":
+            print(f"error: {err}", file=sys.stderr)
+            print("No report was written.", file=sys.stderr)
+            return 2
+        if args.command == "hotspots":
+            print(f"error: {err}", file=sys.stderr)
+            print("No output was written.", file=sys.stderr)
+            return 2
         print(f"error: {err}", file=sys.stderr)
         print("Nothing was changed in the workspace.", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from .io import ColumnMapping
+from .operations import Operation
 from .workspace import ROOT, Workspace
 
 DATA = ROOT / "data"
@@ -56,6 +57,8 @@ def build_south_yorkshire(path=WORKSPACES / "south-yorkshire.gpkg", data=DATA, p
     progress("  sites: schools and health sites")
     ws.import_sites(data / "south-yorkshire" / "sites" / "schools-2019.csv")
     ws.import_sites(data / "south-yorkshire" / "sites" / "health-sites-2014.csv")
+    progress("  operations: demo operations for results analysis")
+    add_demo_operations(ws, "south-yorkshire")
     ws.close()
     tmp.replace(path)
     return path
@@ -102,9 +105,47 @@ def build_portland(path=WORKSPACES / "portland.gpkg", data=DATA, progress=print)
     progress("  calls for service: August 2016")
     r = ws.import_calls(data / "portland" / "calls-for-service-2016-08.csv", PORTLAND_MAPPING)
     progress("    " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in r.outcomes.items()))
+    progress("  operations: demo operation for results analysis")
+    add_demo_operations(ws, "portland")
     ws.close()
     tmp.replace(path)
     return path
+
+
+#: Demo operations (results analysis): two one-month operations in March 2024 in South
+#: Yorkshire (before = Feb, after = Apr), one in Sheffield city centre and one on the
+#: Sheffield / Rotherham / Derbyshire boundary; one week in mid-August 2016 in Portland
+#: (day windows: 8-14 Aug before, 22-28 Aug after). They are illustrations, not real
+#: operations.
+DEMO_OPERATIONS = {
+    "south-yorkshire": (
+        Operation(name="Op Central (demo)", bcu="E08000019", tactic="Crackdown / high-visibility patrol",
+                  start="2024-03-01", end="2024-03-31", target_kind="unit", target_unit="ward:E05001045",
+                  targeted_harms=["Violence and sexual offences", "Anti-social behaviour"],
+                  notes="Demo: Sheffield city-centre ward, March 2024.", op_id="demo-sy-central"),
+        Operation(name="Op Beighton (demo)", bcu="E08000019", tactic="Warrant or closure order",
+                  start="2024-03-01", end="2024-03-31", target_kind="unit", target_unit="ward:E05001041",
+                  targeted_harms=[], notes="Demo: ward on the Rotherham and Derbyshire boundaries, March 2024.",
+                  op_id="demo-sy-beighton"),
+    ),
+    "portland": (
+        Operation(name="Op Old Town (demo)", bcu="CE", tactic="Test purchase", start="2016-08-15",
+                  end="2016-08-21", target_kind="point_radius", lon=-122.6735, lat=45.5230, radius_m=600.0,
+                  targeted_harms=[], notes="Demo: one week in mid-August 2016, day windows.",
+                  op_id="demo-pdx-oldtown"),
+    ),
+}
+
+
+def add_demo_operations(ws: Workspace, which: str) -> int:
+    """Save the demo operations of `which` that the register does not hold yet; returns how many."""
+    have = {o.name for o in ws.operations()}
+    added = 0
+    for op in DEMO_OPERATIONS.get(which, ()):
+        if op.name not in have:
+            ws.save_operation(op)
+            added += 1
+    return added
 
 
 def ensure_demo_workspaces(folder=WORKSPACES, progress=print) -> list[Path]:

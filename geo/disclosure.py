@@ -148,7 +148,8 @@ def _component(edges, n_rows, skip: int, start: int) -> set[int]:
     return seen
 
 
-def _bounds(x: np.ndarray, hidden: np.ndarray, primary: np.ndarray, threshold: int) -> np.ndarray:
+def _bounds(x: np.ndarray, hidden: np.ndarray, primary: np.ndarray, threshold: int,
+            lbs: np.ndarray, ubs: np.ndarray) -> np.ndarray:
     """Tightest [low, high] an attacker can deduce for each hidden cell (LP over the totals).
 
     Known to the attacker: every visible cell, that each line sums to its total, that
@@ -182,14 +183,45 @@ def _bounds(x: np.ndarray, hidden: np.ndarray, primary: np.ndarray, threshold: i
         line([(i, j) for i in range(R - 1)], (R - 1, j))
     A = np.array(rows_eq) if rows_eq else np.zeros((0, n))
     b = np.array(rhs)
-    lb = [(1, threshold - 1) if primary[tuple(p)] else (0, None) for p in idx]
+    lb = [(lbs[tuple(p)], None if np.isinf(ubs[tuple(p)]) else ubs[tuple(p)]) for p in idx]
     for k in range(n):
+        if not primary[tuple(idx[k])]:
+            continue
         c = np.zeros(n)
         c[k] = 1
         lo = linprog(c, A_eq=A if len(A) else None, b_eq=b if len(A) else None, bounds=lb, method="highs")
         hi = linprog(-c, A_eq=A if len(A) else None, b_eq=b if len(A) else None, bounds=lb, method="highs")
         out[k] = [lo.fun if lo.status == 0 else np.nan, -hi.fun if hi.status == 0 else np.inf]
     return out
+
+
+def _pinned(x: np.ndarray, status: np.ndarray, threshold: int, max_lp_cells: int) -> list[tuple[int, int]]:
+    """Primary cells whose deducible range is a single value."""
+    R, C = x.shape
+    hidden = status > 0
+    if not hidden.any():
+        return []
+    lb = np.where(status == 1, 1.0, np.where(x >= threshold, float(threshold), 0.0))
+    ub = np.where(status == 1, threshold - 1.0, np.inf)
+    if C == 2:  # one column of units and their total: one equation, solved by hand
+        body = [(i, 0) for i in range(R - 1) if hidden[i, 0]]
+        if hidden[R - 1, 0] or not body:
+            return []
+        s = x[R - 1, 0] - sum(x[i, 0] for i in range(R - 1) if not hidden[i, 0])
+        out = []
+        for k in body:
+            others = [c for c in body if c != k]
+            lo = max(lb[k], s - sum(ub[c] for c in others))
+            hi = min(ub[k], s - sum(lb[c] for c in others))
+            if status[k] == 1 and hi - lo < 0.5:
+                out.append(k)
+        return out
+    if hidden.sum() > max_lp_cells:
+        logger.info("%s hidden cells: range check skipped (more than %s)", int(hidden.sum()), max_lp_cells)
+        return []
+    b = _bounds(x, hidden, status == 1, threshold, lb, ub)
+    return [(int(i), int(j)) for (i, j), (lo, hi) in zip(np.argwhere(hidden), b)
+            if status[i, j] == 1 and np.isfinite(lo) and hi - lo < 0.5]
 
 
 def _protect(x: np.ndarray, threshold: int, max_lp_cells: int = 400) -> np.ndarray:
@@ -238,16 +270,11 @@ def _protect(x: np.ndarray, threshold: int, max_lp_cells: int = 400) -> np.ndarr
         if changed:
             continue
         # the range an attacker can deduce for a small count must not be a single value
-        hidden = status > 0
-        if 0 < hidden.sum() <= max_lp_cells and (R > 2 or C > 2):
-            b = _bounds(x, hidden, status == 1, threshold)
-            for (i, j), (lo, hi) in zip(np.argwhere(hidden), b):
-                if status[i, j] == 1 and np.isfinite(lo) and hi - lo < 0.5:
-                    c = complement([(i, jj) for jj in range(C)] + [(ii, j) for ii in range(R)])
-                    if c is not None:
-                        status[c] = 2
-                        changed = True
-                        break
+        for (i, j) in _pinned(x, status, threshold, max_lp_cells):
+            c = complement([(i, jj) for jj in range(C)] + [(ii, j) for ii in range(R)])
+            if c is not None:
+                status[c] = 2
+                changed = True
         if not changed:
             break
     return status

@@ -68,7 +68,7 @@ def _check_period(period: str) -> str:
 
 
 def period_labels(points, period: str = "month", *, month_col: str = "month",
-                  date_col: str = "date") -> tuple[pd.Series, list[str]]:
+                  date_col: str = "date", warn: bool = True) -> tuple[pd.Series, list[str]]:
     """Give each point the label of its period, and list every period in the range.
 
     Months come from ``month_col`` (``"YYYY-MM"``, as police.uk publishes them) or,
@@ -85,6 +85,8 @@ def period_labels(points, period: str = "month", *, month_col: str = "month",
     period : {"month", "week", "day"}
     month_col, date_col : str
         Column names.
+    warn : bool
+        Log a warning when the first week is only partly covered by the data.
 
     Returns
     -------
@@ -140,7 +142,7 @@ def period_labels(points, period: str = "month", *, month_col: str = "month",
     labels = pd.Series(pd.NA, index=points.index, dtype="string")
     ok = back.notna().to_numpy()
     labels[ok] = np.asarray(names, dtype=object)[n_per - 1 - back[ok].to_numpy(dtype=np.int64)]
-    if period == "week" and (last - starts[0]).days + 1 > (last - d.min()).days + 1:
+    if warn and period == "week" and (last - starts[0]).days + 1 > (last - d.min()).days + 1:
         logger.warning("the first week (from %s) is only partly covered by the data",
                        names[0])
     return labels, names
@@ -163,7 +165,7 @@ def auto_period(points, *, month_col: str = "month", date_col: str = "date") -> 
     choice = "month"
     n_months = len(period_labels(points, "month", month_col=month_col, date_col=date_col)[1])
     if n_months < _GOOD_PERIODS and _dates(points, date_col).notna().any():
-        n_weeks = len(period_labels(points, "week", date_col=date_col)[1])
+        n_weeks = len(period_labels(points, "week", date_col=date_col, warn=False)[1])
         choice = "week" if n_weeks >= _GOOD_PERIODS else "day"
     logger.info("period set automatically to %s", choice)
     return choice

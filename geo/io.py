@@ -95,9 +95,13 @@ def _first_line(path_name: str, raw: bytes) -> str:
     return first.strip("\r")
 
 
-def _read_csv_bytes(path_name: str, raw: bytes) -> pd.DataFrame:
-    """Parse UTF-8 CSV bytes as strings (fast path: Arrow's multi-threaded reader)."""
-    _check_delimiter(path_name, _first_line(path_name, raw))
+def _read_csv_bytes(path_name: str, raw: bytes, *, checked: bool = False) -> pd.DataFrame:
+    """Parse UTF-8 CSV bytes as strings (fast path: Arrow's multi-threaded reader).
+
+    ``checked`` says the caller has already validated the encoding and delimiter.
+    """
+    if not checked:
+        _check_delimiter(path_name, _first_line(path_name, raw))
     body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
     try:
         df = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, engine="pyarrow")
@@ -152,7 +156,15 @@ def _content_uids(df: pd.DataFrame, prefix: str) -> np.ndarray:
 
 
 def _to_float(s: pd.Series) -> np.ndarray:
-    return pd.to_numeric(s.str.strip(), errors="coerce").to_numpy(dtype=float, copy=True)
+    """Numbers from text; blank or unparseable text gives NaN."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:  # fast path: Arrow casts a clean column in one go
+        arr = pc.utf8_trim_whitespace(pa.array(s.array))
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+        return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False).astype(float, copy=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.to_numeric(s.str.strip(), errors="coerce").to_numpy(dtype=float, copy=True)
 
 
 def _reject(df: pd.DataFrame, mask: np.ndarray, file: str, column: str, reason: str) -> pd.DataFrame:
@@ -215,11 +227,14 @@ def _locate(x: np.ndarray, y: np.ndarray, src_crs, dst_crs, area) -> tuple[np.nd
     return X, Y, status
 
 
-def _frame(cols: dict, X, Y, crs) -> gpd.GeoDataFrame:
+def _frame(cols: dict, X, Y, crs, points: bool = True) -> gpd.GeoDataFrame:
     df = pd.DataFrame(cols)
     df["x"], df["y"] = X, Y
-    geom = shapely.points(X, Y)  # NaN coordinates give empty points
-    geom[~(np.isfinite(X) & np.isfinite(Y))] = None
+    if points:
+        geom = shapely.points(X, Y)  # NaN coordinates give empty points
+        geom[~(np.isfinite(X) & np.isfinite(Y))] = None
+    else:  # bulk import: the store writes points from x/y, so skip a million shapely objects
+        geom = np.full(len(df), None, dtype=object)
     return gpd.GeoDataFrame(df[[c for c in INCIDENT_COLUMNS if c in df]], geometry=geom, crs=crs)
 
 
@@ -273,7 +288,7 @@ def _count_sources(path: Path) -> int:
     return 1
 
 
-def read_police_uk(path, *, crs: str = "EPSG:27700", area=None) -> ReadResult:
+def read_police_uk(path, *, crs: str = "EPSG:27700", area=None, points: bool = True) -> ReadResult:
     """Read police.uk street-level crime from a CSV, a folder of CSVs or a police.uk zip.
 
     Parameters
@@ -288,6 +303,9 @@ def read_police_uk(path, *, crs: str = "EPSG:27700", area=None) -> ReadResult:
     area : shapely geometry or GeoSeries, optional
         The workspace area in ``crs``; located rows outside it are kept with status
         ``outside_area``.
+    points : bool
+        Build point geometries. ``False`` leaves ``geometry`` empty (``x``/``y`` still
+        hold the coordinates): the bulk-import path, whose store writes points itself.
 
     Returns
     -------
@@ -329,9 +347,9 @@ def read_police_uk(path, *, crs: str = "EPSG:27700", area=None) -> ReadResult:
                 )
             total.skipped_files[name] = what
             continue
-        df = _read_csv_bytes(name, raw)
+        df = _read_csv_bytes(name, raw, checked=True)
         del raw
-        result = _police_uk_frame(df, name, crs=crs, area=area)
+        result = _police_uk_frame(df, name, crs=crs, area=area, points=points)
         del df
         frames.append(result.frame)
         total.merge(result.report)
@@ -345,7 +363,7 @@ def read_police_uk(path, *, crs: str = "EPSG:27700", area=None) -> ReadResult:
     return ReadResult(gpd.GeoDataFrame(frame, geometry="geometry", crs=crs), total)
 
 
-def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area) -> ReadResult:
+def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = True) -> ReadResult:
     lon = _to_float(df["Longitude"])
     lat = _to_float(df["Latitude"])
     _check_lonlat_file(lon, lat, name, "Longitude", "Latitude")
@@ -368,6 +386,8 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area) -> ReadResult:
     X, Y, status = _locate(lon, lat, "EPSG:4326", crs, area)
     report = out.report(name, "crime", status)
     keep = ~out.rejected
+    if keep.all():  # the usual case: no gather needed
+        keep = slice(None)
     k = df.loc[keep]
     crime_id = k["Crime ID"].str.strip()
     uid = crime_id.to_numpy(dtype=object).copy()
@@ -375,7 +395,8 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area) -> ReadResult:
     uid[no_id] = _content_uids(k.loc[no_id, POLICE_UK_STREET_COLUMNS], "h:")
     # police.uk repeats a Crime ID on a few rows of one file (one crime record, several
     # offences); the k-th repeat keeps its own identity so re-imports still match.
-    repeat = crime_id.groupby(crime_id, sort=False).cumcount().to_numpy()
+    repeated = crime_id.duplicated().to_numpy() & ~no_id
+    repeat = crime_id.groupby(crime_id, sort=False).cumcount().to_numpy() if repeated.any() else np.zeros(len(k), int)
     again = (repeat > 0) & ~no_id
     if again.any():
         uid[again] = [f"{u}#{r}" for u, r in zip(uid[again], repeat[again])]
@@ -390,7 +411,7 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area) -> ReadResult:
         "force": col(k["Reported by"]), "location": col(k["Location"]),
         "lsoa_code": col(k["LSOA code"]), "lsoa_name": col(k["LSOA name"]),
         "outcome": col(k["Last outcome category"]), "status": pd.array(status[keep], dtype="str"),
-    }, X[keep], Y[keep], crs)
+    }, X[keep], Y[keep], crs, points=points)
     return ReadResult(frame, report)
 
 

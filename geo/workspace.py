@@ -134,7 +134,7 @@ class Workspace:
         Raises :class:`GeoInputError` for a malformed file, before anything is stored.
         """
         area = self.area()
-        result = io.read_police_uk(path, crs=self.crs, area=area)
+        result = io.read_police_uk(path, crs=self.crs, area=area, points=False)
         if area is None:
             self._area_or_warn(result.report)
         self.store.append_incidents(result.frame, result.report)

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo import Workspace
+from tests.conftest import sign_in_for_test
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard" / "app.py")
@@ -24,7 +25,7 @@ def workspaces(demo_workspaces, tmp_path, monkeypatch):
 
 
 def app(workspace: Path | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=90), "analyst")
     if workspace is not None:
         at.session_state["workspace"] = str(workspace)
     return at
@@ -169,6 +170,6 @@ def test_harm_page_saves_an_edited_weight(workspaces):
 
 def test_empty_workspace_folder_gives_a_helpful_message(tmp_path, monkeypatch):
     monkeypatch.setenv("GEO_WORKSPACES", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=60), "analyst").run()
     assert not at.exception
     assert any("No workspace found" in w.value for w in at.sidebar.warning)

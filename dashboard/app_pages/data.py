@@ -36,8 +36,9 @@ if len(summary):
     pivot["total"] = pivot[["mapped", "no_location", "outside_area"]].sum(axis=1)
     pivot["month"] = pivot["month"].map(ui.month_label)
     st.dataframe(pivot[["layer", "month", "mapped", "no_location", "outside_area", "total"]], hide_index=True,
-                 column_config={"no_location": "no location (counted, not drawn)",
-                                "outside_area": "outside area (kept, flagged)"})
+                 column_config=ui.count_columns("mapped", "no_location", "outside_area", "total", labels={
+                     "no_location": "no location (counted, not drawn)",
+                     "outside_area": "outside area (kept, flagged)"}))
 
 # ---- import history and reports
 st.subheader("Import history")
@@ -48,9 +49,13 @@ else:
     show["balanced"] = (show[["mapped", "no_location", "outside_area", "rejected"]].sum(axis=1)
                         == show["rows_read"]).map({True: "✓", False: "✗"})
     show["source"] = show["source"].map(lambda s: Path(str(s)).name or s)
+    show["imported_at"] = show["imported_at"].map(ui.when_label)
     st.dataframe(show, hide_index=True, column_config={
-        "id": "import", "imported_at": "when", "rows_read": "rows read", "no_location": "no location",
-        "outside_area": "outside area", "new": "stored new", "duplicates": "already held",
+        "id": "import", "imported_at": "when",
+        **ui.count_columns("rows_read", "mapped", "no_location", "outside_area", "rejected", "new", "duplicates",
+                           labels={"rows_read": "rows read", "no_location": "no location",
+                                   "outside_area": "outside area", "new": "stored new",
+                                   "duplicates": "already held"}),
         "balanced": st.column_config.TextColumn("adds up", help="mapped + no location + outside + rejected = rows read"),
     })
     choices = history["id"].tolist()[::-1]

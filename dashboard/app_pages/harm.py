@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import auth, data
 from geo import harm
 from geo.errors import GeoInputError
 from geo.harm import ENFORCEMENT_LABEL
@@ -37,7 +37,7 @@ if c1.button("Save weights", type="primary", key="harm_save"):
     try:
         with data.open_workspace(path) as ws:
             ws.set_harm_table(edited)
-            ws.store.audit("local", "harm weights saved", f"{len(edited)} categories")
+            ws.store.audit(auth.username(), "harm weights saved", f"{len(edited)} categories")
     except GeoInputError as err:
         st.error(str(err))
     else:

@@ -135,7 +135,7 @@ if len(sel):
                                         t["category"] + " (enforcement activity)")
     t["harm_share"] = t["harm_share"] * 100
     st.dataframe(t, hide_index=True,
-                 column_config={"harm": st.column_config.NumberColumn("harm (days)", format="%,.0f"),
-                                "count": st.column_config.NumberColumn(format="%,d"),
+                 column_config={"harm": st.column_config.NumberColumn("harm (days)", format="localized"),
+                                "count": st.column_config.NumberColumn(format="localized"),
                                 "harm_share": st.column_config.ProgressColumn("share of harm", format="%.0f%%",
                                                                               min_value=0, max_value=100)})

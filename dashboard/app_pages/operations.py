@@ -1,4 +1,9 @@
-"""Operations page: the register of operations (create, edit, delete) and their target areas."""
+"""Operations page: the register, results analysis of an operation, and create / edit / delete.
+
+Results analysis (``geo.displacement``): pick an operation, see target, buffer, wider ring and
+control and the cross-boundary picture on the map, the verdict in harm terms first, the WDQ / WDD /
+E-test tables, and download the HTML report and CSV.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,6 +15,7 @@ from streamlit_folium import st_folium
 
 from dashboard import data, ui
 from geo import maps
+from geo.auth import AccessDenied
 from geo.errors import GeoInputError
 from geo.operations import TACTICS, Operation
 
@@ -34,8 +40,8 @@ if register:
         "name": o.name, "BCU": bcu_names.get(o.bcu, o.bcu), "tactic": o.tactic,
         "start": ui.date_label(o.start), "end": ui.date_label(o.end),
         "days": (o.end_date - o.start_date).days + 1,
-        "target": {"unit": f"unit {o.target_unit}", "point_radius": f"{o.radius_m:,.0f} m radius",
-                   "polygon": "drawn polygon"}[o.target_kind],
+        "target": (f"unit {o.target_unit}" if o.target_kind == "unit" else
+                   f"{o.radius_m or 0:,.0f} m radius" if o.target_kind == "point_radius" else "drawn polygon"),
         "targeted harms": ", ".join(o.targeted_harms) or "all", "notes": o.notes,
     } for o in register])
     st.dataframe(table, hide_index=True)
@@ -45,11 +51,168 @@ else:
     st.info("No operations yet. Add the first one below: its target area is then drawn on the map and "
             "available for results analysis.")
 
+# ---- results analysis
+RESULT_COLORS = {"control": "#9e9e9e", "ring": "#fdd0a2", "buffer": "#f28e2b", "target": "#253494"}
+
+
+def _num(x, d=0):
+    return ui.num(x, d) if x == x else "–"
+
+
+def results_section():
+    st.subheader("Results analysis")
+    if not register:
+        st.caption("Add an operation below to analyse its results.")
+        return
+    by_name = {o.op_id: o for o in register}
+    op_id = st.selectbox("Analyse operation", list(by_name), key="res_op", format_func=lambda i: by_name[i].name,
+                         index=None, placeholder="Choose an operation to analyse its results…")
+    if op_id is None:
+        return
+    op = by_name[op_id]
+    layers = info["layers"]
+    with st.expander("Windows, buffer and control", expanded=False):
+        c1, c2 = st.columns(2)
+        layer = c1.selectbox("Incidents", layers, key="res_layer",
+                             index=layers.index("crime") if "crime" in layers else 0)
+        own_windows = c2.toggle("Set the windows myself", value=False, key="res_own_windows",
+                                help="Default: windows of the operation's length immediately before its start "
+                                     "and after its end (months for police.uk crime, days for calls).")
+        before = after = None
+        if own_windows:
+            before = c1.text_input("Before window (first:last)", key="res_before", placeholder="2024-01:2024-02")
+            after = c2.text_input("After window (first:last)", key="res_after", placeholder="2024-04:2024-04")
+            before, after = before or None, after or None
+        rule = c1.radio("Buffer", ["Equal area to the target", "Set width"], key="res_buffer_rule", horizontal=True)
+        buffer_m = float(c2.number_input("Buffer width (m)", 50, 5000, 400, 50, key="res_buffer_m")) \
+            if rule == "Set width" else None
+        control_label = {"bcu": "Rest of the BCU", "matched": "Matched area (similar counts and trend)",
+                         "units": "Boundary units I choose"}
+        control = st.radio("Control area", list(control_label), format_func=control_label.get, key="res_control",
+                           horizontal=True)
+        units = ()
+        if control == "units":
+            level = "ward" if "ward" in info["levels"] else "neighbourhood"
+            wards = data.boundaries(key, ver, level).sort_values("name")
+            units = tuple(st.multiselect("Control units", [f"{level}:{c}" for c in wards["code"]], key="res_units",
+                                         format_func=lambda s: dict(zip(wards["code"], wards["name"])).get(
+                                             s.split(":", 1)[1], s)))
+            if not units:
+                st.info("Choose at least one unit for the control.")
+                return
+    opts = dict(before=before, after=after, layer=layer, buffer_m=buffer_m, control=control, control_units=units)
+    try:
+        res = data.displacement(key, ver, op_id, **opts)
+    except (GeoInputError, AccessDenied) as err:
+        st.error(str(err))
+        return
+    w = res.windows
+    st.caption(f"{op.name}: before {w.label('before')}, operation {w.label('operation')}, after "
+               f"{w.label('after')} ({w.resolution} windows). Buffer: {res.areas.buffer_rule}. Control: "
+               f"{res.areas.control_rule}.")
+    h = res.row("Drug-market harm basket", "harm")
+    c = res.row("Drug-market harm basket", "count")
+    significant = h["local_p"] < res.settings["alpha"]
+    box = st.success if significant and h["local_estimate"] < 0 else st.warning if significant else st.info
+    box(res.headline, icon=":material/gavel:")
+    m = st.columns(4)
+    m[0].metric("Basket harm: WDD local", _num(h["local_estimate"]), help="CCHI days; negative is less harm "
+                f"than the control predicts. p = {_num(h['local_p'], 3)}")
+    m[1].metric("Basket count: WDD local", _num(c["local_estimate"], 1),
+                help=f"95% CI {_num(c['local_ci_low'], 1)} to {_num(c['local_ci_high'], 1)}; p = {_num(c['local_p'], 3)}")
+    m[2].metric("Buffer: WDD displacement (harm)", _num(h["displacement_estimate"]),
+                help=f"p = {_num(h['displacement_p'], 3)}; positive suggests displacement, negative diffusion")
+    m[3].metric("WDQ (counts)", _num(c["wdq"], 2), help=c["wdq_reading"])
+    for line in res.verdict[1:]:
+        st.markdown("- " + line)
+    for flag in res.flags:
+        st.warning(flag, icon=":material/flag:")
+    draw_results_map(res)
+    keyt = res.table[res.table["measure"].isin(["Drug-market harm basket", "All incidents"])
+                     | res.table["measure"].str.contains("enforcement", regex=False)]
+    cols = {"measure": "Measure", "unit": "Unit", "target_before": "Target before", "target_after": "Target after",
+            "buffer_before": "Buffer before", "buffer_after": "Buffer after", "control_before": "Control before",
+            "control_after": "Control after", "local_estimate": "WDD local", "local_p": "p (local)",
+            "displacement_estimate": "WDD displacement", "displacement_p": "p (displacement)",
+            "total_estimate": "WDD total", "total_p": "p (total)", "wdq": "WDQ", "etest_p": "E-test p"}
+    st.dataframe(keyt[list(cols)].rename(columns=cols), hide_index=True, key="res_key_table")
+    with st.expander("All measures (per crime type, counts and harm)"):
+        st.dataframe(res.table, hide_index=True)
+    st.markdown("**Across boundaries** (buffer and wider ring cut by BCU and by force, each against its own control)")
+    if len(res.cross):
+        st.dataframe(pd.DataFrame(res.cross.drop(columns="geometry"))[
+            ["level", "name", "force", "status", "before", "after", "estimate", "harm_estimate", "p", "p_holm",
+             "reading"]], hide_index=True)
+    mv = res.migration.moves
+    if len(mv):
+        st.markdown("**Hot spot moves** (drug-market basket, Gi* hot spots before and after)")
+        st.dataframe(pd.DataFrame(mv.drop(columns="geometry"))[
+            ["kind", "distance_m", "n_before", "n_after", "from_bcu", "to_bcu", "crosses_bcu", "crosses_force",
+             "near_site", "flag"]], hide_index=True)
+    st.markdown("**Caveats**")
+    for cav in res.caveats:
+        st.caption("• " + cav)
+    html, csv = data.displacement_report(key, ver, op_id, before, after, layer, buffer_m, control, units,
+                                         data.user_key())
+    d1, d2, _ = st.columns([1, 1, 2])
+    stem = "".join(ch if ch.isalnum() else "-" for ch in op.name).strip("-").lower()
+    d1.download_button("Download the report (HTML)", html, file_name=f"{stem}-results.html", mime="text/html",
+                       key="res_dl_html")
+    d2.download_button("Download the tables (CSV)", csv, file_name=f"{stem}-results.csv", mime="text/csv",
+                       key="res_dl_csv")
+
+
+def draw_results_map(res):
+    import folium
+    fr = res.areas_frame()
+    all_bcus = data.bcus(key, ver, all_forces=True)
+    zone = fr[fr["area"] != "control"]
+    m = maps.base_map(maps.wgs84_bounds(zone), tile_url=info["settings"].get("tile_url"))
+    names = {"control": "Control", "ring": "Wider ring", "buffer": "Buffer", "target": "Target"}
+    for area in ("control", "ring", "buffer", "target"):
+        g = fr[(fr["area"] == area) & ~fr.geometry.is_empty]
+        if len(g):
+            maps.add_areas(m, g, name=names[area], color=RESULT_COLORS[area], name_col="name",
+                           opacity=0.35 if area != "target" else 0.45)
+    if len(res.cross):
+        flagged = res.cross[res.cross["flag"]]
+        if len(flagged):
+            maps.add_areas(m, flagged.assign(name=flagged["reading"]), name="Possible displacement",
+                           color="#d62728", name_col="name", opacity=0.4)
+    maps.add_boundaries(m, all_bcus, name="BCUs and neighbouring forces", name_col="name", color="#222", weight=2)
+    mv = res.migration.moves
+    if len(mv):
+        layer = folium.FeatureGroup(name="Hot spot moves")
+        moved = mv[mv["kind"].isin(["moved", "stayed"])].to_crs(4326)
+        for geom, dist, flag in zip(moved.geometry, moved["distance_m"], moved["flag"]):
+            pts = [(lat, lon) for lon, lat in geom.coords]
+            color = "#d62728" if flag else "#111"
+            folium.PolyLine(pts, color=color, weight=3, tooltip=f"{dist:,.0f} m" + (f": {flag}" if flag else "")
+                            ).add_to(layer)
+            folium.CircleMarker(pts[-1], radius=5, color=color, fill=True, fill_opacity=1).add_to(layer)
+        new = mv[mv["kind"] == "new"].to_crs(4326)
+        for geom, flag in zip(new.geometry, new["flag"]):
+            folium.CircleMarker((geom.y, geom.x), radius=7, color="#d62728" if flag else "#111", fill=False,
+                                weight=3, tooltip="new hot spot" + (f": {flag}" if flag else "")).add_to(layer)
+        layer.add_to(m)
+    near = res.migration.sites_near
+    if near is not None and len(near):
+        maps.add_sites(m, near, buffers_m=(max(info["settings"].get("site_buffers_m", (200, 400))),))
+    maps.add_legend(m, "Results analysis", [(RESULT_COLORS["target"], "Target"), (RESULT_COLORS["buffer"], "Buffer"),
+                                            (RESULT_COLORS["ring"], "Wider ring"),
+                                            (RESULT_COLORS["control"], "Control"),
+                                            ("#d62728", "Possible displacement / flagged move")])
+    maps.finish(m)
+    st_folium(m, returned_objects=[], height=520, use_container_width=True, key="res_map")
+
+
+results_section()
+
 # ---- create or edit
 st.subheader("Add or edit an operation")
 by_id = {o.op_id: o for o in register}
 choice = st.selectbox("Operation", ["new"] + list(by_id), key="ops_choice",
-                      format_func=lambda i: "➕ New operation" if i == "new" else by_id[i].name)
+                      format_func=lambda i: "New operation…" if i == "new" else by_id[i].name)
 op = by_id.get(choice)
 k = f"ops_{choice}_"  # widget keys per operation, so switching reloads the form
 

@@ -272,3 +272,48 @@ def assert_offline(log: NetworkLog) -> None:
     """Fail if any request left localhost, listing them."""
     external = log.external()
     assert not external, "Requests left the machine:\n" + "\n".join(external)
+
+
+# -------------------------------------------------------------------------- sign-in
+TEST_PASSWORD = "browser-test-password"
+
+
+def make_accounts(path, roles=("analyst", "inspector", "partner", "admin")) -> Path:
+    """An accounts file with one user per role, ``<role>-user`` / :data:`TEST_PASSWORD`.
+
+    Pass it to the app as ``env={"GEO_ACCOUNTS": str(path), ...}``.
+    """
+    from geo.auth import AccountStore
+    path = Path(path)
+    with AccountStore(path) as store:
+        for role in roles:
+            if store.get(f"{role}-user") is None:
+                store.add(f"{role}-user", TEST_PASSWORD, role, ("E08000019",) if role == "inspector" else ())
+    return path
+
+
+def sign_in(page, server: AppServer, username: str, password: str = TEST_PASSWORD, query: str = "") -> None:
+    """Open the app and sign in through the form; waits for the first page after sign-in.
+
+    The password box is found by its role: ``get_by_label("Password")`` would also match
+    the form's "Show password" button.
+    """
+    open_app(page, server, query)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("button", name="Sign out").wait_for()
+    wait_for_app(page)
+
+
+@pytest.fixture(scope="session")
+def demo_dashboard(streamlit_app, demo_workspaces, tmp_path_factory) -> AppServer:
+    """The dashboard on a private copy of both demo workspaces, one account per role.
+
+    Accounts are ``<role>-user`` with :data:`TEST_PASSWORD` (inspector: Sheffield).
+    """
+    folder = tmp_path_factory.mktemp("demo-dashboard")
+    for p in demo_workspaces.values():
+        shutil.copy(p, folder / p.name)
+    accounts = make_accounts(folder / "accounts.db")
+    return streamlit_app("dashboard/app.py", env={"GEO_WORKSPACES": str(folder), "GEO_ACCOUNTS": str(accounts)})

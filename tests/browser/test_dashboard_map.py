@@ -2,26 +2,22 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
-import pytest
 
-from tests.browser.conftest import assert_offline, open_app, wait_for_map
+from tests.browser.conftest import assert_offline, wait_for_map
+from tests.browser.conftest import sign_in as _sign_in
+
+
+def open_app(page, server, query: str = "") -> None:
+    """Open the dashboard signed in as an analyst."""
+    _sign_in(page, server, "analyst-user", query=query)
 
 SHOTS = os.environ.get("MAP_SCREENSHOT_DIR")
 
 
-@pytest.fixture(scope="module")
-def dashboard(streamlit_app, demo_workspaces, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("dash-workspaces")
-    for p in demo_workspaces.values():
-        shutil.copy(p, folder / p.name)
-    return streamlit_app("dashboard/app.py", env={"GEO_WORKSPACES": str(folder)})
-
-
-def test_map_page_draws_harm_sites_and_boundaries_offline(page, network_log, dashboard):
-    open_app(page, dashboard)
+def test_map_page_draws_harm_sites_and_boundaries_offline(page, network_log, demo_dashboard):
+    open_app(page, demo_dashboard)
     assert page.get_by_text("Map · South Yorkshire").is_visible()
     assert page.get_by_text("55,259").first.is_visible()  # incidents shown, Jan-Apr 2024
     frame = wait_for_map(page)
@@ -41,8 +37,8 @@ def test_map_page_draws_harm_sites_and_boundaries_offline(page, network_log, das
     assert_offline(network_log)
 
 
-def test_a_single_crime_type_is_drawn_as_points(page, network_log, dashboard):
-    open_app(page, dashboard)
+def test_a_single_crime_type_is_drawn_as_points(page, network_log, demo_dashboard):
+    open_app(page, demo_dashboard)
     box = page.get_by_test_id("stSidebar").get_by_role("combobox").nth(1)  # crime types
     box.click()
     page.get_by_role("option", name="Robbery", exact=True).click()

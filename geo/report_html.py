@@ -1,0 +1,232 @@
+"""The results-analysis report of an operation: self-contained HTML and CSV.
+
+:func:`render_html` fills one Jinja2 template: the plain-language verdict (harm first,
+then activity), the numbers and tests, a static map (matplotlib, no tiles, embedded as a
+base64 PNG) and the caveats. :func:`to_csv` writes every table into one CSV with a
+``table`` column. Nothing here reads the workspace.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment
+
+from .displacement import ALL, BASKET, DisplacementResult
+
+__all__ = ["report_tables", "to_csv", "static_map_png", "render_html"]
+
+AREA_COLORS = {"target": "#253494", "buffer": "#f28e2b", "ring": "#fde0c5", "control": "#d9d9d9"}
+
+SUMMARY_COLUMNS = {
+    "measure": "Measure", "unit": "Unit", "target_before": "Target before", "target_after": "Target after",
+    "buffer_before": "Buffer before", "buffer_after": "Buffer after", "control_before": "Control before",
+    "control_after": "Control after", "gross_change": "Gross change", "net_effect": "Net effect",
+    "wdq": "WDQ", "total_net_effect": "Total net effect",
+    "local_estimate": "WDD local", "local_se": "SE", "local_p": "p",
+    "displacement_estimate": "WDD displacement", "displacement_se": "SE ", "displacement_p": "p ",
+    "total_estimate": "WDD total", "total_se": "SE  ", "total_p": "p  ", "etest_p": "E-test p",
+}
+
+
+def report_tables(result: DisplacementResult) -> dict[str, pd.DataFrame]:
+    """The report's tables: ``measures``, ``cross_boundary``, ``hotspot_moves``, ``areas``, ``windows``."""
+    cross = pd.DataFrame(result.cross.drop(columns="geometry")) if len(result.cross) else pd.DataFrame()
+    moves = pd.DataFrame(result.migration.moves.drop(columns="geometry")) if len(result.migration.moves) \
+        else pd.DataFrame()
+    km2 = result.areas.km2
+    areas = pd.DataFrame({"area": list(km2), "km2": list(km2.values()),
+                          "rule": [f"operation target ({result.operation.get('target_kind', '')})",
+                                   result.areas.buffer_rule, f"{result.areas.ring_m:,.0f} m beyond the buffer",
+                                   result.areas.control_rule]})
+    w = result.windows
+    windows = pd.DataFrame({"window": ["before", "operation", "after"],
+                            "first": [w.before[0], w.operation[0], w.after[0]],
+                            "last": [w.before[1], w.operation[1], w.after[1]],
+                            "length": [w.before_len, np.nan, w.after_len],
+                            "unit": [w.resolution] * 3})
+    return {"measures": result.table, "cross_boundary": cross, "hotspot_moves": moves, "areas": areas,
+            "windows": windows}
+
+
+def to_csv(result: DisplacementResult) -> str:
+    """Every table of the report in one CSV, with the table's name in the first column."""
+    frames = []
+    for name, t in report_tables(result).items():
+        if len(t):
+            frames.append(t.assign(table=name)[["table"] + list(t.columns)])
+    out = pd.concat(frames, ignore_index=True, sort=False)
+    return out.to_csv(index=False)
+
+
+def static_map_png(result: DisplacementResult, *, bcus=None, dpi: int = 110) -> bytes:
+    """A static map of target, buffer, wider ring, control, flagged pieces and hot spot moves (PNG)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    fr = result.areas_frame()
+    fig, ax = plt.subplots(figsize=(7.5, 6.2), dpi=dpi)
+    target = fr[fr["area"] == "target"]
+    x0, y0, x1, y1 = target.buffer(result.areas.buffer_m + result.areas.ring_m + 1500).total_bounds
+    for area in ("control", "ring", "buffer", "target"):
+        g = fr[fr["area"] == area]
+        if not g.geometry.iloc[0].is_empty:
+            g.plot(ax=ax, color=AREA_COLORS[area], alpha=0.85 if area == "target" else 0.6,
+                   edgecolor="#555" if area != "control" else "none", linewidth=0.6)
+    if len(result.cross):
+        flagged = result.cross[result.cross["flag"]]
+        if len(flagged):
+            flagged.plot(ax=ax, facecolor="none", edgecolor="#d62728", linewidth=2.2, hatch="//")
+    if bcus is not None and len(bcus):
+        bcus.boundary.plot(ax=ax, color="#222", linewidth=1.1)
+        for geom, name in zip(bcus.geometry, bcus["name"]):
+            if geom.intersects(target.buffer(result.areas.buffer_m + result.areas.ring_m + 1500).iloc[0]):
+                p = geom.intersection(target.buffer(result.areas.buffer_m + result.areas.ring_m + 1500).iloc[0])
+                c = p.representative_point()
+                ax.annotate(name, (c.x, c.y), fontsize=7, color="#222", ha="center")
+    mv = result.migration.moves
+    for _, r in mv.iterrows():
+        if r["kind"] in ("moved", "stayed") and r["distance_m"] > 0:
+            color = "#d62728" if r["flag"] else "#333"
+            ax.annotate("", xy=(r["x1"], r["y1"]), xytext=(r["x0"], r["y0"]),
+                        arrowprops=dict(arrowstyle="->", color=color, lw=1.6))
+            ax.annotate(f"{r['distance_m']:,.0f} m", ((r["x0"] + r["x1"]) / 2, (r["y0"] + r["y1"]) / 2),
+                        fontsize=6.5, color=color)
+        elif r["kind"] == "new":
+            ax.plot(r["x1"], r["y1"], marker="*", color="#d62728" if r["flag"] else "#333", markersize=9)
+    sites = getattr(result.migration, "sites_near", None)
+    if sites is not None and len(sites):
+        ax.scatter(sites.geometry.x, sites.geometry.y, s=10, c="#2ca02c", marker="^", label="Sensitive site", zorder=5)
+    ax.set_xlim(x0, x1)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    handles = [Patch(color=AREA_COLORS["target"], label="Target"), Patch(color=AREA_COLORS["buffer"], label="Buffer"),
+               Patch(color=AREA_COLORS["ring"], label="Wider ring"),
+               Patch(color=AREA_COLORS["control"], label="Control"),
+               Patch(facecolor="none", edgecolor="#d62728", hatch="//", label="Possible displacement")]
+    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.9)
+    ax.set_title(f"{result.operation.get('name', 'Operation')}: areas and hot spot moves", fontsize=10)
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Results analysis: {{ op.name }}</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 1.5em auto; padding: 0 1em; }
+h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
+.headline { font-size: 1.15em; background: #eef3fb; border-left: 4px solid #253494; padding: 0.6em 0.9em; }
+table { border-collapse: collapse; font-size: 12px; margin: 0.5em 0; } th, td { border: 1px solid #ddd; padding: 3px 6px; }
+th { background: #f4f4f4; text-align: left; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.flag { color: #b00; font-weight: bold; } .muted { color: #666; font-size: 12px; }
+img { max-width: 100%; border: 1px solid #ccc; }
+</style></head><body>
+<h1>Results analysis: {{ op.name }}</h1>
+<p class="muted">{{ op.tactic }} · {{ windows.operation[0] }} to {{ windows.operation[1] }} · BCU {{ bcu_name }} ·
+before {{ windows.label('before') }} · after {{ windows.label('after') }} · {{ layer }} · produced {{ today }}</p>
+<p class="headline" id="verdict">{{ headline }}</p>
+<h2>What the analysis found</h2>
+<ul>{% for line in verdict %}<li>{{ line }}</li>{% endfor %}</ul>
+{% if flags %}<p class="flag">Flags: {{ flags|join('; ') }}</p>{% endif %}
+<h2>Map</h2>
+<img alt="Map of target, buffer, wider ring and control" src="data:image/png;base64,{{ png }}">
+<h2>Key numbers</h2>
+{{ key_table }}
+<p class="muted">Estimates are per after window ({{ windows.after_len }} {{ windows.resolution }}{{ 's' if windows.after_len != 1 }}),
+with the before window weighted to the same length. Negative WDD values are reductions; the WDD local effect
+compares the target with the control, the displacement effect the buffer with the control, the total both.
+Harm in CCHI days (Cambridge Crime Harm Index).</p>
+<h2>All measures</h2>
+{{ full_table }}
+<h2>Across boundaries</h2>
+{{ cross_table }}
+<h2>Hot spot moves</h2>
+{{ moves_table }}
+<h2>Caveats</h2>
+<ul>{% for c in caveats %}<li>{{ c }}</li>{% endfor %}</ul>
+<h2>How the areas were chosen</h2>
+{{ areas_table }}
+<p class="muted">Scale: {{ settings.scale }} (the control's change is applied to the target's level by before-period
+counts); α = {{ settings.alpha }}. Tests: Weighted Displacement Quotient (Bowers &amp; Johnson 2003), Weighted
+Displacement Difference (Wheeler &amp; Ratcliffe 2018) with time and area weights as in ptools, harm-weighted
+combination (Wheeler 2020), Poisson E-test (Krishnamoorthy &amp; Thomson 2004); cross-boundary p-values Holm-adjusted.</p>
+</body></html>
+"""
+
+
+def _table_html(df: pd.DataFrame, columns: dict | None = None, digits: int = 1) -> str:
+    if df is None or len(df) == 0:
+        return "<p class='muted'>None.</p>"
+    d = df[list(columns)].rename(columns=columns) if columns else df
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in d.columns)
+    rows = []
+    for _, r in d.iterrows():
+        cells = []
+        for v in r:
+            if isinstance(v, (bool, np.bool_)):
+                cells.append(f"<td>{'yes' if v else ''}</td>")
+            elif isinstance(v, (int, float, np.integer, np.floating)):
+                if not np.isfinite(v):
+                    cells.append("<td class='n'>–</td>")
+                else:
+                    fmt = f"{v:,.3f}" if abs(v) < 1 and v != 0 else f"{v:,.{digits}f}"
+                    cells.append(f"<td class='n'>{fmt}</td>")
+            else:
+                cells.append(f"<td>{html.escape(str(v))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def render_html(result: DisplacementResult, *, bcus=None, bcu_name: str | None = None) -> str:
+    """The report as one self-contained HTML page (map embedded as a PNG).
+
+    Parameters
+    ----------
+    result : DisplacementResult
+    bcus : GeoDataFrame, optional
+        BCU outlines (all forces) drawn and labelled on the map.
+    bcu_name : str, optional
+        Name of the operation's BCU for the heading.
+    """
+    t = result.table
+    key = t[t["measure"].isin([BASKET, ALL]) | t["measure"].str.contains("enforcement", regex=False)]
+    png = base64.b64encode(static_map_png(result, bcus=bcus)).decode()
+    cross_cols = {"level": "Level", "name": "BCU / force", "force": "Force", "status": "Status", "before": "Before",
+                  "after": "After", "control_before": "Control before", "control_after": "Control after",
+                  "estimate": "WDD (basket count)", "harm_estimate": "WDD (basket harm)", "p": "p",
+                  "p_holm": "p (Holm)", "reading": "Reading"}
+    move_cols = {"kind": "Kind", "distance_m": "Distance (m)", "n_before": "Before", "n_after": "After",
+                 "from_bcu": "From BCU", "to_bcu": "To BCU", "crosses_bcu": "Crosses BCU",
+                 "crosses_force": "Crosses force", "near_site": "Near site", "flag": "Flag"}
+    tables = report_tables(result)
+    env = Environment(autoescape=True)
+    tpl = env.from_string(_TEMPLATE)
+    from markupsafe import Markup
+    op = dict(result.operation)
+    op.setdefault("name", "Operation")
+    op.setdefault("tactic", "")
+    return tpl.render(
+        op=op, windows=result.windows, bcu_name=bcu_name or op.get("bcu", ""), layer=result.layer,
+        today=dt.date.today().isoformat(), headline=result.headline, verdict=result.verdict, flags=result.flags,
+        png=png, caveats=result.caveats, settings=result.settings,
+        key_table=Markup(_table_html(key, SUMMARY_COLUMNS)),
+        full_table=Markup(_table_html(t, SUMMARY_COLUMNS)),
+        cross_table=Markup(_table_html(result.cross, cross_cols) if len(result.cross) else _table_html(None)),
+        moves_table=Markup(_table_html(result.migration.moves, move_cols) if len(result.migration.moves)
+                           else _table_html(None)),
+        areas_table=Markup(_table_html(tables["areas"], digits=2)),
+    )

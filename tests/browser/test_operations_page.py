@@ -1,0 +1,46 @@
+"""An analyst walks through the results analysis of a demo operation in a real Chromium, offline."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+from tests.browser.conftest import assert_offline, sign_in, wait_for_app, wait_for_map
+
+SHOTS = os.environ.get("MAP_SCREENSHOT_DIR")
+
+
+def test_analyst_walks_through_the_results_of_an_operation(page, network_log, demo_dashboard):
+    sign_in(page, demo_dashboard, "analyst-user")
+    page.get_by_test_id("stSidebarNav").get_by_text("Operations", exact=True).click()
+    wait_for_app(page)
+    page.get_by_role("heading", name="Results analysis").wait_for()
+
+    page.get_by_test_id("stSelectbox").filter(has_text="Analyse operation").click()
+    page.get_by_role("option", name="Op Beighton (demo)").click()
+    wait_for_app(page)
+    page.get_by_text("Op Beighton (demo): before Feb 2024").wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert page.get_by_text("Outcome (count)").first.is_visible()
+    assert page.get_by_text("Basket harm: WDD local").is_visible()
+
+    frame = wait_for_map(page)
+    control = frame.locator(".leaflet-control-layers-overlays")
+    for name in ("Target", "Buffer", "Wider ring", "Control", "BCUs and neighbouring forces", "Hot spot moves"):
+        assert control.get_by_text(name, exact=True).is_visible(), name
+    frame.locator(".leaflet-overlay-pane canvas").first.wait_for(state="attached")
+    assert frame.locator(".geo-legend").get_by_text("Results analysis").is_visible()
+
+    button = page.get_by_role("button", name="Download the report (HTML)")
+    assert button.is_visible()
+    assert page.get_by_role("button", name="Download the tables (CSV)").is_visible()
+    with page.expect_download() as info:
+        button.click()
+    html = Path(info.value.path()).read_text(encoding="utf-8")
+    assert "Results analysis: Op Beighton (demo)" in html and "data:image/png;base64," in html
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / "operations_results.png"))
+        page.locator('iframe[title="streamlit_folium.st_folium"]').first.scroll_into_view_if_needed()
+        page.screenshot(path=str(Path(SHOTS) / "operations_results_map.png"))
+    assert_offline(network_log)

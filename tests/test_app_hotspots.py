@@ -1,0 +1,108 @@
+"""AppTest of the Hotspots page on the demo workspaces: every method runs, numbers match geo."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo import Workspace
+from geo.hotspot_runs import run_hotspots, select_incidents
+from geo.sites import site_exposure
+from tests.conftest import sign_in_for_test
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboard" / "app.py")
+PAGE = "app_pages/hotspots.py"
+
+
+@pytest.fixture(scope="module")
+def folder(demo_workspaces, tmp_path_factory):
+    """A private copy of the demo workspaces."""
+    out = tmp_path_factory.mktemp("hotspot-workspaces")
+    for p in demo_workspaces.values():
+        shutil.copy(p, out / p.name)
+    return out
+
+
+def hotspots_page(folder: Path, workspace: str, monkeypatch, role: str = "analyst") -> AppTest:
+    monkeypatch.setenv("GEO_WORKSPACES", str(folder))
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=120), role)
+    at.session_state["workspace"] = str(folder / f"{workspace}.gpkg")
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_every_method_runs_and_the_numbers_match_geo(folder, monkeypatch):
+    at = hotspots_page(folder, "south-yorkshire", monkeypatch)
+    assert at.title[0].value == "Hotspots · South Yorkshire"
+
+    ws = Workspace.open(folder / "south-yorkshire.gpkg")
+    crime, area, sites, bcus = ws.incidents(layer="crime"), ws.area(), ws.sites(), ws.bcus()
+    ws.close()
+    run = run_hotspots(crime, "gistar", weight="harm", area=area, category_col="category")
+    got = metrics(at)
+    assert got["Incidents analysed"] == f"{run.summary['n_points']:,}"
+    assert got["Hot cells"] == f"{run.summary['n_hot']:,}"
+    assert got["Cold cells"] == f"{run.summary['n_cold']:,}"
+    assert got["Cell size (m)"] == f"{run.params['cell_size']:,.0f}"
+    exposure = site_exposure(sites, crime, hotspots=run.hot, bcus=bcus)
+    near = int(exposure["in_or_next_to_hotspot"].sum())
+    assert any(c.value.startswith(f"{near:,} of {len(sites):,} sites lie in a hot spot") for c in at.caption)
+    # the hot-spot table lists the hot cells; the map goes to st_folium
+    hot_table = next(d.value for d in at.dataframe if "cell_id" in d.value.columns)
+    assert len(hot_table) == run.summary["n_hot"]
+    assert set(hot_table["cell_id"]) == set(run.hot["cell_id"])
+    assert any("folium" in str(getattr(e, "proto", "")) for e in at.main)
+    # no calls layer here: the calls-vs-crime section explains why it is empty
+    assert any("only recorded crime" in i.value for i in at.info)
+
+    # an override of the automatic cell size
+    at.toggle(key="hs_auto_cell_gistar").set_value(False).run()
+    at.number_input(key="hs_cell_gistar").set_value(1000.0).run()
+    assert not at.exception
+    assert metrics(at)["Cell size (m)"] == "1,000"
+    assert any("cells of 1,000 m, neighbourhood 1,500 m" in c.value for c in at.caption)
+
+    for method, metric in (("kde", "Bandwidth (m)"), ("dbscan", "Clusters"), ("emerging", "Hot cells")):
+        at.selectbox(key="hs_method").set_value(method).run()
+        assert not at.exception, (method, at.exception)
+        assert metric in metrics(at), method
+    # emerging: 4 months, with the warning about fewer than 10 periods; simple classes too
+    assert any("Only 4 months" in c.value for c in at.caption)
+    at.radio(key="hs_classes").set_value("simple").run()
+    assert not at.exception
+
+    # HDBSCAN on one crime type (it is slow on all 55,000 incidents)
+    at.multiselect(key="hs_types").set_value(["Robbery"])
+    at.selectbox(key="hs_method").set_value("hdbscan").run()
+    assert not at.exception
+    robbery = select_incidents(crime, categories=["Robbery"])
+    assert metrics(at)["Incidents analysed"] == f"{len(robbery):,}"
+
+
+def test_portland_calls_emerging_by_day_and_no_sites(folder, monkeypatch):
+    at = hotspots_page(folder, "portland", monkeypatch)
+    assert not at.exception
+    at.selectbox(key="hs_method").set_value("emerging").run()
+    assert not at.exception
+    assert any("31 days (automatic)" in c.value for c in at.caption)
+    infos = " ".join(i.value for i in at.info)
+    assert "no sensitive sites" in infos and "only calls for service" in infos
+
+
+def test_an_inspector_sees_only_their_bcu(folder, monkeypatch):
+    at = hotspots_page(folder, "south-yorkshire", monkeypatch, role="inspector")   # Sheffield
+    ws = Workspace.open(folder / "south-yorkshire.gpkg")
+    crime = ws.incidents(layer="crime")
+    sheffield = ws.bcus().query("code == 'E08000019'")
+    ws.close()
+    inside = crime[crime.within(sheffield.geometry.iloc[0])]
+    n = int(metrics(at)["Incidents analysed"].replace(",", ""))
+    assert n <= len(inside) + 5 and n < len(crime) / 2

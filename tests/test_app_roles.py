@@ -1,0 +1,169 @@
+"""Role-aware navigation and data functions, through AppTest (sign-in in a real browser: tests/browser)."""
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo import Workspace
+from geo.auth import AccessDenied, AccountStore, User
+from tests.conftest import sign_in_for_test
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboard" / "app.py")
+PAGES = ROOT / "dashboard" / "app_pages"
+
+
+@pytest.fixture()
+def workspaces(demo_workspaces, tmp_path, monkeypatch):
+    for p in demo_workspaces.values():
+        shutil.copy(p, tmp_path / p.name)
+    monkeypatch.setenv("GEO_WORKSPACES", str(tmp_path))
+    monkeypatch.setenv("GEO_ACCOUNTS", str(tmp_path / "accounts.db"))
+    return {k: tmp_path / p.name for k, p in demo_workspaces.items()}
+
+
+def registered(at) -> set[str]:
+    """The page files registered with st.navigation for this session."""
+    return {Path(str(info["script_path"])).stem for info in at._registered_pages.values()
+            if info.get("script_path")}
+
+
+def test_before_sign_in_only_the_sign_in_form(workspaces):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert not any("Workspace" in m.value for m in at.sidebar.markdown)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/map.py")
+
+
+def test_sign_in_form_with_a_local_account_and_sign_out(workspaces):
+    with AccountStore() as store:
+        store.add("ana", "analyst password", "analyst")
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.text_input(key="auth_username").input("ana")
+    at.text_input(key="auth_password").input("wrong password!")
+    at.button[0].click().run()
+    assert any("Wrong username or password" in e.value for e in at.error)
+    at.text_input(key="auth_username").input("ana")
+    at.text_input(key="auth_password").input("analyst password")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Map · South Yorkshire"
+    assert at.session_state["auth_user"]["role"] == "analyst"
+    ws = Workspace.open(workspaces["south-yorkshire"])
+    log = ws.store.audit_log()
+    ws.close()
+    assert {"sign-in refused", "signed in"} <= set(log["action"])
+    at.button(key="auth_sign_out").click().run()
+    assert [t.value for t in at.title] == ["Sign in"]
+
+
+@pytest.mark.parametrize("role, pages", [
+    ("partner", {"areas", "briefings"}),
+    ("inspector", {"map", "operations", "areas", "briefings"}),
+    ("analyst", {"map", "operations", "data", "harm", "areas", "briefings"}),
+    ("admin", {"map", "operations", "data", "harm", "areas", "briefings", "admin"}),
+])
+def test_pages_registered_per_role(workspaces, role, pages):
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=90), role).run()
+    assert not at.exception
+    got = registered(at)
+    assert pages <= got
+    if role == "partner":
+        assert got == {"areas", "briefings"}  # nothing with incident points, not even by URL
+    if role == "inspector":
+        assert not {"data", "harm", "admin"} & got
+    if role != "admin":
+        assert "admin" not in got
+
+
+def test_partner_lands_on_the_area_summary_and_cannot_switch_to_the_map(workspaces):
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=90), "partner").run()
+    assert at.title[0].value == "Area summary · South Yorkshire"
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/map.py")
+    labels = [m.value for m in at.metric]
+    assert labels and all(v for v in labels)
+
+
+def test_data_functions_check_the_role_again(workspaces):
+    from dashboard import data
+    p = workspaces["south-yorkshire"]
+    key, ver = str(p), data.version(p)
+    with pytest.raises(AccessDenied, match="suppressed aggregates only"):
+        data.incidents(key, ver, "crime", user=User("p", "partner"))
+    with pytest.raises(AccessDenied):
+        data._incidents(key, ver, "crime", ("mapped",), ("partner", ()))
+    with pytest.raises(AccessDenied, match="partner briefings"):
+        data.briefing(key, ver, ("bcu", "E08000019"), ("2024-02", "2024-04"), "internal", user=User("p", "partner"))
+    full = data.incidents(key, ver, "crime", user=User("a", "analyst"))
+    sheffield = data.incidents(key, ver, "crime", user=User("i", "inspector", ("E08000019",)))
+    assert 0 < len(sheffield) < len(full)
+    assert len(data.incidents(key, ver, "crime", user=User("i", "inspector", ("E08000019",)))) == len(sheffield)
+    with pytest.raises(AccessDenied, match="own BCU"):
+        data.briefing(key, ver, ("bcu", "E08000016"), ("2024-02", "2024-04"), "internal",
+                      user=User("i", "inspector", ("E08000019",)))
+
+
+def test_inspector_map_shows_their_bcu_only(workspaces):
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=90), "inspector").run()
+    assert not at.exception
+    ws = Workspace.open(workspaces["south-yorkshire"])
+    crime = ws.incidents(layer="crime")
+    sheffield = ws.bcus().set_index("code").geometry["E08000019"]
+    ws.close()
+    import shapely
+    n = int(shapely.contains_xy(sheffield, crime["x"], crime["y"]).sum())
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Incidents shown"] == f"{n:,}"
+
+
+def test_partner_briefing_and_downloads_are_audited(workspaces):
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=120), "partner", username="pat").run()
+    at.switch_page("app_pages/briefings.py").run()
+    assert not at.exception
+    assert "brief_audience" not in [r.key for r in at.radio]  # partners cannot pick "internal"
+    at.button(key="brief_go").click().run()
+    assert not at.exception and not at.error
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download PDF", "Download HTML"]
+    ws = Workspace.open(workspaces["south-yorkshire"])
+    log = ws.store.audit_log()
+    ws.close()
+    row = log[(log["user"] == "pat") & (log["action"] == "viewed area")].iloc[0]
+    assert "partner briefing" in row["detail"]
+
+
+def test_admin_page_accounts_settings_and_audit(workspaces):
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=90), "admin", username="root").run()
+    at.switch_page("app_pages/admin.py").run()
+    assert not at.exception
+    at.text_input(key="admin_new_name").input("pia")
+    at.selectbox(key="admin_new_role").set_value("partner")
+    at.text_input(key="admin_new_pw1").input("partner password")
+    at.text_input(key="admin_new_pw2").input("partner password")
+    at.get("form")[0].children  # noqa: B018  (the form exists)
+    submit = [b for b in at.button if b.label == "Create account"][0]
+    submit.click().run()
+    assert not at.exception
+    with AccountStore() as store:
+        assert store.verify("pia", "partner password") == User("pia", "partner")
+        assert store.account_log()["user"].iloc[0] == "root"
+    at.text_input(key="admin_marking").input("OFFICIAL")
+    at.number_input(key="admin_threshold").set_value(7)
+    at.button(key="admin_save_settings").click().run()
+    assert not at.exception
+    ws = Workspace.open(workspaces["south-yorkshire"])
+    assert ws.setting("suppression_threshold") == 7 and ws.setting("protective_marking") == "OFFICIAL"
+    log = ws.store.audit_log()
+    ws.close()
+    assert {"suppression_threshold = 7", "protective_marking = OFFICIAL"} <= set(
+        log.loc[log["action"] == "setting changed", "detail"])
+
+
+def test_non_admins_cannot_run_the_admin_page_code(workspaces):
+    from geo.auth import require_role
+    with pytest.raises(AccessDenied, match="admin"):
+        require_role(User("a", "analyst"), "admin")
