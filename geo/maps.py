@@ -388,7 +388,7 @@ def finish(m: folium.Map) -> folium.Map:
 
 
 # ------------------------------------------------------------------------- helpers
-def _to_wgs84(gdf: gpd.GeoDataFrame, columns: Sequence[str], name: str) -> gpd.GeoDataFrame:
+def _to_wgs84(gdf: gpd.GeoDataFrame, columns: Sequence[str], name: str, decimals: int = 5) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise GeoInputError(f"`{name}` must be a GeoDataFrame, got {type(gdf).__name__}",
                             fix="build one with geopandas.GeoDataFrame(df, geometry=...)")
@@ -407,8 +407,9 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, columns: Sequence[str], name: str) -> gpd.G
         # Display only: drop vertices closer than a few metres (pages shrink several-fold).
         out = out.set_geometry(out.geometry.simplify(DISPLAY_SIMPLIFY_M, preserve_topology=True))
     out = out.to_crs(4326)
-    # ~1 m precision is plenty on screen and halves the GeoJSON sent to the browser.
-    return out.set_geometry(shapely.transform(out.geometry.to_numpy(), lambda c: np.round(c, 5)), crs=4326)
+    # ~1 m is plenty on screen and halves the GeoJSON sent to the browser.
+    return out.set_geometry(shapely.transform(out.geometry.to_numpy(), lambda c: np.round(c, decimals)),
+                            crs=4326)
 
 
 def _tooltip(gdf: gpd.GeoDataFrame, fields: Sequence[str], aliases: Sequence[str],
@@ -538,7 +539,7 @@ def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, name: s
                    label: str, cmap: str = "YlOrRd",
                    tooltip_fields: Sequence[str] | None = None,
                    fmt: str = "{:,.0f}", classes: int = 5,
-                   opacity: float = 0.7) -> folium.FeatureGroup:
+                   opacity: float = 0.7, decimals: int = 5) -> folium.FeatureGroup:
     """Add polygons (grid cells, LSOAs) coloured by `column`, with a legend.
 
     Values are grouped into up to `classes` quantile classes, so a few extreme cells
@@ -566,6 +567,9 @@ def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, name: s
         Number of quantile classes.
     opacity : float, default 0.7
         Fill opacity.
+    decimals : int, default 5
+        Decimal places of the coordinates sent to the browser (5: about 1 m; 4: about
+        10 m, used for partners' area maps).
 
     Returns
     -------
@@ -578,7 +582,7 @@ def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, name: s
         If `gdf` has no CRS or lacks a requested column.
     """
     extra = [f for f in (tooltip_fields or []) if f != column]
-    data = _to_wgs84(gdf, [column, *extra], "gdf")
+    data = _to_wgs84(gdf, [column, *extra], "gdf", decimals)
     values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
     edges = _class_breaks(values, classes)
     n_classes = len(edges) - 1

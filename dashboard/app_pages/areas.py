@@ -55,7 +55,8 @@ def draw_map():
     shown = shown.rename(columns={"count_label": "incidents", "harm_label": "harm (days)"})
     label = "Harm (CCHI days, rounded)" if col == "harm" else "Incidents"
     maps.add_choropleth(m, shown, col, name=f"{label} by {level_names[level].lower()}", label=label,
-                        tooltip_fields=["name", "incidents", "harm (days)"])
+                        tooltip_fields=["name", "incidents", "harm (days)"],
+                        decimals=4)  # ~10 m: no vertex can reproduce an incident's 5-decimal map point
     maps.finish(m)
     st_folium(m, returned_objects=[], height=560, use_container_width=True, key="areas_map")
 
