@@ -368,3 +368,24 @@ def test_change_surface(city):
 def test_change_surface_needs_same_grid(city):
     with pytest.raises(GeoInputError, match=r"different grids.*grid="):
         change_surface(grid_counts(city, cell_size=250), grid_counts(city, cell_size=200))
+
+
+def test_gistar_matches_esda_on_the_demo_data():
+    """Real South Yorkshire crime (January 2024, harm-weighted) on the automatic grid."""
+    from pathlib import Path
+
+    from geo.harm import add_harm, read_harm_weights
+    from geo.io import read_police_uk
+
+    root = Path(__file__).resolve().parents[1] / "data"
+    jan = read_police_uk(root / "south-yorkshire" / "crime" / "2024-01-south-yorkshire-street.csv").frame
+    jan = jan[jan["status"] == "mapped"]
+    jan = add_harm(jan, read_harm_weights(root / "england" / "harm-weights-cchi-police-uk-categories.csv"))
+    sheffield = jan[jan["lsoa_name"].str.startswith("Sheffield")]
+    cells = grid_counts(sheffield, cell_size=500, weight="harm")
+    assert len(cells) > 1000 and cells["harm"].sum() == pytest.approx(sheffield["harm"].sum())
+    out = gistar(cells, column="harm")
+    z, p_one = _esda_z(cells, "harm", out.attrs["distance"])
+    np.testing.assert_allclose(out["gistar"], z, atol=1e-6)
+    np.testing.assert_allclose(out["pvalue"], 2 * p_one, atol=1e-9)
+    assert (out["hotspot"].astype(str).str.startswith("Hot")).sum() > 0
