@@ -48,3 +48,27 @@ def when_label(ts) -> str:
         return f"{d.day} {d.strftime('%b %Y, %H:%M')}"
     except ValueError:
         return str(ts)
+
+
+def incident_filters(info: dict, layer: str, prefix: str, *, measure_label: str = "Show"):
+    """Sidebar filters shared by the map pages: months, types and count-or-harm.
+
+    Call inside ``with st.sidebar``. Widget keys are ``<prefix>_months``, ``<prefix>_types``
+    and ``<prefix>_measure``. Returns ``(first month, last month, types, measure)``; an
+    empty ``types`` list means all types.
+    """
+    import streamlit as st
+    months = info["crime_months"] if layer == "crime" else info["calls_months"]
+    if len(months) > 1:
+        m0, m1 = st.select_slider("Months", options=months, value=(months[0], months[-1]),
+                                  format_func=month_label, key=f"{prefix}_months")
+    else:
+        m0 = m1 = months[0]
+        st.caption(f"Month: {month_label(m0)}")
+    cats_all = info["crime_categories"] if layer == "crime" else info["calls_categories"]
+    cats = st.multiselect("Crime types" if layer == "crime" else "Call groups", cats_all,
+                          placeholder="All types", key=f"{prefix}_types")
+    measure = st.radio(measure_label, ["Harm", "Count"], horizontal=True, key=f"{prefix}_measure",
+                       help="Harm weighs each incident by its harm (days, Cambridge Crime Harm Index); "
+                            "count treats every incident the same.")
+    return m0, m1, cats, measure

@@ -125,8 +125,11 @@ def test_operations_page_creates_and_lists_an_operation(workspaces):
     assert not at.exception and not at.error
     ws = Workspace.open(sy)
     names = [o.name for o in ws.operations()]
+    log = ws.store.audit_log()
     ws.close()
     assert "Op Test Purchase" in names
+    saved = log[log["action"] == "operation saved"]
+    assert list(saved["detail"]) == ["Op Test Purchase"] and list(saved["user"]) == ["test-analyst"]
     assert any("Saved Op Test Purchase" in s.value for s in at.success)
     register = at.dataframe[0].value
     assert "Op Test Purchase" in set(register["name"])

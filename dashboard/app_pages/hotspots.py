@@ -35,19 +35,7 @@ with st.sidebar:
                          horizontal=True, key="hs_layer")
     else:
         layer = layers[0]
-    months = info["crime_months"] if layer == "crime" else info["calls_months"]
-    if len(months) > 1:
-        m0, m1 = st.select_slider("Months", options=months, value=(months[0], months[-1]),
-                                  format_func=ui.month_label, key="hs_months")
-    else:
-        m0 = m1 = months[0]
-        st.caption(f"Month: {ui.month_label(m0)}")
-    cats_all = info["crime_categories"] if layer == "crime" else info["calls_categories"]
-    cats = st.multiselect("Crime types" if layer == "crime" else "Call groups", cats_all,
-                          placeholder="All types", key="hs_types")
-    measure = st.radio("Measure", ["Harm", "Count"], horizontal=True, key="hs_measure",
-                       help="Harm weighs each incident by its harm (days, Cambridge Crime Harm Index); count "
-                            "treats every incident the same.")
+    m0, m1, cats, measure = ui.incident_filters(info, layer, "hs", measure_label="Measure")
     st.markdown("### Sensitive sites")
     default_buffers = tuple(info["settings"].get("site_buffers_m", settings.site_buffers_m))
     b_inner = st.number_input("Inner buffer (m)", 25, 2000, int(default_buffers[0]), step=25, key="hs_buffer_in")

@@ -22,21 +22,9 @@ if not layers:
     st.stop()
 
 main_layer = "crime" if "crime" in layers else layers[0]
-months = info["months"]
 with st.sidebar:
     st.markdown("### Filters")
-    if len(months) > 1:
-        m0, m1 = st.select_slider("Months", options=months, value=(months[0], months[-1]),
-                                  format_func=ui.month_label, key="map_months")
-    else:
-        m0 = m1 = months[0]
-        st.caption(f"Month: {ui.month_label(m0)}")
-    cats_all = info["crime_categories"] if main_layer == "crime" else info["calls_categories"]
-    cats = st.multiselect("Crime types" if main_layer == "crime" else "Call groups", cats_all,
-                          placeholder="All types", key="map_types")
-    measure = st.radio("Show", ["Harm", "Count"], horizontal=True, key="map_measure",
-                       help="Harm weights each incident by its harm (days, Cambridge Crime Harm Index); "
-                            "count treats every incident the same.")
+    m0, m1, cats, measure = ui.incident_filters(info, main_layer, "map")
     basket_only = st.toggle("Drug-market harm basket only", value=False, key="map_basket",
                             help="Violence and sexual offences, robbery, weapons, public order, criminal damage "
                                  "and arson, anti-social behaviour, and drug-related calls. Drug offences are "

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import data, ui
+from dashboard import auth, data, ui
 from geo import maps
 from geo.auth import AccessDenied
 from geo.errors import GeoInputError
@@ -285,7 +285,7 @@ if c1.button("Save operation", type="primary", key=k + "save"):
     try:
         with data.open_workspace(path) as ws:
             warning = ws.save_operation(new)
-            ws.store.audit("local", "operation saved", new.name)
+            ws.store.audit(auth.username(), "operation saved", new.name)
     except GeoInputError as err:
         st.error(str(err))
     else:
@@ -297,7 +297,7 @@ if op is not None:
     if c2.button("Delete", key=k + "delete", disabled=not sure):
         with data.open_workspace(path) as ws:
             ws.delete_operation(op.op_id)
-            ws.store.audit("local", "operation deleted", op.name)
+            ws.store.audit(auth.username(), "operation deleted", op.name)
         data.clear()
         st.session_state["ops_flash"] = (f"Deleted {op.name}.", None)
         st.session_state.pop("ops_choice", None)
