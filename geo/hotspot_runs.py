@@ -383,8 +383,6 @@ def add_hotspot_layer(m, layer: gpd.GeoDataFrame, *, classes, method: str, name:
     folium.FeatureGroup
         The layer, already added to ``m`` (with its legend).
     """
-    import folium
-
     from . import maps
 
     shown = layer[layer[column].astype(str).isin(list(classes))].copy()
@@ -401,31 +399,12 @@ def add_hotspot_layer(m, layer: gpd.GeoDataFrame, *, classes, method: str, name:
         shown["cells"] = shown["_cls"].map(counts).astype(int)
         shown[column] = shown["_cls"]
         fields = [(column, "Class"), ("cells", "Cells")]
-    shown["_fill"] = shown["_cls"].map(CLASS_COLORS).fillna("#999999")
-    group = folium.FeatureGroup(name=name)
-    data = maps._to_wgs84(shown, [f for f, _ in fields if f in shown.columns] + ["_fill"],
-                          "hotspots")
     fmt = {f: "{:,.3g}" for f in ("gistar", "p_adj", "intensity_km2")}
     fmt.update({f: "{:,.0f}" for f in ("harm", "n", "n_calls", "n_crime", "cells")})
-    use = [f for f, _ in fields if f in data.columns]
-    data, tooltip = maps._tooltip(data, use, [lab for f, lab in fields if f in data.columns],
-                                  fmt)
-    if len(data):
-        folium.GeoJson(
-            maps._geojson_data(data, [c for c in data.columns if c.startswith("_")]),
-            style_function=lambda f: {"fillColor": f["properties"]["_fill"],
-                                      "fillOpacity": opacity, "color": "#444444",
-                                      "weight": 0.4},
-            highlight_function=lambda f: {"weight": 2, "color": "#000000"},
-            tooltip=tooltip,
-        ).add_to(group)
-    group.add_to(m)
-    items = [(CLASS_COLORS.get(c, "#999999"), f"{c} ({int(counts.get(c, 0)):,})")
-             for c in present]
-    if not items:
-        items = [("#ffffff", "None significant")]
-    maps.add_legend(m, title, items, layer=group)
-    return group
+    items = [(CLASS_COLORS.get(c, "#999999"), f"{c} ({int(counts.get(c, 0)):,})") for c in present]
+    return maps.add_categories(m, shown, "_cls", {c: CLASS_COLORS.get(c, "#999999") for c in classes},
+                               name=name, title=title, tooltip_fields=fields, formats=fmt,
+                               legend_items=items or [("#ffffff", "None significant")], opacity=opacity)
 
 
 # ------------------------------------------------------------------------ selection

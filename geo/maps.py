@@ -57,6 +57,7 @@ __all__ = [
     "VENDOR_DIR",
     "add_areas",
     "add_boundaries",
+    "add_categories",
     "add_choropleth",
     "add_draw",
     "add_legend",
@@ -593,17 +594,7 @@ def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, name: s
     data = data.assign(_fill=[palette[i] if np.isfinite(v) else "#cccccc"
                               for i, v in zip(idx, values)])
     data, tooltip = _tooltip(data, [column, *extra], [label, *extra], {column: fmt})
-
-    group = folium.FeatureGroup(name=name)
-    folium.GeoJson(
-        _geojson_data(data, [c for c in data.columns if c.startswith("_")]),
-        style_function=lambda f: {"fillColor": f["properties"]["_fill"],
-                                  "fillOpacity": opacity, "color": "#555555",
-                                  "weight": 0.4},
-        highlight_function=lambda f: {"weight": 2, "color": "#000000"},
-        tooltip=tooltip,
-    ).add_to(group)
-    group.add_to(m)
+    group = _filled_group(m, data, tooltip, name=name, opacity=opacity)
 
     if edges[0] == edges[-1]:
         items = [(palette[0], fmt.format(edges[0]))]
@@ -613,6 +604,65 @@ def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, name: s
     if not np.isfinite(values).all():
         items.append(("#cccccc", "No data"))
     add_legend(m, label, items[::-1], layer=group)
+    return group
+
+
+def _filled_group(m: folium.Map, data: gpd.GeoDataFrame, tooltip, *, name: str, opacity: float,
+                  outline: str = "#555555") -> folium.FeatureGroup:
+    """A layer of polygons filled with their ``_fill`` colour (data already in WGS84)."""
+    group = folium.FeatureGroup(name=name)
+    if len(data):
+        folium.GeoJson(
+            _geojson_data(data, [c for c in data.columns if c.startswith("_")]),
+            style_function=lambda f: {"fillColor": f["properties"]["_fill"],
+                                      "fillOpacity": opacity, "color": outline, "weight": 0.4},
+            highlight_function=lambda f: {"weight": 2, "color": "#000000"},
+            tooltip=tooltip,
+        ).add_to(group)
+    group.add_to(m)
+    return group
+
+
+def add_categories(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, colors: dict[str, str], *,
+                   name: str, title: str, tooltip_fields: Sequence[tuple[str, str]] = (),
+                   formats: dict[str, str] | None = None, legend_items=None,
+                   opacity: float = 0.7) -> folium.FeatureGroup:
+    """Add polygons coloured by a categorical `column` (e.g. hot-spot classes), with a legend.
+
+    Parameters
+    ----------
+    m : folium.Map
+    gdf : GeoDataFrame
+        Polygons in any CRS.
+    column : str
+        Category of each polygon; its colour is ``colors[value]`` (grey if absent).
+    colors : dict
+        Category -> CSS colour, in legend order.
+    name, title : str
+        Layer name in the layer control, and legend title.
+    tooltip_fields : sequence of (column, label)
+        Shown on hover; columns missing from `gdf` are skipped.
+    formats : dict, optional
+        Column -> format string for the tooltip, e.g. ``{"harm": "{:,.0f}"}``.
+    legend_items : list of (color, label), optional
+        The legend's rows; by default one per category present, in ``colors`` order.
+    opacity : float, default 0.7
+        Fill opacity.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        The layer, already added to `m` (its legend follows it in the layer control).
+    """
+    fields = [(f, lab) for f, lab in tooltip_fields if f in gdf.columns]
+    data = _to_wgs84(gdf, [column, *[f for f, _ in fields if f != column]], "gdf")
+    data = data.assign(_fill=data[column].astype(str).map(colors).fillna("#999999"))
+    data, tooltip = _tooltip(data, [f for f, _ in fields], [lab for _, lab in fields], formats)
+    group = _filled_group(m, data, tooltip, name=name, opacity=opacity, outline="#444444")
+    if legend_items is None:
+        present = set(data[column].astype(str))
+        legend_items = [(c, k) for k, c in colors.items() if k in present]
+    add_legend(m, title, legend_items, layer=group)
     return group
 
 
