@@ -35,6 +35,17 @@ def current_path() -> Path | None:
     return Path(p) if p else None
 
 
+def current() -> tuple[Path, str, float, dict]:
+    """The current workspace as ``(path, key, version, info)``: what every page starts from.
+
+    ``key`` and ``version`` are the cache key of the file (its path as text and its
+    modification time); ``info`` is :func:`info` for it.
+    """
+    path = current_path()
+    key, ver = str(path), version(path)
+    return path, key, ver, info(key, ver)
+
+
 def version(path: Path) -> float:
     """Changes whenever the workspace file is written (cache key)."""
     return path.stat().st_mtime_ns if path.exists() else 0

@@ -12,9 +12,7 @@ from geo.settings import settings
 
 user = auth.require_user()
 core.require_role(user, "admin")
-path = data.current_path()
-key, ver = str(path), data.version(path)
-info = data.info(key, ver)
+path, key, ver, info = data.current()
 st.title("Admin")
 flash = st.session_state.pop("admin_flash", None)
 if flash:

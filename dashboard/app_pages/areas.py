@@ -13,9 +13,7 @@ from geo import briefing, maps
 from geo.settings import settings
 
 user = auth.require_user()
-path = data.current_path()
-key, ver = str(path), data.version(path)
-info = data.info(key, ver)
+path, key, ver, info = data.current()
 threshold = int(info["settings"].get("suppression_threshold", settings.suppression_threshold))
 st.title(f"Area summary · {info['name']}")
 st.caption(f"Counts and harm by area for three-month periods. Counts from 1 to {threshold - 1} show as "

@@ -16,9 +16,7 @@ from geo.auth import AccessDenied, allowed_bcus
 from geo.errors import GeoInputError
 
 user = auth.require_user()
-path = data.current_path()
-key, ver = str(path), data.version(path)
-info = data.info(key, ver)
+path, key, ver, info = data.current()
 st.title("Briefings")
 st.caption("Choose an area and a period; the briefing opens below and downloads as PDF or HTML, with the "
            "protective marking in its header and footer.")

@@ -9,9 +9,7 @@ from geo.errors import GeoInputError
 from geo.harm import ENFORCEMENT_LABEL
 from geo.workspace import DEFAULT_HARM_TABLE
 
-path = data.current_path()
-key, ver = str(path), data.version(path)
-info = data.info(key, ver)
+path, key, ver, info = data.current()
 st.title("Harm weights")
 st.markdown(
     "Each incident counts by the harm of its type, in days of imprisonment a first offender would get for it "

@@ -13,10 +13,7 @@ from geo.hotspot_runs import CALLS_CRIME_CLASSES, METHODS, SIMPLE_LABELS, add_ho
 from geo.settings import settings
 from geo.sites import most_exposed
 
-path = data.current_path()
-key = str(path)
-ver = data.version(path)
-info = data.info(key, ver)
+path, key, ver, info = data.current()
 st.title(f"Hotspots · {info['name']}")
 
 layers = info["layers"]

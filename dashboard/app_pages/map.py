@@ -9,10 +9,7 @@ from geo import aggregate, maps
 from geo.harm import ENFORCEMENT_LABEL
 from geo.settings import settings
 
-path = data.current_path()
-key = str(path)
-ver = data.version(path)
-info = data.info(key, ver)
+path, key, ver, info = data.current()
 st.title(f"Map · {info['name']}")
 
 layers = info["layers"]

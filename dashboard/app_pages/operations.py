@@ -19,9 +19,7 @@ from geo.auth import AccessDenied
 from geo.errors import GeoInputError
 from geo.operations import TACTICS, Operation
 
-path = data.current_path()
-key, ver = str(path), data.version(path)
-info = data.info(key, ver)
+path, key, ver, info = data.current()
 st.title("Operations")
 flash = st.session_state.pop("ops_flash", None)
 if flash:
