@@ -28,6 +28,7 @@ with under 2 GB peak RSS on 2 cores. Results go to ``benchmarks/results/import.j
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 import json
 import os
 import platform
@@ -86,12 +87,30 @@ def _cpu_s() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+@contextmanager
+def _measured(res: dict, profile: str | None):
+    """Time the block (wall and CPU), note the memory before it, and profile it if asked."""
+    res["rss_before_mb"] = _rss_peak_mb()
+    cpu0 = _cpu_s()
+    prof = None
+    if profile:
+        import cProfile
+        prof = cProfile.Profile()
+        prof.enable()
+    t = time.perf_counter()
+    yield
+    res["seconds"] = time.perf_counter() - t
+    res["cpu_s"] = _cpu_s() - cpu0
+    if prof:
+        prof.disable()
+        prof.dump_stats(profile)
+
+
 def _child(mode: str, src: str, out: str, profile: str | None) -> None:
     sys.path.insert(0, str(ROOT))
     import warnings
     warnings.filterwarnings("ignore")
     res: dict = {"mode": mode}
-    prof = None
     if mode == "gen":  # data generation, in a child so the parent stays small
         res.update(generate(int(src), Path(out)))
     elif mode in ("ours_new", "ours_again"):
@@ -104,18 +123,8 @@ def _child(mode: str, src: str, out: str, profile: str | None) -> None:
         else:
             ws = Workspace.open(out)
         ws.area()  # cached; reading boundaries is workspace setup, not import
-        res["rss_before_mb"] = _rss_peak_mb()
-        cpu0 = _cpu_s()
-        if profile:
-            import cProfile
-            prof = cProfile.Profile()
-            prof.enable()
-        t = time.perf_counter()
-        rep = ws.import_crime(src)
-        res["seconds"] = time.perf_counter() - t
-        res["cpu_s"] = _cpu_s() - cpu0
-        if prof:
-            prof.disable()
+        with _measured(res, profile):
+            rep = ws.import_crime(src)
         res.update(rows_read=rep.rows_read, outcomes=dict(rep.outcomes), new=rep.new,
                    duplicates=rep.duplicates, reasons=dict(rep.reasons), balanced=rep.balanced,
                    warnings=len(rep.warnings))
@@ -125,28 +134,16 @@ def _child(mode: str, src: str, out: str, profile: str | None) -> None:
         import pandas as pd
         src_path = Path(src)
         files = sorted(src_path.glob("*.csv")) if src_path.is_dir() else [src_path]
-        res["rss_before_mb"] = _rss_peak_mb()
-        cpu0 = _cpu_s()
-        if profile:
-            import cProfile
-            prof = cProfile.Profile()
-            prof.enable()
-        t = time.perf_counter()
-        df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True) if len(files) > 1 \
-            else pd.read_csv(files[0])
-        g = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["Longitude"], df["Latitude"]),
-                             crs="EPSG:4326").to_crs(27700)
-        g.to_file(out, layer="incidents", driver="GPKG", engine="pyogrio")
-        res["seconds"] = time.perf_counter() - t
-        res["cpu_s"] = _cpu_s() - cpu0
-        if prof:
-            prof.disable()
+        with _measured(res, profile):
+            df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True) if len(files) > 1 \
+                else pd.read_csv(files[0])
+            g = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["Longitude"], df["Latitude"]),
+                                 crs="EPSG:4326").to_crs(27700)
+            g.to_file(out, layer="incidents", driver="GPKG", engine="pyogrio")
         res["rows_read"] = len(df)
     else:
         raise SystemExit(f"unknown child mode {mode}")
     res["peak_rss_mb"] = _rss_peak_mb()
-    if prof:
-        prof.dump_stats(profile)
     print("RESULT " + json.dumps(res), flush=True)
 
 

@@ -879,17 +879,9 @@ def add_boundaries(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col:
     folium.FeatureGroup
         The layer, already added to `m`.
     """
-    data = _to_wgs84(gdf, [name_col], "boundaries")
-    data, tooltip = _tooltip(data, [name_col], [name])
-    group = folium.FeatureGroup(name=name)
-    folium.GeoJson(
-        _geojson_data(data, ["_t0"]),
-        style_function=lambda f: {"color": color, "weight": weight, "fill": False},
-        highlight_function=lambda f: {"weight": weight + 2},
-        tooltip=tooltip,
-    ).add_to(group)
-    group.add_to(m)
-    return group
+    return _named_polygons(m, gdf, name=name, name_col=name_col, what="boundaries",
+                           style={"color": color, "weight": weight, "fill": False},
+                           highlight={"weight": weight + 2})
 
 
 def add_areas(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
@@ -916,13 +908,20 @@ def add_areas(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
     folium.FeatureGroup
         The layer, already added to `m`.
     """
-    data = _to_wgs84(gdf, [name_col], "areas")
+    return _named_polygons(m, gdf, name=name, name_col=name_col, what="areas",
+                           style={"color": color, "weight": 2.5, "fillColor": color, "fillOpacity": opacity})
+
+
+def _named_polygons(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col: str, what: str,
+                    style: dict, highlight: dict | None = None) -> folium.FeatureGroup:
+    """A layer of polygons drawn in one fixed style, each named on hover."""
+    data = _to_wgs84(gdf, [name_col], what)
     data, tooltip = _tooltip(data, [name_col], [name])
     group = folium.FeatureGroup(name=name)
     folium.GeoJson(
         _geojson_data(data, ["_t0"]),
-        style_function=lambda f: {"color": color, "weight": 2.5, "fillColor": color,
-                                  "fillOpacity": opacity},
+        style_function=lambda f: style,
+        highlight_function=(lambda f: highlight) if highlight else None,
         tooltip=tooltip,
     ).add_to(group)
     group.add_to(m)
