@@ -2,29 +2,56 @@
 
 Loading (``read_*``), the workspace store, harm weights, the operations register, hot
 spots, displacement tests and briefings. Never imports Streamlit.
-"""
-from .errors import GeoInputError
-from .harm import ENFORCEMENT_LABEL, add_harm, in_basket, read_harm_weights, summarise
-from .io import ColumnMapping, ReadResult, read_boundaries, read_incidents, read_police_uk, read_sites
-from .operations import TACTICS, Operation
-from .report import ImportReport
-from .settings import Settings, settings
-from .stats import e_test, mann_kendall, wdd, wdd_harm, wdq
-from .displacement import analyse_operation
-from .store import GpkgStore, Store
-from .workspace import Workspace
-from .emerging import hotspot_emerging
-from .hotspots import calls_vs_crime, gistar, grid_counts, kde, point_clusters
-from .hotspot_runs import run_hotspots
-from .sites import most_exposed, nearest_sites, site_exposure
 
-__all__ = [
-    "GeoInputError", "ImportReport", "ReadResult", "ColumnMapping",
-    "read_police_uk", "read_incidents", "read_sites", "read_boundaries",
-    "Workspace", "Store", "GpkgStore", "Operation", "TACTICS",
-    "add_harm", "in_basket", "read_harm_weights", "summarise", "ENFORCEMENT_LABEL",
-    "Settings", "settings",
-    "wdd", "wdd_harm", "wdq", "e_test", "mann_kendall", "analyse_operation",
-    "grid_counts", "kde", "gistar", "point_clusters", "hotspot_emerging", "calls_vs_crime", "run_hotspots",
-    "site_exposure", "most_exposed", "nearest_sites",
-]
+The public names below are re-exported lazily: ``import geo`` loads only the error type
+and the settings, and ``geo.gistar`` (or ``from geo import gistar``) imports
+``geo.hotspots`` the first time it is used. So ``python -m geo --help`` answers at once,
+and nothing pays for pandas, scipy or geopandas before it needs them. Submodules are
+reachable the same way (``geo.hotspots`` after ``import geo``).
+"""
+from __future__ import annotations
+
+import importlib
+
+from .errors import GeoInputError
+from .settings import Settings, settings
+
+# public name -> the module (under geo) that defines it
+_LAZY = {
+    "ImportReport": "report",
+    "ColumnMapping": "io", "ReadResult": "io",
+    "read_police_uk": "io", "read_incidents": "io", "read_sites": "io", "read_boundaries": "io",
+    "Workspace": "workspace",
+    "Store": "store", "GpkgStore": "store",
+    "Operation": "operations", "TACTICS": "operations",
+    "add_harm": "harm", "in_basket": "harm", "read_harm_weights": "harm", "summarise": "harm",
+    "ENFORCEMENT_LABEL": "harm",
+    "wdd": "stats", "wdd_harm": "stats", "wdq": "stats", "e_test": "stats", "mann_kendall": "stats",
+    "analyse_operation": "displacement",
+    "grid_counts": "hotspots", "kde": "hotspots", "gistar": "hotspots", "point_clusters": "hotspots",
+    "calls_vs_crime": "hotspots",
+    "hotspot_emerging": "emerging",
+    "run_hotspots": "hotspot_runs",
+    "site_exposure": "sites", "most_exposed": "sites", "nearest_sites": "sites",
+}
+
+__all__ = ["GeoInputError", "Settings", "settings", *_LAZY]
+
+
+def __getattr__(name: str):
+    """Import a re-exported name's module (or a submodule) on first use."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value  # later look-ups are plain attribute reads
+        return value
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise  # the submodule exists but one of its imports is missing
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -22,6 +22,10 @@ hotspots
 """
 from __future__ import annotations
 
+# Only the standard library and geo.errors up here, so that `python -m geo --help` answers at once.
+# A subcommand is a parser in _parser(), a handler `_name(args) -> int` that imports what it needs
+# (`from .workspace import Workspace`, pandas, ...) inside itself, and one line in main().
+# tests/test_packaging.py fails if `--help` of any subcommand loads pandas, geopandas, scipy, ...
 import argparse
 import json
 import sys
