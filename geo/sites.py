@@ -22,7 +22,7 @@ import shapely
 from .errors import GeoInputError
 from .grid import check_crs_metres, point_weights
 from .settings import settings
-from .stats import _mk_arrays
+from .stats import mann_kendall_rows
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ def site_exposure(
             table = np.zeros((n_sites, len(months)))
             np.add.at(table, (si[m], code[pi[m]]), ww[pi[m]])
     if len(months) >= 3:
-        s, _, tz, tp, tau = _mk_arrays(table)
+        s, _, tz, tp, tau = mann_kendall_rows(table)
         out["trend"] = np.where(tp < a, np.where(s > 0, "increasing", "decreasing"), "no trend")
         out["trend_tau"] = tau
         out["trend_pvalue"] = tp

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .errors import GeoInputError
 from .settings import settings
-from .stats import _mk_arrays
+from .stats import mann_kendall_rows
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ def emerging_table(
     mostly_hot = n_hot >= _MOSTLY * n
     mostly_cold = n_cold >= _MOSTLY * n
 
-    s, _, tz, tp, tau = _mk_arrays(tv)
+    s, _, tz, tp, tau = mann_kendall_rows(tv)
     up = (tp < a) & (s > 0)
     down = (tp < a) & (s < 0)
     flat = ~up & ~down

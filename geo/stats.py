@@ -40,7 +40,7 @@ Alternative = Literal["two-sided", "greater", "less"]
 
 __all__ = [
     "WDDResult", "WDDHarmResult", "WDQResult", "ETestResult", "MKResult",
-    "wdd", "wdd_harm", "wdq", "e_test", "mann_kendall",
+    "wdd", "wdd_harm", "wdq", "e_test", "mann_kendall", "mann_kendall_rows",
     "gross_effect", "net_effect",
 ]
 
@@ -823,6 +823,39 @@ def _mk_arrays(x: np.ndarray):
         tau = np.where(denom > 0, s / np.where(denom > 0, denom, 1.0), np.nan)
     p = 2 * _st.norm.sf(np.abs(z))
     return s, var, z, p, tau
+
+
+def mann_kendall_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mann-Kendall trend statistics for many series at once (one per row), without checks.
+
+    The vectorised core of :func:`mann_kendall`, for callers that test thousands of
+    cells or sites (emerging hot spots, site trends) and have already checked their input.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Rows are locations, columns periods in time order; finite values, at least 3 columns.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(s, var_s, z, pvalue, tau)`` per row: S, its variance with the tie correction,
+        the continuity-corrected z, the two-sided p-value and Kendall's tau-b.
+
+    References
+    ----------
+    Mann (1945), Econometrica 13(3); Kendall (1975), Rank Correlation Methods.
+
+    Examples
+    --------
+    The series of :func:`mann_kendall`'s example (S = 8, var(S) = 16.67, z = 1.71,
+    p = 0.086) and a flat one (no trend):
+
+    >>> s, var_s, z, p, tau = mann_kendall_rows(np.array([[1, 2, 4, 3, 5], [3, 3, 3, 3, 3]]))
+    >>> s.tolist(), var_s.round(2).tolist(), z.round(2).tolist(), p.round(3).tolist()
+    ([8.0, 0.0], [16.67, 0.0], [1.71, 0.0], [0.086, 1.0])
+    """
+    return _mk_arrays(x)
 
 
 def _check_series(values, name: str) -> np.ndarray:
