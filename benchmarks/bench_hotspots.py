@@ -21,17 +21,13 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from geo.hotspots import gistar, grid_counts, kde  # noqa: E402
+from geo.hotspots import gistar, grid_counts, kde
 
 CRS = "EPSG:27700"
 X0, Y0 = 520_000.0, 175_000.0  # a London-sized box

@@ -107,7 +107,6 @@ def _measured(res: dict, profile: str | None):
 
 
 def _child(mode: str, src: str, out: str, profile: str | None) -> None:
-    sys.path.insert(0, str(ROOT))
     import warnings
     warnings.filterwarnings("ignore")
     res: dict = {"mode": mode}

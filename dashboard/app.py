@@ -6,16 +6,9 @@ table is for analysts and admins only), so an internal page cannot be reached by
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from dashboard import auth, data  # noqa: E402
+from dashboard import auth, data
 
 # An emoji favicon is drawn locally; a ":material/...:" page_icon is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="Harm-focused drug-market map", page_icon="🗺️", layout="wide")

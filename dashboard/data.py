@@ -6,19 +6,16 @@ modification time (``version``), so any save invalidates what was read before.
 from __future__ import annotations
 
 import os
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import geo
+from geo import auth as core_auth
+from geo.workspace import Workspace
 
-import geo  # noqa: E402
-from geo import auth as core_auth  # noqa: E402
-from geo.workspace import Workspace  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def workspace_folder() -> Path:

@@ -18,8 +18,8 @@ network_log, page
     the page and its iframes (and its websockets).
 
 Helpers, imported Streamlit-style as ``from tests.browser.conftest import ...``
-(needs the repo root on ``sys.path``, which ``tests/conftest.py`` and
-``python -m pytest`` provide): :func:`open_app`, :func:`wait_for_app`,
+(pytest registers ``tests.conftest`` and ``tests.browser.conftest`` under those
+names; ``python -m pytest`` also puts the repo root first on ``sys.path``): :func:`open_app`, :func:`wait_for_app`,
 :func:`map_frame`, :func:`wait_for_map`, :func:`assert_offline`. Tests in this folder
 get the ``browser`` marker, so ``pytest -m "not browser"`` leaves them out.
 """
