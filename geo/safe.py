@@ -142,7 +142,9 @@ def tooltip(text, *, sticky: bool = True, **kwargs):
     False
     """
     import folium
-    return folium.Tooltip(js_html(text), sticky=sticky, **kwargs)
+    tip = folium.Tooltip(js_html(text), sticky=sticky, **kwargs)
+    tip._geo_safe = True  # geo.maps.escape_raw_text leaves it alone
+    return tip
 
 
 def popup(text, **kwargs):
@@ -160,7 +162,9 @@ def popup(text, **kwargs):
     folium.Popup
     """
     import folium
-    return folium.Popup(js_html(text), parse_html=False, **kwargs)
+    pop = folium.Popup(js_html(text), parse_html=False, **kwargs)
+    pop._geo_safe = True  # geo.maps.escape_raw_text leaves it alone
+    return pop
 
 
 # -------------------------------------------------------------------------- Markdown

@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import auth, data, ui
-from geo import maps
+from geo import maps, safe
 from geo.auth import AccessDenied
 from geo.errors import GeoInputError
 from geo.operations import TACTICS, Operation
@@ -185,13 +185,14 @@ def draw_results_map(res):
         for geom, dist, flag in zip(moved.geometry, moved["distance_m"], moved["flag"]):
             pts = [(lat, lon) for lon, lat in geom.coords]
             color = "#d62728" if flag else "#111"
-            folium.PolyLine(pts, color=color, weight=3, tooltip=f"{dist:,.0f} m" + (f": {flag}" if flag else "")
-                            ).add_to(layer)
+            folium.PolyLine(pts, color=color, weight=3,
+                            tooltip=safe.tooltip(f"{dist:,.0f} m" + (f": {flag}" if flag else ""))).add_to(layer)
             folium.CircleMarker(pts[-1], radius=5, color=color, fill=True, fill_opacity=1).add_to(layer)
         new = mv[mv["kind"] == "new"].to_crs(4326)
         for geom, flag in zip(new.geometry, new["flag"]):
             folium.CircleMarker((geom.y, geom.x), radius=7, color="#d62728" if flag else "#111", fill=False,
-                                weight=3, tooltip="new hot spot" + (f": {flag}" if flag else "")).add_to(layer)
+                                weight=3, tooltip=safe.tooltip("new hot spot" + (f": {flag}" if flag else ""))
+                                ).add_to(layer)
         layer.add_to(m)
     near = res.migration.sites_near
     if near is not None and len(near):
