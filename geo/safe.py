@@ -10,7 +10,7 @@ string inert in one place it is shown:
                         (`` `...` ``): also neutralises backticks, ``${`` and backslashes
 :func:`tooltip`,        a :class:`folium.Tooltip` / :class:`folium.Popup` built from plain
 :func:`popup`           text, escaped with :func:`js_html`
-:func:`md`              Markdown for Streamlit (``st.markdown``, ``st.title``, captions,
+:func:`md`, `md_code`  Markdown for Streamlit (``st.markdown``, ``st.title``, captions,
                         alerts, widget and metric labels): every ASCII punctuation
                         character is backslash-escaped, line breaks become spaces
 :func:`mpl_text`        matplotlib text (``$`` would start mathtext)
@@ -59,6 +59,7 @@ __all__ = [
     "html_text",
     "js_html",
     "md",
+    "md_code",
     "mpl_text",
     "popup",
     "tooltip",
@@ -198,6 +199,24 @@ def md(value) -> str:
     'Leeds \\\\*North\\\\*'
     """
     return _MD_PUNCT.sub(r"\\\1", _LINE_BREAKS.sub(" ", _text(value)))
+
+
+def md_code(value) -> str:
+    """`value` as a Markdown code span (monospace), whatever backticks it holds.
+
+    Nothing inside a code span is interpreted, so only a backtick could end it early:
+    the fence is one backtick longer than the longest run in `value`.
+
+    Examples
+    --------
+    >>> md_code("a`b"), md_code("x.gpkg")
+    ('`` a`b ``', '`x.gpkg`')
+    """
+    text = _LINE_BREAKS.sub(" ", _text(value))
+    longest = max((len(r) for r in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def mpl_text(value) -> str:
