@@ -457,7 +457,8 @@ def _tooltip(gdf: gpd.GeoDataFrame, fields: Sequence[str], aliases: Sequence[str
     """Add escaped, formatted display columns ``_t0, _t1, ...`` and their tooltip.
 
     folium's ``GeoJsonTooltip`` sets each value and alias as ``innerHTML``: both are
-    HTML-escaped here (:func:`geo.safe.html_text`), so names from files stay text.
+    HTML-escaped here (:func:`geo.safe.js_html`: also backticks and ``$``), so names
+    from files stay text.
     """
     if not fields:
         return gdf, None
@@ -469,7 +470,7 @@ def _tooltip(gdf: gpd.GeoDataFrame, fields: Sequence[str], aliases: Sequence[str
         keys.append(f"_t{i}")
     if gdf.empty:  # folium refuses a tooltip on a layer without features
         return gdf, None
-    return gdf, folium.GeoJsonTooltip(fields=keys, aliases=[safe.html_text(f"{a}:") for a in aliases],
+    return gdf, folium.GeoJsonTooltip(fields=keys, aliases=[safe.js_html(f"{a}:") for a in aliases],
                                       sticky=True)
 
 
@@ -480,12 +481,12 @@ def _display(value, fmt: str | None = None) -> str:
         return fmt.format(value)
     if isinstance(value, (float, np.floating)):
         return f"{value:,.2f}"
-    return safe.html_text(value)
+    return safe.js_html(value)
 
 
 def _layer_name(name: str) -> str:
     """Leaflet's layer control shows a layer's name as ``innerHTML``: escape it."""
-    return safe.html_text(name)
+    return safe.js_html(name)
 
 
 def _geojson_data(gdf: gpd.GeoDataFrame, keep: Sequence[str]) -> dict:
@@ -544,6 +545,21 @@ _SWATCH = ("display:inline-block;width:12px;height:12px;margin-right:6px;"
            "vertical-align:-1px;border:1px solid rgba(0,0,0,0.35);background:{}")
 
 
+_CSS_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([0-9.,%\s]+\)")
+
+
+def _css_color(color) -> str:
+    """`color` if it is a plain CSS colour (``#rgb``, a name, ``rgb()``), else an error.
+
+    The colour goes into a ``style`` attribute, where HTML escaping does not stop CSS
+    such as ``red;background:url(...)`` from loading a URL.
+    """
+    if isinstance(color, str) and _CSS_COLOR.fullmatch(color.strip()):
+        return color.strip()
+    raise GeoInputError(f"Legend colour {color!r} is not a CSS colour",
+                        fix="use '#rrggbb', a colour name such as 'grey', or 'rgb(r, g, b)'")
+
+
 def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str]], *,
                layer=None, position: str = "bottomright") -> folium.Map:
     """Add an HTML legend box (colour swatch + label per item) to the map.
@@ -564,12 +580,17 @@ def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str]], *,
     -------
     folium.Map
         The same map.
+
+    Raises
+    ------
+    GeoInputError
+        If a colour is not a plain CSS colour.
     """
     rows = "".join(
-        f'<div><span style="{_SWATCH.format(safe.html_text(color))}"></span>'
-        f"{safe.html_text(label)}</div>" for color, label in items)
+        f'<div><span style="{_SWATCH.format(_css_color(color))}"></span>'
+        f"{safe.js_html(label)}</div>" for color, label in items)
     html = (f'<div style="{_LEGEND_STYLE}"><div style="font-weight:bold;'
-            f'margin-bottom:3px">{safe.html_text(title)}</div>{rows}</div>')
+            f'margin-bottom:3px">{safe.js_html(title)}</div>{rows}</div>')
     m.add_child(_Legend(html, layer=layer, position=position))
     return m
 
@@ -870,7 +891,7 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
         else:
             rings = in_metres.assign(_fill=data["_fill"].to_numpy(),
                                      geometry=in_metres.buffer(radius)).to_crs(4326)
-        rings = rings.assign(_t0=[f"{radius:,.0f} m of {safe.html_text(n)}"
+        rings = rings.assign(_t0=[f"{radius:,.0f} m of {safe.js_html(n)}"
                                   for n in rings[name_col]])
         folium.GeoJson(
             _geojson_data(rings, ["_fill", "_t0"]),
