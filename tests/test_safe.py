@@ -266,3 +266,27 @@ def test_geojson_tooltip_values_reach_the_page_escaped_once():
     assert data is not None
     value = json.loads(f'"{data.group(1)}"')
     assert value == safe.html_text(IMG)  # innerHTML of this shows the original text
+
+
+def test_cli_rejected_rows_file_neutralises_formulas(tmp_path):
+    """``python -m geo import --rejected-out``: a hostile file name in the ``file`` column is neutralised."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    jan = root / "data" / "south-yorkshire" / "crime" / "2024-01-south-yorkshire-street.csv"
+    lines = jan.read_text(encoding="utf-8").splitlines()
+    bad = lines[1].split(",")
+    bad[9] = "=HYPERLINK(\"http://127.0.0.1:9\")"  # Crime type: rejected as an unknown category
+    crime = tmp_path / "=SUM(1+1)-street.csv"
+    crime.write_text("\n".join([lines[0], lines[1], ",".join(bad)]) + "\n", encoding="utf-8")
+    import os
+    r = subprocess.run([sys.executable, "-m", "geo", "import", "--workspace", "ws.gpkg", "--crime", crime.name,
+                        "--rejected-out", "rej.csv"], cwd=tmp_path, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(root)})
+    assert r.returncode == 0, r.stderr
+    rej = pd.read_csv(tmp_path / "rej.csv")
+    assert rej["file"].tolist() == ["'=SUM(1+1)-street.csv"]
+    assert rej["reason"].tolist() == ["unknown category"]
+    assert "=HYPERLINK" in rej["raw"].iloc[0]  # the raw row is kept (JSON text, not a formula)
