@@ -290,3 +290,19 @@ def test_cli_rejected_rows_file_neutralises_formulas(tmp_path):
     assert rej["file"].tolist() == ["'=SUM(1+1)-street.csv"]
     assert rej["reason"].tolist() == ["unknown category"]
     assert "=HYPERLINK" in rej["raw"].iloc[0]  # the raw row is kept (JSON text, not a formula)
+
+
+def test_every_csv_the_product_writes_goes_through_geo_safe():
+    """No module of the product writes CSV with pandas directly (it would skip the formula check)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    offenders = []
+    for folder in ("geo", "dashboard"):
+        for path in (root / folder).rglob("*.py"):
+            if path.name == "safe.py":
+                continue
+            for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if re.search(r"\.to_csv\(|csv\.writer\(|csv\.DictWriter\(", line):
+                    offenders.append(f"{path.relative_to(root)}:{i}: {line.strip()}")
+    assert not offenders, "use geo.safe.csv_bytes / csv_text / write_csv:\n" + "\n".join(offenders)
