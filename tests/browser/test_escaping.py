@@ -93,3 +93,64 @@ def test_hostile_names_run_nothing_and_fetch_nothing(page, network_log, escaping
     assert "x`y.gpkg" in main.locator("code").first.inner_text()
 
     assert_offline(network_log)
+
+
+# ------------------------------------------------------------------ the real dashboard
+@pytest.fixture(scope="session")
+def hostile_dashboard(streamlit_app, demo_workspaces, tmp_path_factory):
+    """The dashboard on a demo workspace whose names carry the attacks (``tests/hostile_data.py``)."""
+    from tests.browser.conftest import make_accounts
+    from tests.hostile_data import make_hostile_workspace
+
+    folder = tmp_path_factory.mktemp("hostile-dashboard")
+    make_hostile_workspace(demo_workspaces["south-yorkshire"], folder)
+    accounts = make_accounts(folder / "accounts.db", roles=("analyst",))
+    return streamlit_app("dashboard/app.py", env={"GEO_WORKSPACES": str(folder), "GEO_ACCOUNTS": str(accounts)})
+
+
+def _leaflet_frame(page):
+    return next(f for f in page.frames if f is not page.main_frame
+                and f.evaluate("() => typeof L !== 'undefined' && !!document.querySelector('.leaflet-container')"))
+
+
+def test_dashboard_pages_with_hostile_names_run_nothing(page, network_log, hostile_dashboard):
+    """Map, Harm weights and the Operations results (the review's stored-XSS route) on the real app."""
+    from tests.browser.conftest import sign_in, wait_for_app
+
+    dialogs, errors = [], []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    sign_in(page, hostile_dashboard, "analyst-user")
+
+    # Map page: the workspace name in the title reads as given and fetches no image.
+    assert page.locator("h1").first.inner_text().strip() == f"Map · {WORKSPACE}"
+    wait_for_map(page)
+    shown = _leaflet_frame(page).evaluate(OPEN_ALL)
+    assert SITE in shown["text"] and WARD in shown["text"] and shown["images"] == 0
+
+    # Harm weights: the hostile category is listed as text.
+    page.get_by_test_id("stSidebarNav").get_by_text("Harm weights", exact=True).click()
+    wait_for_app(page)
+    assert CATEGORY in page.get_by_test_id("stAlert").filter(has_text="have no weight").inner_text()
+
+    # Operations: the results of the operation next to the hostile site.
+    page.get_by_test_id("stSidebarNav").get_by_text("Operations", exact=True).click()
+    wait_for_app(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="Analyse operation").click()
+    page.get_by_role("option", name=OPERATION).click()
+    wait_for_app(page)
+    page.get_by_text(f"{OPERATION}: before Feb 2024").wait_for(timeout=120_000)
+    wait_for_app(page)
+    assert page.get_by_test_id("stAlert").filter(has_text=f"near a pharmacy ({SITE}").count() >= 1
+    wait_for_map(page)
+    shown = _leaflet_frame(page).evaluate(OPEN_ALL)
+    assert f"new hot spot: new hot spot inside the target near a pharmacy ({SITE}" in shown["text"]
+    assert shown["images"] == 0
+    page.wait_for_timeout(500)  # let any <img onerror> / fetch fire (not a timed assertion)
+
+    hits = [u for u in network_log.requests + network_log.failed if "127.0.0.1:9/" in u]
+    assert not hits, f"the payload fetched: {hits}"
+    assert not dialogs, dialogs
+    assert not [e for e in errors if "127.0.0.1:9" in e or "SyntaxError" in e], errors
+    assert page.locator("img[src*='127.0.0.1']").count() == 0
+    assert_offline(network_log)
