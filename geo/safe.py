@@ -291,9 +291,16 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = s.map(csv_cell)
         elif getattr(s.dtype, "name", "") == "geometry":
             out[col] = s.to_wkt() if hasattr(s, "to_wkt") else s.astype(str)
-    out.columns = [csv_cell(c) if isinstance(c, str) else c for c in out.columns]
-    if out.index.dtype == object:
-        out.index = out.index.map(csv_cell)
+    if isinstance(out.columns, pd.MultiIndex):
+        out.columns = pd.MultiIndex.from_tuples(
+            [tuple(csv_cell(c) for c in col) for col in out.columns], names=out.columns.names)
+    else:
+        out.columns = pd.Index([csv_cell(c) for c in out.columns], name=out.columns.name)
+    if isinstance(out.index, pd.MultiIndex):
+        out.index = pd.MultiIndex.from_tuples([tuple(csv_cell(c) for c in row) for row in out.index],
+                                              names=out.index.names)
+    elif out.index.dtype == object or pd.api.types.is_string_dtype(out.index.dtype):
+        out.index = pd.Index([csv_cell(c) for c in out.index], name=out.index.name)
     return out
 
 

@@ -306,3 +306,11 @@ def test_every_csv_the_product_writes_goes_through_geo_safe():
                 if re.search(r"\.to_csv\(|csv\.writer\(|csv\.DictWriter\(", line):
                     offenders.append(f"{path.relative_to(root)}:{i}: {line.strip()}")
     assert not offenders, "use geo.safe.csv_bytes / csv_text / write_csv:\n" + "\n".join(offenders)
+
+
+def test_csv_neutralises_a_pivot_with_hostile_labels():
+    frame = pd.DataFrame({"area": ["=A", "B"], "cat": ["-x", "@y"], "n": [1, -2]})
+    pivot = frame.pivot_table(index="area", columns="cat", values="n", aggfunc="sum")
+    text = safe.csv_text(pivot, index=True)
+    assert "'=A" in text and "'-x" in text and "'@y" in text and "-2" in text
+    assert "\n=A" not in text and ",-x" not in text
