@@ -172,8 +172,9 @@ def audit_failed(name: str) -> None:
 def sidebar(user: User) -> None:
     """Who is signed in, and the sign-out button."""
     with st.sidebar:
-        st.markdown(f"**{user.label}** · {user.role}" + (f" · {', '.join(user.bcus)}" if user.role == "inspector"
-                                                         and user.bcus else ""))
+        from geo.safe import md  # the label comes from the account or the identity provider
+        st.markdown(f"**{md(user.label)}** · {user.role}" + (f" · {md(', '.join(user.bcus))}"
+                                                             if user.role == "inspector" and user.bcus else ""))
         if st.button("Sign out", key="auth_sign_out"):
             audit("signed out", user.role)
             st.session_state.pop(SESSION_KEY, None)

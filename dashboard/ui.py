@@ -58,13 +58,15 @@ def incident_filters(info: dict, layer: str, prefix: str, *, measure_label: str 
     empty ``types`` list means all types.
     """
     import streamlit as st
+
+    from geo.safe import md
     months = info["crime_months"] if layer == "crime" else info["calls_months"]
     if len(months) > 1:
         m0, m1 = st.select_slider("Months", options=months, value=(months[0], months[-1]),
                                   format_func=month_label, key=f"{prefix}_months")
     else:
         m0 = m1 = months[0]
-        st.caption(f"Month: {month_label(m0)}")
+        st.caption(f"Month: {md(month_label(m0))}")
     cats_all = info["crime_categories"] if layer == "crime" else info["calls_categories"]
     cats = st.multiselect("Crime types" if layer == "crime" else "Call groups", cats_all,
                           placeholder="All types", key=f"{prefix}_types")

@@ -177,8 +177,10 @@ def _import_into(ws, args) -> int:
         print()
     if args.rejected_out:
         import pandas as pd
+
+        from .safe import write_csv
         frames = [r.rejected for r in reports if len(r.rejected)]
-        (pd.concat(frames) if frames else reports[0].rejected).to_csv(args.rejected_out, index=False)
+        write_csv(pd.concat(frames) if frames else reports[0].rejected, args.rejected_out)
         print(f"Rejected rows written to {args.rejected_out}")
     return 0
 

@@ -27,7 +27,6 @@ False
 from __future__ import annotations
 
 import base64
-import html as html_lib
 import logging
 import math
 import mimetypes
@@ -45,6 +44,7 @@ import pandas as pd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from geo import safe
 from geo.errors import GeoInputError
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ __all__ = [
     "add_points",
     "add_sites",
     "base_map",
+    "escape_raw_text",
     "finish",
     "inline_assets",
     "localize",
@@ -129,14 +130,51 @@ class OfflineMap(folium.Map):
 
     Just before rendering, every element in the map is passed through
     :func:`localize`, so layers added with plain folium (``HeatMap``, ``Draw``...)
-    are covered too.
+    are covered too, and through :func:`escape_raw_text`, so a plain-string
+    ``tooltip=`` or ``popup=`` given to any folium layer is shown as text.
     """
 
     asset_base: str = "/app/static/vendor"
 
     def render(self, **kwargs):
         localize(self, asset_base=self.asset_base)
+        escape_raw_text(self)
         super().render(**kwargs)
+
+
+def escape_raw_text(m: folium.Map) -> folium.Map:
+    """Escape every plain-string :class:`folium.Tooltip` and :class:`folium.Popup` in `m`.
+
+    folium pastes a string tooltip or popup into a JavaScript template literal as raw
+    HTML (see :mod:`geo.safe`), so a name such as ``${fetch(...)}`` or
+    ``<img onerror=...>`` would run. Tooltips and popups built with
+    :func:`geo.safe.tooltip` / :func:`geo.safe.popup` are already escaped and left alone;
+    every other one is escaped here with :func:`geo.safe.js_html`. Nothing in this
+    product puts intended HTML in a folium tooltip or popup.
+
+    Parameters
+    ----------
+    m : folium.Map
+
+    Returns
+    -------
+    folium.Map
+        The same map.
+    """
+    for element in _walk(m):
+        if getattr(element, "_geo_safe", False):
+            continue
+        if isinstance(element, folium.Tooltip):
+            element.text = safe.js_html(element.text)
+        elif isinstance(element, folium.Popup):
+            for child in element.html._children.values():
+                if isinstance(child, branca.element.Html) and child.script:
+                    # folium has already turned ` into \`; show the original text.
+                    child.data = safe.js_html(child.data.replace("\\`", "`"))
+        else:
+            continue
+        element._geo_safe = True
+    return m
 
 
 def _walk(element) -> Iterable:
@@ -416,7 +454,12 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, columns: Sequence[str], name: str, decimals
 def _tooltip(gdf: gpd.GeoDataFrame, fields: Sequence[str], aliases: Sequence[str],
              formats: dict[str, str] | None = None
              ) -> tuple[gpd.GeoDataFrame, folium.GeoJsonTooltip | None]:
-    """Add escaped, formatted display columns ``_t0, _t1, ...`` and their tooltip."""
+    """Add escaped, formatted display columns ``_t0, _t1, ...`` and their tooltip.
+
+    folium's ``GeoJsonTooltip`` sets each value and alias as ``innerHTML``: both are
+    HTML-escaped here (:func:`geo.safe.js_html`: also backticks and ``$``), so names
+    from files stay text.
+    """
     if not fields:
         return gdf, None
     gdf = gdf.copy()
@@ -427,7 +470,7 @@ def _tooltip(gdf: gpd.GeoDataFrame, fields: Sequence[str], aliases: Sequence[str
         keys.append(f"_t{i}")
     if gdf.empty:  # folium refuses a tooltip on a layer without features
         return gdf, None
-    return gdf, folium.GeoJsonTooltip(fields=keys, aliases=[f"{a}:" for a in aliases],
+    return gdf, folium.GeoJsonTooltip(fields=keys, aliases=[safe.js_html(f"{a}:") for a in aliases],
                                       sticky=True)
 
 
@@ -438,7 +481,12 @@ def _display(value, fmt: str | None = None) -> str:
         return fmt.format(value)
     if isinstance(value, (float, np.floating)):
         return f"{value:,.2f}"
-    return html_lib.escape(str(value))
+    return safe.js_html(value)
+
+
+def _layer_name(name: str) -> str:
+    """Leaflet's layer control shows a layer's name as ``innerHTML``: escape it."""
+    return safe.js_html(name)
 
 
 def _geojson_data(gdf: gpd.GeoDataFrame, keep: Sequence[str]) -> dict:
@@ -497,6 +545,21 @@ _SWATCH = ("display:inline-block;width:12px;height:12px;margin-right:6px;"
            "vertical-align:-1px;border:1px solid rgba(0,0,0,0.35);background:{}")
 
 
+_CSS_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([0-9.,%\s]+\)")
+
+
+def _css_color(color) -> str:
+    """`color` if it is a plain CSS colour (``#rgb``, a name, ``rgb()``), else an error.
+
+    The colour goes into a ``style`` attribute, where HTML escaping does not stop CSS
+    such as ``red;background:url(...)`` from loading a URL.
+    """
+    if isinstance(color, str) and _CSS_COLOR.fullmatch(color.strip()):
+        return color.strip()
+    raise GeoInputError(f"Legend colour {color!r} is not a CSS colour",
+                        fix="use '#rrggbb', a colour name such as 'grey', or 'rgb(r, g, b)'")
+
+
 def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str]], *,
                layer=None, position: str = "bottomright") -> folium.Map:
     """Add an HTML legend box (colour swatch + label per item) to the map.
@@ -517,12 +580,17 @@ def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str]], *,
     -------
     folium.Map
         The same map.
+
+    Raises
+    ------
+    GeoInputError
+        If a colour is not a plain CSS colour.
     """
     rows = "".join(
-        f'<div><span style="{_SWATCH.format(html_lib.escape(color))}"></span>'
-        f"{html_lib.escape(str(label))}</div>" for color, label in items)
+        f'<div><span style="{_SWATCH.format(_css_color(color))}"></span>'
+        f"{safe.js_html(label)}</div>" for color, label in items)
     html = (f'<div style="{_LEGEND_STYLE}"><div style="font-weight:bold;'
-            f'margin-bottom:3px">{html_lib.escape(title)}</div>{rows}</div>')
+            f'margin-bottom:3px">{safe.js_html(title)}</div>{rows}</div>')
     m.add_child(_Legend(html, layer=layer, position=position))
     return m
 
@@ -610,7 +678,7 @@ def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, name: s
 def _filled_group(m: folium.Map, data: gpd.GeoDataFrame, tooltip, *, name: str, opacity: float,
                   outline: str = "#555555") -> folium.FeatureGroup:
     """A layer of polygons filled with their ``_fill`` colour (data already in WGS84)."""
-    group = folium.FeatureGroup(name=name)
+    group = folium.FeatureGroup(name=_layer_name(name))
     if len(data):
         folium.GeoJson(
             _geojson_data(data, [c for c in data.columns if c.startswith("_")]),
@@ -747,11 +815,11 @@ def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
                 for x, y, c, t in zip(data.geometry.x, data.geometry.y, fill, labels)]
         layer = folium.plugins.FastMarkerCluster(rows, callback=_CLUSTER_CALLBACK,
                                                  icon_create_function=_CLUSTER_ICON,
-                                                 name=name)
+                                                 name=_layer_name(name))
     else:
         data = data.assign(_fill=fill)
         data, tooltip = _tooltip(data, fields, fields)
-        layer = folium.FeatureGroup(name=name)
+        layer = folium.FeatureGroup(name=_layer_name(name))
         folium.GeoJson(
             _geojson_data(data, [c for c in data.columns if c.startswith("_")]),
             marker=folium.CircleMarker(radius=radius, weight=1, fill=True,
@@ -813,7 +881,7 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
         metric = data.estimate_utm_crs() if len(data) else "EPSG:3857"
     kinds = data[kind_col].map(_site_kind)
     data = data.assign(_fill=kinds.map(SITE_COLORS))
-    group = folium.FeatureGroup(name=name)
+    group = folium.FeatureGroup(name=_layer_name(name))
 
     points = bool(len(data)) and (data.geom_type == "Point").all()
     in_metres = data.to_crs(metric)
@@ -823,7 +891,7 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
         else:
             rings = in_metres.assign(_fill=data["_fill"].to_numpy(),
                                      geometry=in_metres.buffer(radius)).to_crs(4326)
-        rings = rings.assign(_t0=[f"{radius:,.0f} m of {html_lib.escape(str(n))}"
+        rings = rings.assign(_t0=[f"{radius:,.0f} m of {safe.js_html(n)}"
                                   for n in rings[name_col]])
         folium.GeoJson(
             _geojson_data(rings, ["_fill", "_t0"]),
@@ -917,7 +985,7 @@ def _named_polygons(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col
     """A layer of polygons drawn in one fixed style, each named on hover."""
     data = _to_wgs84(gdf, [name_col], what)
     data, tooltip = _tooltip(data, [name_col], [name])
-    group = folium.FeatureGroup(name=name)
+    group = folium.FeatureGroup(name=_layer_name(name))
     folium.GeoJson(
         _geojson_data(data, ["_t0"]),
         style_function=lambda f: style,

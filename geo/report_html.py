@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import io
 
 import numpy as np
 import pandas as pd
 from jinja2 import Environment
 
+from . import safe
 from .displacement import ALL, BASKET, DisplacementResult
 
 __all__ = ["report_tables", "to_csv", "static_map_png", "render_html"]
@@ -54,13 +54,16 @@ def report_tables(result: DisplacementResult) -> dict[str, pd.DataFrame]:
 
 
 def to_csv(result: DisplacementResult) -> str:
-    """Every table of the report in one CSV, with the table's name in the first column."""
+    """Every table of the report in one CSV, with the table's name in the first column.
+
+    Text cells are neutralised against spreadsheet formulas (:func:`geo.safe.csv_text`).
+    """
     frames = []
     for name, t in report_tables(result).items():
         if len(t):
             frames.append(t.assign(table=name)[["table"] + list(t.columns)])
     out = pd.concat(frames, ignore_index=True, sort=False)
-    return out.to_csv(index=False)
+    return safe.csv_text(out)  # text cells starting = + - @ are neutralised for spreadsheets
 
 
 def static_map_png(result: DisplacementResult, *, bcus=None, dpi: int = 110) -> bytes:
@@ -89,7 +92,7 @@ def static_map_png(result: DisplacementResult, *, bcus=None, dpi: int = 110) -> 
             if geom.intersects(target.buffer(result.areas.buffer_m + result.areas.ring_m + 1500).iloc[0]):
                 p = geom.intersection(target.buffer(result.areas.buffer_m + result.areas.ring_m + 1500).iloc[0])
                 c = p.representative_point()
-                ax.annotate(name, (c.x, c.y), fontsize=7, color="#222", ha="center")
+                ax.annotate(safe.mpl_text(name), (c.x, c.y), fontsize=7, color="#222", ha="center")
     mv = result.migration.moves
     for _, r in mv.iterrows():
         if r["kind"] in ("moved", "stayed") and r["distance_m"] > 0:
@@ -115,7 +118,7 @@ def static_map_png(result: DisplacementResult, *, bcus=None, dpi: int = 110) -> 
                Patch(color=AREA_COLORS["control"], label="Control"),
                Patch(facecolor="none", edgecolor="#d62728", hatch="//", label="Possible displacement")]
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.9)
-    ax.set_title(f"{result.operation.get('name', 'Operation')}: areas and hot spot moves", fontsize=10)
+    ax.set_title(f"{safe.mpl_text(result.operation.get('name', 'Operation'))}: areas and hot spot moves", fontsize=10)
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png")
@@ -172,7 +175,7 @@ def _table_html(df: pd.DataFrame, columns: dict | None = None, digits: int = 1) 
     if df is None or len(df) == 0:
         return "<p class='muted'>None.</p>"
     d = df[list(columns)].rename(columns=columns) if columns else df
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in d.columns)
+    head = "".join(f"<th>{safe.html_text(c)}</th>" for c in d.columns)
     rows = []
     for _, r in d.iterrows():
         cells = []
@@ -186,7 +189,7 @@ def _table_html(df: pd.DataFrame, columns: dict | None = None, digits: int = 1) 
                     fmt = f"{v:,.3f}" if abs(v) < 1 and v != 0 else f"{v:,.{digits}f}"
                     cells.append(f"<td class='n'>{fmt}</td>")
             else:
-                cells.append(f"<td>{html.escape(str(v))}</td>")
+                cells.append(f"<td>{safe.html_text(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -213,7 +216,7 @@ def render_html(result: DisplacementResult, *, bcus=None, bcu_name: str | None =
                  "from_bcu": "From BCU", "to_bcu": "To BCU", "crosses_bcu": "Crosses BCU",
                  "crosses_force": "Crosses force", "near_site": "Near site", "flag": "Flag"}
     tables = report_tables(result)
-    env = Environment(autoescape=True)
+    env = Environment(autoescape=True)  # every name and note in the page is escaped
     tpl = env.from_string(_TEMPLATE)
     from markupsafe import Markup
     op = dict(result.operation)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import auth, data
 from geo import auth as core
+from geo import safe
 from geo.briefing import DEFAULT_MARKING
 from geo.errors import GeoInputError
 from geo.settings import settings
@@ -16,7 +17,7 @@ path, key, ver, info = data.current()
 st.title("Admin")
 flash = st.session_state.pop("admin_flash", None)
 if flash:
-    st.success(flash)
+    st.success(safe.md(flash))
 
 tab_accounts, tab_settings, tab_audit = st.tabs(["Accounts", "Settings", "Audit log"])
 
@@ -48,7 +49,7 @@ with tab_accounts:
                     raise GeoInputError("The two passwords differ", fix="type the same password twice")
                 store.add(name, pw1, role, new_bcus if role == "inspector" else (), by=user.username)
             except GeoInputError as err:
-                st.error(str(err))
+                st.error(safe.md(err))
             else:
                 st.session_state["admin_flash"] = f"Created {role} account '{name}'."
                 st.rerun()
@@ -79,17 +80,17 @@ with tab_accounts:
                 st.session_state["admin_flash"] = f"Removed '{who}'."
                 st.rerun()
             with st.form("admin_pw", clear_on_submit=True):
-                pw = st.text_input(f"New password for {who}", type="password", key="admin_pw")
+                pw = st.text_input(f"New password for {safe.md(who)}", type="password", key="admin_pw")
                 if st.form_submit_button("Set password"):
                     store.set_password(who, pw, by=user.username)
                     st.session_state["admin_flash"] = f"Password changed for '{who}'."
                     st.rerun()
         except GeoInputError as err:
-            st.error(str(err))
+            st.error(safe.md(err))
     store.close()
 
 with tab_settings:
-    st.caption(f"Settings of the workspace **{info['name']}**. Changes are recorded in its audit log.")
+    st.caption(f"Settings of the workspace **{safe.md(info['name'])}**. Changes are recorded in its audit log.")
     s = info["settings"]
     threshold = st.number_input("Suppression threshold for partners (counts below it show as '<N')", min_value=3,
                                 max_value=20, step=1, key="admin_threshold",
@@ -114,11 +115,11 @@ with tab_settings:
 with tab_audit:
     with data.open_workspace(path) as ws:
         log = ws.store.audit_log()
-    st.markdown(f"**Workspace {info['name']}**: sign-ins, areas viewed, exports, operations and settings changed.")
+    st.markdown(f"**Workspace {safe.md(info['name'])}**: sign-ins, areas viewed, exports, operations and settings changed.")
     who = st.multiselect("User", sorted(log["user"].unique()), key="admin_audit_user", placeholder="Everyone")
     shown = log[log["user"].isin(who)] if who else log
     st.dataframe(shown, hide_index=True, key="admin_audit")
-    st.download_button("Download the audit log (CSV)", shown.to_csv(index=False).encode(), mime="text/csv",
+    st.download_button("Download the audit log (CSV)", safe.csv_bytes(shown), mime="text/csv",
                        file_name=f"{path.stem}-audit-log.csv", key="admin_audit_csv")
     with core.AccountStore() as store:
         acc = store.account_log()

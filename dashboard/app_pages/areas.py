@@ -9,13 +9,13 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import auth, data, ui
-from geo import briefing, maps
+from geo import briefing, maps, safe
 from geo.settings import settings
 
 user = auth.require_user()
 path, key, ver, info = data.current()
 threshold = int(info["settings"].get("suppression_threshold", settings.suppression_threshold))
-st.title(f"Area summary · {info['name']}")
+st.title(f"Area summary · {safe.md(info['name'])}")
 st.caption(f"Counts and harm by area for three-month periods. Counts from 1 to {threshold - 1} show as "
            f"'<{threshold}'; '*' marks a count withheld so that a small one cannot be worked out from the totals. "
            "Harm is rounded to the nearest 10 days.")
@@ -67,7 +67,7 @@ else:
     out = table.drop(columns="geometry")[["code", "name", "count_label", "harm_label"]]
     out = out.rename(columns={"count_label": "incidents", "harm_label": "harm (CCHI days, rounded)"})
     st.dataframe(out, hide_index=True)
-    st.download_button("Download the table (CSV)", out.to_csv(index=False).encode(), mime="text/csv",
+    st.download_button("Download the table (CSV)", safe.csv_bytes(out), mime="text/csv",
                        file_name=f"{path.stem}-{level}-{period[0]}-{period[1]}-suppressed.csv", key="areas_csv",
                        on_click=data.audit, args=("exported area table", f"{level}, {period[0]}..{period[1]}"))
 

@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import auth, data
-from geo import briefing, maps
+from geo import briefing, maps, safe
 from geo.auth import AccessDenied, allowed_bcus
 from geo.errors import GeoInputError
 
@@ -83,14 +83,14 @@ else:
                         format_func={"internal": "Internal (police)", "partner": "Partners (suppressed)"}.get)
 
 marking = info["settings"].get("protective_marking") or briefing.DEFAULT_MARKING
-st.caption(f"Protective marking: **{marking}** (an administrator sets it on the Admin page).")
+st.caption(f"Protective marking: **{safe.md(marking)}** (an administrator sets it on the Admin page).")
 
 if st.button("Prepare briefing", type="primary", disabled=area_key is None, key="brief_go"):
     try:
         with st.spinner("Preparing the briefing…"):
             b = data.briefing(key, ver, area_key, tuple(period), audience, user=user)
     except (GeoInputError, AccessDenied) as err:
-        st.error(str(err))
+        st.error(safe.md(err))
     else:
         st.session_state["brief_result"] = {"html": b.html, "pdf": b.pdf(), "filename": b.filename,
                                             "title": b.title, "audience": b.audience, "area": b.figures["area"],
@@ -99,7 +99,7 @@ if st.button("Prepare briefing", type="primary", disabled=area_key is None, key=
 
 res = st.session_state.get("brief_result")
 if res and res.get("workspace") == key and (res["audience"] == "partner" or user.role != "partner"):
-    st.subheader(f"{res['title']} · {res['period']}")
+    st.subheader(f"{safe.md(res['title'])} · {safe.md(res['period'])}")
     c1, c2 = st.columns(2)
     detail = f"{res['area']}, {res['period']}, {res['audience']}"
     c1.download_button("Download PDF", res["pdf"], file_name=res["filename"] + ".pdf", mime="application/pdf",

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, ui
+from geo import safe
 from geo.errors import GeoInputError
 
 path = data.current_path()
@@ -22,8 +23,8 @@ key, ver = str(path), data.version(path)
 info = data.info(key, ver)
 history, summary = data.import_history(key, ver)
 
-st.caption(f"Workspace **{info['name']}** · file `{path.name}` · analysis CRS {info['crs']} · "
-           f"force: {info['force'] or '–'}. The file is a GeoPackage: open it in QGIS to see the same layers.")
+st.caption(f"Workspace **{safe.md(info['name'])}** · file {safe.md_code(path.name)} · analysis CRS "
+           f"{safe.md(info['crs'])} · force: {safe.md(info['force'] or '–')}. The file is a GeoPackage: open it in QGIS to see the same layers.")
 
 # ---- the latest picture per layer
 if len(summary):
@@ -78,14 +79,14 @@ else:
             st.caption(f"Stored {ui.num(rep['new'])} new rows; {ui.num(rep.get('duplicates') or 0)} were already in "
                        "the workspace and were not counted twice.")
         for w in rep.get("warnings", []):
-            st.warning(w)
+            st.warning(safe.md(w))
         for f, why in rep.get("skipped_files", {}).items():
-            st.info(f"Skipped {f}: {why}")
+            st.info(safe.md(f"Skipped {f}: {why}"))
     rej = data.rejected_rows(key, ver, int(chosen))
     st.markdown(f"**Rejected rows of this import:** {ui.num(len(rej))}")
     if len(rej):
         st.dataframe(rej.head(500), hide_index=True)
-        st.download_button("Download rejected rows (CSV)", rej.to_csv(index=False).encode(),
+        st.download_button("Download rejected rows (CSV)", safe.csv_bytes(rej),
                            file_name=f"{path.stem}-import-{chosen}-rejected.csv", mime="text/csv")
 
 # ---- import more
@@ -125,9 +126,9 @@ if st.button("Import", type="primary", disabled=upload is None, key="data_go"):
                         raise GeoInputError("No column mapping chosen", fix="save a mapping first (see above)")
                     report = ws.import_calls(f, mapping_name)
         except GeoInputError as err:
-            st.error(f"Nothing was imported. {err}")
+            st.error(safe.md(f"Nothing was imported. {err}"))
         else:
             data.clear()
-            st.success(f"Imported {upload.name}: {ui.num(report.rows_read)} rows read, "
+            st.success(f"Imported {safe.md(upload.name)}: {ui.num(report.rows_read)} rows read, "
                        f"{ui.num(report.new)} new, {ui.num(report.duplicates)} already held.")
             st.code(report.summary())

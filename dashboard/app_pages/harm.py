@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import auth, data
-from geo import harm
+from geo import harm, safe
 from geo.errors import GeoInputError
 from geo.harm import ENFORCEMENT_LABEL
 from geo.workspace import DEFAULT_HARM_TABLE
@@ -19,8 +19,9 @@ st.markdown(
 table = data.harm_table(key, ver)
 missing = harm.missing_categories(set(info["crime_categories"]) | set(info["calls_categories"]), table)
 if missing:
-    st.warning(f"{len(missing)} categories in the data have no weight and count as {harm.DEFAULT_WEIGHT:g} day "
-               f"each: {', '.join(missing[:12])}{'…' if len(missing) > 12 else ''}. Add rows for them below.")
+    st.warning(safe.md(f"{len(missing)} categories in the data have no weight and count as "
+                       f"{harm.DEFAULT_WEIGHT:g} day each: {', '.join(missing[:12])}"
+                       f"{'…' if len(missing) > 12 else ''}. Add rows for them below."))
 
 edited = st.data_editor(
     table, num_rows="dynamic", hide_index=True, key="harm_editor",
@@ -37,7 +38,7 @@ if c1.button("Save weights", type="primary", key="harm_save"):
             ws.set_harm_table(edited)
             ws.store.audit(auth.username(), "harm weights saved", f"{len(edited)} categories")
     except GeoInputError as err:
-        st.error(str(err))
+        st.error(safe.md(err))
     else:
         data.clear()
         st.success("Saved. Maps and tables now use these weights.")
@@ -47,7 +48,7 @@ if c2.button("Restore the CCHI defaults", key="harm_reset"):
     data.clear()
     st.success("Restored the default table.")
     st.rerun()
-c3.download_button("Download weights (CSV)", edited.to_csv(index=False).encode(), file_name="harm-weights.csv",
+c3.download_button("Download weights (CSV)", safe.csv_bytes(edited), file_name="harm-weights.csv",
                    mime="text/csv")
 st.caption(f"Default source: {harm.HARM_SOURCE}. Composite police.uk categories are national volume-weighted "
            "means of CCHI subgroup weights; anti-social behaviour has no CCHI value and carries a floor of 1.")

@@ -7,14 +7,14 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import data, ui
-from geo import maps
+from geo import maps, safe
 from geo.errors import GeoInputError
 from geo.hotspot_runs import CALLS_CRIME_CLASSES, METHODS, SIMPLE_LABELS, add_hotspot_layer, export_layers
 from geo.settings import settings
 from geo.sites import most_exposed
 
 path, key, ver, info = data.current()
-st.title(f"Hotspots · {info['name']}")
+st.title(f"Hotspots · {safe.md(info['name'])}")
 
 layers = info["layers"]
 if not layers:
@@ -64,7 +64,7 @@ try:
     with st.spinner("Working out automatic parameters…"):
         auto = data.hotspot_defaults(key, ver, role_key, method=method, weighted=weighted, **sel)
 except GeoInputError as err:
-    st.warning(str(err))
+    st.warning(safe.md(err))
     st.stop()
 
 
@@ -119,7 +119,7 @@ try:
     with st.spinner(f"Finding hot spots ({METHODS[method]})…"):
         run = data.hotspots(key, ver, role_key, method=method, weighted=weighted, params=param_key, **sel)
 except GeoInputError as err:
-    st.error(str(err))
+    st.error(safe.md(err))
     st.stop()
 
 s, p = run.summary, run.params
@@ -215,7 +215,7 @@ else:
 stem = f"{path.stem}-{method}-{m0}-{m1}"
 d1, d2, d3 = st.columns(3)
 # Files are made only when a button is clicked (callables), so reruns stay quick.
-d1.download_button("Hot spots (CSV)", lambda: run.layer.drop(columns="geometry").to_csv(index=False).encode(),
+d1.download_button("Hot spots (CSV)", lambda: safe.csv_bytes(run.layer.drop(columns="geometry")),
                    file_name=f"{stem}-hotspots.csv", mime="text/csv", key="hs_dl_csv", on_click="ignore",
                    icon=":material/download:")
 d2.download_button("Hot spots and exposed sites (GeoPackage)", lambda: data.gpkg_bytes(export_layers(run, exposure)),
@@ -230,7 +230,7 @@ if exposure is None:
             "**Data and imports** page to see which lie in or near hot spots.")
 else:
     d3.download_button("Exposure of every site (CSV)",
-                       lambda: exposure.drop(columns="geometry").to_csv(index=False).encode(),
+                       lambda: safe.csv_bytes(exposure.drop(columns="geometry")),
                        file_name=f"{stem}-site-exposure.csv", mime="text/csv", key="hs_dl_sites", on_click="ignore",
                        icon=":material/download:")
     e1, e2 = st.columns([3, 1])
@@ -272,7 +272,7 @@ else:
             with st.spinner("Comparing calls and crime…"):
                 cvc = data.calls_vs_crime(key, ver, role_key, cm, params.get("cell_size"), shape, weighted)
         except GeoInputError as err:
-            st.warning(str(err))
+            st.warning(safe.md(err))
         else:
             hidden = cvc[cvc["hidden_demand"]]
             k1, k2, k3 = st.columns(3)

@@ -5,12 +5,12 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import data, ui
-from geo import aggregate, maps
+from geo import aggregate, maps, safe
 from geo.harm import ENFORCEMENT_LABEL
 from geo.settings import settings
 
 path, key, ver, info = data.current()
-st.title(f"Map · {info['name']}")
+st.title(f"Map · {safe.md(info['name'])}")
 
 layers = info["layers"]
 if not layers:
@@ -109,7 +109,7 @@ else:
     draw_map()
     table = st.session_state.get("map_table")
     if table is not None:
-        st.download_button("Download what is shown (CSV)", table.to_csv(index=False).encode(),
+        st.download_button("Download what is shown (CSV)", safe.csv_bytes(table),
                            file_name=f"{path.stem}-{m0}-{m1}-map.csv", mime="text/csv")
 
 st.subheader("Harm by crime type")

@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import auth, data, ui
-from geo import maps
+from geo import maps, safe
 from geo.auth import AccessDenied
 from geo.errors import GeoInputError
 from geo.operations import TACTICS, Operation
@@ -23,9 +23,9 @@ path, key, ver, info = data.current()
 st.title("Operations")
 flash = st.session_state.pop("ops_flash", None)
 if flash:
-    st.success(flash[0])
+    st.success(safe.md(flash[0]))
     if flash[1]:
-        st.warning(flash[1])
+        st.warning(safe.md(flash[1]))
 
 with data.open_workspace(path) as ws:
     register = ws.operations()
@@ -43,7 +43,7 @@ if register:
         "targeted harms": ", ".join(o.targeted_harms) or "all", "notes": o.notes,
     } for o in register])
     st.dataframe(table, hide_index=True)
-    st.download_button("Download the register (CSV)", table.to_csv(index=False).encode(),
+    st.download_button("Download the register (CSV)", safe.csv_bytes(table),
                        file_name=f"{path.stem}-operations.csv", mime="text/csv")
 else:
     st.info("No operations yet. Add the first one below: its target area is then drawn on the map and "
@@ -102,17 +102,17 @@ def results_section():
     try:
         res = data.displacement(key, ver, op_id, **opts)
     except (GeoInputError, AccessDenied) as err:
-        st.error(str(err))
+        st.error(safe.md(err))
         return
     w = res.windows
-    st.caption(f"{op.name}: before {w.label('before')}, operation {w.label('operation')}, after "
-               f"{w.label('after')} ({w.resolution} windows). Buffer: {res.areas.buffer_rule}. Control: "
-               f"{res.areas.control_rule}.")
+    st.caption(safe.md(f"{op.name}: before {w.label('before')}, operation {w.label('operation')}, after "
+                       f"{w.label('after')} ({w.resolution} windows). Buffer: {res.areas.buffer_rule}. Control: "
+                       f"{res.areas.control_rule}."))
     h = res.row("Drug-market harm basket", "harm")
     c = res.row("Drug-market harm basket", "count")
     significant = h["local_p"] < res.settings["alpha"]
     box = st.success if significant and h["local_estimate"] < 0 else st.warning if significant else st.info
-    box(res.headline, icon=":material/gavel:")
+    box(safe.md(res.headline), icon=":material/gavel:")
     m = st.columns(4)
     m[0].metric("Basket harm: WDD local", _num(h["local_estimate"]), help="CCHI days; negative is less harm "
                 f"than the control predicts. p = {_num(h['local_p'], 3)}")
@@ -120,11 +120,11 @@ def results_section():
                 help=f"95% CI {_num(c['local_ci_low'], 1)} to {_num(c['local_ci_high'], 1)}; p = {_num(c['local_p'], 3)}")
     m[2].metric("Buffer: WDD displacement (harm)", _num(h["displacement_estimate"]),
                 help=f"p = {_num(h['displacement_p'], 3)}; positive suggests displacement, negative diffusion")
-    m[3].metric("WDQ (counts)", _num(c["wdq"], 2), help=c["wdq_reading"])
+    m[3].metric("WDQ (counts)", _num(c["wdq"], 2), help=safe.md(c["wdq_reading"]))
     for line in res.verdict[1:]:
-        st.markdown("- " + line)
+        st.markdown("- " + safe.md(line))
     for flag in res.flags:
-        st.warning(flag, icon=":material/flag:")
+        st.warning(safe.md(flag), icon=":material/flag:")
     draw_results_map(res)
     keyt = res.table[res.table["measure"].isin(["Drug-market harm basket", "All incidents"])
                      | res.table["measure"].str.contains("enforcement", regex=False)]
@@ -149,7 +149,7 @@ def results_section():
              "near_site", "flag"]], hide_index=True)
     st.markdown("**Caveats**")
     for cav in res.caveats:
-        st.caption("• " + cav)
+        st.caption("• " + safe.md(cav))
     html, csv = data.displacement_report(key, ver, op_id, before, after, layer, buffer_m, control, units,
                                          data.user_key())
     d1, d2, _ = st.columns([1, 1, 2])
@@ -185,13 +185,14 @@ def draw_results_map(res):
         for geom, dist, flag in zip(moved.geometry, moved["distance_m"], moved["flag"]):
             pts = [(lat, lon) for lon, lat in geom.coords]
             color = "#d62728" if flag else "#111"
-            folium.PolyLine(pts, color=color, weight=3, tooltip=f"{dist:,.0f} m" + (f": {flag}" if flag else "")
-                            ).add_to(layer)
+            folium.PolyLine(pts, color=color, weight=3,
+                            tooltip=safe.tooltip(f"{dist:,.0f} m" + (f": {flag}" if flag else ""))).add_to(layer)
             folium.CircleMarker(pts[-1], radius=5, color=color, fill=True, fill_opacity=1).add_to(layer)
         new = mv[mv["kind"] == "new"].to_crs(4326)
         for geom, flag in zip(new.geometry, new["flag"]):
             folium.CircleMarker((geom.y, geom.x), radius=7, color="#d62728" if flag else "#111", fill=False,
-                                weight=3, tooltip="new hot spot" + (f": {flag}" if flag else "")).add_to(layer)
+                                weight=3, tooltip=safe.tooltip("new hot spot" + (f": {flag}" if flag else ""))
+                                ).add_to(layer)
         layer.add_to(m)
     near = res.migration.sites_near
     if near is not None and len(near):
@@ -285,7 +286,7 @@ if c1.button("Save operation", type="primary", key=k + "save"):
             warning = ws.save_operation(new)
             ws.store.audit(auth.username(), "operation saved", new.name)
     except GeoInputError as err:
-        st.error(str(err))
+        st.error(safe.md(err))
     else:
         data.clear()
         st.session_state["ops_flash"] = (f"Saved {new.name}.", warning)
