@@ -252,6 +252,51 @@ def _police_uk_kind(columns: list[str]) -> str:
     return "unknown"
 
 
+def check_archive(path, *, max_bytes: int | None = None, max_ratio: float | None = None,
+                  max_members: int | None = None) -> None:
+    """Refuse a zip archive that would expand too far, before anything is extracted.
+
+    Reads only the archive's directory: the total uncompressed size, its ratio to the
+    compressed size, and the number of members are checked against
+    ``settings.max_unzipped_bytes`` (2 GB), ``settings.max_zip_ratio`` (100) and
+    ``settings.max_zip_members`` (10,000). Python's reader never inflates a member past
+    the size its directory entry declares, so the check also bounds what is read.
+
+    Raises
+    ------
+    GeoInputError
+        For an archive above a limit (a "zip bomb" or simply too big), naming the figure.
+    """
+    from .settings import settings
+    max_bytes = settings.max_unzipped_bytes if max_bytes is None else max_bytes
+    max_ratio = settings.max_zip_ratio if max_ratio is None else max_ratio
+    max_members = settings.max_zip_members if max_members is None else max_members
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as err:
+        raise GeoInputError(f"The zip archive cannot be read: {err}", where=str(path),
+                            fix="download or export the archive again") from None
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    size_on_disk = path.stat().st_size
+    fix = "unpack it yourself and import the CSV files (or the folder), or split the archive by month"
+    if len(infos) > max_members:
+        raise GeoInputError(f"The zip archive holds {len(infos):,} files, more than the limit of {max_members:,}",
+                            where=str(path), fix=fix)
+    if total > max_bytes:
+        raise GeoInputError(
+            f"The zip archive would expand to {total / 1024**2:,.0f} MB, above the limit of "
+            f"{max_bytes / 1024**2:,.0f} MB", where=str(path), fix=fix)
+    ratio = total / max(packed, size_on_disk // 2, 1)
+    if ratio > max_ratio:
+        raise GeoInputError(
+            f"The zip archive expands {ratio:,.0f} times ({size_on_disk / 1024:,.0f} KB to "
+            f"{total / 1024**2:,.0f} MB), above the limit of {max_ratio:,.0f}: it may be a zip bomb",
+            where=str(path), fix=fix)
+
+
 def _iter_police_uk_sources(path: Path):
     """Yield (display name, bytes) for each CSV in a file, folder or police.uk zip."""
     if path.is_dir():
@@ -264,6 +309,7 @@ def _iter_police_uk_sources(path: Path):
         for p in files:
             yield str(p.relative_to(path.parent)), p.read_bytes()
     elif zipfile.is_zipfile(path):
+        check_archive(path)
         with zipfile.ZipFile(path) as zf:
             names = sorted(n for n in zf.namelist() if n.lower().endswith(".csv"))
             if not names:
@@ -509,6 +555,8 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, object]:
     if suffix in (".csv", ".txt"):
         return _read_csv_bytes(str(path), path.read_bytes()), None
     if suffix in (".gpkg", ".geojson", ".json", ".shp", ".zip"):
+        if zipfile.is_zipfile(path):
+            check_archive(path)
         try:
             gdf = gpd.read_file(path)
         except Exception as err:  # pyogrio raises several types
@@ -1043,6 +1091,8 @@ def read_boundaries(path, *, level: str, name_field: str, code_field: str,
         name = str(path)
         if not path.exists():
             raise GeoInputError("The file does not exist", where=name, fix="check the path and try again")
+        if path.is_file() and zipfile.is_zipfile(path):
+            check_archive(path)
         try:
             gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
         except Exception as err:
