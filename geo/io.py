@@ -91,8 +91,42 @@ def _sniff_text(path_name: str, raw: bytes) -> str:
 def _first_line(path_name: str, raw: bytes) -> str:
     """Check the whole file is UTF-8 text; return its header line (without BOM)."""
     text = _sniff_text(path_name, raw)  # validates every byte; the text itself is dropped
+    if "\n" not in text and "\r" in text.rstrip("\r"):
+        raise GeoInputError(
+            "The file's lines end with a carriage return only (old Mac line endings), so it reads as one line",
+            where=f"{path_name}, line 1",
+            fix="save it again as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8), or convert its line endings "
+                "to LF or CRLF (e.g. in Notepad++: Edit > EOL Conversion)",
+        )
     first = text[: text.find("\n")] if "\n" in text else text
     return first.strip("\r")
+
+
+def _physical_lines(text: str, n_rows: int) -> np.ndarray | None:
+    """The line (1-based, header = 1) on which each data row starts, counting the extra
+    lines of quoted newlines and blank lines; ``None`` if the file could not be followed."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    starts, prev = [], 0
+    try:
+        for rec in reader:
+            if rec:
+                starts.append(prev + 1)
+            prev = reader.line_num
+    except csv.Error:
+        return None
+    starts = starts[1:]
+    return np.array(starts, dtype=np.int64) if len(starts) == n_rows else None
+
+
+def _attach_lines(df: pd.DataFrame, raw: bytes) -> pd.DataFrame:
+    """Put each row's physical line in ``df.attrs["line"]`` when rows and lines differ."""
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    if lines != len(df) + 1:  # quoted newlines or blank lines: follow the file
+        found = _physical_lines(body.decode("utf-8", errors="replace"), len(df))
+        if found is not None:
+            df.attrs["line"] = found
+    return df
 
 
 def _read_csv_bytes(path_name: str, raw: bytes, *, checked: bool = False) -> pd.DataFrame:
@@ -106,8 +140,8 @@ def _read_csv_bytes(path_name: str, raw: bytes, *, checked: bool = False) -> pd.
     try:
         df = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, engine="pyarrow")
     except Exception:  # let the C parser find the line and word the message
-        return _read_csv_text(path_name, raw.decode("utf-8-sig"))
-    return df
+        return _attach_lines(_read_csv_text(path_name, raw.decode("utf-8-sig")), raw)
+    return _attach_lines(df, raw)
 
 
 def _check_delimiter(path_name: str, first_line: str) -> None:
@@ -128,7 +162,7 @@ def _read_csv_text(path_name: str, text: str) -> pd.DataFrame:
     _check_delimiter(path_name, text.split("\n", 1)[0])
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    except pd.errors.ParserError as err:
+    except (pd.errors.ParserError, csv.Error) as err:
         m = re.search(r"line (\d+)", str(err))
         where = f"{path_name}, line {m.group(1)}" if m else path_name
         raise GeoInputError(
@@ -167,12 +201,14 @@ def _to_float(s: pd.Series) -> np.ndarray:
         return pd.to_numeric(s.str.strip(), errors="coerce").to_numpy(dtype=float, copy=True)
 
 
-def _reject(df: pd.DataFrame, mask: np.ndarray, file: str, column: str, reason: str) -> pd.DataFrame:
-    """Rows of ``df`` under ``mask`` as rejected-row records."""
+def _reject(df: pd.DataFrame, mask: np.ndarray, file: str, column: str, reason: str,
+            lines: np.ndarray | None = None) -> pd.DataFrame:
+    """Rows of ``df`` under ``mask`` as rejected-row records (``row``: the physical line)."""
     sub = df.loc[mask]
     raw = sub.astype(str).agg(lambda r: json.dumps(dict(r), ensure_ascii=False), axis=1) if len(sub) else []
+    row = lines[np.asarray(mask, dtype=bool)] if lines is not None else sub.index.to_numpy() + 2
     return pd.DataFrame({
-        "file": file, "row": sub.index.to_numpy() + 2, "column": column,
+        "file": file, "row": row, "column": column,
         "reason": reason, "raw": list(raw),
     }, columns=REJECTED_COLUMNS)
 
@@ -186,11 +222,12 @@ class _Outcomes:
         self.rejected = np.zeros(len(df), dtype=bool)
         self.parts: list[pd.DataFrame] = []
         self.reasons: dict[str, int] = {}
+        self.lines = df.attrs.get("line")
 
     def reject(self, mask: np.ndarray, column: str, reason: str) -> None:
         mask = np.asarray(mask, dtype=bool) & ~self.rejected
         if mask.any():
-            self.parts.append(_reject(self.df, mask, self.file, column, reason))
+            self.parts.append(_reject(self.df, mask, self.file, column, reason, self.lines))
             self.reasons[reason] = self.reasons.get(reason, 0) + int(mask.sum())
             self.rejected |= mask
 
@@ -430,6 +467,7 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
     lon[out.rejected | blank] = np.nan
     lat[out.rejected | blank] = np.nan
     X, Y, status = _locate(lon, lat, "EPSG:4326", crs, area)
+    _check_points_near_area(lon, lat, "EPSG:4326", crs, X, Y, area, name, "Longitude", "Latitude")
     report = out.report(name, "crime", status)
     keep = ~out.rejected
     if keep.all():  # the usual case: no gather needed
@@ -684,6 +722,7 @@ def read_incidents(path, mapping: ColumnMapping, *, crs: str = "EPSG:27700", are
     x = np.where(out.rejected, np.nan, x)
     y = np.where(out.rejected, np.nan, y)
     X, Y, status = _locate(x, y, src, crs, area)
+    _check_points_near_area(x, y, src, crs, X, Y, area, name, xcol, ycol, mapping.name)
     report = out.report(name, mapping.layer, status)
     if mapping.timestamp and not parsed.detected.startswith("ISO"):
         report.warnings.append(date_note)
@@ -1036,6 +1075,7 @@ def read_sites(path, *, kind: str | None = None, crs: str = "EPSG:27700", area=N
     lon = np.where(out.rejected, np.nan, lon)
     lat = np.where(out.rejected, np.nan, lat)
     X, Y, status = _locate(lon, lat, "EPSG:4326", crs, area)
+    _check_points_near_area(lon, lat, "EPSG:4326", crs, X, Y, area, name, xcol, ycol)
     report = out.report(name, "sites", status)
     keep = ~out.rejected
     uid = ids[keep].to_numpy(dtype=object).copy()
@@ -1061,8 +1101,17 @@ def _polygonal(g):
 
 def read_boundaries(path, *, level: str, name_field: str, code_field: str,
                     parent_field: str | None = None, force_field: str | None = None,
-                    force: str | None = None, crs: str = "EPSG:27700", layer: str | None = None) -> ReadResult:
+                    force: str | None = None, crs: str = "EPSG:27700", layer: str | None = None,
+                    area=None, repair: bool = False) -> ReadResult:
     """Read one level of the boundary hierarchy (force → BCU → ward/neighbourhood → LSOA).
+
+    A feature whose geometry cannot be read (an unclosed ring, too few points) refuses
+    the file with the feature's number, name and code, unless ``repair`` is set: then
+    such features are repaired (``make_valid``) and listed in the report's warnings.
+    A file without a CRS is taken as WGS84 only when its coordinates are degrees inside
+    the analysis CRS's area of use (with a warning); a file whose declared projected CRS
+    does not fit its coordinates (degrees, or outside the CRS's area of use) is refused,
+    and so is one that lies nowhere near the workspace ``area``.
 
     Parameters
     ----------
@@ -1077,6 +1126,10 @@ def read_boundaries(path, *, level: str, name_field: str, code_field: str,
         Column with the code of the unit one level up (e.g. a ward's district).
     force_field : str, optional
         Column naming each unit's police force; ``force`` sets one for all rows.
+    area : shapely geometry, optional
+        The workspace area (analysis CRS); boundaries nowhere near it are refused.
+    repair : bool
+        Repair unreadable polygons with ``make_valid`` instead of refusing the file.
 
     Returns
     -------
@@ -1093,11 +1146,16 @@ def read_boundaries(path, *, level: str, name_field: str, code_field: str,
             raise GeoInputError("The file does not exist", where=name, fix="check the path and try again")
         if path.is_file() and zipfile.is_zipfile(path):
             check_archive(path)
-        try:
-            gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
-        except Exception as err:
-            raise GeoInputError(f"The boundary file cannot be read: {err}", where=name,
-                                fix="open it in QGIS to check it, or export it again as GeoPackage or GeoJSON") from None
+        if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls"):
+            raise GeoInputError(
+                f"A {path.suffix} table is not a boundary file: boundaries need polygon geometry", where=name,
+                fix="give the GeoJSON, GeoPackage or Shapefile of the areas (e.g. from the ONS Open Geography "
+                    "portal); to import incidents from a CSV use --crime or --calls")
+        gdf = _read_boundary_file(path, layer=layer, name_field=name_field, code_field=code_field, repair=repair)
+    if gdf.geometry.name not in gdf.columns or gdf.geometry.isna().all():
+        raise GeoInputError(
+            "The file has no geometry: it is a table, not a boundary file", where=name,
+            fix="give the GeoJSON, GeoPackage or Shapefile of the areas; to import incidents use --crime or --calls")
     if level not in BOUNDARY_LEVELS:
         raise GeoInputError(f"Unknown boundary level '{level}'", where=name,
                             fix=f"use one of {', '.join(BOUNDARY_LEVELS)}")
@@ -1110,14 +1168,8 @@ def read_boundaries(path, *, level: str, name_field: str, code_field: str,
                 f"Column '{col}' ({role}) is not in the boundary file", where=f"{name}, attributes",
                 fix=f"choose one of: {', '.join(c for c in gdf.columns if c != gdf.geometry.name)}",
             )
-    if gdf.crs is None:
-        minx, miny, maxx, maxy = gdf.total_bounds
-        if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
-            gdf = gdf.set_crs("EPSG:4326")
-        else:
-            raise GeoInputError("The boundary file has no CRS and its coordinates are not degrees", where=name,
-                                fix="save it with its CRS (e.g. a .prj file beside a Shapefile) or as GeoPackage")
-    report = ImportReport(source=name, kind="boundaries", rows_read=len(gdf), files=[name])
+    warnings = list(gdf.attrs.get("repaired", []))
+    gdf = _check_boundary_crs(gdf, name, crs, warnings)
     out = _Outcomes(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(str), name)
     bad_geom = (gdf.geometry.isna() | gdf.geometry.is_empty | ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])).to_numpy()
     out.reject(bad_geom, "geometry", "missing or non-polygon geometry")
@@ -1126,11 +1178,166 @@ def read_boundaries(path, *, level: str, name_field: str, code_field: str,
     keep = ~out.rejected
     g = gdf.loc[keep].to_crs(crs)
     geom = g.geometry.make_valid().map(_polygonal)
+    if area is not None and len(g):
+        _check_near_area(geom.to_numpy(), area, name, what="boundaries",
+                         fix="check the file's CRS (a GeoJSON 'crs' member or a Shapefile's .prj) and that it "
+                             "covers this workspace's force")
     status = np.full(len(gdf), "mapped", dtype=object)
     report = out.report(name, "boundaries", status)
+    report.warnings += warnings
     frame = gpd.GeoDataFrame({
         "level": level, "code": codes[keep].to_numpy(), "name": g[name_field].astype(str).to_numpy(),
         "parent_code": g[parent_field].astype(str).to_numpy() if parent_field else "",
         "force": g[force_field].astype(str).to_numpy() if force_field else (force or ""),
     }, geometry=geom.to_numpy(), crs=crs)
     return ReadResult(frame, report)
+
+
+def _read_boundary_file(path: Path, *, layer, name_field, code_field, repair: bool) -> gpd.GeoDataFrame:
+    """Read a vector file; name the features whose geometry cannot be read (or repair them)."""
+    import warnings as _w
+    try:
+        with _w.catch_warnings():
+            _w.simplefilter("ignore", RuntimeWarning)  # GDAL's note on unclosed rings
+            return gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except Exception as err:
+        first_err = err
+    # some geometry could not be built: read the raw WKB and find which features
+    import pyogrio.raw
+    try:
+        with _w.catch_warnings():
+            _w.simplefilter("ignore", RuntimeWarning)
+            meta, _, wkb, fields = pyogrio.raw.read(path, layer=layer)
+    except Exception:
+        raise GeoInputError(f"The boundary file cannot be read: {first_err}", where=str(path),
+                            fix="open it in QGIS to check it, or export it again as GeoPackage or GeoJSON") from None
+    wkb = np.asarray(wkb, dtype=object)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    broken = np.flatnonzero(pd.isna(geoms) & pd.notna(wkb))
+    cols = list(meta["fields"])
+    attrs = pd.DataFrame({c: f for c, f in zip(cols, fields)})
+
+    def label(i):
+        bits = [f"feature {i + 1}"]
+        for col in (name_field, code_field):
+            if col in attrs:
+                bits.append(f"{col} '{attrs[col].iloc[i]}'")
+        return " ".join(bits)
+
+    if not len(broken):
+        raise GeoInputError(f"The boundary file cannot be read: {first_err}", where=str(path),
+                            fix="open it in QGIS to check it, or export it again as GeoPackage or GeoJSON")
+    if not repair:
+        listed = "; ".join(label(i) for i in broken[:5]) + (f"; and {len(broken) - 5} more" if len(broken) > 5 else "")
+        raise GeoInputError(
+            f"{len(broken)} feature(s) have a geometry that cannot be read ({first_err}): {listed}",
+            where=str(path),
+            fix="repair them in QGIS (Vector > Geometry Tools > Fix Geometries) and export again, or import "
+                "with repair (--repair on the command line), which applies make_valid and lists the repaired "
+                "features in the import report")
+    fixed = shapely.from_wkb(wkb, on_invalid="fix")
+    fixed = shapely.make_valid(fixed)
+    gdf = gpd.GeoDataFrame(attrs, geometry=list(fixed), crs=meta.get("crs"))
+    gdf.attrs["repaired"] = [f"repaired {label(i)} (its geometry could not be read: {first_err})"
+                             for i in broken]
+    return gdf
+
+
+def _check_boundary_crs(gdf: gpd.GeoDataFrame, name: str, crs, warnings: list) -> gpd.GeoDataFrame:
+    """Refuse a CRS that does not fit the coordinates; take a CRS-less file of degrees as WGS84
+    only inside the analysis CRS's area of use."""
+    minx, miny, maxx, maxy = gdf.total_bounds
+    degrees = -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90
+    target = CRS.from_user_input(crs)
+    if gdf.crs is None:
+        if not degrees:
+            raise GeoInputError(
+                "The boundary file has no CRS (for a Shapefile: no .prj file) and its coordinates are not degrees",
+                where=name, fix="save it with its CRS (the .prj file beside the .shp) or as GeoPackage")
+        aou = target.area_of_use
+        w, so, e, n = aou.bounds if aou is not None else (-180, -90, 180, 90)
+        if not (w - 2 <= minx and maxx <= e + 2 and so - 2 <= miny and maxy <= n + 2):
+            raise GeoInputError(
+                f"The boundary file has no CRS (for a Shapefile: no .prj file); read as longitude/latitude its "
+                f"features would lie at {minx:.2f}..{maxx:.2f} E, {miny:.2f}..{maxy:.2f} N, outside the area "
+                f"of {target.name}", where=name,
+                fix="put the .prj file beside the .shp (or export the layer again as GeoPackage), so its CRS is known")
+        warnings.append(f"{name} has no CRS; its coordinates are degrees inside the area of {target.name}, "
+                        "so it was read as WGS84 longitude/latitude")
+        return gdf.set_crs("EPSG:4326")
+    if gdf.crs.is_projected and degrees and max(maxx - minx, maxy - miny) < 360:
+        raise GeoInputError(
+            f"The boundary file says its CRS is {gdf.crs.to_string()} (metres) but its coordinates are "
+            f"longitude/latitude degrees ({minx:.3f}, {miny:.3f} to {maxx:.3f}, {maxy:.3f})", where=name,
+            fix="remove the wrong 'crs' member from the GeoJSON (GeoJSON is WGS84 by default) or set the "
+                "right CRS in QGIS (Layer Properties > Source) and export again")
+    out = _outside_area_of_use(np.array([minx, maxx, minx, maxx]), np.array([miny, miny, maxy, maxy]),
+                               gdf.crs, margin_deg=2.0)
+    if gdf.crs.area_of_use is not None and out.all():
+        raise GeoInputError(
+            f"The boundary file's coordinates lie outside the area where its CRS {gdf.crs.to_string()} applies, "
+            "so the declared CRS is probably wrong", where=name,
+            fix="set the right CRS in QGIS (Layer Properties > Source) and export again as GeoPackage")
+    return gdf
+
+
+def _check_near_area(geoms: np.ndarray, area, name: str, *, what: str, fix: str,
+                     margin_m: float | None = None) -> None:
+    """Refuse features of which none lies in or near the workspace area."""
+    from .settings import settings
+    margin = settings.area_margin_m if margin_m is None else margin_m
+    ax0, ay0, ax1, ay1 = shapely.bounds(area)
+    ok = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+    if not ok.any():
+        return
+    b = shapely.bounds(geoms[ok])
+    near = (b[:, 2] >= ax0 - margin) & (b[:, 0] <= ax1 + margin) & (b[:, 3] >= ay0 - margin) & (b[:, 1] <= ay1 + margin)
+    if near.any():
+        return
+    gx0, gy0, gx1, gy1 = np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3])
+    dist = shapely.distance(shapely.box(gx0, gy0, gx1, gy1), shapely.box(ax0, ay0, ax1, ay1))
+    raise GeoInputError(
+        f"None of the {what} lies in or within {margin / 1000:,.0f} km of the workspace area "
+        f"(they are {dist / 1000:,.0f} km away)", where=name, fix=fix)
+
+
+def _check_points_near_area(x, y, src, dst, X, Y, area, name: str, xcol: str, ycol: str,
+                            mapping_name: str | None = None) -> None:
+    """Refuse a file whose located rows mostly lie far from the workspace area, naming the
+    likely cause (x and y swapped, a wrong CRS, or a file for another area)."""
+    if area is None:
+        return
+    from .settings import settings
+    located = np.isfinite(X) & np.isfinite(Y)
+    if located.sum() == 0:
+        return
+    geom = area.union_all() if hasattr(area, "union_all") else area
+    m = settings.area_margin_m
+    ax0, ay0, ax1, ay1 = shapely.bounds(geom)
+
+    def near(XX, YY):
+        ok = np.isfinite(XX) & np.isfinite(YY)
+        return ok & (XX >= ax0 - m) & (XX <= ax1 + m) & (YY >= ay0 - m) & (YY <= ay1 + m)
+
+    if near(X, Y)[located].mean() >= 0.5:
+        return
+    first = int(np.flatnonzero(located)[0])
+    where = f"{name}, columns {xcol}/{ycol} (line {first + 2}: {x[first]:g}, {y[first]:g})"
+    with np.errstate(all="ignore"):
+        try:
+            SX, SY = Transformer.from_crs(src, dst, always_xy=True).transform(y[located], x[located])
+            swapped = near(np.asarray(SX, float), np.asarray(SY, float)).mean() >= 0.5
+        except Exception:
+            swapped = False
+    n_far = int((~near(X, Y) & located).sum())
+    what = f"{n_far:,} of {int(located.sum()):,} located rows lie more than {m / 1000:,.0f} km outside the workspace area"
+    if swapped:
+        fix = (f"swap x and y in mapping '{mapping_name}'" if mapping_name
+               else f"swap the {xcol} and {ycol} columns")
+        raise GeoInputError(f"{what}; with x and y swapped they would fall inside it, so the columns look swapped",
+                            where=where, fix=fix)
+    src_name = CRS.from_user_input(src).to_string()
+    fix = (f"check the CRS of mapping '{mapping_name}' (now {src_name}) and that the file is for this force's area"
+           if mapping_name else "check that the file is for this workspace's force (and its CRS)")
+    raise GeoInputError(f"{what}: the CRS ({src_name}) is probably wrong, or the file is for another area",
+                        where=where, fix=fix)

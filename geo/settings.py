@@ -41,6 +41,10 @@ class Settings:
     max_unzipped_bytes: int = 2 * 1024**3
     max_zip_ratio: float = 100.0
     max_zip_members: int = 10_000
+    #: Imported points and boundaries must lie in or within this many metres of the
+    #: workspace area (when it has one); further away, the file is refused as a likely
+    #: CRS or column mistake.
+    area_margin_m: float = 20_000.0
     #: Gi* default distance band, in cell sizes (1.5: the 8 neighbours on a square grid).
     gistar_distance_cells: float = 1.5
     #: Convex hulls of tiny point clusters are padded by this many metres.

@@ -74,6 +74,38 @@ _INDEXES = [
 ]
 
 
+class StoreError(GeoInputError):
+    """The workspace file could not be written or read (disk full, locked, read-only).
+
+    A subclass of :class:`~geo.errors.GeoInputError` so that pages and the command line
+    show its message; the transaction has been rolled back and the file is unchanged.
+    """
+
+
+def _store_error(err: sqlite3.Error, path) -> StoreError:
+    """Word an SQLite error for the user (the cause, not SQLite's follow-on complaint)."""
+    text = str(err).lower()
+    where = str(path)
+    if "full" in text:
+        return StoreError("The workspace could not be saved: the disk (or the database's size limit) is full; "
+                          "nothing was changed", where=where,
+                          fix="free disk space on the server (or move the workspaces folder to a larger disk) "
+                              "and try again")
+    if "locked" in text or "busy" in text:
+        return StoreError("The workspace is busy: another import or save held it for longer than the wait "
+                          "limit; nothing was changed", where=where,
+                          fix="try again in a minute; if it keeps happening, check that no other program "
+                              "(QGIS, another import) has the file open for writing")
+    if "readonly" in text or "read-only" in text:
+        return StoreError("The workspace file is read-only; nothing was changed", where=where,
+                          fix="ask the administrator to make the workspaces folder writable by the app")
+    if "malformed" in text or "not a database" in text:
+        return StoreError(f"The workspace file is damaged ({err})", where=where,
+                          fix="restore it from the last backup; the import history shows what to re-import")
+    return StoreError(f"The workspace could not be updated ({err}); nothing was changed", where=where,
+                      fix="try again; if it keeps happening, report this message")
+
+
 class Store(Protocol):
     """What analysis code needs from a workspace store (GeoPackage now, PostGIS later)."""
 
@@ -195,14 +227,14 @@ class GpkgStore:
         Analysis CRS; required when creating a new file, read from the file otherwise.
     """
 
-    def __init__(self, path, crs: str | None = None):
+    def __init__(self, path, crs: str | None = None, *, timeout: float = 30.0):
         self.path = Path(path)
         exists = self.path.exists()
         if not exists and crs is None:
             raise GeoInputError("The workspace file does not exist", where=str(self.path),
                                 fix="create it first, e.g. python -m geo import --workspace PATH --crs EPSG:27700 ...")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=DELETE")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA cache_size=-262144")  # up to 256 MB of page cache for big imports
@@ -221,15 +253,29 @@ class GpkgStore:
 
     @contextmanager
     def transaction(self):
-        """One atomic write: everything inside commits together or not at all."""
+        """One atomic write: everything inside commits together or not at all.
+
+        SQLite errors (disk full, lock wait exceeded, read-only file) become a
+        :class:`StoreError` naming the cause. SQLite may already have rolled back by
+        itself (it does on a full disk), so the rollback here never hides the cause.
+        """
         c = self._conn
-        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            raise _store_error(err, self.path) from err
         try:
             yield c
             _fault_point()
             c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
+        except BaseException as err:
+            if c.in_transaction:
+                try:
+                    c.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the cause (err) is what the user needs to see
+            if isinstance(err, sqlite3.Error):
+                raise _store_error(err, self.path) from err
             raise
 
     def _create(self, crs: str) -> None:

@@ -225,11 +225,13 @@ class Workspace:
 
     def import_boundaries(self, path, *, level: str, name_field: str, code_field: str,
                           parent_field: str | None = None, force_field: str | None = None,
-                          force: str | None = None, layer: str | None = None) -> ImportReport:
+                          force: str | None = None, layer: str | None = None, repair: bool = False) -> ImportReport:
+        """Import one boundary level (see :func:`geo.io.read_boundaries`); boundaries nowhere
+        near the workspace's existing area are refused."""
         result = io.read_boundaries(path, level=level, name_field=name_field, code_field=code_field,
                                     parent_field=parent_field, force_field=force_field,
                                     force=force or (None if force_field else self.force),
-                                    crs=self.crs, layer=layer)
+                                    crs=self.crs, layer=layer, area=self.area(), repair=repair)
         self.store.replace_boundaries(result.frame, result.report)
         self._area = None
         return result.report
