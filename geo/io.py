@@ -43,7 +43,11 @@ POLICE_UK_CATEGORIES = (
     "Robbery", "Shoplifting", "Theft from the person", "Vehicle crime",
     "Violence and sexual offences",
 )
+#: The fields that identify an event without a Crime ID (anti-social behaviour): a
+#: republished month with a new outcome or LSOA code is the same event.
+ASB_IDENTITY_COLUMNS = ["Month", "Reported by", "Longitude", "Latitude", "Crime type", "Location"]
 _OUTCOMES_COLUMNS = {"Crime ID", "Month", "Outcome type"}
+_SCIENTIFIC_RE = r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+"
 _STOP_SEARCH_COLUMNS = {"Type", "Date", "Object of search", "Legislation"}
 
 #: Plausible lon/lat box for police.uk data (Great Britain, Northern Ireland and islands).
@@ -447,6 +451,7 @@ def read_police_uk(path, *, crs: str = "EPSG:27700", area=None, points: bool = T
 
 
 def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = True) -> ReadResult:
+    _check_ids(df, "Crime ID", name)
     lon = _to_float(df["Longitude"])
     lat = _to_float(df["Latitude"])
     _check_lonlat_file(lon, lat, name, "Longitude", "Latitude")
@@ -476,7 +481,9 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
     crime_id = k["Crime ID"].str.strip()
     uid = crime_id.to_numpy(dtype=object).copy()
     no_id = (crime_id == "").to_numpy()
-    uid[no_id] = _content_uids(k.loc[no_id, POLICE_UK_STREET_COLUMNS], "h:")
+    # rows without a Crime ID (anti-social behaviour) are identified by what identifies the
+    # event, not by fields police.uk revises (outcome, LSOA codes of a new census)
+    uid[no_id] = _content_uids(k.loc[no_id, ASB_IDENTITY_COLUMNS], "h:")
     # police.uk repeats a Crime ID on a few rows of one file (one crime record, several
     # offences); the k-th repeat keeps its own identity so re-imports still match.
     repeated = crime_id.duplicated().to_numpy() & ~no_id
@@ -497,6 +504,22 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
         "outcome": col(k["Last outcome category"]), "status": pd.array(status[keep], dtype="str"),
     }, X[keep], Y[keep], crs, points=points)
     return ReadResult(frame, report)
+
+
+def _check_ids(df: pd.DataFrame, column: str, name: str) -> None:
+    """Refuse ids a spreadsheet turned into numbers in scientific notation (``1.70E+63``):
+    different ids collapse into one, so later rows would be dropped as already held."""
+    ids = df[column].astype(str).str.strip()
+    bad = ids.str.fullmatch(_SCIENTIFIC_RE).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        lines = df.attrs.get("line")
+        line = int(lines[i]) if lines is not None else i + 2
+        raise GeoInputError(
+            f"{int(bad.sum()):,} value(s) in column '{column}' are numbers in scientific notation "
+            f"(line {line}: '{ids.iloc[i]}'): a spreadsheet has rounded the ids, so different records "
+            "now share one", where=f"{name}, line {line}, column {column}",
+            fix="use the file as downloaded (do not open and save it in Excel), or import the column as text")
 
 
 def _check_lonlat_file(lon, lat, name, xcol, ycol) -> None:
@@ -668,6 +691,8 @@ def read_incidents(path, mapping: ColumnMapping, *, crs: str = "EPSG:27700", are
             )
         needed.update(x=mapping.x, y=mapping.y)
     _require_columns(df, needed, name, mapping.name)
+    if mapping.id:
+        _check_ids(df, mapping.id, name)
 
     out = _Outcomes(df, name)
     # when

@@ -111,7 +111,8 @@ class Store(Protocol):
 
     crs: str
 
-    def append_incidents(self, frame: gpd.GeoDataFrame, report) -> tuple[int, int]: ...
+    def append_incidents(self, frame: gpd.GeoDataFrame, report, *,
+                         replace_months: bool = False) -> tuple[int, int]: ...
     def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
                        categories: Iterable[str] | None = None,
                        statuses: Iterable[str] | None = None) -> gpd.GeoDataFrame: ...
@@ -351,7 +352,7 @@ class GpkgStore:
         return import_id
 
     # ------------------------------------------------------------------ incidents
-    def append_incidents(self, frame: gpd.GeoDataFrame, report) -> tuple[int, int]:
+    def append_incidents(self, frame: gpd.GeoDataFrame, report, *, replace_months: bool = False) -> tuple[int, int]:
         """Add incident rows, skipping any whose ``uid`` is already stored.
 
         De-duplication is on a 64-bit key hashed from ``uid``: rows already held, and
@@ -361,11 +362,20 @@ class GpkgStore:
         without an index, and bulk loads are not slowed by maintaining one. Returns ``(new, duplicates)`` and
         records the import (with its rejected rows) in the same transaction;
         ``report.new`` and ``report.duplicates`` are filled in.
+
+        With ``replace_months`` (police.uk street crime, republished by force and month),
+        the rows of ``frame`` replace the held rows of the same layer, ``force`` and
+        ``month``: held rows the new file no longer has are deleted (``report.removed``),
+        held rows whose content changed (outcome, LSOA, location, ...) are replaced by the
+        new version (``report.updated``), and the rest are duplicates.
         """
         cols = [n for n, _ in _FEATURE_TABLES["incidents"][1] if n not in ("uid_key", "import_id")]
         keys = uid_keys(frame["uid"].astype(str).tolist())
         with self.transaction() as c:
             import_id = self._record_import(c, report, 0, 0)
+            updated = removed = 0
+            if replace_months and len(frame):
+                updated, removed = self._replace_groups(c, frame, keys)
             held = np.fromiter((r[0] for r in c.execute("SELECT uid_key FROM incidents")), dtype=np.int64)
             first = np.zeros(len(keys), dtype=bool)
             first[np.unique(keys, return_index=True)[1]] = True
@@ -384,14 +394,55 @@ class GpkgStore:
             for a in range(0, len(todo), INSERT_CHUNK):
                 b = min(a + INSERT_CHUNK, len(todo))
                 c.executemany(sql, zip(blobs(a, b), keys[a:b].tolist(), *(g(a, b) for g in getters)))
-            new = len(todo)
-            dup = len(frame) - new
+            new = len(todo) - updated
+            dup = len(frame) - len(todo)
             report.new, report.duplicates = new, dup
+            if replace_months:
+                report.updated, report.removed = updated, removed
             c.execute("UPDATE import_history SET new=?, duplicates=?, report=? WHERE id=?",
                       (new, dup, json.dumps(report.to_dict()), import_id))
-            if new:
+            if new or updated:
                 self._grow_extent(c, "incidents", x, y)
         return new, dup
+
+    #: Columns compared to tell an updated row from an unchanged one.
+    _CONTENT = ("crime_id", "month", "category", "force", "location", "lsoa_code", "lsoa_name", "outcome", "status")
+
+    def _replace_groups(self, c, frame: pd.DataFrame, keys: np.ndarray) -> tuple[int, int]:
+        """Delete held rows of the frame's (layer, force, month) groups that are gone or changed."""
+        groups = frame[["layer", "force", "month"]].astype(str).drop_duplicates()
+        months = sorted(groups["month"].unique())
+        held = pd.read_sql_query(
+            f"SELECT fid, uid_key, layer, {', '.join(self._CONTENT)}, x, y FROM incidents "
+            f"WHERE month IN ({','.join('?' * len(months))})", c, params=months)
+        if held.empty:
+            return 0, 0
+        held = held.merge(groups, on=["layer", "force", "month"], how="inner")
+        if held.empty:
+            return 0, 0
+        in_new = np.isin(held["uid_key"].to_numpy(), keys)
+        gone = held.loc[~in_new, "fid"].tolist()
+        both = held.loc[in_new]
+        changed: list = []
+        if len(both):
+            pos = pd.Series(np.arange(len(keys)), index=keys)
+            pos = pos[~pos.index.duplicated()]
+            new_rows = frame.iloc[pos.loc[both["uid_key"].to_numpy()].to_numpy()]
+            same = np.ones(len(both), dtype=bool)
+            for col in self._CONTENT:
+                a = both[col].fillna("").astype(str).to_numpy()
+                b = new_rows[col].fillna("").astype(str).to_numpy() if col in new_rows else np.full(len(both), "")
+                same &= a == b
+            for col in ("x", "y"):
+                a = both[col].to_numpy(dtype=float)
+                b = new_rows[col].to_numpy(dtype=float)
+                same &= np.isclose(a, b, rtol=0, atol=0.01) | (np.isnan(a) & np.isnan(b))
+            changed = both.loc[~same, "fid"].tolist()
+        doomed = gone + changed
+        for a in range(0, len(doomed), 10_000):
+            chunk = doomed[a:a + 10_000]
+            c.execute(f"DELETE FROM incidents WHERE fid IN ({','.join('?' * len(chunk))})", chunk)
+        return len(changed), len(gone)
 
     def _grow_extent(self, c, table: str, x: np.ndarray, y: np.ndarray) -> None:
         """Widen the layer's extent in gpkg_contents to cover new points (no table scan)."""
@@ -452,6 +503,15 @@ class GpkgStore:
         return pd.read_sql_query(
             "SELECT layer, month, status, count(*) AS n FROM incidents GROUP BY layer, month, status "
             "ORDER BY layer, month", self._conn)
+
+    def layer_id_style(self, layer: str) -> str | None:
+        """How a layer's held rows are identified: ``"id"`` (the source's own ids, at least
+        partly), ``"hash"`` (content hashes only) or ``None`` (no rows)."""
+        row = self._conn.execute(
+            "SELECT EXISTS(SELECT 1 FROM incidents WHERE layer=? AND substr(uid, 1, ?) <> ?), "
+            "EXISTS(SELECT 1 FROM incidents WHERE layer=?)",
+            (layer, len(layer) + 3, f"{layer}:h:", layer)).fetchone()
+        return "id" if row[0] else ("hash" if row[1] else None)
 
     def layers(self) -> list[str]:
         return [r[0] for r in self._conn.execute("SELECT DISTINCT layer FROM incidents ORDER BY layer")]

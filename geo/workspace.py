@@ -141,7 +141,7 @@ class Workspace:
             self._area_or_warn(result.report)
         if label:
             result.report.source = label
-        self.store.append_incidents(result.frame, result.report)
+        self.store.append_incidents(result.frame, result.report, replace_months=True)
         return result.report
 
     def save_mapping(self, mapping: io.ColumnMapping) -> None:
@@ -164,6 +164,7 @@ class Workspace:
         """Import incidents or calls for service through a column mapping (saved for reuse)."""
         if isinstance(mapping, str):
             mapping = self.mapping(mapping)
+        self._check_id_style(mapping)
         area = self.area()
         result = io.read_incidents(path, mapping, crs=self.crs, area=area)
         if area is None:
@@ -173,6 +174,26 @@ class Workspace:
         self.store.append_incidents(result.frame, result.report)
         self.save_mapping(mapping)
         return result.report
+
+    def _check_id_style(self, mapping: io.ColumnMapping) -> None:
+        """Refuse a mapping that identifies rows differently from the layer's held rows:
+        the same calls would get other ids and be counted twice."""
+        held = getattr(self.store, "layer_id_style", lambda layer: None)(mapping.layer)
+        if held is None:
+            return
+        if held == "id" and not mapping.id:
+            raise GeoInputError(
+                f"Layer '{mapping.layer}' holds rows identified by the source's own id, but mapping "
+                f"'{mapping.name}' names no id column: the same calls would be counted twice",
+                where=f"mapping '{mapping.name}'",
+                fix="set 'id' in the mapping to the column used before (see the saved mappings), "
+                    "or import into another layer")
+        if held == "hash" and mapping.id:
+            raise GeoInputError(
+                f"Layer '{mapping.layer}' holds rows imported without an id column (identified by their "
+                f"content), but mapping '{mapping.name}' names id column '{mapping.id}': the same calls "
+                "would be counted twice", where=f"mapping '{mapping.name}'",
+                fix="import with the mapping used before (no id), or import into another layer")
 
     def import_sites(self, path, *, kind: str | None = None, label: str | None = None) -> ImportReport:
         area = self.area()

@@ -84,10 +84,14 @@ else:
         if rep.get("new") is not None:
             st.caption(f"Stored {ui.num(rep['new'])} new rows; {ui.num(rep.get('duplicates') or 0)} were already in "
                        "the workspace and were not counted twice.")
+        if rep.get("updated") or rep.get("removed"):
+            st.caption(f"The republished month replaced the one held: {ui.num(rep.get('updated') or 0)} rows updated "
+                       f"to their newer version, {ui.num(rep.get('removed') or 0)} held rows no longer published "
+                       "were removed.")
         for w in rep.get("warnings", []):
-            st.warning(w)
+            st.warning(_md(w))
         for f, why in rep.get("skipped_files", {}).items():
-            st.info(f"Skipped {f}: {why}")
+            st.info(f"Skipped {_md(f)}: {_md(why)}")
     rej = data.rejected_rows(key, ver, int(chosen))
     st.markdown(f"**Rejected rows of this import:** {ui.num(len(rej))}")
     if len(rej):
