@@ -47,7 +47,7 @@ POLICE_UK_CATEGORIES = (
 #: republished month with a new outcome or LSOA code is the same event.
 ASB_IDENTITY_COLUMNS = ["Month", "Reported by", "Longitude", "Latitude", "Crime type", "Location"]
 _OUTCOMES_COLUMNS = {"Crime ID", "Month", "Outcome type"}
-_SCIENTIFIC_RE = r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+"
+_SCIENTIFIC_RE = r"[+-]?\d+(?:\.\d+)?[eE][+-]\d+"
 _STOP_SEARCH_COLUMNS = {"Type", "Date", "Object of search", "Legislation"}
 
 #: Plausible lon/lat box for police.uk data (Great Britain, Northern Ireland and islands).
@@ -509,8 +509,22 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
 def _check_ids(df: pd.DataFrame, column: str, name: str) -> None:
     """Refuse ids a spreadsheet turned into numbers in scientific notation (``1.70E+63``):
     different ids collapse into one, so later rows would be dropped as already held."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        arr = pa.array(df[column].array, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pa.array(df[column].astype(str).tolist(), type=pa.string())
+    short = pc.less(pc.binary_length(arr), 40).fill_null(False)  # police.uk ids are 64 characters:
+    if not pc.any(short).as_py():                                # only short values can be mangled
+        return
+    idx = np.flatnonzero(short.to_numpy(zero_copy_only=False))
+    hit = pc.match_substring_regex(arr.take(pa.array(idx)), rf"^\s*{_SCIENTIFIC_RE}\s*$")
+    bad = np.zeros(len(arr), dtype=bool)
+    bad[idx] = hit.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+    if not bad.any():
+        return
     ids = df[column].astype(str).str.strip()
-    bad = ids.str.fullmatch(_SCIENTIFIC_RE).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         lines = df.attrs.get("line")
