@@ -147,3 +147,13 @@ def test_a_real_police_uk_zip_passes(tmp_path):
         zf.write(MONTH, f"2024-01/{MONTH.name}")
     io.check_archive(z)
     assert io.read_police_uk(z).report.rows_read == 14451
+
+
+@pytest.mark.parametrize("method", ["gistar", "kde", "emerging"])
+def test_every_hotspot_method_refuses_a_tiny_cell_over_the_force(method):
+    """The Hotspots page and the CLI call run_hotspots: a 1 m cell must be a message, not bad_alloc."""
+    from geo.hotspot_runs import run_hotspots
+    pts = clustered(8, [f"2024-{m:02d}" for m in (1, 2, 3, 4, 5, 6, 7, 8)])
+    mb, msg = peak_mb(lambda: run_hotspots(pts, method, cell_size=1, area=FORCE_BOX,
+                                           **({"bandwidth": 200} if method == "kde" else {})))
+    assert "limit of 4,000,000" in msg and "use cell_size=" in msg and mb < 20
