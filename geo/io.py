@@ -459,6 +459,7 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
     month = df["Month"].str.strip()
     ok_month = month.str.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])").to_numpy()
     out.reject(~ok_month, "Month", "bad date (Month is not YYYY-MM)")
+    out.reject((month > _this_month()).to_numpy(), "Month", "impossible date (a month in the future)")
     lon_txt, lat_txt = df["Longitude"].str.strip() != "", df["Latitude"].str.strip() != ""
     blank = (~lon_txt & ~lat_txt).to_numpy()
     unparseable = ~blank & ~(np.isfinite(lon) & np.isfinite(lat))
@@ -504,6 +505,11 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
         "outcome": col(k["Last outcome category"]), "status": pd.array(status[keep], dtype="str"),
     }, X[keep], Y[keep], crs, points=points)
     return ReadResult(frame, report)
+
+
+def _this_month() -> str:
+    """``YYYY-MM`` of tomorrow (a day's grace for time zones)."""
+    return (pd.Timestamp.now() + pd.Timedelta(days=1)).strftime("%Y-%m")
 
 
 def _check_ids(df: pd.DataFrame, column: str, name: str) -> None:
@@ -732,6 +738,7 @@ def read_incidents(path, mapping: ColumnMapping, *, crs: str = "EPSG:27700", are
     else:
         month = df[mapping.month].str.strip()
         out.reject(~month.str.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])").to_numpy(), mapping.month, "bad date (not YYYY-MM)")
+        out.reject((month > _this_month()).to_numpy(), mapping.month, "impossible date (a month in the future)")
         date = pd.Series("", index=df.index)
     # where
     if geom is not None:

@@ -97,3 +97,16 @@ def test_serial_dates_still_read():
 def test_dayfirst_survives_a_saved_mapping():
     m = mapping(dayfirst=False)
     assert io.ColumnMapping.from_dict(m.to_dict()).dayfirst is False
+
+
+def test_a_police_uk_month_in_the_future_is_rejected(tmp_path):
+    import csv
+    f = tmp_path / "street.csv"
+    with open(f, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(io.POLICE_UK_STREET_COLUMNS)
+        for month in ("2024-01", "2099-01"):
+            w.writerow(["", month, "SYP", "SYP", "-1.47", "53.38", "On or near X", "E01", "S 001A", "Burglary", "", ""])
+    r = io.read_police_uk(f)
+    assert r.frame["month"].tolist() == ["2024-01"]
+    assert r.report.rejected[["row", "reason"]].values.tolist() == [[3, "impossible date (a month in the future)"]]
