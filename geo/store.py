@@ -235,15 +235,18 @@ class GpkgStore:
             raise GeoInputError("The workspace file does not exist", where=str(self.path),
                                 fix="create it first, e.g. python -m geo import --workspace PATH --crs EPSG:27700 ...")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=DELETE")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA cache_size=-262144")  # up to 256 MB of page cache for big imports
-        self._conn.execute("PRAGMA temp_store=MEMORY")
-        if not exists or not self._has_table("gpkg_contents"):
-            self._create(crs)
-        self.crs = self.get_setting("crs")
-        self.srs_id = int(self.get_setting("srs_id"))
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=DELETE")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA cache_size=-262144")  # up to 256 MB of page cache for big imports
+            self._conn.execute("PRAGMA temp_store=MEMORY")
+            if not exists or not self._has_table("gpkg_contents"):
+                self._create(crs)
+            self.crs = self.get_setting("crs")
+            self.srs_id = int(self.get_setting("srs_id"))
+        except sqlite3.Error as err:  # locked, damaged, not a database, read-only folder
+            raise _store_error(err, self.path) from err
 
     # ------------------------------------------------------------------ plumbing
     def close(self) -> None:

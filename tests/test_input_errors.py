@@ -202,3 +202,10 @@ def test_a_lock_held_past_the_timeout_is_a_message(ws_copy):
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_a_file_that_is_not_a_workspace_is_a_message(tmp_path):
+    f = tmp_path / "x.gpkg"
+    f.write_bytes(b"this is not a GeoPackage" * 100)
+    with pytest.raises(StoreError, match=r"damaged.*Fix: restore it from the last backup"):
+        Workspace.open(f)
