@@ -454,7 +454,7 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
     _check_ids(df, "Crime ID", name)
     lon = _to_float(df["Longitude"])
     lat = _to_float(df["Latitude"])
-    _check_lonlat_file(lon, lat, name, "Longitude", "Latitude")
+    _check_lonlat_file(lon, lat, name, "Longitude", "Latitude", df.attrs.get("line"))
     out = _Outcomes(df, name)
     month = df["Month"].str.strip()
     ok_month = month.str.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])").to_numpy()
@@ -473,7 +473,8 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
     lon[out.rejected | blank] = np.nan
     lat[out.rejected | blank] = np.nan
     X, Y, status = _locate(lon, lat, "EPSG:4326", crs, area)
-    _check_points_near_area(lon, lat, "EPSG:4326", crs, X, Y, area, name, "Longitude", "Latitude")
+    _check_points_near_area(lon, lat, "EPSG:4326", crs, X, Y, area, name, "Longitude", "Latitude",
+                            lines=df.attrs.get("line"))
     report = out.report(name, "crime", status)
     keep = ~out.rejected
     if keep.all():  # the usual case: no gather needed
@@ -505,6 +506,11 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
         "outcome": col(k["Last outcome category"]), "status": pd.array(status[keep], dtype="str"),
     }, X[keep], Y[keep], crs, points=points)
     return ReadResult(frame, report)
+
+
+def _lineno(lines, i: int) -> int:
+    """The physical line of data row ``i`` (0-based): from the file's line map if it has one."""
+    return int(lines[i]) if lines is not None else int(i) + 2
 
 
 def _this_month() -> str:
@@ -542,13 +548,13 @@ def _check_ids(df: pd.DataFrame, column: str, name: str) -> None:
             fix="use the file as downloaded (do not open and save it in Excel), or import the column as text")
 
 
-def _check_lonlat_file(lon, lat, name, xcol, ycol) -> None:
+def _check_lonlat_file(lon, lat, name, xcol, ycol, lines=None) -> None:
     """Refuse a file whose coordinates are swapped or not in degrees."""
     ok = np.isfinite(lon) & np.isfinite(lat)
     if ok.sum() == 0:
         return
     first = int(np.flatnonzero(ok)[0])
-    where = f"{name}, columns {xcol}/{ycol} (first located row, line {first + 2}: {xcol}={lon[first]:g}, {ycol}={lat[first]:g})"
+    where = f"{name}, columns {xcol}/{ycol} (first located row, line {_lineno(lines, first)}: {xcol}={lon[first]:g}, {ycol}={lat[first]:g})"
     if np.mean((np.abs(lon[ok]) > 180) | (np.abs(lat[ok]) > 90)) > 0.5:
         raise GeoInputError(
             f"{xcol}/{ycol} hold projected coordinates (e.g. British National Grid eastings and "
@@ -719,7 +725,7 @@ def read_incidents(path, mapping: ColumnMapping, *, crs: str = "EPSG:27700", are
     if mapping.timestamp:
         parsed = parse_timestamps(df[mapping.timestamp], date_format=mapping.date_format,
                                   dayfirst=mapping.dayfirst, where=f"{name}, column {mapping.timestamp}",
-                                  mapping_name=mapping.name)
+                                  mapping_name=mapping.name, lines=df.attrs.get("line"))
         t = parsed.values
         bad = t.isna().to_numpy()
         if bad.all() and len(df):
@@ -757,7 +763,7 @@ def read_incidents(path, mapping: ColumnMapping, *, crs: str = "EPSG:27700", are
         blank = ((df[mapping.x].str.strip() == "") & (df[mapping.y].str.strip() == "")).to_numpy()
         out.reject(~blank & ~(np.isfinite(x) & np.isfinite(y)), f"{xcol}/{ycol}", "unparseable coordinate")
     src = CRS.from_user_input(src_crs)
-    _check_crs_plausible(x, y, src, name, xcol, ycol, mapping.name)
+    _check_crs_plausible(x, y, src, name, xcol, ycol, mapping.name, df.attrs.get("line"))
     implausible = _outside_area_of_use(x, y, src)
     out.reject(implausible, f"{xcol}/{ycol}", f"implausible coordinate (outside the area of use of {src.to_string()})")
     # what
@@ -768,7 +774,7 @@ def read_incidents(path, mapping: ColumnMapping, *, crs: str = "EPSG:27700", are
     x = np.where(out.rejected, np.nan, x)
     y = np.where(out.rejected, np.nan, y)
     X, Y, status = _locate(x, y, src, crs, area)
-    _check_points_near_area(x, y, src, crs, X, Y, area, name, xcol, ycol, mapping.name)
+    _check_points_near_area(x, y, src, crs, X, Y, area, name, xcol, ycol, mapping.name, df.attrs.get("line"))
     report = out.report(name, mapping.layer, status)
     if mapping.timestamp and not parsed.detected.startswith("ISO"):
         report.warnings.append(date_note)
@@ -824,7 +830,8 @@ class ParsedDates:
 
 
 def parse_timestamps(raw: pd.Series, *, date_format: str | None = None, dayfirst: bool | None = None,
-                     where: str = "the timestamp column", mapping_name: str = "") -> ParsedDates:
+                     where: str = "the timestamp column", mapping_name: str = "",
+                     lines: np.ndarray | None = None) -> ParsedDates:
     """Read one column of dates or date-times with ONE format, strictly.
 
     Rules: ISO 8601 (``2024-04-10``, ``2019-01-02T09:38``) is year-month-day, never
@@ -847,6 +854,8 @@ def parse_timestamps(raw: pd.Series, *, date_format: str | None = None, dayfirst
         ``MM/DD/YYYY``. ``None``: detect from the values.
     where, mapping_name : str
         For messages.
+    lines : numpy.ndarray, optional
+        Physical line of each value (a file with quoted newlines); ``None``: row + 2.
 
     Returns
     -------
@@ -931,22 +940,22 @@ def parse_timestamps(raw: pd.Series, *, date_format: str | None = None, dayfirst
                 if only_dayfirst.any() and only_monthfirst.any():
                     i, j = line(only_dayfirst), line(only_monthfirst)
                     raise GeoInputError(
-                        f"The dates mix day-first values (line {i + 2}: '{raw.iloc[i]}') with month-first "
-                        f"values (line {j + 2}: '{raw.iloc[j]}')",
+                        f"The dates mix day-first values (line {_lineno(lines, i)}: '{raw.iloc[i]}') with month-first "
+                        f"values (line {_lineno(lines, j)}: '{raw.iloc[j]}')",
                         where=where, fix=how + "; or correct the rows in the other order")
                 if only_dayfirst.any():
                     dayfirst = True
                     i = line(only_dayfirst)
-                    detected = f"day-first (DD/MM/YYYY), settled by line {i + 2} '{raw.iloc[i]}'"
+                    detected = f"day-first (DD/MM/YYYY), settled by line {_lineno(lines, i)} '{raw.iloc[i]}'"
                 elif only_monthfirst.any():
                     dayfirst = False
                     i = line(only_monthfirst)
-                    detected = f"month-first (MM/DD/YYYY), settled by line {i + 2} '{raw.iloc[i]}'"
+                    detected = f"month-first (MM/DD/YYYY), settled by line {_lineno(lines, i)} '{raw.iloc[i]}'"
                 elif (use & (a != b) & (a <= 12) & (b <= 12)).any():
                     i = line(use & (a != b))
                     raise GeoInputError(
                         f"The dates are ambiguous: every value reads both as day/month and as month/day "
-                        f"(line {i + 2}: '{raw.iloc[i]}')", where=where, fix=how)
+                        f"(line {_lineno(lines, i)}: '{raw.iloc[i]}')", where=where, fix=how)
                 else:  # every value has day == month: both readings agree
                     dayfirst = True
                     detected = "DD/MM/YYYY (day equals month in every value: both readings agree)"
@@ -979,12 +988,12 @@ def parse_timestamps(raw: pd.Series, *, date_format: str | None = None, dayfirst
     return ParsedDates(t, rejected, detected)
 
 
-def _check_crs_plausible(x, y, src: CRS, name, xcol, ycol, mapping_name) -> None:
+def _check_crs_plausible(x, y, src: CRS, name, xcol, ycol, mapping_name, lines=None) -> None:
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() == 0:
         return
     first = int(np.flatnonzero(ok)[0])
-    where = f"{name}, columns {xcol}/{ycol} (line {first + 2}: {x[first]:g}, {y[first]:g})"
+    where = f"{name}, columns {xcol}/{ycol} (line {_lineno(lines, first)}: {x[first]:g}, {y[first]:g})"
     degrees = (np.abs(x[ok]) <= 180) & (np.abs(y[ok]) <= 90)
     if src.is_geographic:
         if np.mean(~degrees) > 0.5:
@@ -1348,7 +1357,7 @@ def _check_near_area(geoms: np.ndarray, area, name: str, *, what: str, fix: str,
 
 
 def _check_points_near_area(x, y, src, dst, X, Y, area, name: str, xcol: str, ycol: str,
-                            mapping_name: str | None = None) -> None:
+                            mapping_name: str | None = None, lines=None) -> None:
     """Refuse a file whose located rows mostly lie far from the workspace area, naming the
     likely cause (x and y swapped, a wrong CRS, or a file for another area)."""
     if area is None:
@@ -1368,7 +1377,7 @@ def _check_points_near_area(x, y, src, dst, X, Y, area, name: str, xcol: str, yc
     if near(X, Y)[located].mean() >= 0.5:
         return
     first = int(np.flatnonzero(located)[0])
-    where = f"{name}, columns {xcol}/{ycol} (line {first + 2}: {x[first]:g}, {y[first]:g})"
+    where = f"{name}, columns {xcol}/{ycol} (line {_lineno(lines, first)}: {x[first]:g}, {y[first]:g})"
     with np.errstate(all="ignore"):
         try:
             SX, SY = Transformer.from_crs(src, dst, always_xy=True).transform(y[located], x[located])

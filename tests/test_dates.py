@@ -110,3 +110,18 @@ def test_a_police_uk_month_in_the_future_is_rejected(tmp_path):
     r = io.read_police_uk(f)
     assert r.frame["month"].tolist() == ["2024-01"]
     assert r.report.rejected[["row", "reason"]].values.tolist() == [[3, "impossible date (a month in the future)"]]
+
+
+def test_date_messages_name_the_physical_line_after_a_quoted_newline(tmp_path):
+    f = tmp_path / "calls.csv"
+    f.write_text('id,type,when,lon,lat,note\n1,Drugs,03/04/2024,-1.47,53.38,"two\nlines"\n'
+                 "2,Drugs,05/06/2024,-1.47,53.38,x\n3,Drugs,13/13/2024,-1.47,53.38,x\n")
+    with pytest.raises(GeoInputError, match=r"ambiguous.*line 2: '03/04/2024'"):
+        io.read_incidents(f, mapping())
+    r = io.read_incidents(f, mapping(dayfirst=True))
+    assert r.report.rejected[["row", "reason"]].values.tolist() == [
+        [5, "impossible date (no such day, month or time)"]]
+    f.write_text('id,type,when,lon,lat,note\n1,Drugs,03/04/2024,-1.47,53.38,"two\nlines"\n'
+                 "2,Drugs,05/06/2024,-1.47,53.38,x\n3,Drugs,04/13/2024,-1.47,53.38,x\n")
+    r = io.read_incidents(f, mapping())
+    assert any("settled by line 5 '04/13/2024'" in w for w in r.report.warnings)
