@@ -1135,7 +1135,12 @@ def read_sites(path, *, kind: str | None = None, crs: str = "EPSG:27700", area=N
     keep = ~out.rejected
     uid = ids[keep].to_numpy(dtype=object).copy()
     blank = np.array([not str(u).split(":", 1)[-1] for u in uid], dtype=bool)
-    uid[blank] = _content_uids(df.loc[keep].loc[blank], "site:h:")
+    # a site without an id is identified by what it is and where (not by notes or details a
+    # republished list may revise), so a re-import does not add it again
+    ident = pd.DataFrame({"kind": kinds[keep].astype(str).str.strip().str.lower().to_numpy(),
+                          "name": names[keep].astype(str).str.strip().to_numpy(),
+                          "lon": np.round(lon[keep], 5).astype(str), "lat": np.round(lat[keep], 5).astype(str)})
+    uid[blank] = _content_uids(ident.loc[blank], "site:h:")
     frame = gpd.GeoDataFrame({
         "uid": uid, "kind": kinds[keep].to_numpy(), "name": names[keep].str.strip().to_numpy(),
         "detail": np.asarray(detail[keep], dtype=object), "source": path.name, "status": status[keep],

@@ -117,3 +117,15 @@ def test_switching_between_id_and_no_id_mappings_is_refused(ws, tmp_path):
     with pytest.raises(GeoInputError, match=r"imported without an id column.*'with-id' names id column 'ref'"):
         ws.import_calls(f, with_id)
     assert len(ws.store.read_incidents()) == 10
+
+
+def test_a_revised_sites_list_without_ids_adds_nothing_twice(ws, tmp_path):
+    f = tmp_path / "hostels.csv"
+    f.write_text("kind,name,detail,latitude,longitude\nhostel,Hope House,12 beds,53.38,-1.47\n"
+                 "hostel,Elm Lodge,,53.39,-1.46\n")
+    assert ws.import_sites(f).new == 2
+    f.write_text("kind,name,detail,latitude,longitude\nhostel,Hope House,14 beds (revised),53.38,-1.47\n"
+                 "hostel,Elm Lodge,,53.39,-1.46\nhostel,Oak Court,,53.37,-1.45\n")
+    again = ws.import_sites(f)
+    assert (again.new, again.duplicates) == (1, 2)
+    assert len(ws.store.read_sites()) == 3
