@@ -74,11 +74,12 @@ _INDEXES = [
 ]
 
 
-class StoreError(GeoInputError):
+class StoreError(GeoInputError, sqlite3.OperationalError):
     """The workspace file could not be written or read (disk full, locked, read-only).
 
-    A subclass of :class:`~geo.errors.GeoInputError` so that pages and the command line
-    show its message; the transaction has been rolled back and the file is unchanged.
+    A :class:`~geo.errors.GeoInputError`, so that pages and the command line show its
+    message, and an ``sqlite3.OperationalError``, so that code catching SQLite's own
+    error still does. The transaction has been rolled back and the file is unchanged.
     """
 
 

@@ -209,3 +209,16 @@ def test_a_file_that_is_not_a_workspace_is_a_message(tmp_path):
     f.write_bytes(b"this is not a GeoPackage" * 100)
     with pytest.raises(StoreError, match=r"damaged.*Fix: restore it from the last backup"):
         Workspace.open(f)
+
+
+def test_store_errors_are_still_sqlite_errors_for_existing_handlers(ws_copy):
+    other = sqlite3.connect(ws_copy, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        store = GpkgStore(ws_copy, timeout=0.05)
+        with pytest.raises(sqlite3.OperationalError, match="busy"):
+            store.audit("someone", "sign-in")
+        store.close()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
