@@ -413,40 +413,69 @@ class GpkgStore:
     _CONTENT = ("crime_id", "month", "category", "force", "location", "lsoa_code", "lsoa_name", "outcome", "status")
 
     def _replace_groups(self, c, frame: pd.DataFrame, keys: np.ndarray) -> tuple[int, int]:
-        """Delete held rows of the frame's (layer, force, month) groups that are gone or changed."""
-        groups = frame[["layer", "force", "month"]].astype(str).drop_duplicates()
+        """Delete held rows of the frame's (layer, force, month) groups that are gone or changed.
+
+        The comparison runs in SQLite: the new rows' keys and content go into temporary
+        tables, and one scan of ``incidents`` finds the held rows that the new file no
+        longer has or has in another version.
+        """
+        groups = frame[["layer", "force", "month"]].astype(str)
         months = sorted(groups["month"].unique())
-        held = pd.read_sql_query(
-            f"SELECT fid, uid_key, layer, {', '.join(self._CONTENT)}, x, y FROM incidents "
-            f"WHERE month IN ({','.join('?' * len(months))})", c, params=months)
-        if held.empty:
+        held_groups = set(c.execute(
+            f"SELECT DISTINCT layer, force, month FROM incidents WHERE month IN ({','.join('?' * len(months))})",
+            months).fetchall())
+        if not held_groups:  # the usual monthly import: nothing of these months is held yet
             return 0, 0
-        held = held.merge(groups, on=["layer", "force", "month"], how="inner")
-        if held.empty:
+        in_held = pd.MultiIndex.from_frame(groups).isin(list(held_groups))
+        if not in_held.any():
             return 0, 0
-        in_new = np.isin(held["uid_key"].to_numpy(), keys)
-        gone = held.loc[~in_new, "fid"].tolist()
-        both = held.loc[in_new]
-        changed: list = []
-        if len(both):
-            pos = pd.Series(np.arange(len(keys)), index=keys)
-            pos = pos[~pos.index.duplicated()]
-            new_rows = frame.iloc[pos.loc[both["uid_key"].to_numpy()].to_numpy()]
-            same = np.ones(len(both), dtype=bool)
-            for col in self._CONTENT:
-                a = both[col].fillna("").astype(str).to_numpy()
-                b = new_rows[col].fillna("").astype(str).to_numpy() if col in new_rows else np.full(len(both), "")
-                same &= a == b
-            for col in ("x", "y"):
-                a = both[col].to_numpy(dtype=float)
-                b = new_rows[col].to_numpy(dtype=float)
-                same &= np.isclose(a, b, rtol=0, atol=0.01) | (np.isnan(a) & np.isnan(b))
-            changed = both.loc[~same, "fid"].tolist()
-        doomed = gone + changed
+        first = np.zeros(len(keys), dtype=bool)
+        first[np.unique(keys, return_index=True)[1]] = True
+        first &= in_held
+        rows = frame.iloc[np.flatnonzero(first)]
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        def text(col):
+            if col not in rows:
+                return pa.array([""] * len(rows), type=pa.string())
+            try:
+                arr = pa.array(rows[col].array, type=pa.string())
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                arr = pa.array(rows[col].astype(object).where(rows[col].notna(), None).astype(str).tolist())
+            return pc.fill_null(arr, "")
+        content = pc.binary_join_element_wise(*(text(col) for col in self._CONTENT), "\x1f")
+        xs = rows["x"].astype(float).to_numpy() if "x" in rows else np.full(len(rows), np.nan)
+        ys = rows["y"].astype(float).to_numpy() if "y" in rows else np.full(len(rows), np.nan)
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS _new_rows (uid_key INTEGER PRIMARY KEY, content TEXT, x REAL, y REAL)")
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS _new_groups (layer TEXT, force TEXT, month TEXT, "
+                  "PRIMARY KEY (layer, force, month))")
+        c.execute("DELETE FROM _new_rows")
+        c.execute("DELETE FROM _new_groups")
+        nan_to_none = lambda a: [None if v != v else v for v in a.tolist()]  # noqa: E731
+        order = np.argsort(keys[first], kind="stable")  # ascending keys: appends, not B-tree splits
+        c.executemany("INSERT INTO _new_rows VALUES (?,?,?,?)",
+                      zip(keys[first][order].tolist(), content.take(pa.array(order)).to_pylist(),
+                          nan_to_none(xs[order]), nan_to_none(ys[order])))
+        c.executemany("INSERT OR IGNORE INTO _new_groups VALUES (?,?,?)",
+                      groups[in_held].drop_duplicates().itertuples(index=False, name=None))
+        held = " || char(31) || ".join(f"coalesce(i.{col}, '')" for col in self._CONTENT)
+        near = lambda a: (f"(coalesce(abs(i.{a} - n.{a}) <= 0.01, 0) "  # noqa: E731
+                          f"OR (i.{a} IS NULL AND n.{a} IS NULL))")
+        found = c.execute(
+            # CROSS JOIN keeps incidents as the outer loop: one scan, lookups in the small tables
+            f"SELECT i.fid, n.uid_key IS NULL FROM incidents i "
+            f"CROSS JOIN _new_groups g ON i.layer = g.layer AND i.force = g.force AND i.month = g.month "
+            f"LEFT JOIN _new_rows n ON n.uid_key = i.uid_key "
+            f"WHERE n.uid_key IS NULL OR n.content <> ({held}) OR NOT {near('x')} OR NOT {near('y')}").fetchall()
+        c.execute("DELETE FROM _new_rows")
+        c.execute("DELETE FROM _new_groups")
+        doomed = [f for f, _ in found]
+        removed = sum(1 for _, gone in found if gone)
         for a in range(0, len(doomed), 10_000):
             chunk = doomed[a:a + 10_000]
             c.execute(f"DELETE FROM incidents WHERE fid IN ({','.join('?' * len(chunk))})", chunk)
-        return len(changed), len(gone)
+        return len(doomed) - removed, removed
 
     def _grow_extent(self, c, table: str, x: np.ndarray, y: np.ndarray) -> None:
         """Widen the layer's extent in gpkg_contents to cover new points (no table scan)."""
