@@ -885,7 +885,7 @@ def parse_timestamps(raw: pd.Series, *, date_format: str | None = None, dayfirst
     blank = (raw == "").to_numpy()
     reject(blank, "missing date")
     now_limit = pd.Timestamp.now() + pd.Timedelta(days=1)
-    how = f"set the mapping's date_format (e.g. %d/%m/%Y %H:%M) or dayfirst (true for UK DD/MM, false for US MM/DD)"
+    how = "set the mapping's date_format (e.g. %d/%m/%Y %H:%M) or dayfirst (true for UK DD/MM, false for US MM/DD)"
     if mapping_name:
         how = f"in mapping '{mapping_name}', " + how
     if date_format:
