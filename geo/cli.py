@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--code-field", help="boundary attribute with the unit code")
     imp.add_argument("--parent-field", help="boundary attribute with the parent unit's code")
     imp.add_argument("--force-field", help="boundary attribute with the police force")
+    imp.add_argument("--repair", action="store_true",
+                     help="repair boundary polygons that cannot be read (make_valid; listed in the report)")
     imp.add_argument("--rejected-out", help="write the rejected rows to this CSV")
 
     demo = sub.add_parser("demo", help="build the bundled demo workspaces if missing")
@@ -159,7 +161,7 @@ def _import_into(ws, args) -> int:
                                 fix="e.g. --level bcu --name-field LAD13NM --code-field LAD13CD")
         reports.append(ws.import_boundaries(f, level=args.level, name_field=args.name_field,
                                             code_field=args.code_field, parent_field=args.parent_field,
-                                            force_field=args.force_field))
+                                            force_field=args.force_field, repair=args.repair))
     for f in args.crime:
         reports.append(ws.import_crime(f))
     for f in args.calls:

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import GeoInputError
-from .grid import GridSpec, bin_counts, grid_counts, point_weights, point_xy
+from .grid import (GridSpec, area_geometry, bin_counts, check_grid_size, grid_counts, plan_grid, point_weights,
+                   point_xy)
 from .hotspots import gistar
 from .settings import settings
 from .spacetime import EHSA_PATTERNS, emerging_table, simple_classes
@@ -258,7 +259,10 @@ def space_time_cube(
             f"{len(periods)} ({', '.join(periods)})",
             fix="widen the date range, or use shorter periods (weeks or days) for dated calls")
     alpha = getattr(settings, "ehsa_alpha", 0.10) if alpha is None else alpha
-    base = grid_counts(points, cell_size=cell_size, shape=shape, weight=weight, area=area)
+    # one grid, checked with its periods before anything of its size is allocated
+    plan = plan_grid(x, y, cell_size=cell_size, shape=shape, area_geom=area_geometry(area, points.crs))
+    check_grid_size(plan, layers=len(periods), what="emerging hot-spot cube")
+    base = grid_counts(points, weight=weight, area=area, grid=plan)
     spec: GridSpec = base.attrs["grid"]
     rows = base["row"].to_numpy()
     cols = base["col"].to_numpy()

@@ -337,8 +337,9 @@ def auto_cell_size(points) -> float:
 
     The rule: the short side of the points' bounding box divided by
     ``settings.cells_on_short_side`` (50), rounded down to a multiple of
-    ``settings.round_cell_to_m`` (50 m). If that is below one rounding step the raw
-    value is kept, with a floor of 1 m.
+    ``settings.round_cell_to_m`` (50 m), and never below ``settings.min_auto_cell_m``
+    (50 m): a few clustered points would otherwise give metre-sized cells over a whole
+    force. Grids too big for ``settings.max_grid_cells`` are refused (:func:`check_grid_size`).
 
     Parameters
     ----------
@@ -379,10 +380,70 @@ def _auto_cell_size_xy(x: np.ndarray, y: np.ndarray, log: bool = True) -> float:
     raw = short / settings.cells_on_short_side
     step = settings.round_cell_to_m
     size = math.floor(raw / step) * step if raw >= step else raw
+    floor = float(_setting("min_auto_cell_m", 50.0))
+    if size < floor:
+        if log:
+            logger.info("automatic cell_size %s m is below the lower bound; using %s m",
+                        f"{size:,.1f}", f"{floor:,.0f}")
+        size = floor
     size = max(float(size), 1.0)
     if log:
         logger.info("cell_size set automatically to %s m", f"{size:,.0f}")
     return size
+
+
+def suggest_cell_size(width: float, height: float, *, layers: int = 1, max_cells: int | None = None) -> float:
+    """The smallest cell size (a multiple of ``settings.round_cell_to_m``) keeping
+    ``width x height`` metres (times ``layers``) under ``max_cells`` cells.
+
+    Examples
+    --------
+    >>> suggest_cell_size(60_000, 50_000, max_cells=4_000_000)
+    50.0
+    >>> suggest_cell_size(600_000, 500_000, max_cells=4_000_000)
+    300.0
+    """
+    max_cells = int(_setting("max_grid_cells", 4_000_000) if max_cells is None else max_cells)
+    step = float(settings.round_cell_to_m)
+    raw = math.sqrt(max(width, 1.0) * max(height, 1.0) * max(layers, 1) / max_cells)
+    size = max(step, math.ceil(raw / step) * step)
+    while math.ceil(width / size + 1) * math.ceil(height / size + 1) * max(layers, 1) > max_cells:
+        size += step
+    return float(size)
+
+
+def check_grid_size(spec: "GridSpec", *, layers: int = 1, what: str = "grid", max_cells: int | None = None) -> None:
+    """Refuse a grid of more than ``max_cells`` cells (times ``layers``) before it is allocated.
+
+    Parameters
+    ----------
+    spec : GridSpec
+        The planned grid (a :class:`GridSpec` holds only its corner and shape: no memory).
+    layers : int
+        Arrays of the grid's size held at once (periods of an emerging hot-spot cube).
+    what : str
+        Name of the grid in the message.
+    max_cells : int, optional
+        ``None``: ``settings.max_grid_cells``.
+
+    Raises
+    ------
+    GeoInputError
+        Naming the grid's size and a cell size that fits.
+    """
+    max_cells = int(_setting("max_grid_cells", 4_000_000) if max_cells is None else max_cells)
+    total = spec.size * max(int(layers), 1)
+    if total <= max_cells:
+        return
+    width, height = spec.ncols * spec.cell_size, spec.nrows * spec.row_step
+    fits = suggest_cell_size(width, height, layers=layers, max_cells=max_cells)
+    per = f" x {layers:,} periods" if layers > 1 else ""
+    raise GeoInputError(
+        f"The {what} would have {spec.ncols:,} x {spec.nrows:,} cells{per} = {total:,} cells of "
+        f"{spec.cell_size:,.1f} m over {width / 1000:,.1f} x {height / 1000:,.1f} km, above the limit of "
+        f"{max_cells:,} (settings.max_grid_cells)",
+        fix=f"use cell_size={fits:,.0f} or larger, or a smaller area",
+    )
 
 
 def _check_shape(shape: str) -> str:
@@ -465,21 +526,21 @@ def grid_counts(
             )
         spec = grid
     else:
-        _check_shape(shape)
-        size = _auto_cell_size_xy(x, y) if cell_size is None else check_cell_size(cell_size)
-        if geom is not None:
-            xmin, ymin, xmax, ymax = geom.bounds
-            pad = 1 if shape == "hex" else 0
-            spec = GridSpec.covering([xmin, xmax, xmin, xmax], [ymin, ymin, ymax, ymax],
-                                     size, shape, pad=pad)
-        else:
-            spec = GridSpec.covering(x, y, size, shape)
-        if spec.size > _setting("max_grid_cells", 25_000_000):
-            raise GeoInputError(
-                f"a {size:,.0f} m grid over this extent would have {spec.size:,} cells",
-                fix="use a larger cell_size or a smaller area",
-            )
+        spec = plan_grid(x, y, cell_size=cell_size, shape=shape, area_geom=geom)
+    check_grid_size(spec, what="hot-spot grid")
     return _counts_frame(spec, x, y, w, geom, keep_empty, points.crs)
+
+
+def plan_grid(x, y, *, cell_size: float | None, shape: str = "square", area_geom=None) -> GridSpec:
+    """The grid :func:`grid_counts` would build (nothing allocated): over ``area_geom``'s
+    bounding box if given, else over the points; ``cell_size=None`` is derived and logged."""
+    _check_shape(shape)
+    size = _auto_cell_size_xy(x, y) if cell_size is None else check_cell_size(cell_size)
+    if area_geom is not None:
+        xmin, ymin, xmax, ymax = area_geom.bounds
+        pad = 1 if shape == "hex" else 0
+        return GridSpec.covering([xmin, xmax, xmin, xmax], [ymin, ymin, ymax, ymax], size, shape, pad=pad)
+    return GridSpec.covering(x, y, size, shape)
 
 
 def bin_counts(spec: GridSpec, x, y, w=None) -> tuple[np.ndarray, np.ndarray, int]:

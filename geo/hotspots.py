@@ -20,7 +20,7 @@ from scipy.spatial import cKDTree
 from scipy.special import ndtr
 
 from .errors import GeoInputError
-from .grid import (GRID_COLUMNS, GridSpec, _setting, auto_cell_size, cells_to_array,
+from .grid import (GRID_COLUMNS, GridSpec, _setting, auto_cell_size, cells_to_array, check_grid_size,
                    check_crs_metres, grid_counts, grid_of, point_weights, point_xy)
 from .kde import KDEResult, auto_bandwidth, kde
 from .settings import settings
@@ -292,6 +292,8 @@ def gistar(
         if not use_grid:
             check_crs_metres(cells, "cells")
         out = cells.copy()
+    if use_grid:  # the lattice arrays are the grid's full size
+        check_grid_size(spec, what="Gi* grid")
     bad = ~np.isfinite(y)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from .errors import GeoInputError
-from .grid import (GridSpec, _auto_cell_size_xy, _setting, area_geometry, check_cell_size,
+from .grid import (GridSpec, _auto_cell_size_xy, _setting, area_geometry, check_cell_size, check_grid_size,
                    point_weights, point_xy)
 
 logger = logging.getLogger(__name__)
@@ -237,13 +237,15 @@ def kde(
         xmin, ymin, xmax, ymax = x.min() - h, y.min() - h, x.max() + h, y.max() + h
         if kernel == "gaussian":
             xmin, ymin, xmax, ymax = xmin - 2 * h, ymin - 2 * h, xmax + 2 * h, ymax + 2 * h
-    max_cells = _setting("max_grid_cells", 25_000_000)
+    max_cells = _setting("max_grid_cells", 4_000_000)
     if cell_size is None:
         auto = _auto_cell_size_xy(np.array([xmin, xmax]), np.array([ymin, ymax]), log=False)
         s = max(1.0, math.floor(min(auto, h / 4)))
         area_m2 = (xmax - xmin) * (ymax - ymin)
         if area_m2 / (s * s) > max_cells:
             s = math.ceil(math.sqrt(area_m2 / max_cells))
+            while GridSpec.covering([xmin, xmax], [ymin, ymax], s, "square").size > max_cells:
+                s += 1
             logger.warning("KDE cell_size coarsened to %s m to keep the grid under %s cells;"
                            " binning error grows with cell_size / bandwidth", s, max_cells)
         logger.info("KDE cell_size set automatically to %s m", f"{s:,.0f}")
@@ -253,11 +255,7 @@ def kde(
             logger.warning("KDE cell_size %s m is more than half the bandwidth %s m: "
                            "binning error may exceed 5%% of the peak", s, h)
     out_spec = GridSpec.covering([xmin, xmax], [ymin, ymax], s, "square")
-    if out_spec.size > max_cells:
-        raise GeoInputError(
-            f"the KDE grid would have {out_spec.size:,} cells of {s:,.0f} m",
-            fix="pass a larger cell_size, or an area to limit the extent",
-        )
+    check_grid_size(out_spec, what="KDE grid", max_cells=max_cells)
     if exact:
         dens = _exact(out_spec, x, y, w, wsum, h, kernel)
     else:

@@ -12,8 +12,11 @@ Each row read ends up in exactly one outcome:
     cannot be used, with its reason (bad date, unparseable or implausible coordinate,
     unknown category, ...). Rejected rows are kept in the report for download.
 
-After storing, the kept rows are further split into ``new`` and ``duplicates`` (rows
-already in the workspace from an earlier import of the same data).
+After storing, the kept rows are further split into ``new``, ``updated`` (a newer
+version of a row already held, e.g. a changed outcome in a republished police.uk month)
+and ``duplicates`` (rows already in the workspace, unchanged). A republished police.uk
+force-month replaces the one held, so ``removed`` counts held rows of that force-month
+that the new file no longer has.
 """
 from __future__ import annotations
 
@@ -52,7 +55,10 @@ class ImportReport:
         Files that were recognised but not read, with the reason (e.g. police.uk
         outcomes files inside an archive).
     new, duplicates : int or None
-        Filled in when the rows are stored: rows added, and rows already present.
+        Filled in when the rows are stored: rows added, and rows already present unchanged.
+    updated, removed : int or None
+        Filled in when a republished force-month replaced the one held: rows whose content
+        changed, and held rows the new file no longer has (deleted).
     warnings : list of str
         Things the user should know that did not stop the import.
     """
@@ -67,6 +73,8 @@ class ImportReport:
     skipped_files: dict[str, str] = field(default_factory=dict)
     new: int | None = None
     duplicates: int | None = None
+    updated: int | None = None
+    removed: int | None = None
     warnings: list[str] = field(default_factory=list)
 
     def merge(self, other: "ImportReport") -> None:
@@ -96,6 +104,9 @@ class ImportReport:
         if self.new is not None:
             rows.append(("stored: new", "", self.new))
             rows.append(("stored: already in workspace", "", self.duplicates or 0))
+        if self.updated or self.removed:
+            rows.append(("stored: updated (newer version)", "", self.updated or 0))
+            rows.append(("stored: removed (not in the republished month)", "", self.removed or 0))
         return pd.DataFrame(rows, columns=["outcome", "reason", "rows"])
 
     def to_dict(self) -> dict:
@@ -109,6 +120,8 @@ class ImportReport:
             "skipped_files": dict(self.skipped_files),
             "new": self.new,
             "duplicates": self.duplicates,
+            "updated": self.updated,
+            "removed": self.removed,
             "warnings": list(self.warnings),
         }
 
@@ -128,6 +141,9 @@ class ImportReport:
         if self.new is not None:
             lines.append(f"  stored new    {self.new:>10,}")
             lines.append(f"  already held  {self.duplicates or 0:>10,}  (not counted twice)")
+        if self.updated or self.removed:
+            lines.append(f"  updated       {self.updated or 0:>10,}  (newer version of a held row)")
+            lines.append(f"  removed       {self.removed or 0:>10,}  (held, not in the republished month)")
         for name, why in self.skipped_files.items():
             lines.append(f"  skipped {name}: {why}")
         for w in self.warnings:

@@ -27,8 +27,24 @@ class Settings:
     #: Hotspot grid: automatic cell size aims at this many cells on the short side.
     cells_on_short_side: int = 50
     round_cell_to_m: int = 50
-    #: Hotspot grids larger than this many cells are refused (raise the cell size).
-    max_grid_cells: int = 25_000_000
+    #: Automatic cell sizes never go below this many metres (a few clustered points
+    #: would otherwise give a grid of metre-sized cells over the whole force).
+    min_auto_cell_m: float = 50.0
+    #: Grids (hot-spot, KDE, emerging cube: cells x periods) larger than this many cells are
+    #: refused before anything is allocated, with a cell size that fits.
+    max_grid_cells: int = 4_000_000
+    #: Uploads larger than this (megabytes) are refused. Keep equal to Streamlit's
+    #: ``server.maxUploadSize`` in ``.streamlit/config.toml``.
+    max_upload_mb: int = 200
+    #: Zip archives: refused above this total uncompressed size (bytes), this
+    #: uncompressed/compressed ratio, or this many members, before anything is extracted.
+    max_unzipped_bytes: int = 2 * 1024**3
+    max_zip_ratio: float = 100.0
+    max_zip_members: int = 10_000
+    #: Imported points and boundaries must lie in or within this many metres of the
+    #: workspace area (when it has one); further away, the file is refused as a likely
+    #: CRS or column mistake.
+    area_margin_m: float = 20_000.0
     #: Gi* default distance band, in cell sizes (1.5: the 8 neighbours on a square grid).
     gistar_distance_cells: float = 1.5
     #: Convex hulls of tiny point clusters are padded by this many metres.

@@ -74,12 +74,46 @@ _INDEXES = [
 ]
 
 
+class StoreError(GeoInputError, sqlite3.OperationalError):
+    """The workspace file could not be written or read (disk full, locked, read-only).
+
+    A :class:`~geo.errors.GeoInputError`, so that pages and the command line show its
+    message, and an ``sqlite3.OperationalError``, so that code catching SQLite's own
+    error still does. The transaction has been rolled back and the file is unchanged.
+    """
+
+
+def _store_error(err: sqlite3.Error, path) -> StoreError:
+    """Word an SQLite error for the user (the cause, not SQLite's follow-on complaint)."""
+    text = str(err).lower()
+    where = str(path)
+    if "full" in text:
+        return StoreError("The workspace could not be saved: the disk (or the database's size limit) is full; "
+                          "nothing was changed", where=where,
+                          fix="free disk space on the server (or move the workspaces folder to a larger disk) "
+                              "and try again")
+    if "locked" in text or "busy" in text:
+        return StoreError("The workspace is busy: another import or save held it for longer than the wait "
+                          "limit; nothing was changed", where=where,
+                          fix="try again in a minute; if it keeps happening, check that no other program "
+                              "(QGIS, another import) has the file open for writing")
+    if "readonly" in text or "read-only" in text:
+        return StoreError("The workspace file is read-only; nothing was changed", where=where,
+                          fix="ask the administrator to make the workspaces folder writable by the app")
+    if "malformed" in text or "not a database" in text:
+        return StoreError(f"The workspace file is damaged ({err})", where=where,
+                          fix="restore it from the last backup; the import history shows what to re-import")
+    return StoreError(f"The workspace could not be updated ({err}); nothing was changed", where=where,
+                      fix="try again; if it keeps happening, report this message")
+
+
 class Store(Protocol):
     """What analysis code needs from a workspace store (GeoPackage now, PostGIS later)."""
 
     crs: str
 
-    def append_incidents(self, frame: gpd.GeoDataFrame, report) -> tuple[int, int]: ...
+    def append_incidents(self, frame: gpd.GeoDataFrame, report, *,
+                         replace_months: bool = False) -> tuple[int, int]: ...
     def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
                        categories: Iterable[str] | None = None,
                        statuses: Iterable[str] | None = None) -> gpd.GeoDataFrame: ...
@@ -195,22 +229,25 @@ class GpkgStore:
         Analysis CRS; required when creating a new file, read from the file otherwise.
     """
 
-    def __init__(self, path, crs: str | None = None):
+    def __init__(self, path, crs: str | None = None, *, timeout: float = 30.0):
         self.path = Path(path)
         exists = self.path.exists()
         if not exists and crs is None:
             raise GeoInputError("The workspace file does not exist", where=str(self.path),
                                 fix="create it first, e.g. python -m geo import --workspace PATH --crs EPSG:27700 ...")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=DELETE")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA cache_size=-262144")  # up to 256 MB of page cache for big imports
-        self._conn.execute("PRAGMA temp_store=MEMORY")
-        if not exists or not self._has_table("gpkg_contents"):
-            self._create(crs)
-        self.crs = self.get_setting("crs")
-        self.srs_id = int(self.get_setting("srs_id"))
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=DELETE")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA cache_size=-262144")  # up to 256 MB of page cache for big imports
+            self._conn.execute("PRAGMA temp_store=MEMORY")
+            if not exists or not self._has_table("gpkg_contents"):
+                self._create(crs)
+            self.crs = self.get_setting("crs")
+            self.srs_id = int(self.get_setting("srs_id"))
+        except sqlite3.Error as err:  # locked, damaged, not a database, read-only folder
+            raise _store_error(err, self.path) from err
 
     # ------------------------------------------------------------------ plumbing
     def close(self) -> None:
@@ -221,15 +258,29 @@ class GpkgStore:
 
     @contextmanager
     def transaction(self):
-        """One atomic write: everything inside commits together or not at all."""
+        """One atomic write: everything inside commits together or not at all.
+
+        SQLite errors (disk full, lock wait exceeded, read-only file) become a
+        :class:`StoreError` naming the cause. SQLite may already have rolled back by
+        itself (it does on a full disk), so the rollback here never hides the cause.
+        """
         c = self._conn
-        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            raise _store_error(err, self.path) from err
         try:
             yield c
             _fault_point()
             c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
+        except BaseException as err:
+            if c.in_transaction:
+                try:
+                    c.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the cause (err) is what the user needs to see
+            if isinstance(err, sqlite3.Error):
+                raise _store_error(err, self.path) from err
             raise
 
     def _create(self, crs: str) -> None:
@@ -305,7 +356,7 @@ class GpkgStore:
         return import_id
 
     # ------------------------------------------------------------------ incidents
-    def append_incidents(self, frame: gpd.GeoDataFrame, report) -> tuple[int, int]:
+    def append_incidents(self, frame: gpd.GeoDataFrame, report, *, replace_months: bool = False) -> tuple[int, int]:
         """Add incident rows, skipping any whose ``uid`` is already stored.
 
         De-duplication is on a 64-bit key hashed from ``uid``: rows already held, and
@@ -315,11 +366,20 @@ class GpkgStore:
         without an index, and bulk loads are not slowed by maintaining one. Returns ``(new, duplicates)`` and
         records the import (with its rejected rows) in the same transaction;
         ``report.new`` and ``report.duplicates`` are filled in.
+
+        With ``replace_months`` (police.uk street crime, republished by force and month),
+        the rows of ``frame`` replace the held rows of the same layer, ``force`` and
+        ``month``: held rows the new file no longer has are deleted (``report.removed``),
+        held rows whose content changed (outcome, LSOA, location, ...) are replaced by the
+        new version (``report.updated``), and the rest are duplicates.
         """
         cols = [n for n, _ in _FEATURE_TABLES["incidents"][1] if n not in ("uid_key", "import_id")]
         keys = uid_keys(frame["uid"].astype(str).tolist())
         with self.transaction() as c:
             import_id = self._record_import(c, report, 0, 0)
+            updated = removed = 0
+            if replace_months and len(frame):
+                updated, removed = self._replace_groups(c, frame, keys)
             held = np.fromiter((r[0] for r in c.execute("SELECT uid_key FROM incidents")), dtype=np.int64)
             first = np.zeros(len(keys), dtype=bool)
             first[np.unique(keys, return_index=True)[1]] = True
@@ -338,14 +398,84 @@ class GpkgStore:
             for a in range(0, len(todo), INSERT_CHUNK):
                 b = min(a + INSERT_CHUNK, len(todo))
                 c.executemany(sql, zip(blobs(a, b), keys[a:b].tolist(), *(g(a, b) for g in getters)))
-            new = len(todo)
-            dup = len(frame) - new
+            new = len(todo) - updated
+            dup = len(frame) - len(todo)
             report.new, report.duplicates = new, dup
+            if replace_months:
+                report.updated, report.removed = updated, removed
             c.execute("UPDATE import_history SET new=?, duplicates=?, report=? WHERE id=?",
                       (new, dup, json.dumps(report.to_dict()), import_id))
-            if new:
+            if new or updated:
                 self._grow_extent(c, "incidents", x, y)
         return new, dup
+
+    #: Columns compared to tell an updated row from an unchanged one.
+    _CONTENT = ("crime_id", "month", "category", "force", "location", "lsoa_code", "lsoa_name", "outcome", "status")
+
+    def _replace_groups(self, c, frame: pd.DataFrame, keys: np.ndarray) -> tuple[int, int]:
+        """Delete held rows of the frame's (layer, force, month) groups that are gone or changed.
+
+        The comparison runs in SQLite: the new rows' keys and content go into temporary
+        tables, and one scan of ``incidents`` finds the held rows that the new file no
+        longer has or has in another version.
+        """
+        groups = frame[["layer", "force", "month"]].astype(str)
+        months = sorted(groups["month"].unique())
+        held_groups = set(c.execute(
+            f"SELECT DISTINCT layer, force, month FROM incidents WHERE month IN ({','.join('?' * len(months))})",
+            months).fetchall())
+        if not held_groups:  # the usual monthly import: nothing of these months is held yet
+            return 0, 0
+        in_held = pd.MultiIndex.from_frame(groups).isin(list(held_groups))
+        if not in_held.any():
+            return 0, 0
+        first = np.zeros(len(keys), dtype=bool)
+        first[np.unique(keys, return_index=True)[1]] = True
+        first &= in_held
+        rows = frame.iloc[np.flatnonzero(first)]
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        def text(col):
+            if col not in rows:
+                return pa.array([""] * len(rows), type=pa.string())
+            try:
+                arr = pa.array(rows[col].array, type=pa.string())
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                arr = pa.array(rows[col].astype(object).where(rows[col].notna(), None).astype(str).tolist())
+            return pc.fill_null(arr, "")
+        content = pc.binary_join_element_wise(*(text(col) for col in self._CONTENT), "\x1f")
+        xs = rows["x"].astype(float).to_numpy() if "x" in rows else np.full(len(rows), np.nan)
+        ys = rows["y"].astype(float).to_numpy() if "y" in rows else np.full(len(rows), np.nan)
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS _new_rows (uid_key INTEGER PRIMARY KEY, content TEXT, x REAL, y REAL)")
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS _new_groups (layer TEXT, force TEXT, month TEXT, "
+                  "PRIMARY KEY (layer, force, month))")
+        c.execute("DELETE FROM _new_rows")
+        c.execute("DELETE FROM _new_groups")
+        nan_to_none = lambda a: [None if v != v else v for v in a.tolist()]  # noqa: E731
+        order = np.argsort(keys[first], kind="stable")  # ascending keys: appends, not B-tree splits
+        c.executemany("INSERT INTO _new_rows VALUES (?,?,?,?)",
+                      zip(keys[first][order].tolist(), content.take(pa.array(order)).to_pylist(),
+                          nan_to_none(xs[order]), nan_to_none(ys[order])))
+        c.executemany("INSERT OR IGNORE INTO _new_groups VALUES (?,?,?)",
+                      groups[in_held].drop_duplicates().itertuples(index=False, name=None))
+        held = " || char(31) || ".join(f"coalesce(i.{col}, '')" for col in self._CONTENT)
+        near = lambda a: (f"(coalesce(abs(i.{a} - n.{a}) <= 0.01, 0) "  # noqa: E731
+                          f"OR (i.{a} IS NULL AND n.{a} IS NULL))")
+        found = c.execute(
+            # CROSS JOIN keeps incidents as the outer loop: one scan, lookups in the small tables
+            f"SELECT i.fid, n.uid_key IS NULL FROM incidents i "
+            f"CROSS JOIN _new_groups g ON i.layer = g.layer AND i.force = g.force AND i.month = g.month "
+            f"LEFT JOIN _new_rows n ON n.uid_key = i.uid_key "
+            f"WHERE n.uid_key IS NULL OR n.content <> ({held}) OR NOT {near('x')} OR NOT {near('y')}").fetchall()
+        c.execute("DELETE FROM _new_rows")
+        c.execute("DELETE FROM _new_groups")
+        doomed = [f for f, _ in found]
+        removed = sum(1 for _, gone in found if gone)
+        for a in range(0, len(doomed), 10_000):
+            chunk = doomed[a:a + 10_000]
+            c.execute(f"DELETE FROM incidents WHERE fid IN ({','.join('?' * len(chunk))})", chunk)
+        return len(doomed) - removed, removed
 
     def _grow_extent(self, c, table: str, x: np.ndarray, y: np.ndarray) -> None:
         """Widen the layer's extent in gpkg_contents to cover new points (no table scan)."""
@@ -406,6 +536,15 @@ class GpkgStore:
         return pd.read_sql_query(
             "SELECT layer, month, status, count(*) AS n FROM incidents GROUP BY layer, month, status "
             "ORDER BY layer, month", self._conn)
+
+    def layer_id_style(self, layer: str) -> str | None:
+        """How a layer's held rows are identified: ``"id"`` (the source's own ids, at least
+        partly), ``"hash"`` (content hashes only) or ``None`` (no rows)."""
+        row = self._conn.execute(
+            "SELECT EXISTS(SELECT 1 FROM incidents WHERE layer=? AND substr(uid, 1, ?) <> ?), "
+            "EXISTS(SELECT 1 FROM incidents WHERE layer=?)",
+            (layer, len(layer) + 3, f"{layer}:h:", layer)).fetchone()
+        return "id" if row[0] else ("hash" if row[1] else None)
 
     def layers(self) -> list[str]:
         return [r[0] for r in self._conn.execute("SELECT DISTINCT layer FROM incidents ORDER BY layer")]

@@ -128,16 +128,20 @@ class Workspace:
                                    "area; import the BCU boundaries first")
         return area
 
-    def import_crime(self, path) -> ImportReport:
+    def import_crime(self, path, *, label: str | None = None) -> ImportReport:
         """Import police.uk street crime (file, folder or zip); returns the report.
 
-        Raises :class:`GeoInputError` for a malformed file, before anything is stored.
+        ``label`` names the source in the import history instead of ``path`` (an
+        uploaded file's original name). Raises :class:`GeoInputError` for a malformed
+        file, before anything is stored.
         """
         area = self.area()
         result = io.read_police_uk(path, crs=self.crs, area=area, points=False)
         if area is None:
             self._area_or_warn(result.report)
-        self.store.append_incidents(result.frame, result.report)
+        if label:
+            result.report.source = label
+        self.store.append_incidents(result.frame, result.report, replace_months=True)
         return result.report
 
     def save_mapping(self, mapping: io.ColumnMapping) -> None:
@@ -156,31 +160,99 @@ class Workspace:
                                 fix=f"use one of: {', '.join(maps) or '(none saved yet)'}; or save the mapping first")
         return maps[name]
 
-    def import_calls(self, path, mapping: io.ColumnMapping | str) -> ImportReport:
+    def import_calls(self, path, mapping: io.ColumnMapping | str, *, label: str | None = None) -> ImportReport:
         """Import incidents or calls for service through a column mapping (saved for reuse)."""
         if isinstance(mapping, str):
             mapping = self.mapping(mapping)
+        self._check_id_style(mapping)
         area = self.area()
         result = io.read_incidents(path, mapping, crs=self.crs, area=area)
         if area is None:
             self._area_or_warn(result.report)
+        if label:
+            result.report.source = label
         self.store.append_incidents(result.frame, result.report)
         self.save_mapping(mapping)
         return result.report
 
-    def import_sites(self, path, *, kind: str | None = None) -> ImportReport:
+    def _check_id_style(self, mapping: io.ColumnMapping) -> None:
+        """Refuse a mapping that identifies rows differently from the layer's held rows:
+        the same calls would get other ids and be counted twice."""
+        held = getattr(self.store, "layer_id_style", lambda layer: None)(mapping.layer)
+        if held is None:
+            return
+        if held == "id" and not mapping.id:
+            raise GeoInputError(
+                f"Layer '{mapping.layer}' holds rows identified by the source's own id, but mapping "
+                f"'{mapping.name}' names no id column: the same calls would be counted twice",
+                where=f"mapping '{mapping.name}'",
+                fix="set 'id' in the mapping to the column used before (see the saved mappings), "
+                    "or import into another layer")
+        if held == "hash" and mapping.id:
+            raise GeoInputError(
+                f"Layer '{mapping.layer}' holds rows imported without an id column (identified by their "
+                f"content), but mapping '{mapping.name}' names id column '{mapping.id}': the same calls "
+                "would be counted twice", where=f"mapping '{mapping.name}'",
+                fix="import with the mapping used before (no id), or import into another layer")
+
+    def import_sites(self, path, *, kind: str | None = None, label: str | None = None) -> ImportReport:
         area = self.area()
         result = io.read_sites(path, kind=kind, crs=self.crs, area=area)
+        if label:
+            result.report.source = label
         self.store.upsert_sites(result.frame, result.report)
         return result.report
 
+    def import_upload(self, name: str, data: bytes, *, kind: str, mapping: io.ColumnMapping | str | None = None,
+                      site_kind: str | None = None, max_mb: float | None = None) -> ImportReport:
+        """Import a file uploaded through the dashboard.
+
+        The client-supplied ``name`` is never used as a path: the bytes go to a fixed
+        name with a whitelisted suffix in a fresh temporary folder
+        (:func:`geo.uploads.saved_upload`), and the name is kept only as the source label.
+
+        Parameters
+        ----------
+        name : str
+            File name as sent by the browser.
+        data : bytes
+            The file's contents.
+        kind : {"crime", "calls", "sites"}
+        mapping : ColumnMapping or str, optional
+            Column mapping (or its saved name); required for ``calls``.
+        site_kind : str, optional
+            Kind for a sites file without a ``kind`` column.
+        max_mb : float, optional
+            Size limit; ``None``: ``settings.max_upload_mb``.
+
+        Raises
+        ------
+        GeoInputError
+            For a file of the wrong type or size, or any reader error; nothing is stored.
+        """
+        from .uploads import display_label, saved_upload
+        label = display_label(name)
+        if kind not in ("crime", "calls", "sites"):
+            raise GeoInputError(f"Unknown import kind '{kind}'", fix="use crime, calls or sites")
+        if kind == "calls" and not mapping:
+            raise GeoInputError("No column mapping chosen", where=f"upload '{label}'",
+                                fix="save a mapping first (python -m geo import --calls FILE --mapping mapping.json)")
+        with saved_upload(name, data, max_mb=max_mb) as f:
+            if kind == "crime":
+                return self.import_crime(f, label=label)
+            if kind == "sites":
+                return self.import_sites(f, kind=site_kind or None, label=label)
+            return self.import_calls(f, mapping, label=label)
+
     def import_boundaries(self, path, *, level: str, name_field: str, code_field: str,
                           parent_field: str | None = None, force_field: str | None = None,
-                          force: str | None = None, layer: str | None = None) -> ImportReport:
+                          force: str | None = None, layer: str | None = None, repair: bool = False) -> ImportReport:
+        """Import one boundary level (see :func:`geo.io.read_boundaries`); boundaries nowhere
+        near the workspace's existing area are refused."""
         result = io.read_boundaries(path, level=level, name_field=name_field, code_field=code_field,
                                     parent_field=parent_field, force_field=force_field,
                                     force=force or (None if force_field else self.force),
-                                    crs=self.crs, layer=layer)
+                                    crs=self.crs, layer=layer, area=self.area(), repair=repair)
         self.store.replace_boundaries(result.frame, result.report)
         self._area = None
         return result.report

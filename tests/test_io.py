@@ -256,10 +256,13 @@ def test_calls_rows_with_bad_dates_are_rejected(tmp_path):
     f.write_text("id,type,when,lon,lat\n1,Drugs,03/01/2024 10:00,-1.47,53.38\n2,Drugs,not a date,-1.47,53.38\n"
                  "3,,04/01/2024,-1.47,53.38\n4,ASB,05/01/2024,,\n")
     m = io.ColumnMapping(name="t", category="type", timestamp="when", x="lon", y="lat", id="id")
+    with pytest.raises(GeoInputError, match=r"ambiguous.*line 2: '03/01/2024 10:00'.*dayfirst"):
+        io.read_incidents(f, m)  # every date reads both ways: the user must say which
+    m.dayfirst = True
     r = io.read_incidents(f, m)
     assert r.report.outcomes == {"mapped": 1, "no_location": 1, "outside_area": 0, "rejected": 2}
-    assert r.report.reasons == {"bad date": 1, "missing category": 1}
-    assert r.frame["date"].iloc[0] == "2024-01-03T10:00:00"  # day first, UK style
+    assert r.report.reasons == {"bad date (unrecognised format)": 1, "missing category": 1}
+    assert r.frame["date"].iloc[0] == "2024-01-03T10:00:00"  # day first, as stated
     assert list(r.frame["uid"]) == ["calls:1", "calls:4"]
 
 
