@@ -349,8 +349,7 @@ def _briefing(args) -> int:
             out.write_text(b.html, encoding="utf-8")
         else:
             out.write_bytes(b.pdf())
-        ws.store.audit(args.user, "exported briefing",
-                       f"{area.label}, {args.start}..{args.end}, {args.audience}, {out.name}")
+        ws.store.audit(args.user, "exported briefing", f"{briefing.audit_detail(b)}, {out.name}")
     finally:
         ws.close()
     print(f"Wrote {out} ({b.audience} briefing, {b.marking}).")
