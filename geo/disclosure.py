@@ -1,28 +1,23 @@
-"""Disclosure control for partners: suppressed aggregates that cannot be undone.
+"""Disclosure control for partners: one published table, and every partner figure derived from it.
 
 Partners (council, public health, treatment, housing) see counts and harm aggregated
-to areas (LSOA, ward, neighbourhood, a hexagon grid), never an incident. Two rules:
+to areas, never an incident. The guarantee is provable rather than heuristic:
 
-* **primary suppression**: a count from 1 to ``threshold - 1`` is shown as ``"<5"``
-  (``threshold`` is configurable, 5 by default; zeros are shown);
-* **secondary suppression**: further cells are withheld (``"*"``) so that no hidden
-  cell can be worked out from the published totals, by subtracting the visible cells
-  from a total ("differencing") or by solving several totals together.
+* **one published base table** (:func:`published_for`, :func:`publish`): base unit
+  (LSOA; else neighbourhood or ward; else a fixed 500 m hexagon grid) × calendar
+  quarter (complete quarters only, :func:`complete_quarters`) × crime type, with counts
+  from 1 to ``threshold - 1`` shown as ``"<5"`` (and their harm with them);
+* **every other figure** (a drawn area, a ward, a BCU, the force, several quarters,
+  harm, a map or chart value) is a sum of base cells, each ``"<5"`` counting as the
+  interval 1..4 (:class:`Figure`): exact when no hidden cell is inside, else a range
+  or "about N", a function of published values alone. So no combination of partner
+  figures says more than the base table;
+* **areas are whole base units**: a drawn polygon is the units whose representative
+  point lies inside, with a minimum number of units (:meth:`Published.snap`).
 
-For a table with row and column totals, the hidden cells form a bipartite graph
-(rows and columns are nodes, hidden cells are edges; the totals row and column take
-part like any other line). A hidden cell's value follows from the totals exactly when
-its edge is a *bridge* of that graph (not on any cycle), so secondary suppression adds
-the smallest complementary cells until no line holds a single hidden cell and no hidden
-cell is a bridge. On top of this, for cells known to lie in ``1..threshold-1``, the
-range an attacker can deduce by linear programming must not shrink to one value.
-
-Harm is shown only where the count is shown, rounded to ``harm_round`` days, so it
-cannot be divided back into counts by the published weights.
-
-The partner-facing functions (:func:`unit_table`, :func:`category_table`,
-:func:`monthly_table`) return only published values: no coordinates, ids, dates or
-location strings (:func:`check_aggregate` enforces that).
+See ``docs/DISCLOSURE.md``. :func:`suppress` and :func:`recoverable` remain for
+two-dimensional tables published with their margins (primary ``<5`` and secondary
+``*`` suppression so that no hidden cell follows from the totals).
 
 References
 ----------
@@ -384,10 +379,6 @@ def check_aggregate(frame: pd.DataFrame, what: str = "partner table") -> pd.Data
 def round_harm(h, step: int = HARM_ROUND):
     """Harm rounded to the nearest ``step`` days (NaN stays NaN)."""
     return np.round(np.asarray(h, dtype=float) / step) * step
-
-
-def _fmt(v, digits=0) -> str:
-    return "–" if v is None or v != v else f"{v:,.{digits}f}"
 
 
 # ------------------------------------------------------------------ periods: fixed calendar quarters
