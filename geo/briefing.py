@@ -254,7 +254,7 @@ def map_png(area: Area, *, crs: str, units: gpd.GeoDataFrame | None = None, hot=
                        linewidth=0.3, legend_kwds={"label": "Harm (CCHI days, rounded)", "shrink": 0.6})
         if len(hidden):
             hidden.plot(ax=ax, facecolor="#eeeeee", edgecolor="#999", hatch="///", linewidth=0.3)
-            handles.append(Patch(facecolor="#eeeeee", edgecolor="#999", hatch="///", label="suppressed (<5 or *)"))
+            handles.append(Patch(facecolor="#eeeeee", edgecolor="#999", hatch="///", label="a count below 5 (<5)"))
     if units is not None and len(units):
         units.boundary.plot(ax=ax, color="#999999", linewidth=0.4)
     if hot is not None and len(hot):
