@@ -114,35 +114,36 @@ def user_key() -> tuple:
     return u.cache_key if u else ("", ())
 
 
-@st.cache_data(show_spinner="Aggregating…", max_entries=16)
-def partner_units(path: str, version: float, level: str, months: tuple[str, str], threshold: int,
-                  basket_only: bool, role_key: tuple):
-    """Suppressed counts and harm per unit (``level``: lsoa, ward, neighbourhood or hex) for any role.
+@st.cache_data(show_spinner="Aggregating…", max_entries=4)
+def partner_published(path: str, version: float, threshold: int):
+    """The published base table for partners (:func:`geo.disclosure.published_for`), every complete quarter.
 
-    Returns only what :func:`geo.disclosure.unit_table` publishes (polygons and labels),
-    in WGS84-ready form; safe for a partner.
+    Holds no incident detail (base unit × quarter × crime type counts, small ones hidden),
+    so it is safe for any role; every partner figure is derived from it.
     """
     from geo import disclosure
     with open_workspace(Path(path)) as ws:
-        inc = ws.incidents(layer=None, months=months)
-        area_geom = ws.area()
-        if level == "hex":
-            units = disclosure.hex_units(area_geom, cell_size=500, crs=ws.crs)
-        else:
-            units = ws.boundaries(level)
-            if ws.force:
-                units = units[units["force"].fillna(ws.force) == ws.force]
-    if basket_only:
-        inc = inc[inc["in_basket"]]
-    return disclosure.unit_table(inc, units[["code", "name", "geometry"]], threshold=threshold)
+        return disclosure.published_for(ws, threshold=threshold)
 
 
 @st.cache_data(show_spinner="Aggregating…", max_entries=16)
-def partner_categories(path: str, version: float, months: tuple[str, str], threshold: int, role_key: tuple):
-    from geo import disclosure
-    with open_workspace(Path(path)) as ws:
-        inc = ws.incidents(layer=None, months=months)
-    return disclosure.category_table(inc, threshold=threshold)
+def partner_units(path: str, version: float, level: str, quarters: tuple[str, ...], threshold: int,
+                  basket_only: bool):
+    """Published figures per unit of ``level`` (the base level, or ward/neighbourhood built from base units)."""
+    pub = partner_published(path, version, threshold)
+    parents = None
+    if level != pub.level:
+        parents = boundaries(path, version, level)
+        f = info(path, version)["force"]
+        if f:
+            parents = parents[parents["force"].fillna(f) == f]
+    return pub.unit_table(parents=parents, quarters=quarters, basket=True if basket_only else None)
+
+
+@st.cache_data(show_spinner="Aggregating…", max_entries=16)
+def partner_categories(path: str, version: float, quarters: tuple[str, ...], threshold: int):
+    """Published figures per crime type over the force."""
+    return partner_published(path, version, threshold).table("category", quarters=quarters)
 
 
 def audit(action: str, detail: str = "") -> None:

@@ -9,9 +9,12 @@ with their licences. A protective marking (``OFFICIAL-SENSITIVE`` by default, se
 workspace as ``protective_marking``) is printed in the header and footer of every page
 with "Page N of M".
 
-``audience="partner"`` builds the same document from suppressed aggregates only
-(:mod:`geo.disclosure`): no incident, id, location or exact small count, and the map
-shows areas, not points or hot-spot cells.
+``audience="partner"`` builds the same document from the published base table only
+(:func:`geo.disclosure.published_for`: base unit × calendar quarter × crime type, small
+counts shown as "<5"): every figure is a sum of its cells, shown exactly or as a range;
+the area is made of whole base units (a drawn polygon is snapped to them and must
+cover ``partner_min_units``); the period is whole calendar quarters; there are no monthly
+counts, month-to-month changes, hot-spot cells, site buffers or operation results.
 
 Typical use::
 
@@ -155,24 +158,6 @@ def previous_period(m0: str, m1: str) -> tuple[str, str]:
     return month_add(m0, -n), month_add(m0, -1)
 
 
-def period_blocks(months: list[str], length: int = 3) -> list[tuple[str, str]]:
-    """Non-overlapping periods of ``length`` months ending at the latest month, newest first.
-
-    Partners choose among these only: two overlapping periods could be differenced to
-    reveal a single month's small count.
-    """
-    if not months:
-        return []
-    first, last = min(months), max(months)
-    out = []
-    end = last
-    while end >= first:
-        start = month_add(end, -(length - 1))
-        out.append((max(start, first) if start < first else start, end))
-        end = month_add(start, -1)
-    return out
-
-
 def month_label(m: str) -> str:
     try:
         return dt.datetime.strptime(m, "%Y-%m").strftime("%b %Y")
@@ -269,7 +254,7 @@ def map_png(area: Area, *, crs: str, units: gpd.GeoDataFrame | None = None, hot=
                        linewidth=0.3, legend_kwds={"label": "Harm (CCHI days, rounded)", "shrink": 0.6})
         if len(hidden):
             hidden.plot(ax=ax, facecolor="#eeeeee", edgecolor="#999", hatch="///", linewidth=0.3)
-            handles.append(Patch(facecolor="#eeeeee", edgecolor="#999", hatch="///", label="suppressed (<5 or *)"))
+            handles.append(Patch(facecolor="#eeeeee", edgecolor="#999", hatch="///", label="a count below 5 (<5)"))
     if units is not None and len(units):
         units.boundary.plot(ax=ax, color="#999999", linewidth=0.4)
     if hot is not None and len(hot):
@@ -382,22 +367,12 @@ def _operations(ws, area: Area, incidents_all, audience: str, threshold: int) ->
         if geom is None or not geom.intersects(area.geometry):
             continue
         row = {"name": op.name, "tactic": op.tactic, "dates": f"{op.start} to {op.end}", "result": ""}
-        if analyse is not None:
+        if audience == "partner":
+            row["result"] = ("Not given in partner briefings: an operation's target area is not made of whole "
+                             "published units. Ask the force's analysts for the results.")
+        elif analyse is not None:
             try:
-                res = analyse(ws, op, incidents=incidents_all)
-                if audience == "partner":
-                    h, c = res.row(displacement.BASKET, "harm"), res.row(displacement.BASKET, "count")
-                    if min(c["target_before"], c["target_after"]) < threshold:
-                        row["result"] = "Too few incidents in the target area to publish a result."
-                    else:
-                        est, p = h["local_estimate"], h["local_p"]
-                        word = ("a significant fall" if p < settings.alpha and est < 0 else
-                                "a significant rise" if p < settings.alpha and est > 0 else "no significant change")
-                        row["result"] = (f"Drug-market harm in the target: about {fmt(disclosure.round_harm(h['target_before']))} "
-                                         f"days before, {fmt(disclosure.round_harm(h['target_after']))} after; "
-                                         f"{word} relative to the control.")
-                else:
-                    row["result"] = res.headline
+                row["result"] = analyse(ws, op, incidents=incidents_all).headline
             except GeoInputError as err:
                 row["result"] = f"No result yet: {err.args[0] if err.args else err}"
             except Exception as err:
@@ -456,7 +431,10 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
     period = month_range(m0, m1)
     marking = marking or ws.setting("protective_marking", DEFAULT_MARKING) or DEFAULT_MARKING
     threshold = int(threshold or ws.setting("suppression_threshold", settings.suppression_threshold))
-    partner = audience == "partner"
+    now = now or dt.datetime.now()
+    if audience == "partner":
+        return _build_partner(ws, area, (m0, m1), marking=marking, threshold=threshold, incidents=incidents,
+                              generated_by=generated_by, now=now)
     inc_all = incidents if incidents is not None else ws.incidents()
     data_months = sorted(inc_all["month"].dropna().unique())
     missing = [m for m in period if m not in data_months]
@@ -519,53 +497,32 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
     }
 
     # harms that dominate
-    if partner:
-        cats = disclosure.category_table(cur, threshold=threshold)
-        dominant = [{"category": r.category, "count": r.count_label, "harm": fmt(r.harm) if r.harm == r.harm else r.count_label,
-                     "share": f"{r.harm_share:.0f}%" if r.harm_share == r.harm_share else "–"}
-                    for r in cats.itertuples() if r.category != disclosure.TOTAL][:8]
-        caveats.append(cats.attrs.get("note", ""))
-    else:
-        from .harm import summarise
-        t = summarise(cur) if len(cur) else pd.DataFrame(columns=["category", "count", "harm", "harm_share"])
-        dominant = [{"category": r.category + (" (enforcement activity)" if r.category == settings.enforcement_category
-                                               else ""),
-                     "count": fmt(r.count), "harm": fmt(r.harm), "share": f"{r.harm_share * 100:.0f}%"}
-                    for r in t.head(8).itertuples()]
-        figures["top_category"] = t["category"].iloc[0] if len(t) else None
+    from .harm import summarise
+    t = summarise(cur) if len(cur) else pd.DataFrame(columns=["category", "count", "harm", "harm_share"])
+    dominant = [{"category": r.category + (" (enforcement activity)" if r.category == settings.enforcement_category
+                                           else ""),
+                 "count": fmt(r.count), "harm": fmt(r.harm), "share": f"{r.harm_share * 100:.0f}%"}
+                for r in t.head(8).itertuples()]
+    figures["top_category"] = t["category"].iloc[0] if len(t) else None
 
     # monthly series and calls against crime
     calls = _inside(inc_all[inc_all["layer"] == "calls"], area.geometry) if (inc_all["layer"] == "calls").any() \
         else inc_all.iloc[:0]
     calls = calls[calls["month"].between(m0, m1)]
     series = []
-    mt = disclosure.monthly_table(cur, period, threshold=threshold) if partner else None
-    for i, m in enumerate(period):
+    for m in period:
         c = cur[cur["month"] == m]
-        row = {"month": month_label(m)}
-        if partner:
-            row["crime"] = mt["count_label"].iloc[i]
-            row["harm"] = "–"
-        else:
-            row["crime"] = fmt(len(c))
-            row["harm"] = fmt(c.loc[c["in_basket"], "harm"].sum())
-        series.append(row)
+        series.append({"month": month_label(m), "crime": fmt(len(c)),
+                       "harm": fmt(c.loc[c["in_basket"], "harm"].sum())})
     calls_note = ""
     if main_layer == "crime" and len(calls) == 0:
         calls_note = "No calls for service are held for this area, so only recorded crime is shown."
     elif len(calls):
         cm = calls.groupby("month").size().reindex(period, fill_value=0)
         drug_calls = calls[calls["in_basket"]].groupby("month").size().reindex(period, fill_value=0)
-        if partner:
-            cs = disclosure.suppress(pd.DataFrame([cm.to_numpy(), drug_calls.to_numpy()], columns=period,
-                                                  index=["calls", "drug"]), threshold=threshold)
-            for i, m in enumerate(period):
-                series[i]["calls"] = cs.labels.loc["calls", m]
-                series[i]["drug_calls"] = cs.labels.loc["drug", m]
-        else:
-            for i, m in enumerate(period):
-                series[i]["calls"] = fmt(cm[m])
-                series[i]["drug_calls"] = fmt(drug_calls[m])
+        for i, m in enumerate(period):
+            series[i]["calls"] = fmt(cm[m])
+            series[i]["drug_calls"] = fmt(drug_calls[m])
         figures["calls"] = int(cm.sum())
         if main_layer == "calls":
             calls_note = "This workspace holds calls for service but no recorded crime: calls are the measure."
@@ -580,79 +537,45 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
         gb = b.groupby("category").agg(n=("harm", "size"), h=("harm", "sum"))
         g = ga.join(gb, how="outer", lsuffix="_now", rsuffix="_before").fillna(0)
         g["dh"] = g["h_now"] - g["h_before"]
-        if partner:
-            g = g[(g["n_now"] >= threshold) & (g["n_before"] >= threshold)]
         for cat, r in g.reindex(g["dh"].abs().sort_values(ascending=False).index).head(5).iterrows():
-            if partner:
-                changed.append(f"{cat}: harm {'up' if r.dh > 0 else 'down'} by about "
-                               f"{fmt(abs(disclosure.round_harm(r.dh)))} days ({month_label(before)} to {month_label(last)}).")
-            else:
-                changed.append(f"{cat}: {fmt(r.n_before)} → {fmt(r.n_now)} incidents, harm "
-                               f"{'+' if r.dh >= 0 else '−'}{fmt(abs(r.dh))} days ({month_label(before)} to "
-                               f"{month_label(last)}).")
-        if partner and not changed:
-            changed.append("No crime type had enough incidents in both months to publish a change.")
+            changed.append(f"{cat}: {fmt(r.n_before)} → {fmt(r.n_now)} incidents, harm "
+                           f"{'+' if r.dh >= 0 else '−'}{fmt(abs(r.dh))} days ({month_label(before)} to "
+                           f"{month_label(last)}).")
 
     # units table and map
     level, units = _level_for_units(ws, area)
     sites_all = ws.sites()
     bcus = ws.bcus()
-    if partner:
-        ut = disclosure.unit_table(basket, units[["code", "name", "geometry"]], threshold=threshold, keep_empty=True)
-        unit_rows = [{"name": r.name, "count": r.count_label, "harm": r.harm_label}
-                     for r in ut.sort_values("harm", ascending=False, na_position="last").itertuples()][:15]
-        png = map_png(area, crs=ws.crs, partner_units=ut, sites=sites_all[sites_all.within(area.geometry)],
-                      title=f"Drug-market harm by {level if level != 'hex' else '250 m hexagon'}, "
-                            f"{period_label(m0, m1)} (suppressed)")
-        hot_note = ("The map shows harm by area with small counts suppressed; partners' briefings carry no "
-                    "incident locations or hot-spot cells.")
-        figures["harm_published"] = float(disclosure.round_harm(harm)) if count >= threshold else None
-    else:
-        from .aggregate import by_unit
-        ut = by_unit(basket, units[["code", "name", "geometry"]])
-        unit_rows = [{"name": r.name, "count": fmt(r.count), "harm": fmt(r.harm)}
-                     for r in ut.sort_values("harm", ascending=False).head(10).itertuples()]
-        hot = _hotspot_cells(basket, area.geometry)
-        n_hot = int(hot["hotspot"].astype(str).str.startswith("Hot").sum()) if hot is not None else 0
-        figures["hot_cells"] = n_hot
-        png = map_png(area, crs=ws.crs, units=units, hot=hot, sites=sites_all[sites_all.within(area.geometry)],
-                      title=f"Hot spots of drug-market harm (Gi*, FDR-adjusted), {period_label(m0, m1)}")
-        hot_note = (f"{n_hot} grid cells are significant hot spots of drug-market harm (Getis-Ord Gi*, "
-                    "Benjamini-Hochberg adjusted)." if hot is not None else
-                    "Too few incidents to test for hot spots; the map shows boundaries and sites.")
+    from .aggregate import by_unit
+    ut = by_unit(basket, units[["code", "name", "geometry"]])
+    unit_rows = [{"name": r.name, "count": fmt(r.count), "harm": fmt(r.harm)}
+                 for r in ut.sort_values("harm", ascending=False).head(10).itertuples()]
+    hot = _hotspot_cells(basket, area.geometry)
+    n_hot = int(hot["hotspot"].astype(str).str.startswith("Hot").sum()) if hot is not None else 0
+    figures["hot_cells"] = n_hot
+    png = map_png(area, crs=ws.crs, units=units, hot=hot, sites=sites_all[sites_all.within(area.geometry)],
+                  title=f"Hot spots of drug-market harm (Gi*, FDR-adjusted), {period_label(m0, m1)}")
+    hot_note = (f"{n_hot} grid cells are significant hot spots of drug-market harm (Getis-Ord Gi*, "
+                "Benjamini-Hochberg adjusted)." if hot is not None else
+                "Too few incidents to test for hot spots; the map shows boundaries and sites.")
 
     # sites
     buffer_m = float(ws.setting("site_buffers_m", settings.site_buffers_m)[0])
     ex = _sites_exposure(sites_all, basket, area, ws.crs, bcus, buffer_m)
     site_rows = []
     for r in ex.itertuples():
-        if partner:
-            n_lab = disclosure.primary_label(threshold) if 0 < r.n < threshold else fmt(r.n)
-            h_lab = fmt(disclosure.round_harm(r.harm)) if r.n >= threshold or r.n == 0 else n_lab
-            site_rows.append({"name": r.name, "kind": r.kind, "count": n_lab, "harm": h_lab})
-        else:
-            site_rows.append({"name": r.name, "kind": r.kind, "count": fmt(r.n), "harm": fmt(r.harm),
-                              "trend": getattr(r, "trend", "")})
+        site_rows.append({"name": r.name, "kind": r.kind, "count": fmt(r.n), "harm": fmt(r.harm),
+                          "trend": getattr(r, "trend", "")})
 
     ops, ops_note = _operations(ws, area, inc_all if main_layer == "crime" else None, audience, threshold)
 
-    if partner:
-        shown = count >= threshold
-        headline = {
-            "harm": fmt(disclosure.round_harm(harm)) if shown else disclosure.primary_label(threshold),
-            "count": fmt(count) if shown else disclosure.primary_label(threshold),
-            "harm_all": fmt(disclosure.round_harm(harm_all)),
-            "drugs": fmt(drugs) if drugs >= threshold or drugs == 0 else disclosure.primary_label(threshold),
-        }
-    else:
-        headline = {"harm": fmt(harm), "count": fmt(count), "harm_all": fmt(harm_all), "drugs": fmt(drugs)}
+    headline = {"harm": fmt(harm), "count": fmt(count), "harm_all": fmt(harm_all), "drugs": fmt(drugs)}
 
-    now = now or dt.datetime.now()
     title = f"Area briefing: {area.name}"
     ctx = {
         "title": title, "area": area, "area_label": area.label, "workspace": ws.name, "marking": marking,
-        "period": period_label(m0, m1), "previous": period_label(p0, p1), "partner": partner,
-        "audience": "Partners (suppressed aggregates)" if partner else "Internal (police)",
+        "period": period_label(m0, m1), "previous": period_label(p0, p1), "partner": False,
+        "coverage": "", "audience": "Internal (police)",
         "generated": f"{now:%d %B %Y %H:%M}", "generated_by": generated_by, "unit": unit,
         "headline": headline, "harm_pct": fmt_pct(harm_pct), "force_pct": fmt_pct(force_pct),
         "share": f"{share:.1f}%" if np.isfinite(share) else "–", "force_name": ws.force or ws.name,
@@ -673,3 +596,171 @@ def render_html(ctx: dict) -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]))
     return env.get_template("briefing.html.j2").render(**ctx)
+
+
+# ------------------------------------------------------------------ the partner briefing
+def partner_area(ws, area: Area, pub) -> list[str]:
+    """The base units (codes) a partner briefing on ``area`` covers.
+
+    A named BCU, ward or neighbourhood is the base units whose centre lies in it; a
+    drawn polygon is snapped the same way and must cover at least the workspace's
+    ``partner_min_units`` (default ``settings.partner_min_units``) units.
+    """
+    if area.kind == "polygon":
+        need = int(ws.setting("partner_min_units", settings.partner_min_units) or settings.partner_min_units)
+        return pub.snap(area.geometry, min_units=need)
+    return pub.snap(area.geometry, min_units=1, what=f"{area.label}")
+
+
+def _build_partner(ws, area: Area, months: tuple[str, str], *, marking: str, threshold: int, incidents,
+                   generated_by: str, now: dt.datetime) -> Briefing:
+    """The partner briefing: every figure derived from the published base table (:mod:`geo.disclosure`)."""
+    m0, m1 = months
+    inc_all = incidents if incidents is not None else ws.incidents()
+    available = disclosure.complete_quarters(ws.store.months())
+    quarters = disclosure.quarters_for_months(m0, m1, available)
+    n = len(quarters)
+    prev_q = disclosure.quarter_run(*_shift_quarters(quarters, -n))
+    prev_ok = all(q in available for q in prev_q)
+    pub = disclosure.published_for(ws, quarters=tuple(quarters) + (tuple(prev_q) if prev_ok else ()),
+                                   threshold=threshold, incidents=inc_all)
+    codes = partner_area(ws, area, pub)
+    geom = pub.geometry_of(codes)
+    shown = Area(area.kind, area.code, area.name, geom, area.bcu_code)
+    layers = set(pub.cells["layer"])
+    main_layer = "crime" if "crime" in layers or not layers else "calls"
+    unit = "CCHI days" if main_layer == "crime" else "weighted calls"
+    F = pub.figure
+    harm = F(units=codes, quarters=quarters, layer=main_layer, basket=True, harm=True)
+    count = F(units=codes, quarters=quarters, layer=main_layer, basket=True)
+    harm_all = F(units=codes, quarters=quarters, layer=main_layer, harm=True)
+    drugs = F(units=codes, quarters=quarters, layer=main_layer, category=settings.enforcement_category)
+    force_harm = F(quarters=quarters, layer=main_layer, basket=True, harm=True)
+    if prev_ok:
+        harm_prev = F(units=codes, quarters=prev_q, layer=main_layer, basket=True, harm=True)
+        force_prev = F(quarters=prev_q, layer=main_layer, basket=True, harm=True)
+        harm_pct, force_pct = disclosure.pct_change(harm, harm_prev), disclosure.pct_change(force_harm, force_prev)
+    else:
+        harm_pct = force_pct = "–"
+    kind = {"lsoa": "LSOA", "hex": f"{disclosure.HEX_SIZE_M:.0f} m hexagon"}.get(pub.level, pub.level)
+    names = dict(zip(pub.units["code"], pub.units["name"]))
+    coverage = (f"This briefing covers {len(codes)} whole {kind}{'s' if len(codes) != 1 else ''} (those whose centre "
+                f"lies in {'the drawn area' if area.kind == 'polygon' else area.name}): "
+                + ", ".join(sorted(codes)) + ".")
+    period, previous = disclosure.quarters_label(quarters), disclosure.quarters_label(prev_q)
+    caveats = [
+        "Harm weights each crime by the Cambridge Crime Harm Index (days of imprisonment a first offender would "
+        "receive); the drug-market harm basket is violence and sexual offences, robbery, possession of weapons, "
+        "public order, criminal damage and arson, and anti-social behaviour.",
+        f"{ENFORCEMENT_LABEL}: a rise can mean more proactive policing, not more harm.",
+        pub.note,
+        "Periods are whole calendar quarters, and only quarters whose three months are all in the data are "
+        "published, so no figure changes when a month is added.",
+    ]
+    if not prev_ok:
+        caveats.append(f"The previous period ({previous}) is not a complete quarter of the data, so no change "
+                       "against it is given.")
+
+    cats = pub.table("category", units=codes, quarters=quarters, layer=main_layer)
+    total_h = harm_all
+    cats = cats.assign(_m=[h.mid for h in cats["harm"]]).sort_values("_m", ascending=False)
+    dominant = [{"category": r.category + (" (enforcement activity)" if r.category == settings.enforcement_category
+                                           else ""), "count": r.count_label, "harm": r.harm_label,
+                 "share": "–" if r.count.suppressed else disclosure.share(r.harm, total_h)}
+                for r in cats.head(8).itertuples()]
+
+    series = []
+    for q in quarters:
+        row = {"month": disclosure.quarter_label(q),
+               "crime": F(units=codes, quarters=[q], layer=main_layer).label}
+        if "calls" in layers and main_layer == "crime":
+            row["calls"] = F(units=codes, quarters=[q], layer="calls").label
+            row["drug_calls"] = F(units=codes, quarters=[q], layer="calls", basket=True).label
+        elif main_layer == "calls":
+            row["calls"] = row["crime"]
+            row["drug_calls"] = F(units=codes, quarters=[q], layer="calls", basket=True).label
+        series.append(row)
+    calls_note = ("No calls for service are held for this area, so only recorded crime is shown."
+                  if "calls" not in layers else
+                  "This workspace holds calls for service but no recorded crime: calls are the measure."
+                  if main_layer == "calls" else "")
+
+    changed = []
+    if prev_ok:
+        now_t = pub.table("category", units=codes, quarters=quarters, layer=main_layer).set_index("category")
+        was_t = pub.table("category", units=codes, quarters=prev_q, layer=main_layer).set_index("category")
+        diffs = []
+        for cat in now_t.index.union(was_t.index):
+            a = now_t["harm"].get(cat, disclosure.Figure(0, 0, threshold, True))
+            b = was_t["harm"].get(cat, disclosure.Figure(0, 0, threshold, True))
+            diffs.append((abs(a.mid - b.mid), cat, a, b))
+        for _, cat, a, b in sorted(diffs, reverse=True)[:5]:
+            changed.append(f"{cat}: harm {b.about} days in {previous}, {a.about} in {period}.")
+
+    ut = pub.unit_table(quarters=quarters, basket=True, layer=main_layer, keep_empty=True)
+    ut = ut[ut["code"].isin(codes)]
+    unit_rows = [{"name": f"{r.name} ({r.code})", "count": r.count_label, "harm": r.harm_label}
+                 for r in ut.sort_values("harm", ascending=False, na_position="last").itertuples()][:15]
+    sites_all = ws.sites()
+    in_area = sites_all[sites_all.within(geom)] if len(sites_all) else sites_all
+    png = map_png(shown, crs=ws.crs, partner_units=ut, sites=in_area,
+                  title=f"Drug-market harm by {kind}, {period} (small counts suppressed)")
+    site_rows = []
+    for r in in_area.itertuples():  # each site with the published figures of the unit it stands in
+        hit = ut[shapely.contains_xy(ut.geometry.to_numpy(), r.geometry.x, r.geometry.y)]
+        if len(hit):
+            u = hit.iloc[0]
+            site_rows.append({"name": r.name, "kind": r.kind, "unit": f"{u['name']} ({u['code']})",
+                              "count": u["count_label"], "harm": u["harm_label"],
+                              "_h": -1.0 if u["harm"] != u["harm"] else float(u["harm"])})
+    site_rows = sorted(site_rows, key=lambda s: -s["_h"])[:10]
+    ops, ops_note = _operations(ws, shown, None, "partner", threshold)
+
+    headline = {"harm": harm.about, "harm_range": harm.label, "count": count.about, "count_range": count.label,
+                "harm_all": harm_all.about, "drugs": drugs.about}
+    figures = {"area": area.name, "period": period, "previous": previous, "quarters": list(quarters),
+               "units": sorted(codes), "unit_level": pub.level, "harm": harm, "count": count,
+               "harm_all": harm_all, "drug_offences": drugs, "force_harm": force_harm,
+               "harm_pct": harm_pct, "force_pct": force_pct}
+    title = f"Area briefing: {area.name}"
+    ctx = {
+        "title": title, "area": area, "area_label": area.label, "workspace": ws.name, "marking": marking,
+        "period": period, "previous": previous, "partner": True, "coverage": coverage,
+        "audience": "Partners (suppressed aggregates)",
+        "generated": f"{now:%d %B %Y %H:%M}", "generated_by": generated_by, "unit": unit,
+        "headline": headline, "harm_pct": harm_pct, "force_pct": force_pct,
+        "share": disclosure.share(harm, force_harm), "force_name": ws.force or ws.name,
+        "prev_avail": prev_ok, "dominant": dominant, "series": series,
+        "has_calls": any("calls" in r for r in series), "calls_note": calls_note,
+        "map_png": base64.b64encode(png).decode(),
+        "hot_note": f"The map shows drug-market harm by {kind}; grey hatched areas hold a count below {threshold}. "
+                    "Partners' briefings carry no incident locations or hot-spot cells.",
+        "level": kind, "unit_rows": unit_rows, "site_rows": site_rows, "buffer_m": 0, "ops": ops,
+        "ops_note": ops_note, "changed": changed, "caveats": caveats, "sources": _sources(ws),
+        "threshold": threshold, "enforcement_label": ENFORCEMENT_LABEL,
+    }
+    html = render_html(ctx)
+    safe = "".join(ch if ch.isalnum() else "-" for ch in area.name.lower()).strip("-")
+    return Briefing(html=html, figures=figures, title=title, audience="partner", marking=marking,
+                    filename=f"briefing-{safe}-{quarters[0]}-{quarters[-1]}-partner")
+
+
+def audit_detail(b: Briefing) -> str:
+    """The audit-log detail of a briefing: area, period, audience and, for partners, the base units covered.
+
+    For a drawn polygon the unit codes are the area the partner actually received.
+    """
+    f = b.figures
+    out = f"{f['area']}, {f['period']}, {b.audience} briefing"
+    if b.audience == "partner" and f.get("units"):
+        out += f"; {len(f['units'])} {f.get('unit_level', 'unit')} units: {' '.join(f['units'])}"
+    return out
+
+
+def _shift_quarters(quarters: list[str], k: int) -> tuple[str, str]:
+    """The first and last of ``quarters`` moved by ``k`` quarters."""
+    def move(q):
+        y, n = q.split("-Q")
+        i = int(y) * 4 + int(n) - 1 + k
+        return f"{i // 4:04d}-Q{i % 4 + 1}"
+    return move(quarters[0]), move(quarters[-1])

@@ -273,7 +273,8 @@ def _add_auth_parsers(sub) -> None:
     b.add_argument("--from", dest="start", required=True, help="first month, YYYY-MM")
     b.add_argument("--to", dest="end", required=True, help="last month, YYYY-MM")
     b.add_argument("--audience", choices=["internal", "partner"], default="internal",
-                   help="partner: suppressed aggregates only")
+                   help="partner: published figures only (docs/DISCLOSURE.md): whole calendar quarters, "
+                        "e.g. --from 2024-01 --to 2024-03; a --polygon is snapped to whole LSOAs")
     b.add_argument("--marking", help="protective marking (default: the workspace's, or OFFICIAL-SENSITIVE)")
     b.add_argument("--out", required=True, help="FILE.pdf or FILE.html")
     b.add_argument("--user", default="command line", help="who is producing it (for the audit log)")
@@ -357,8 +358,7 @@ def _briefing(args) -> int:
             out.write_text(b.html, encoding="utf-8")
         else:
             out.write_bytes(b.pdf())
-        ws.store.audit(args.user, "exported briefing",
-                       f"{area.label}, {args.start}..{args.end}, {args.audience}, {out.name}")
+        ws.store.audit(args.user, "exported briefing", f"{briefing.audit_detail(b)}, {out.name}")
     finally:
         ws.close()
     print(f"Wrote {out} ({b.audience} briefing, {b.marking}).")

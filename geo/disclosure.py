@@ -1,28 +1,23 @@
-"""Disclosure control for partners: suppressed aggregates that cannot be undone.
+"""Disclosure control for partners: one published table, and every partner figure derived from it.
 
 Partners (council, public health, treatment, housing) see counts and harm aggregated
-to areas (LSOA, ward, neighbourhood, a hexagon grid), never an incident. Two rules:
+to areas, never an incident. The guarantee is provable rather than heuristic:
 
-* **primary suppression**: a count from 1 to ``threshold - 1`` is shown as ``"<5"``
-  (``threshold`` is configurable, 5 by default; zeros are shown);
-* **secondary suppression**: further cells are withheld (``"*"``) so that no hidden
-  cell can be worked out from the published totals, by subtracting the visible cells
-  from a total ("differencing") or by solving several totals together.
+* **one published base table** (:func:`published_for`, :func:`publish`): base unit
+  (LSOA; else neighbourhood or ward; else a fixed 500 m hexagon grid) × calendar
+  quarter (complete quarters only, :func:`complete_quarters`) × crime type, with counts
+  from 1 to ``threshold - 1`` shown as ``"<5"`` (and their harm with them);
+* **every other figure** (a drawn area, a ward, a BCU, the force, several quarters,
+  harm, a map or chart value) is a sum of base cells, each ``"<5"`` counting as the
+  interval 1..4 (:class:`Figure`): exact when no hidden cell is inside, else a range
+  or "about N", a function of published values alone. So no combination of partner
+  figures says more than the base table;
+* **areas are whole base units**: a drawn polygon is the units whose representative
+  point lies inside, with a minimum number of units (:meth:`Published.snap`).
 
-For a table with row and column totals, the hidden cells form a bipartite graph
-(rows and columns are nodes, hidden cells are edges; the totals row and column take
-part like any other line). A hidden cell's value follows from the totals exactly when
-its edge is a *bridge* of that graph (not on any cycle), so secondary suppression adds
-the smallest complementary cells until no line holds a single hidden cell and no hidden
-cell is a bridge. On top of this, for cells known to lie in ``1..threshold-1``, the
-range an attacker can deduce by linear programming must not shrink to one value.
-
-Harm is shown only where the count is shown, rounded to ``harm_round`` days, so it
-cannot be divided back into counts by the published weights.
-
-The partner-facing functions (:func:`unit_table`, :func:`category_table`,
-:func:`monthly_table`) return only published values: no coordinates, ids, dates or
-location strings (:func:`check_aggregate` enforces that).
+See ``docs/DISCLOSURE.md``. :func:`suppress` and :func:`recoverable` remain for
+two-dimensional tables published with their margins (primary ``<5`` and secondary
+``*`` suppression so that no hidden cell follows from the totals).
 
 References
 ----------
@@ -386,99 +381,452 @@ def round_harm(h, step: int = HARM_ROUND):
     return np.round(np.asarray(h, dtype=float) / step) * step
 
 
-def _fmt(v, digits=0) -> str:
-    return "–" if v is None or v != v else f"{v:,.{digits}f}"
+# ------------------------------------------------------------------ periods: fixed calendar quarters
+def quarter_of(month: str) -> str:
+    """The calendar quarter (``"2024-Q1"``) holding ``month`` (``"YYYY-MM"``).
+
+    Examples
+    --------
+    >>> quarter_of("2024-05")
+    '2024-Q2'
+    """
+    try:
+        y, m = (int(p) for p in str(month).split("-"))
+        if not 1 <= m <= 12:
+            raise ValueError
+    except ValueError:
+        raise GeoInputError(f"'{month}' is not a month", fix="give months as YYYY-MM, e.g. 2024-04") from None
+    return f"{y:04d}-Q{(m - 1) // 3 + 1}"
 
 
-def unit_table(incidents: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, threshold: int | None = None,
-               keep_empty: bool = False) -> gpd.GeoDataFrame:
-    """Count and harm per area unit, suppressed for a partner.
+def quarter_months(quarter: str) -> list[str]:
+    """The three months of a quarter, e.g. ``"2024-Q1"`` -> ``["2024-01", "2024-02", "2024-03"]``."""
+    try:
+        y, q = str(quarter).split("-Q")
+        y, q = int(y), int(q)
+        if not 1 <= q <= 4:
+            raise ValueError
+    except ValueError:
+        raise GeoInputError(f"'{quarter}' is not a calendar quarter", fix="write quarters as YYYY-Qn, e.g. 2024-Q1") \
+            from None
+    return [f"{y:04d}-{3 * (q - 1) + k:02d}" for k in (1, 2, 3)]
+
+
+def quarter_label(quarter: str) -> str:
+    """``"2024-Q1"`` -> ``"Jan–Mar 2024"``."""
+    import datetime as dt
+    ms = quarter_months(quarter)
+    a, b = (dt.datetime.strptime(m, "%Y-%m") for m in (ms[0], ms[-1]))
+    return f"{a:%b}–{b:%b %Y}"
+
+
+def quarters_label(quarters) -> str:
+    """A run of quarters as text: ``"Jan–Mar 2024"`` or ``"Jan–Mar 2024 to Apr–Jun 2024"``."""
+    qs = list(quarters)
+    return quarter_label(qs[0]) if len(qs) == 1 else f"{quarter_label(qs[0])} to {quarter_label(qs[-1])}"
+
+
+def complete_quarters(months) -> list[str]:
+    """Calendar quarters all three of whose months are in ``months``, oldest first.
+
+    Partners see these only. A quarter with a month missing is not offered: its figures
+    would change when the month arrives, and the change would be that month alone.
+    """
+    held = set(months)
+    qs = sorted({quarter_of(m) for m in held})
+    return [q for q in qs if all(m in held for m in quarter_months(q))]
+
+
+def quarter_run(first: str, last: str) -> list[str]:
+    """The quarters from ``first`` to ``last`` inclusive (``"2024-Q1"``, ``"2024-Q4"`` -> four)."""
+    a, b = quarter_months(first)[0], quarter_months(last)[0]
+    if b < a:
+        raise GeoInputError(f"The period ends ({last}) before it starts ({first})", fix="swap the two quarters")
+    out, q = [], first
+    while True:
+        out.append(q)
+        if q == last:
+            return out
+        y, n = q.split("-Q")
+        y, n = int(y) + (int(n) == 4), int(n) % 4 + 1
+        q = f"{y:04d}-Q{n}"
+
+
+def quarters_for_months(m0: str, m1: str, available=None) -> list[str]:
+    """The whole quarters a partner period ``m0..m1`` consists of.
+
+    Raises
+    ------
+    GeoInputError
+        If ``m0`` does not start a quarter or ``m1`` does not end one, or (with
+        ``available``) a quarter of the period is not a complete quarter of the data.
+    """
+    q0, q1 = quarter_of(m0), quarter_of(m1)
+    if quarter_months(q0)[0] != m0 or quarter_months(q1)[-1] != m1:
+        raise GeoInputError(f"Partner products cover whole calendar quarters; {m0} to {m1} is not one",
+                            fix=f"start on the first month of a quarter and end on the last, e.g. "
+                                f"{quarter_months(q0)[0]} to {quarter_months(q1)[-1]}")
+    qs = quarter_run(q0, q1)
+    if available is not None:
+        missing = [q for q in qs if q not in set(available)]
+        if missing:
+            have = ", ".join(available) if len(available) else "none yet"
+            raise GeoInputError(f"{', '.join(missing)} is not a complete quarter of the data",
+                                fix=f"choose among the complete quarters: {have}")
+    return qs
+
+
+# ------------------------------------------------------------------ the published base table
+BASE_LEVELS = ("lsoa", "neighbourhood", "ward")
+HEX_SIZE_M = 500.0
+#: Each hidden small count stands for this many in "about" figures (small counts are mostly 1 or 2).
+SMALL_CELL_ESTIMATE = 2.0
+
+
+def base_units(boundaries: gpd.GeoDataFrame, *, area=None, force: str | None = None,
+               crs=None) -> tuple[str, gpd.GeoDataFrame]:
+    """The base units of the partner table: the finest published boundary level.
+
+    LSOAs where the workspace has them, else neighbourhoods, else wards (this force's
+    units only); without any, a fixed 500 m hexagon grid over ``area``.
+
+    Returns
+    -------
+    (level, GeoDataFrame)
+        ``code``, ``name``, ``geometry`` and ``px``, ``py``: the unit's representative
+        point (inside the polygon), which decides which areas the unit belongs to.
+    """
+    for level in BASE_LEVELS:
+        b = boundaries[boundaries["level"] == level] if "level" in boundaries else boundaries.iloc[:0]
+        if force and "force" in b:
+            b = b[b["force"].fillna(force) == force]
+        if len(b):
+            units = b[["code", "name", "geometry"]].reset_index(drop=True)
+            break
+    else:
+        if area is None:
+            raise GeoInputError("The workspace has no boundaries and no area for a partner table",
+                                fix="import LSOA, neighbourhood or ward boundaries")
+        level, units = "hex", hex_units(area, cell_size=HEX_SIZE_M, crs=crs)
+    units = gpd.GeoDataFrame(units, geometry="geometry", crs=crs or units.crs).reset_index(drop=True)
+    units["code"] = units["code"].astype(str)
+    units["name"] = units["name"].astype(str)
+    rp = units.geometry.representative_point()
+    units["px"], units["py"] = rp.x.to_numpy(), rp.y.to_numpy()
+    return level, units
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A published figure: an exact value, or the range a set of base cells allows.
+
+    ``lo`` and ``hi`` are computed from published base values only (each ``"<5"`` cell
+    counts as 1 to 4), so a figure never says more than the base table.
+    """
+
+    lo: float
+    hi: float
+    threshold: int = 5
+    harm: bool = False
+    #: Point estimate: shown values plus :data:`SMALL_CELL_ESTIMATE` per hidden cell (a
+    #: constant, so a function of published values only). ``None``: the middle of the range.
+    est: float | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.lo == self.hi
+
+    @property
+    def suppressed(self) -> bool:
+        """True when the figure is one small count (or its harm): 1 to ``threshold - 1``."""
+        return False if self.harm else (self.lo >= 1 and self.hi <= self.threshold - 1 and not self.exact)
+
+    @property
+    def mid(self) -> float:
+        """The point estimate (:attr:`est`), or the middle of the range."""
+        return (self.lo + self.hi) / 2 if self.est is None else self.est
+
+    def _r(self, v: float, up: bool | None = None) -> float:
+        step = HARM_ROUND if self.harm else 1
+        f = np.ceil if up else np.floor if up is False else np.round
+        return float(f(v / step) * step)
+
+    @property
+    def label(self) -> str:
+        """``"1,234"``, ``"<5"`` or a range ``"40–52"`` (harm rounded to 10 days)."""
+        if self.exact:
+            return f"{self._r(self.lo):,.0f}"
+        if self.suppressed:
+            return primary_label(self.threshold)
+        return f"{self._r(self.lo, False):,.0f}–{self._r(self.hi, True):,.0f}"
+
+    @property
+    def about(self) -> str:
+        """``"1,234"`` when exact, else ``"about 1,250"`` (:attr:`mid` rounded to the range's precision)."""
+        if self.exact:
+            return self.label
+        if self.suppressed:
+            return primary_label(self.threshold)
+        m = self.mid
+        step = 10 ** max(0, int(np.floor(np.log10(max(self.hi - self.lo, 1)))) - 1)
+        step = max(step, HARM_ROUND if self.harm else 1)
+        return f"about {np.round(m / step) * step:,.0f}"
+
+    def __add__(self, other: "Figure") -> "Figure":
+        return Figure(self.lo + other.lo, self.hi + other.hi, self.threshold, self.harm, self.mid + other.mid)
+
+
+def pct_change(now: Figure, before: Figure) -> str:
+    """Change between two figures as text (``"+4.1%"``, ``"about +4%"``), from published values only."""
+    if before.mid <= 0:
+        return "–"
+    v = (now.mid - before.mid) / before.mid * 100
+    return f"{v:+.1f}%" if now.exact and before.exact else f"about {v:+.0f}%"
+
+
+def share(part: Figure, whole: Figure) -> str:
+    """``part`` as a share of ``whole`` (text), from published values only."""
+    if whole.mid <= 0:
+        return "–"
+    v = part.mid / whole.mid * 100
+    return f"{v:.1f}%" if part.exact and whole.exact else f"about {v:.0f}%"
+
+
+@dataclass(frozen=True)
+class Published:
+    """The one table partners' figures come from, and the functions that derive them.
+
+    ``cells`` holds one row per base unit × calendar quarter × layer × category ×
+    basket flag with an incident: ``unit``, ``quarter``, ``layer``, ``category``,
+    ``basket`` (bool), ``count`` (the count, or NaN when it is 1 to ``threshold - 1``),
+    ``harm`` (its harm, NaN when the count is hidden), ``w_lo``, ``w_hi`` (the published
+    harm weight bounds of the category). Every other partner figure (an area, a ward,
+    a BCU, the force, several quarters, harm, a chart value) is a sum over these cells
+    in which each hidden cell counts as the interval 1..threshold-1 (:class:`Figure`),
+    so no combination of partner figures carries information beyond this table.
+    Absent rows are zeros.
+    """
+
+    cells: pd.DataFrame
+    units: gpd.GeoDataFrame
+    level: str
+    quarters: tuple[str, ...]
+    threshold: int
+    enforcement_category: str = settings.enforcement_category
+
+    @property
+    def note(self) -> str:
+        t = self.threshold
+        kind = {"hex": f"{HEX_SIZE_M:.0f} m hexagon", "lsoa": "LSOA"}.get(self.level, self.level)
+        return (f"Figures are built from one table of counts by {kind}, calendar quarter and crime type, in which "
+                f"counts from 1 to {t - 1} are shown as '<{t}'. Every total is the sum of that table's cells: "
+                f"where it includes '<{t}' cells it is given as a range (each counting as 1 to {t - 1}) or as "
+                f"'about' the middle of that range. Harm is the count times the published weight, rounded to "
+                f"{HARM_ROUND} days. Areas are made of whole {kind}s (those whose centre lies inside).")
+
+    # -------------------------------------------------------------- selecting cells
+    def _mask(self, *, units=None, quarters=None, layer=None, basket=None, category=None) -> np.ndarray:
+        c = self.cells
+        m = np.ones(len(c), dtype=bool)
+        if units is not None:
+            m &= c["unit"].isin(list(units)).to_numpy()
+        if quarters is not None:
+            m &= c["quarter"].isin(list(quarters)).to_numpy()
+        if layer is not None:
+            m &= (c["layer"] == layer).to_numpy()
+        if basket is not None:
+            m &= (c["basket"] == bool(basket)).to_numpy()
+        if category is not None:
+            m &= (c["category"] == category).to_numpy()
+        return m
+
+    def figure(self, *, units=None, quarters=None, layer=None, basket=None, category=None,
+               harm: bool = False) -> Figure:
+        """The count (or harm) of the selected base cells as a :class:`Figure`.
+
+        ``units``: base unit codes (``None``: all); ``quarters`` (``None``: all);
+        ``layer`` (``"crime"``/``"calls"``); ``basket``: drug-market basket only (True),
+        outside it (False); ``category``: one crime type.
+        """
+        c = self.cells[self._mask(units=units, quarters=quarters, layer=layer, basket=basket, category=category)]
+        return _figure(c, self.threshold, harm)
+
+    def table(self, by: str, *, units=None, quarters=None, layer=None, basket=None) -> pd.DataFrame:
+        """Figures per ``by`` (``"unit"``, ``"category"``, ``"quarter"``, ``"layer"``) over the selection.
+
+        Returns
+        -------
+        DataFrame
+            ``by``, ``count`` and ``harm`` (:class:`Figure`), ``count_label``,
+            ``harm_label``; one row per value of ``by`` with at least one cell.
+        """
+        c = self.cells[self._mask(units=units, quarters=quarters, layer=layer, basket=basket)]
+        rows = [{by: k, "count": _figure(g, self.threshold, False), "harm": _figure(g, self.threshold, True)}
+                for k, g in c.groupby(by, sort=True)]
+        out = pd.DataFrame(rows, columns=[by, "count", "harm"])
+        out["count_label"] = [f.label for f in out["count"]]
+        out["harm_label"] = [_harm_label(h, n) for h, n in zip(out["harm"], out["count"])]
+        return check_aggregate(out, f"table by {by}")
+
+    # -------------------------------------------------------------- areas from whole units
+    def units_in(self, geometry) -> list[str]:
+        """Codes of the base units whose representative point lies in ``geometry``."""
+        import shapely
+        shapely.prepare(geometry)
+        inside = shapely.contains_xy(geometry, self.units["px"].to_numpy(), self.units["py"].to_numpy())
+        return list(self.units.loc[inside, "code"])
+
+    def snap(self, geometry, *, min_units: int | None = None, what: str = "The drawn area") -> list[str]:
+        """The base units a drawn area is made of, refusing areas smaller than ``min_units`` units.
+
+        Raises
+        ------
+        GeoInputError
+            When fewer than ``min_units`` (``None``: ``settings.partner_min_units``) base units have
+            their centre inside ``geometry``.
+        """
+        need = settings.partner_min_units if min_units is None else int(min_units)
+        codes = self.units_in(geometry)
+        if len(codes) < need:
+            kind = {"hex": "hexagons", "lsoa": "LSOAs"}.get(self.level, f"{self.level}s")
+            raise GeoInputError(f"{what} covers {len(codes)} whole {kind}; partner figures need at least {need}",
+                                fix=f"draw a larger area (it is made of the {kind} whose centre lies inside)")
+        return codes
+
+    def geometry_of(self, codes) -> object:
+        """The union of the given base units' polygons."""
+        import shapely
+        return shapely.union_all(self.units.loc[self.units["code"].isin(list(codes)), "geometry"].to_numpy())
+
+    def unit_table(self, *, parents: gpd.GeoDataFrame | None = None, quarters=None, basket: bool | None = True,
+                   layer=None, keep_empty: bool = False) -> gpd.GeoDataFrame:
+        """Count and harm per base unit, or per ``parents`` polygon (each the sum of its base units).
+
+        Returns
+        -------
+        GeoDataFrame
+            ``code``, ``name``, ``count`` and ``harm`` (the middle of the figure's range,
+            NaN when the count is one small cell), ``count_label``, ``harm_label``,
+            ``units`` (how many base units), ``geometry``. ``attrs``: ``total_label``,
+            ``total_harm``, ``total_harm_label``, ``note``, ``threshold``.
+        """
+        if parents is None:
+            groups = {c: [c] for c in self.units["code"]}
+            frame = self.units[["code", "name", "geometry"]]
+        else:
+            frame = parents[["code", "name", "geometry"]].reset_index(drop=True)
+            groups = {c: self.units_in(g) for c, g in zip(frame["code"], frame.geometry)}
+        c = self.cells[self._mask(quarters=quarters, layer=layer, basket=basket)]
+        by_unit = dict(tuple(c.groupby("unit")))
+        empty = c.iloc[:0]
+        counts, harms = [], []
+        for code in frame["code"]:
+            parts = [by_unit[u] for u in groups[code] if u in by_unit]
+            g = pd.concat(parts) if parts else empty
+            counts.append(_figure(g, self.threshold, False))
+            harms.append(_figure(g, self.threshold, True))
+        out = gpd.GeoDataFrame({
+            "code": frame["code"].to_numpy(), "name": frame["name"].to_numpy(),
+            "count": [np.nan if f.suppressed else f.mid for f in counts],
+            "count_label": [f.label for f in counts],
+            "harm": [np.nan if n.suppressed else float(round_harm(h.mid)) for h, n in zip(harms, counts)],
+            "harm_label": [_harm_label(h, n) for h, n in zip(harms, counts)],
+            "units": [len(groups[c]) for c in frame["code"]],
+        }, geometry=frame.geometry.to_numpy(), crs=self.units.crs)
+        if not keep_empty:
+            out = out[[f.hi > 0 for f in counts]].reset_index(drop=True)
+        total = _figure(c, self.threshold, False)
+        total_h = _figure(c, self.threshold, True)
+        out.attrs.update(total_label=total.label, total_about=total.about, total_harm=float(round_harm(total_h.mid)),
+                         total_harm_label=total_h.about, note=self.note, threshold=self.threshold)
+        return check_aggregate(out, "unit table")
+
+
+def _figure(cells: pd.DataFrame, threshold: int, harm: bool) -> Figure:
+    shown = cells["count"].notna().to_numpy()
+    if harm:
+        known = float(cells.loc[shown, "harm"].sum())
+        lo = known + float(cells.loc[~shown, "w_lo"].sum())
+        hi = known + float(cells.loc[~shown, "w_hi"].sum()) * (threshold - 1)
+        w_mid = float((cells.loc[~shown, "w_lo"] + cells.loc[~shown, "w_hi"]).sum()) / 2
+        est = known + w_mid * min(SMALL_CELL_ESTIMATE, threshold - 1)
+    else:
+        known = float(cells.loc[shown, "count"].sum())
+        k = int((~shown).sum())
+        lo, hi = known + k, known + k * (threshold - 1)
+        est = known + k * min(SMALL_CELL_ESTIMATE, threshold - 1)
+    return Figure(lo, hi, threshold, harm, est)
+
+
+def _harm_label(h: Figure, n: Figure) -> str:
+    return n.label if n.suppressed else h.label
+
+
+def publish(incidents: pd.DataFrame, units: gpd.GeoDataFrame, *, quarters, level: str = "lsoa",
+            threshold: int | None = None) -> Published:
+    """Build the published base table from incidents: the one input of every partner figure.
 
     Parameters
     ----------
     incidents : GeoDataFrame
-        Points with a ``harm`` column (any incidents: the function drops their detail).
+        Points with ``month``, ``layer``, ``category``, ``harm`` and ``in_basket`` (from
+        :meth:`geo.workspace.Workspace.incidents`). Their detail is dropped here.
     units : GeoDataFrame
-        Polygons with ``code`` and ``name`` (LSOAs, wards, neighbourhoods, hex cells).
+        Base units from :func:`base_units` (``code``, ``name``, ``geometry``, ``px``, ``py``).
+    quarters : sequence of str
+        The complete calendar quarters to publish (:func:`complete_quarters`); incidents
+        of other months are left out.
+    level : str
+        The units' level, for the notes.
     threshold : int, optional
         ``None``: ``settings.suppression_threshold``.
-    keep_empty : bool
-        Keep units with no incident (published as 0).
 
     Returns
     -------
-    GeoDataFrame
-        ``code``, ``name``, ``count`` (float, NaN when hidden), ``count_label``
-        (``"12"``, ``"<5"``, ``"*"``), ``harm`` (rounded days, NaN when hidden),
-        ``harm_label``, ``geometry`` (the unit polygon). ``attrs``: ``total_count``,
-        ``total_label``, ``total_harm``, ``note``. Nothing else.
+    Published
+        Incidents outside every unit are not counted (a point on a shared edge counts
+        in one unit).
     """
-    from .aggregate import by_unit
-    agg = by_unit(incidents[["harm", "geometry"]], units[["code", "name", "geometry"]], keep_empty=True)
-    counts = pd.DataFrame({"count": agg["count"].to_numpy()}, index=agg["code"].to_numpy())
-    s = suppress(counts, threshold=threshold)
-    body_pub = s.public.drop(index=TOTAL)["count"]
-    body_lab = s.labels.drop(index=TOTAL)["count"]
-    out = gpd.GeoDataFrame({
-        "code": agg["code"].to_numpy(), "name": agg["name"].to_numpy(),
-        "count": body_pub.to_numpy(), "count_label": body_lab.to_numpy(),
-        "harm": np.where(body_pub.notna().to_numpy(), round_harm(agg["harm"].to_numpy()), np.nan),
-    }, geometry=agg.geometry.to_numpy(), crs=units.crs)
-    out["harm_label"] = [_fmt(h) if h == h else lab for h, lab in zip(out["harm"], out["count_label"])]
-    if not keep_empty:
-        out = out[agg["count"].to_numpy() > 0].reset_index(drop=True)
-    tot = s.public.loc[TOTAL, "count"]
-    out.attrs.update(total_count=tot, total_label=s.labels.loc[TOTAL, "count"],
-                     total_harm=float(round_harm(agg["harm"].sum())) if tot == tot else np.nan,
-                     note=s.note, threshold=s.threshold)
-    return check_aggregate(out, "unit table")
+    threshold = int(threshold if threshold is not None else settings.suppression_threshold)
+    if threshold < 2:
+        raise GeoInputError(f"Suppression threshold {threshold} is below 2", fix="use 5 (the default) or more")
+    quarters = tuple(quarters)
+    months = {m for q in quarters for m in quarter_months(q)}
+    inc = incidents[incidents["month"].isin(months) & incidents.geometry.notna()]
+    cols = ["unit", "quarter", "layer", "category", "basket", "count", "harm", "w_lo", "w_hi"]
+    if len(inc) and len(units):
+        j = gpd.sjoin(inc[["month", "layer", "category", "harm", "in_basket", "geometry"]],
+                      units[["code", "geometry"]], how="inner", predicate="intersects")
+        j = j[~j.index.duplicated(keep="first")]
+        # the harm weight bounds of each category over the whole workspace (published weights)
+        w = incidents.groupby(["layer", "category"], observed=True)["harm"].agg(["min", "max"])
+        j = j.assign(quarter=[quarter_of(m) for m in j["month"]], basket=j["in_basket"].astype(bool))
+        g = (j.groupby(["code", "quarter", "layer", "category", "basket"], observed=True)
+             .agg(count=("harm", "size"), harm=("harm", "sum")).reset_index().rename(columns={"code": "unit"}))
+        wb = w.reindex(pd.MultiIndex.from_frame(g[["layer", "category"]]))
+        g["w_lo"], g["w_hi"] = wb["min"].to_numpy(), wb["max"].to_numpy()
+        g["count"] = g["count"].astype(float)
+        hidden = (g["count"] > 0) & (g["count"] < threshold)
+        g.loc[hidden, ["count", "harm"]] = np.nan
+        cells = g[cols]
+    else:
+        cells = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+    return Published(cells=cells.reset_index(drop=True), units=units, level=level, quarters=quarters,
+                     threshold=threshold)
 
 
-def category_table(incidents: pd.DataFrame, *, threshold: int | None = None) -> pd.DataFrame:
-    """Count and share of harm per crime type for one area, suppressed for a partner.
+def published_for(ws, *, quarters=None, threshold: int | None = None, incidents=None) -> Published:
+    """The workspace's published base table (every complete quarter unless ``quarters``).
 
-    Returns
-    -------
-    DataFrame
-        ``category``, ``count`` (NaN when hidden), ``count_label``, ``harm`` (rounded,
-        NaN when hidden), ``harm_share`` (whole %, NaN when hidden); the last row is the
-        ``Total``. Sorted by harm, hidden rows last.
+    The one function pages, briefings and the command line use for partner figures.
+    ``threshold`` ``None``: the workspace's ``suppression_threshold`` setting.
     """
-    if incidents.empty:
-        return pd.DataFrame(columns=["category", "count", "count_label", "harm", "harm_share"])
-    g = incidents.groupby("category", observed=True).agg(count=("harm", "size"), harm=("harm", "sum"))
-    s = suppress(g[["count"]].T.rename(index={"count": "area"}), threshold=threshold)
-    pub = s.public.loc["area"]
-    lab = s.labels.loc["area"]
-    total_harm = g["harm"].sum()
-    rows = []
-    for cat in list(g.index) + [TOTAL]:
-        shown = pub[cat] == pub[cat]
-        h = total_harm if cat == TOTAL else g.loc[cat, "harm"]
-        rows.append({"category": cat, "count": pub[cat], "count_label": lab[cat],
-                     "harm": float(round_harm(h)) if shown else np.nan,
-                     "harm_share": float(np.round(h / total_harm * 100)) if shown and total_harm else np.nan})
-    out = pd.DataFrame(rows)
-    body = out[out["category"] != TOTAL].sort_values(["harm"], ascending=False, na_position="last")
-    out = pd.concat([body, out[out["category"] == TOTAL]], ignore_index=True)
-    out.attrs["note"] = s.note
-    return check_aggregate(out, "category table")
-
-
-def monthly_table(incidents: pd.DataFrame, months: list[str], *, threshold: int | None = None) -> pd.DataFrame:
-    """Count per month for one area (with the period total), suppressed for a partner.
-
-    Returns
-    -------
-    DataFrame
-        ``month``, ``count`` (NaN when hidden), ``count_label``; last row ``Total``.
-    """
-    n = incidents.groupby("month").size().reindex(months, fill_value=0)
-    s = suppress(pd.DataFrame([n.to_numpy()], columns=months, index=["area"]), threshold=threshold)
-    out = pd.DataFrame({"month": list(s.public.columns), "count": s.public.loc["area"].to_numpy(),
-                        "count_label": s.labels.loc["area"].to_numpy()})
-    out.attrs["note"] = s.note
-    return out
+    inc = incidents if incidents is not None else ws.incidents()
+    threshold = int(threshold or ws.setting("suppression_threshold", settings.suppression_threshold))
+    if quarters is None:
+        quarters = complete_quarters(ws.store.months())
+    level, units = base_units(ws.boundaries(), area=ws.area(), force=ws.force, crs=ws.crs)
+    return publish(inc, units, quarters=quarters, level=level, threshold=threshold)
 
 
 def hex_units(area, *, cell_size: float = 500.0, crs=None) -> gpd.GeoDataFrame:

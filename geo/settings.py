@@ -24,6 +24,8 @@ class Settings:
     max_points_on_map: int = 5000
     #: Partners see counts below this as "<5".
     suppression_threshold: int = 5
+    #: A partner's drawn area is snapped to whole base units (LSOAs); it must cover at least this many.
+    partner_min_units: int = 3
     #: Hotspot grid: automatic cell size aims at this many cells on the short side.
     cells_on_short_side: int = 50
     round_cell_to_m: int = 50

@@ -151,27 +151,78 @@ def toy():
     return inc, units
 
 
-def test_unit_table_is_suppressed_and_carries_no_incident_detail(toy):
+def toy_units(units):
+    level, base = disclosure.base_units(units.assign(level="lsoa"), crs="EPSG:27700")
+    return base
+
+
+def test_published_table_hides_small_cells_and_carries_no_incident_detail(toy):
     inc, units = toy
-    t = disclosure.unit_table(inc, units)
-    assert set(t.columns) == {"code", "name", "count", "count_label", "harm", "harm_label", "geometry"}
+    inc = inc.assign(layer="crime", in_basket=True, month="2024-02")
+    pub = disclosure.publish(inc, toy_units(units), quarters=["2024-Q1"])
+    assert set(pub.cells.columns) == {"unit", "quarter", "layer", "category", "basket", "count", "harm", "w_lo", "w_hi"}
+    true = inc.sjoin(units[["code", "geometry"]]).groupby(["code", "category"]).size()
+    for r in pub.cells.itertuples():
+        n = true[(r.unit, r.category)]
+        assert (r.count != r.count) == (0 < n < 5)  # hidden exactly when small
+        assert r.count != r.count or r.count == n
+        assert (r.harm != r.harm) == (r.count != r.count)  # harm hidden with its count
+    t = pub.unit_table()
+    assert set(t.columns) == {"code", "name", "count", "count_label", "harm", "harm_label", "units", "geometry"}
     lab = dict(zip(t["code"], t["count_label"]))
-    assert lab["U1"] == "<5"
-    assert lab["U3"] == "*"  # the next smallest, so the total does not give U1 away
-    assert lab["U2"] == "20" and lab["U4"] == "30"
-    assert t.attrs["total_label"] == "61"
-    assert np.isnan(t.loc[t["code"] == "U1", "harm"]).all()
+    k = int((pub.cells["unit"] == "U1").sum())  # U1's 2 incidents: one hidden cell per crime type
+    assert lab["U1"] == ("<5" if k == 1 else f"{k}–{4 * k}")
+    assert (k > 1) or np.isnan(t.loc[t["code"] == "U1", "harm"]).all()
     assert set(t.geometry.geom_type) == {"Polygon"}
+    assert "–" in t.attrs["total_label"] or t.attrs["total_label"] == "61"
 
 
-def test_category_and_monthly_tables(toy):
-    inc, _ = toy
-    c = disclosure.category_table(inc)
-    assert c["category"].iloc[-1] == TOTAL
-    assert c["count_label"].iloc[-1] == "61"
-    assert set(c.columns) == {"category", "count", "count_label", "harm", "harm_share"}
-    m = disclosure.monthly_table(inc, ["2024-01", "2024-02"])
-    assert list(m["count_label"]) == ["0", "61", "61"]
+def test_every_total_is_the_range_its_hidden_cells_allow():
+    cells = pd.DataFrame({"unit": ["A", "A", "B", "B"], "quarter": "2024-Q1", "layer": "crime",
+                          "category": ["Robbery", "Burglary", "Robbery", "Burglary"], "basket": True,
+                          "count": [np.nan, 12.0, 7.0, np.nan], "harm": [np.nan, 120.0, 70.0, np.nan],
+                          "w_lo": 10.0, "w_hi": 10.0})
+    pub = disclosure.Published(cells=cells, units=gpd.GeoDataFrame(), level="lsoa", quarters=("2024-Q1",),
+                               threshold=5)
+    f = pub.figure()
+    assert (f.lo, f.hi, f.label) == (21, 27, "21–27")
+    assert f.about == "about 23"  # 19 shown + 2 per hidden cell
+    assert pub.figure(units=["A"], category="Robbery").label == "<5"
+    assert pub.figure(units=["A"], category="Burglary").label == "12"
+    h = pub.figure(harm=True)
+    assert (h.lo, h.hi) == (210, 270)
+    assert pub.figure(units=["B"], category="Robbery", harm=True).label == "70"
+    # a harm that belongs to a hidden count is hidden with it
+    t = pub.table("category", units=["A"])
+    assert t.set_index("category").loc["Robbery", "harm_label"] == "<5"
+
+
+def test_calendar_quarters_are_fixed_and_complete_only():
+    assert disclosure.quarter_of("2024-04") == "2024-Q2"
+    assert disclosure.quarter_months("2024-Q4") == ["2024-10", "2024-11", "2024-12"]
+    months = [f"2024-{m:02d}" for m in range(1, 5)]
+    assert disclosure.complete_quarters(months) == ["2024-Q1"]  # April alone is not offered
+    months += ["2024-05", "2024-06", "2024-07"]
+    assert disclosure.complete_quarters(months) == ["2024-Q1", "2024-Q2"]
+    assert disclosure.quarter_run("2024-Q3", "2025-Q2") == ["2024-Q3", "2024-Q4", "2025-Q1", "2025-Q2"]
+    assert disclosure.quarters_for_months("2024-01", "2024-06") == ["2024-Q1", "2024-Q2"]
+    with pytest.raises(GeoInputError, match="whole calendar quarters.*2024-02 to 2024-04"):
+        disclosure.quarters_for_months("2024-02", "2024-04")
+    with pytest.raises(GeoInputError, match="2024-Q2 is not a complete quarter"):
+        disclosure.quarters_for_months("2024-01", "2024-06", ["2024-Q1"])
+    with pytest.raises(GeoInputError, match="not a month"):
+        disclosure.quarter_of("2024-13")
+
+
+def test_drawn_area_is_snapped_to_whole_units_with_a_minimum(toy):
+    _, units = toy
+    inc = toy[0].assign(layer="crime", in_basket=True)
+    pub = disclosure.publish(inc, toy_units(units), quarters=["2024-Q1"])
+    assert sorted(pub.snap(box(0, 0, 160, 160), min_units=1)) == ["U1", "U2", "U3", "U4"]
+    with pytest.raises(GeoInputError, match="covers 1 whole LSOAs; partner figures need at least 3"):
+        pub.snap(box(10, 10, 60, 60), min_units=3)
+    # a polygon that misses a unit's centre does not include any of its incidents
+    assert pub.snap(box(0, 0, 49, 49), min_units=0) == []
 
 
 def test_check_aggregate_refuses_incident_columns_and_points(toy):

@@ -1,7 +1,8 @@
 """Area summary: counts and harm by area with small numbers suppressed. The partners' map.
 
-Everything on this page comes from ``geo.disclosure`` (area polygons and published
-labels): no incident point, id, location or tooltip with incident detail, for any role.
+Everything on this page comes from the published base table of ``geo.disclosure``
+(base unit × calendar quarter × crime type; wards and neighbourhoods are sums of whole
+base units): no incident point, id, location or tooltip with incident detail, for any role.
 """
 from __future__ import annotations
 
@@ -9,38 +10,47 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import auth, data, ui
-from geo import briefing, maps, safe
+from geo import disclosure, maps, safe
 from geo.settings import settings
 
 user = auth.require_user()
 path, key, ver, info = data.current()
 threshold = int(info["settings"].get("suppression_threshold", settings.suppression_threshold))
 st.title(f"Area summary · {safe.md(info['name'])}")
-st.caption(f"Counts and harm by area for three-month periods. Counts from 1 to {threshold - 1} show as "
-           f"'<{threshold}'; '*' marks a count withheld so that a small one cannot be worked out from the totals. "
-           "Harm is rounded to the nearest 10 days.")
+st.caption(f"Counts and harm by area for whole calendar quarters. Counts from 1 to {threshold - 1} show as "
+           f"'<{threshold}'; a total that includes such counts is shown as a range. Harm is rounded to the nearest "
+           "10 days.")
 
-blocks = briefing.period_blocks(info["months"], 3)
-if not blocks:
-    st.info("This workspace holds no incidents yet.")
+quarters = disclosure.complete_quarters(info["months"])
+if not quarters:
+    st.info("This workspace holds no complete calendar quarter yet: partner figures are published by whole "
+            "quarters only.")
     st.stop()
-levels = [lv for lv in ("ward", "neighbourhood", "lsoa") if lv in info["levels"]] + ["hex"]
-level_names = {"ward": "Wards", "neighbourhood": "Neighbourhoods", "lsoa": "LSOAs", "hex": "500 m hexagons"}
+pub_level = data.partner_published(key, ver, threshold).level
+levels = [pub_level] + [lv for lv in ("ward", "neighbourhood") if lv in info["levels"] and lv != pub_level]
+level_names = {"ward": "Wards", "neighbourhood": "Neighbourhoods", "lsoa": "LSOAs",
+               "hex": f"{disclosure.HEX_SIZE_M:.0f} m hexagons"}
 c1, c2, c3 = st.columns([2, 2, 1])
-period = c1.selectbox("Period", blocks, format_func=lambda b: briefing.period_label(*b), key="areas_period")
+if len(quarters) > 1:
+    q0, q1 = c1.select_slider("Quarters", options=quarters, value=(quarters[-1], quarters[-1]),
+                              format_func=disclosure.quarter_label, key="areas_quarters")
+else:
+    q0 = q1 = c1.selectbox("Quarter", quarters, format_func=disclosure.quarter_label, key="areas_quarter")
+period = tuple(disclosure.quarter_run(q0, q1))
+label = disclosure.quarters_label(period)
 level = c2.radio("Areas", levels, format_func=level_names.get, horizontal=True, key="areas_level")
 basket = c3.toggle("Drug-market harm basket only", value=True, key="areas_basket")
 measure = st.radio("Colour by", ["Harm", "Count"], horizontal=True, key="areas_measure")
 
-table = data.partner_units(key, ver, level, tuple(period), threshold, basket, data.user_key())
+table = data.partner_units(key, ver, level, period, threshold, basket)
 seen = st.session_state.setdefault("areas_audited", set())
-if (key, level, tuple(period)) not in seen:
-    seen.add((key, level, tuple(period)))
-    data.audit("viewed area summary", f"{level_names[level]}, {briefing.period_label(*period)}")
+if (key, level, period) not in seen:
+    seen.add((key, level, period))
+    data.audit("viewed area summary", f"{level_names[level]}, {label}")
 
 c1, c2, c3 = st.columns(3)
 c1.metric("Incidents", table.attrs.get("total_label", "–"))
-c2.metric("Harm (CCHI days, rounded)", ui.num(table.attrs.get("total_harm")))
+c2.metric("Harm (CCHI days, rounded)", table.attrs.get("total_harm_label", "–"))
 c3.metric("Areas with incidents", ui.num(len(table)))
 
 
@@ -63,16 +73,15 @@ if table.empty:
     st.info("No incidents in this period.")
 else:
     draw_map()
-    st.caption("Grey areas: counts withheld.")
+    st.caption(f"Grey areas: a count below {threshold}. {table.attrs.get('note', '')}")
     out = table.drop(columns="geometry")[["code", "name", "count_label", "harm_label"]]
     out = out.rename(columns={"count_label": "incidents", "harm_label": "harm (CCHI days, rounded)"})
     st.dataframe(out, hide_index=True)
     st.download_button("Download the table (CSV)", safe.csv_bytes(out), mime="text/csv",
-                       file_name=f"{path.stem}-{level}-{period[0]}-{period[1]}-suppressed.csv", key="areas_csv",
-                       on_click=data.audit, args=("exported area table", f"{level}, {period[0]}..{period[1]}"))
+                       file_name=f"{path.stem}-{level}-{period[0]}-{period[-1]}-suppressed.csv", key="areas_csv",
+                       on_click=data.audit, args=("exported area table", f"{level}, {label}"))
 
 st.subheader("By crime type")
-cats = data.partner_categories(key, ver, tuple(period), threshold, data.user_key())
-st.dataframe(cats[["category", "count_label", "harm", "harm_share"]].rename(
-    columns={"count_label": "incidents", "harm": "harm (days, rounded)", "harm_share": "share of harm (%)"}),
-    hide_index=True)
+cats = data.partner_categories(key, ver, period, threshold)
+st.dataframe(cats[["category", "count_label", "harm_label"]].rename(
+    columns={"count_label": "incidents", "harm_label": "harm (days, rounded)"}), hide_index=True)

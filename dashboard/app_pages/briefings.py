@@ -1,7 +1,8 @@
 """Briefings: an area and a period -> an HTML and PDF briefing with the protective marking.
 
-Partners get partner briefings only (suppressed aggregates); inspectors choose among
-their own BCU(s) and the wards and neighbourhoods in them.
+Partners get partner briefings only (figures from ``geo.disclosure``'s published base
+table, whole calendar quarters, drawn areas snapped to whole base units); inspectors
+choose among their own BCU(s) and the wards and neighbourhoods in them.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import auth, data
-from geo import briefing, maps, safe
+from geo import briefing, disclosure, maps, safe
 from geo.auth import AccessDenied, allowed_bcus
 from geo.errors import GeoInputError
 
@@ -67,20 +68,30 @@ if not months:
     st.info("This workspace holds no incidents yet.")
     st.stop()
 if user.role == "partner":
-    blocks = briefing.period_blocks(months, 3)
-    period = st.selectbox("Period", blocks, format_func=lambda b: briefing.period_label(*b), key="brief_block")
     audience = "partner"
-    st.caption("Partner briefings use suppressed aggregates only. Periods are fixed three-month blocks, so two "
-               "briefings cannot be differenced to reveal a single month.")
 else:
-    if len(months) > 1:
-        default = (months[-3] if len(months) >= 3 else months[0], months[-1])
-        period = st.select_slider("Months", options=months, value=default, format_func=briefing.month_label,
-                                  key="brief_months")
-    else:
-        period = (months[0], months[0])
     audience = st.radio("Audience", ["internal", "partner"], horizontal=True, key="brief_audience",
                         format_func={"internal": "Internal (police)", "partner": "Partners (suppressed)"}.get)
+if audience == "partner":
+    quarters = disclosure.complete_quarters(months)
+    if not quarters:
+        st.info("This workspace holds no complete calendar quarter yet: partner briefings cover whole quarters.")
+        st.stop()
+    if len(quarters) > 1:
+        q0, q1 = st.select_slider("Quarters", options=quarters, value=(quarters[-1], quarters[-1]),
+                                  format_func=disclosure.quarter_label, key="brief_quarters")
+    else:
+        q0 = q1 = st.selectbox("Quarter", quarters, format_func=disclosure.quarter_label, key="brief_quarter")
+    period = (disclosure.quarter_months(q0)[0], disclosure.quarter_months(q1)[-1])
+    st.caption("Partner briefings are built from whole calendar quarters and whole "
+               f"{'LSOAs' if 'lsoa' in info['levels'] else 'published areas'}, with small counts shown as '<5' "
+               "and totals that include them as ranges; a drawn area is made of the units whose centre lies inside.")
+elif len(months) > 1:
+    default = (months[-3] if len(months) >= 3 else months[0], months[-1])
+    period = st.select_slider("Months", options=months, value=default, format_func=briefing.month_label,
+                              key="brief_months")
+else:
+    period = (months[0], months[0])
 
 marking = info["settings"].get("protective_marking") or briefing.DEFAULT_MARKING
 st.caption(f"Protective marking: **{safe.md(marking)}** (an administrator sets it on the Admin page).")
@@ -95,7 +106,7 @@ if st.button("Prepare briefing", type="primary", disabled=area_key is None, key=
         st.session_state["brief_result"] = {"html": b.html, "pdf": b.pdf(), "filename": b.filename,
                                             "title": b.title, "audience": b.audience, "area": b.figures["area"],
                                             "period": b.figures["period"], "workspace": key}
-        data.audit("viewed area", f"{b.figures['area']}, {b.figures['period']}, {audience} briefing")
+        data.audit("viewed area", briefing.audit_detail(b))
 
 res = st.session_state.get("brief_result")
 if res and res.get("workspace") == key and (res["audience"] == "partner" or user.role != "partner"):

@@ -8,6 +8,7 @@ the police.uk location strings.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -42,7 +43,8 @@ def secrets(demo_workspaces):
     for (x, y), p in zip(zip(inc["x"], inc["y"]), ll.geometry):
         coords |= {f"{p.x:.6f}", f"{p.y:.6f}", f"{x:.2f}", f"{y:.2f}",  # raw values
                    f"{p.x:.5f},{p.y:.5f}", f"{p.x:.5f}, {p.y:.5f}"}  # as a map would send a point
-    return {"ids": set(inc["crime_id"]), "coords": coords,
+    busiest = ll.geometry.iloc[0]
+    return {"ids": set(inc["crime_id"]), "coords": coords, "point": (busiest.x, busiest.y),
             "locations": {s for s in inc["location"] if s and len(s) > 12}}
 
 
@@ -113,8 +115,18 @@ def test_partner_session_carries_no_incident_detail(context, page, network_log, 
     sign_in(page, app, "partner-user")
     assert page.get_by_role("heading", name=re.compile("Area summary")).is_visible()
     wait_for_map(page)
+    # whole calendar quarters only: no sliding three-month blocks and no single month are offered
+    quarter = r"(Jan–Mar|Apr–Jun|Jul–Sep|Oct–Dec) 20\d\d"
+    shown = re.sub(quarter, "", page.get_by_test_id("stMain").inner_text())
+    assert not re.search(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d", shown), shown[:500]
+    choose = page.get_by_test_id("stMain").get_by_test_id("stSelectbox")
+    if choose.count():  # one complete quarter: a select box; several: a slider
+        choose.first.click()
+        options = page.get_by_role("option").all_inner_texts()
+        page.keyboard.press("Escape")
+        assert options and all(re.fullmatch(quarter, o.strip()) for o in options), options
     # every area level on the map, and the table download
-    for level in ("Neighbourhoods", "LSOAs", "500 m hexagons", "Wards"):
+    for level in ("Neighbourhoods", "LSOAs", "Wards"):
         page.get_by_text(level, exact=True).click()
         wait_for_app(page)
         wait_for_map(page)
@@ -132,6 +144,35 @@ def test_partner_session_carries_no_incident_detail(context, page, network_log, 
             page.get_by_role("button", name=name).click()
         files.append(Path(dl.value.path()))
     wait_for_app(page)
+    # a drawn area (pasted as GeoJSON, the page's alternative to the draw tool): a tiny one around a single
+    # map point is refused, a larger one is snapped to whole LSOAs and says which
+    page.get_by_text("Drawn area", exact=True).click()
+    wait_for_app(page)
+    box = page.get_by_label("Area polygon (GeoJSON)")
+    x, y = secrets["point"]
+    tiny = {"type": "Polygon", "coordinates": [[[x - 1e-4, y - 1e-4], [x + 1e-4, y - 1e-4], [x + 1e-4, y + 1e-4],
+                                                [x - 1e-4, y + 1e-4], [x - 1e-4, y - 1e-4]]]}
+    box.fill(json.dumps(tiny))
+    box.press("Control+Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Prepare briefing").click()
+    page.get_by_text("partner figures need at least 3").wait_for(timeout=90_000)
+    big = {"type": "Polygon", "coordinates": [[[-1.48, 53.37], [-1.46, 53.37], [-1.46, 53.39], [-1.48, 53.39],
+                                               [-1.48, 53.37]]]}
+    box.fill(json.dumps(big))
+    box.press("Control+Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Prepare briefing").click()
+    page.get_by_text("Drawn area · Jan–Mar 2024").wait_for(timeout=90_000)
+    wait_for_app(page)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download HTML").click()
+    drawn = Path(dl.value.path())
+    files.append(drawn)
+    drawn_html = drawn.read_text()
+    assert "whole LSOAs" in drawn_html and "E01" in drawn_html
+    text = re.sub(r"<[^>]+>", " ", drawn_html.split("</style>")[1])
+    assert not re.search(r"\b(Feb|Apr) 2024\b", text)  # no monthly series, no month-to-month change
 
     blobs = list(received)
     for f in files:
