@@ -23,21 +23,39 @@ Two ways to sign in, both ending in a :class:`User`:
 Create the first admin from the command line::
 
     python -m geo users add --username alice --role admin
+
+Sessions and sign-in
+--------------------
+Every account has a ``version`` that every change (password, role, BCUs, disabling)
+bumps; a dashboard session keeps the version it signed in with and re-checks it on every
+run with one indexed lookup (:func:`session_status`), so a disabled, removed or changed
+account is signed out everywhere at its next interaction. Failed sign-ins are throttled
+per account and per client in the accounts file itself, so parallel sessions and server
+processes share the count: after ``sign_in_free_failures`` a growing delay applies, and
+after ``sign_in_lock_after`` (per client: ``sign_in_client_lock_after``) the account or
+client is locked for ``sign_in_lock_minutes`` (:meth:`AccountStore.sign_in`). Passwords
+shorter than ``min_password_length``, in the bundled common-password list
+(``geo/data/common-passwords.txt``) or containing the username are refused
+(:func:`check_password`).
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
 from .errors import GeoInputError
+from .settings import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +68,8 @@ ROLE_LABELS = {
 }
 #: When a claim lists several roles, the first of these that is present wins.
 ROLE_PRIORITY = ("admin", "analyst", "inspector", "partner")
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = settings.min_password_length
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt"
 
 #: Which roles may open which page (keys are the pages' URL paths, i.e. file names).
 #: A page missing from this table is open to analysts and admins only: new pages are
@@ -95,6 +114,9 @@ class User:
         BCU codes an inspector is limited to (empty: none; ignored for other roles).
     source : str
         ``local`` or ``oidc``.
+    version : int
+        The account's version when this user signed in (local accounts); a session whose
+        version no longer matches the account's is signed out. Not part of equality.
     """
 
     username: str
@@ -102,6 +124,7 @@ class User:
     bcus: tuple[str, ...] = ()
     source: str = "local"
     display_name: str = ""
+    version: int = field(default=0, compare=False)
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -124,12 +147,13 @@ class User:
 
     def to_dict(self) -> dict:
         return {"username": self.username, "role": self.role, "bcus": list(self.bcus), "source": self.source,
-                "display_name": self.display_name}
+                "display_name": self.display_name, "version": self.version}
 
     @classmethod
     def from_dict(cls, d: dict) -> "User":
         return cls(username=d["username"], role=d["role"], bcus=tuple(d.get("bcus") or ()),
-                   source=d.get("source", "local"), display_name=d.get("display_name", ""))
+                   source=d.get("source", "local"), display_name=d.get("display_name", ""),
+                   version=int(d.get("version") or 0))
 
     @property
     def label(self) -> str:
@@ -256,10 +280,57 @@ def _hasher():
     return PasswordHasher()  # argon2id, random 16-byte salt per hash
 
 
-def check_password(password: str) -> None:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise GeoInputError(f"The password is shorter than {MIN_PASSWORD_LENGTH} characters",
+@functools.lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The bundled list of common passwords, lower-cased (``geo/data/common-passwords.txt``)."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(s.strip().lower() for s in lines if s.strip() and not s.startswith("#"))
+
+
+def check_password(password: str, *, username: str | None = None, min_length: int | None = None) -> None:
+    """Refuse a weak password with a :class:`GeoInputError` saying why and how to fix it.
+
+    Parameters
+    ----------
+    password : str
+    username : str, optional
+        The account's name: a password containing it (ignoring case; names of four or
+        more characters, or the part before ``@``) is refused.
+    min_length : int, optional
+        Minimum length; ``None`` means ``settings.min_password_length`` (10).
+
+    Notes
+    -----
+    Refused: shorter than the minimum; in the bundled common-password list, also once
+    trailing digits and punctuation are removed (``Football123!`` is ``football``); or
+    containing the username. Long passphrases of unrelated words pass (NCSC: "three
+    random words").
+
+    Examples
+    --------
+    >>> check_password("tram kettle orbit")
+    >>> try:
+    ...     check_password("Password123!")
+    ... except GeoInputError as err:
+    ...     print(err.what)
+    The password is a commonly used password, the first that attackers try
+    """
+    n = settings.min_password_length if min_length is None else int(min_length)
+    if not isinstance(password, str) or len(password) < n:
+        raise GeoInputError(f"The password is shorter than {n} characters",
                             fix="choose a longer password (a few unrelated words work well)")
+    low = password.strip().lower()
+    common = common_passwords()
+    if low in common or low.rstrip("0123456789!@#$%^&*()_+-=.,?~ ") in common or \
+            low.replace(" ", "") in common:
+        raise GeoInputError("The password is a commonly used password, the first that attackers try",
+                            fix="choose something else (three unrelated words work well)")
+    if username:
+        name = username.strip().lower()
+        parts = {name, name.split("@", 1)[0]}
+        if any(len(p) >= 4 and p in low for p in parts):
+            raise GeoInputError("The password contains the username",
+                                fix="choose a password that does not include the account's name")
 
 
 def _check_username(username: str) -> str:
@@ -276,15 +347,74 @@ def _check_role(role: str) -> str:
     return role
 
 
+@dataclass(frozen=True)
+class SignInResult:
+    """What :meth:`AccountStore.sign_in` decided.
+
+    Attributes
+    ----------
+    user : User or None
+        The signed-in user (``status == "ok"``), else ``None``.
+    status : {'ok', 'wrong', 'wait', 'locked'}
+        ``wrong``: wrong username or password (or a disabled account); ``wait``: too soon
+        after the last failures, the password was not checked; ``locked``: the account or
+        this client is locked, the password was not checked.
+    retry_after_s : float
+        Seconds until another attempt will be considered (``wait`` and ``locked``).
+    locked_now : tuple of str
+        What this failed attempt locked (``account NAME``, ``client ADDRESS``), for the audit.
+    """
+
+    user: User | None
+    status: str
+    retry_after_s: float = 0.0
+    locked_now: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        """The sentence to show the person signing in (never says whether a name exists)."""
+        if self.status == "ok":
+            return ""
+        if self.status == "wrong":
+            return "Wrong username or password."
+        secs = max(1, int(-(-self.retry_after_s // 1)))
+        when = f"{secs} seconds" if secs < 120 else f"{-(-secs // 60)} minutes"
+        if self.status == "locked":
+            return (f"Too many failed sign-ins: signing in is locked for {when}. Ask an administrator if you "
+                    "have forgotten your password.")
+        return f"Too many failed sign-ins: wait {when} before trying again."
+
+
+def _throttle_limit(kind: str) -> int:
+    return settings.sign_in_lock_after if kind == "account" else settings.sign_in_client_lock_after
+
+
+def _throttle_delay(failures: int) -> float:
+    """Seconds to wait after ``failures`` consecutive failures (0 for the first few)."""
+    extra = failures - settings.sign_in_free_failures
+    if extra < 0:
+        return 0.0
+    return float(min(settings.sign_in_delay_s * 2 ** extra, settings.sign_in_max_delay_s))
+
+
 class AccountStore:
     """Local accounts in one SQLite file; every change is one transaction.
 
     Only argon2id hashes are stored (with their salt and parameters in the hash string).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The accounts file; ``None`` means :func:`accounts_path`.
+    clock : callable, optional
+        Returns the time in seconds (``time.time`` by default); tests inject one to
+        expire sign-in locks without sleeping.
     """
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, *, clock: Callable[[], float] | None = None):
         self.path = Path(path) if path else accounts_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock or time.time
         self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
         self._conn.execute("PRAGMA journal_mode=DELETE")
         self._conn.execute("PRAGMA synchronous=FULL")
@@ -292,9 +422,14 @@ class AccountStore:
             c.execute("CREATE TABLE IF NOT EXISTS accounts (username TEXT PRIMARY KEY COLLATE NOCASE, "
                       "role TEXT NOT NULL, bcus TEXT NOT NULL DEFAULT '[]', password_hash TEXT NOT NULL, "
                       "demo INTEGER NOT NULL DEFAULT 0, disabled INTEGER NOT NULL DEFAULT 0, "
-                      "created_at TEXT, updated_at TEXT, last_sign_in TEXT)")
+                      "created_at TEXT, updated_at TEXT, last_sign_in TEXT, version INTEGER NOT NULL DEFAULT 1)")
             c.execute("CREATE TABLE IF NOT EXISTS account_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT, "
                       "user TEXT, action TEXT, detail TEXT)")
+            c.execute("CREATE TABLE IF NOT EXISTS sign_in_throttle (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, "
+                      "last_failure REAL NOT NULL, locked_until REAL NOT NULL DEFAULT 0)")
+            cols = {r[1] for r in c.execute("PRAGMA table_info(accounts)")}
+            if "version" not in cols:  # an accounts file from before sessions were re-checked
+                c.execute("ALTER TABLE accounts ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
         try:
             os.chmod(self.path, 0o600)
         except OSError:  # pragma: no cover
@@ -334,7 +469,7 @@ class AccountStore:
         """Create an account; refuses an existing username or a short password."""
         username = _check_username(username)
         _check_role(role)
-        check_password(password)
+        check_password(password, username=username)
         if self.get(username) is not None:
             raise GeoInputError(f"An account called '{username}' already exists",
                                 fix="choose another name, or change that account's password or role")
@@ -347,14 +482,14 @@ class AccountStore:
                       "VALUES (?,?,?,?,?,?,?)", (username, role, json.dumps(list(bcus)), h, int(demo), _now(), _now()))
             c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
                       (_now(), by, "account created", f"{username} as {role}" + (f" ({', '.join(bcus)})" if bcus else "")))
-        return User(username, role, tuple(bcus))
+        return User(username, role, tuple(bcus), version=1)
 
     def set_password(self, username: str, password: str, *, by: str = "command line") -> None:
-        check_password(password)
+        check_password(password, username=username)
         self._require(username)
         h = _hasher().hash(password)
         with self._tx() as c:
-            c.execute("UPDATE accounts SET password_hash=?, demo=0, updated_at=? WHERE username=?",
+            c.execute("UPDATE accounts SET password_hash=?, demo=0, updated_at=?, version=version+1 WHERE username=?",
                       (h, _now(), username))
             c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
                       (_now(), by, "password changed", username))
@@ -367,7 +502,7 @@ class AccountStore:
         if role != "admin":
             self._keep_an_admin(username)
         with self._tx() as c:
-            c.execute("UPDATE accounts SET role=?, bcus=?, updated_at=? WHERE username=?",
+            c.execute("UPDATE accounts SET role=?, bcus=?, updated_at=?, version=version+1 WHERE username=?",
                       (role, json.dumps(list(bcus)), _now(), username))
             c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
                       (_now(), by, "role changed", f"{username} to {role}" + (f" ({', '.join(bcus)})" if bcus else "")))
@@ -377,7 +512,8 @@ class AccountStore:
         if disabled:
             self._keep_an_admin(username)
         with self._tx() as c:
-            c.execute("UPDATE accounts SET disabled=?, updated_at=? WHERE username=?", (int(disabled), _now(), username))
+            c.execute("UPDATE accounts SET disabled=?, updated_at=?, version=version+1 WHERE username=?",
+                      (int(disabled), _now(), username))
             c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
                       (_now(), by, "account disabled" if disabled else "account enabled", username))
 
@@ -404,9 +540,9 @@ class AccountStore:
 
     # ---------------------------------------------------------------- reading
     def get(self, username: str) -> User | None:
-        row = self._conn.execute("SELECT username, role, bcus FROM accounts WHERE username=?",
+        row = self._conn.execute("SELECT username, role, bcus, version FROM accounts WHERE username=?",
                                  ((username or "").strip(),)).fetchone()
-        return User(row[0], row[1], tuple(json.loads(row[2]))) if row else None
+        return User(row[0], row[1], tuple(json.loads(row[2])), version=row[3]) if row else None
 
     def users(self) -> pd.DataFrame:
         """Accounts without their hashes: username, role, bcus, demo, disabled, created_at, last_sign_in."""
@@ -434,7 +570,7 @@ class AccountStore:
         """
         from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
         ph = _hasher()
-        row = self._conn.execute("SELECT username, role, bcus, password_hash, disabled FROM accounts "
+        row = self._conn.execute("SELECT username, role, bcus, password_hash, disabled, version FROM accounts "
                                  "WHERE username=?", ((username or "").strip(),)).fetchone()
         if row is None:
             try:
@@ -442,7 +578,7 @@ class AccountStore:
             except (VerificationError, InvalidHashError):
                 pass
             return None
-        name, role, bcus, h, disabled = row
+        name, role, bcus, h, disabled, version = row
         try:
             ph.verify(h, password or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -453,7 +589,122 @@ class AccountStore:
             if ph.check_needs_rehash(h):
                 c.execute("UPDATE accounts SET password_hash=? WHERE username=?", (ph.hash(password), name))
             c.execute("UPDATE accounts SET last_sign_in=? WHERE username=?", (_now(), name))
-        return User(name, role, tuple(json.loads(bcus)))
+        return User(name, role, tuple(json.loads(bcus)), version=version)
+
+    # ---------------------------------------------------------------- throttled sign-in
+    def sign_in(self, username: str, password: str, *, client: str = "") -> SignInResult:
+        """Check a sign-in attempt, throttled per account and per client.
+
+        Parameters
+        ----------
+        username, password : str
+        client : str, optional
+            Who is asking: the client's network address, or a session id when the
+            address is unknown. Empty: throttle per account only.
+
+        Returns
+        -------
+        SignInResult
+            The attempt is refused without checking the password while the account or
+            client is locked or inside its delay. Otherwise it is counted as a failure
+            *before* the password is checked (so parallel attempts cannot all slip in at
+            the same count) and the count is cleared when it succeeds.
+
+        Notes
+        -----
+        The counts live in the accounts file (table ``sign_in_throttle``), so every
+        session and server process shares them. An unknown username is throttled like a
+        real one, so the responses do not tell which names exist. Locks are written to
+        the account log (``sign-in locked``).
+        """
+        now = float(self._clock())
+        keys = [("account", "account:" + (username or "").strip().lower()[:64])]
+        if client:
+            keys.append(("client", "client:" + str(client)[:128]))
+        lock_s = settings.sign_in_lock_minutes * 60
+        wait, locked, locked_now = 0.0, False, []
+        with self._tx() as c:
+            c.execute("DELETE FROM sign_in_throttle WHERE last_failure < ? AND locked_until < ?",
+                      (now - 86400, now))
+            rows = {}
+            for kind, key in keys:
+                row = c.execute("SELECT failures, last_failure, locked_until FROM sign_in_throttle WHERE key=?",
+                                (key,)).fetchone()
+                rows[key] = row
+                if row is None:
+                    continue
+                failures, last, until = row
+                if until > now:
+                    locked, wait = True, max(wait, until - now)
+                elif last + _throttle_delay(failures) > now:
+                    wait = max(wait, last + _throttle_delay(failures) - now)
+            if wait > 0:
+                return SignInResult(None, "locked" if locked else "wait", retry_after_s=wait)
+            for kind, key in keys:
+                row = rows[key]
+                failures = 0
+                if row is not None:
+                    failures, last, _ = row
+                    if failures < _throttle_limit(kind) and last < now - lock_s:
+                        failures = 0  # old slips are forgiven; a locked key stays counted for a day
+                failures += 1
+                until = now + lock_s if failures >= _throttle_limit(kind) else 0.0
+                if until:
+                    locked_now.append(f"{kind} {key.split(':', 1)[1]}")
+                c.execute("INSERT INTO sign_in_throttle (key, failures, last_failure, locked_until) VALUES (?,?,?,?) "
+                          "ON CONFLICT(key) DO UPDATE SET failures=excluded.failures, "
+                          "last_failure=excluded.last_failure, locked_until=excluded.locked_until",
+                          (key, failures, now, until))
+        user = self.verify(username, password)
+        if user is not None:
+            with self._tx() as c:
+                c.executemany("DELETE FROM sign_in_throttle WHERE key=?", [(k,) for _, k in keys])
+            return SignInResult(user, "ok")
+        if locked_now:
+            detail = (f"{' and '.join(locked_now)} locked for {settings.sign_in_lock_minutes:g} minutes after "
+                      "repeated failed sign-ins")
+            self.log(str(username or "(blank)")[:64], "sign-in locked", detail)
+        return SignInResult(None, "wrong", locked_now=tuple(locked_now))
+
+    def unlock(self, username: str, *, by: str = "command line") -> None:
+        """Clear the failed sign-ins of ``username`` (an administrator's reset)."""
+        with self._tx() as c:
+            c.execute("DELETE FROM sign_in_throttle WHERE key=?", ("account:" + username.strip().lower(),))
+            c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
+                      (_now(), by, "sign-in unlocked", username))
+
+
+def session_status(username: str, version: int, *, path: str | Path | None = None) -> tuple[User | None, str]:
+    """Is a session signed in as ``username`` at account ``version`` still valid?
+
+    One indexed lookup in the accounts file, cheap enough for every dashboard run.
+
+    Returns
+    -------
+    (User, "") or (None, reason)
+        The account as it is now, or ``None`` and the sentence to show: the account was
+        removed, disabled, or changed (password, role or BCUs) since the session began.
+    """
+    p = Path(path) if path else accounts_path()
+    if not p.exists():
+        return None, "The accounts file is gone; sign in again."
+    conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=5)
+    try:
+        row = conn.execute("SELECT username, role, bcus, disabled, version FROM accounts WHERE username=?",
+                           ((username or "").strip(),)).fetchone()
+    except sqlite3.OperationalError as err:
+        return None, f"Your session could not be checked ({err}); sign in again."
+    finally:
+        conn.close()
+    if row is None:
+        return None, "Your account was removed, so you have been signed out."
+    name, role, bcus, disabled, current = row
+    if disabled:
+        return None, "Your account has been disabled, so you have been signed out. Ask an administrator."
+    if int(current) != int(version):
+        return None, ("Your account was changed (password, role or BCUs), so you have been signed out. "
+                      "Sign in again.")
+    return User(name, role, tuple(json.loads(bcus)), version=int(current)), ""
 
 
 _DUMMY: list[str] = []
