@@ -169,11 +169,9 @@ def page_allowed(role: str | None, page: str) -> bool:
 
 
 def require_incidents(user: User | None, what: str = "incident-level data") -> User:
-    """Raise :class:`AccessDenied` unless ``user`` may see incident-level data."""
-    if user is None:
-        raise AccessDenied(f"Sign in to see {what}.")
-    if not user.may_see_incidents:
-        raise AccessDenied(f"The {user.role} role sees suppressed aggregates only, not {what}.")
+    """Raise :class:`AccessDenied` unless ``user`` may see incident-level data (see :mod:`geo.access`)."""
+    from .access import require_incidents as check
+    check(user, what)
     return user
 
 
@@ -185,11 +183,9 @@ def require_role(user: User | None, *roles: str) -> User:
 
 
 def allowed_bcus(user: User, all_bcus) -> list[str]:
-    """The BCU codes ``user`` may choose from (an inspector: their own)."""
-    codes = list(all_bcus)
-    if user.role == "inspector":
-        return [c for c in codes if c in set(user.bcus)]
-    return codes
+    """The BCU codes ``user`` may choose from (an inspector: their own); see :mod:`geo.access`."""
+    from .access import allowed_bcus as allowed
+    return allowed(user, all_bcus)
 
 
 # ------------------------------------------------------------------ OIDC claims
