@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/python -m geo demo
 
 run: demo
-	$(BIN)/python -m streamlit run dashboard/app.py --server.port $(PORT)
+	GEO_DEMO=1 $(BIN)/python -m streamlit run dashboard/app.py --server.port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -385,9 +385,10 @@ def _throttle_limit(kind: str) -> int:
     return settings.sign_in_lock_after if kind == "account" else settings.sign_in_client_lock_after
 
 
-def _throttle_delay(failures: int) -> float:
-    """Seconds to wait after ``failures`` consecutive failures (0 for the first few)."""
-    extra = failures - settings.sign_in_free_failures
+def _throttle_delay(kind: str, failures: int) -> float:
+    """Seconds to wait after ``failures`` consecutive failures of an account or client (0 for the first few)."""
+    free = settings.sign_in_free_failures if kind == "account" else settings.sign_in_client_free_failures
+    extra = failures - free
     if extra < 0:
         return 0.0
     return float(min(settings.sign_in_delay_s * 2 ** extra, settings.sign_in_max_delay_s))
@@ -632,8 +633,8 @@ class AccountStore:
                 failures, last, until = row
                 if until > now:
                     locked, wait = True, max(wait, until - now)
-                elif last + _throttle_delay(failures) > now:
-                    wait = max(wait, last + _throttle_delay(failures) - now)
+                elif last + _throttle_delay(kind, failures) > now:
+                    wait = max(wait, last + _throttle_delay(kind, failures) - now)
             if wait > 0:
                 return SignInResult(None, "locked" if locked else "wait", retry_after_s=wait)
             for kind, key in keys:

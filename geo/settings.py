@@ -60,7 +60,9 @@ class Settings:
     sign_in_max_delay_s: float = 60.0
     #: After this many failures for one account the account is locked for a while ...
     sign_in_lock_after: int = 5
-    #: ... and after this many from one client (an office shares one address) that client is.
+    #: One client (an office may share one address) gets more failures before its delay
+    #: and its lock, across all the names it tries.
+    sign_in_client_free_failures: int = 10
     sign_in_client_lock_after: int = 20
     sign_in_lock_minutes: float = 15.0
 
