@@ -147,6 +147,7 @@ def check_session(*, now: float | None = None) -> User | None:
         limit = idle_minutes()
         if seen is not None and now - float(seen) > limit * 60:
             sign_out(f"You were signed out after {limit:g} minutes without activity.", user=user)
+            _end_oidc(user)
             return None
         if user.source == "local":
             current, reason = core.session_status(user.username, user.version)
@@ -157,10 +158,17 @@ def check_session(*, now: float | None = None) -> User | None:
                 current, reason = None, "Your role changed, so you have been signed out. Sign in again."
         if current is None:
             sign_out(reason, user=user)
+            _end_oidc(user)
             return None
         st.session_state[SEEN_KEY] = now
         return user
     return current_user()
+
+
+def _end_oidc(user: User) -> None:
+    """Also end the identity provider's session cookie, or the next run would sign straight back in."""
+    if user.source == "oidc":
+        st.logout()
 
 
 def current_user() -> User | None:
