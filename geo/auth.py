@@ -514,6 +514,14 @@ class AccountStore:
             c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
                       (_now(), by, "account disabled" if disabled else "account enabled", username))
 
+    def sign_out_everywhere(self, username: str, *, by: str = "command line") -> None:
+        """End every open session of ``username`` at its next interaction (bumps the account's version)."""
+        self._require(username)
+        with self._tx() as c:
+            c.execute("UPDATE accounts SET version=version+1, updated_at=? WHERE username=?", (_now(), username))
+            c.execute("INSERT INTO account_log (at, user, action, detail) VALUES (?,?,?,?)",
+                      (_now(), by, "signed out everywhere", username))
+
     def remove(self, username: str, *, by: str = "command line") -> None:
         self._require(username)
         self._keep_an_admin(username)

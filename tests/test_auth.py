@@ -281,8 +281,12 @@ def test_every_account_change_bumps_the_version(store):
     assert user is None and "changed" in why
     v4 = store.get("bob").version
     assert auth.session_status("bob", v4, path=store.path)[0] == User("bob", "inspector", ("E08000019",))
+    store.sign_out_everywhere("bob", by="alice")
+    assert auth.session_status("bob", v4, path=store.path)[0] is None
+    v5 = store.get("bob").version
+    assert v5 == v4 + 1
     store.remove("bob", by="alice")
-    user, why = auth.session_status("bob", v4, path=store.path)
+    user, why = auth.session_status("bob", v5, path=store.path)
     assert user is None and "removed" in why
     assert store.verify("alice", "correct horse battery").version == u.version
 

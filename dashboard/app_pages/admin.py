@@ -73,6 +73,11 @@ with tab_accounts:
                 store.set_disabled(who, not disabled, by=user.username)
                 st.session_state["admin_flash"] = f"'{who}' {'enabled' if disabled else 'disabled'}."
                 st.rerun()
+            if b1.button("Sign out everywhere", key="admin_sign_out_all",
+                         help="End every open session of this account at its next click."):
+                store.sign_out_everywhere(who, by=user.username)
+                st.session_state["admin_flash"] = f"Every session of '{who}' will be signed out at its next click."
+                st.rerun()
             if b2.button("Clear failed sign-ins", key="admin_unlock",
                          help="Lift a sign-in lock after too many wrong passwords (the account's own count)."):
                 store.unlock(who, by=user.username)
