@@ -47,6 +47,7 @@ from geo.auth import AccessDenied, User
 SESSION_KEY = "auth_user"
 SEEN_KEY = "auth_seen"  # time of the session's last run, for the idle timeout
 FLASH_KEY = "auth_flash"  # why the session was signed out, shown on the sign-in page
+NOTICE_KEY = "audit_notice"  # an audit entry that went to the accounts log, shown in the sidebar
 log = logging.getLogger(__name__)
 
 
@@ -243,11 +244,12 @@ def _audit_as(who: str, action: str, detail: str = "", path=None) -> bool:
                                    f"{'busy' if busy else 'not writable'}: recorded here instead)")
     except Exception:
         log.exception("could not write the accounts log either")
+    msg = ("The workspace is busy (another user is importing or saving), so this was recorded in the accounts "
+           "log instead of the workspace's audit log." if busy else
+           "The workspace's audit log could not be written; this was recorded in the accounts log instead.")
     try:
-        st.warning("The workspace is busy (another user is importing or saving), so this was recorded in the "
-                   "accounts log instead of the workspace's audit log. Try again in a minute if it fails."
-                   if busy else "The workspace's audit log could not be written; this was recorded in the "
-                   "accounts log instead.")
+        st.warning(msg)
+        st.session_state[NOTICE_KEY] = msg  # shown again after a rerun (e.g. straight after signing in)
     except Exception:  # pragma: no cover - outside a script run
         pass
     return False
@@ -326,6 +328,9 @@ def sidebar(user: User) -> None:
     with st.sidebar:
         st.markdown(f"**{user.label}** · {user.role}" + (f" · {', '.join(user.bcus)}" if user.role == "inspector"
                                                          and user.bcus else ""))
+        notice = st.session_state.pop(NOTICE_KEY, None)
+        if notice:
+            st.warning(notice)
         if st.button("Sign out", key="auth_sign_out"):
             sign_out(user=user)
             if user.source == "oidc":

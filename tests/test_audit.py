@@ -99,6 +99,7 @@ def test_sign_in_while_an_import_holds_the_workspace(workspaces, monkeypatch):
         holder.execute("ROLLBACK")
         holder.close()
     assert at.session_state["auth_user"]["username"] == "ana"  # signed in all the same
+    assert any("workspace is busy" in w.value for w in at.sidebar.warning), [w.value for w in at.warning]
     with AccountStore() as store:
         log = store.account_log()
     row = log[(log["user"] == "ana") & (log["action"] == "signed in")]
