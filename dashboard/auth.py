@@ -111,7 +111,7 @@ def sign_out(reason: str = "", *, user: User | None = None) -> None:
     if reason:
         st.session_state[FLASH_KEY] = reason
     if user is not None:
-        _audit_as(user.username, "signed out", reason or user.role)
+        audit_as(user.username, "signed out", reason or user.role)
 
 
 def _session_user() -> User | None:
@@ -208,14 +208,14 @@ def username() -> str:
 def audit(action: str, detail: str = "", path=None) -> None:
     """Record ``action`` by the signed-in user in the workspace's audit log."""
     from dashboard import data
-    _audit_as(username(), action, detail, path or data.current_path())
+    audit_as(username(), action, detail, path or data.current_path())
 
 
 #: Seconds to keep retrying an audit entry while another writer (an import) holds the workspace.
 AUDIT_BUSY_S = 3.0
 
 
-def _audit_as(who: str, action: str, detail: str = "", path=None) -> bool:
+def audit_as(who: str, action: str, detail: str = "", path=None) -> bool:
     """Write one audit entry; True if written.
 
     A workspace locked by another writer is waited for :data:`AUDIT_BUSY_S` seconds;
@@ -256,7 +256,7 @@ def _audit_as(who: str, action: str, detail: str = "", path=None) -> bool:
 
 
 def _audit_sign_in(user: User, path=None) -> None:
-    _audit_as(user.username, "signed in", f"{user.role} via {user.source}", path)
+    audit_as(user.username, "signed in", f"{user.role} via {user.source}", path)
 
 
 def sign_in_page() -> None:
@@ -303,7 +303,7 @@ def sign_in_page() -> None:
             if result.status == "wrong":
                 audit_failed(name)
             for what in result.locked_now:
-                _audit_as(str(name)[:64] or "(blank)", "sign-in locked",
+                audit_as(str(name)[:64] or "(blank)", "sign-in locked",
                           f"{what} for {core.settings.sign_in_lock_minutes:g} minutes after repeated failures")
             st.error(result.message)
         else:
@@ -320,7 +320,7 @@ def sign_in_page() -> None:
 
 
 def audit_failed(name: str) -> None:
-    _audit_as(str(name)[:64] or "(blank)", "sign-in refused", "wrong username or password")
+    audit_as(str(name)[:64] or "(blank)", "sign-in refused", "wrong username or password")
 
 
 def sidebar(user: User) -> None:

@@ -428,9 +428,14 @@ def briefing(path: str, version: float, area_key: tuple, months: tuple[str, str]
 
     A partner gets partner briefings only; an inspector only areas within their BCU(s).
     """
+    from dashboard import auth
     user = _user(user)
     access.check_audience(user, audience)
-    return _briefing(path, version, area_key, months, audience, user.cache_key, user.username)
+    b = _briefing(path, version, area_key, months, audience, user.cache_key, user.username)
+    if area_key and area_key[0] == "polygon":  # the drawn area itself, so a differencing attempt can be seen
+        auth.audit_as(user.username, "briefing on a drawn area",
+                      f"{audience} briefing, {months[0]}..{months[1]}, polygon {str(area_key[1])[:4000]}", Path(path))
+    return b
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

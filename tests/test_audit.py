@@ -131,3 +131,22 @@ def test_map_view_and_downloads_are_audited(workspaces):
         # every download button on these pages records who took the file
         assert src.count("download_button(") == src.count("on_click=data.audit"), page
     assert list(inspect.signature(data.audit).parameters) == ["action", "detail"]
+
+
+def test_the_area_behind_a_partners_drawn_polygon_is_audited(workspaces):
+    import json
+
+    from dashboard import data
+    from geo.auth import User
+    ws = Workspace.open(workspaces)
+    months = ws.store.months("crime")
+    ws.close()
+    poly = {"type": "Polygon", "coordinates": [[[-1.48, 53.37], [-1.46, 53.37], [-1.46, 53.39], [-1.48, 53.39],
+                                                [-1.48, 53.37]]]}
+    data.briefing(str(workspaces), data.version(workspaces), ("polygon", json.dumps(poly)),
+                  (months[-3], months[-1]), "partner", user=User("pat", "partner"))
+    ws = Workspace.open(workspaces)
+    log = ws.store.audit_log()
+    ws.close()
+    row = log[(log["user"] == "pat") & (log["action"] == "briefing on a drawn area")]
+    assert len(row) == 1 and "-1.48" in row["detail"].iloc[0] and "partner briefing" in row["detail"].iloc[0]
