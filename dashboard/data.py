@@ -234,8 +234,12 @@ def save_operation(path, op, *, user=None) -> str | None:
         ops.validate(op, existing_names={o.name for o in ws.operations() if o.op_id != op.op_id})
         target = ops.target_geometry(op, crs=ws.crs,
                                      boundaries=ws.boundaries() if op.target_kind == "unit" else None)
-        access.check_can_edit_operation(user, op, target=target, bcus=ws.bcus(all_forces=True), existing=old,
-                                        existing_target=old_target)
+        try:
+            access.check_can_edit_operation(user, op, target=target, bcus=ws.bcus(all_forces=True), existing=old,
+                                            existing_target=old_target)
+        except access.AccessDenied as err:
+            ws.store.audit(user.username, "access refused", f"save operation '{op.name}': {err}")
+            raise
         warning = ws.save_operation(op)
         ws.store.audit(user.username, "operation saved" if old is None else "operation changed", op.name)
     clear()
@@ -250,7 +254,11 @@ def delete_operation(path, op_id: str, *, user=None) -> None:
         old, old_target = _stored(ws, op_id)
         if old is None:
             raise geo.GeoInputError("The operation is no longer in the register", fix="reload the page")
-        access.check_can_edit_operation(user, old, target=old_target, bcus=ws.bcus(all_forces=True))
+        try:
+            access.check_can_edit_operation(user, old, target=old_target, bcus=ws.bcus(all_forces=True))
+        except access.AccessDenied as err:
+            ws.store.audit(user.username, "access refused", f"delete operation '{old.name}': {err}")
+            raise
         ws.delete_operation(op_id)
         ws.store.audit(user.username, "operation deleted", old.name)
     clear()
@@ -368,8 +376,14 @@ def displacement(path: str, version: float, op_id: str, *, before=None, after=No
 
 def check_analysis(path: str, version: float, op_id: str, control_units: tuple = (), *, user=None) -> tuple:
     """Raise :class:`geo.auth.AccessDenied` unless the user may analyse ``op_id``; returns their scope key."""
-    key = access.require_incidents(_user(user), "results analysis")
-    _check_analysis(path, version, op_id, tuple(control_units), key)
+    user = _user(user)
+    key = access.require_incidents(user, "results analysis")
+    try:
+        _check_analysis(path, version, op_id, tuple(control_units), key)
+    except access.AccessDenied as err:
+        from dashboard import auth
+        auth.audit_as(user.username, "access refused", f"analyse operation {op_id}: {err}", Path(path))
+        raise
     return key
 
 
@@ -401,12 +415,13 @@ def _displacement(path: str, version: float, op_id: str, before, after, layer, b
 
 
 def displacement_report(path: str, version: float, op_id: str, before=None, after=None, layer=None,
-                        buffer_m=None, control: str = "bcu", control_units: tuple = (), role_key: tuple = ()):
+                        buffer_m=None, control: str = "bcu", control_units: tuple = (), role_key: tuple = (), *,
+                        user=None):
     """The HTML report and CSV of :func:`displacement` (same checks, same key).
 
-    ``role_key`` is accepted for older callers and ignored: the signed-in user is checked.
+    ``role_key`` is accepted for older callers and ignored: the signed-in user (or ``user``) is checked.
     """
-    key = check_analysis(path, version, op_id, tuple(control_units))
+    key = check_analysis(path, version, op_id, tuple(control_units), user=user)
     return _displacement_report(path, version, op_id, before, after, layer, buffer_m, control,
                                 tuple(control_units), key)
 

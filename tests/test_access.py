@@ -218,6 +218,13 @@ def test_sheffield_inspector_sees_and_analyses_sheffield_operations_only(sy):
             data.displacement(key, ver, op_id, user=SHEFFIELD_INSPECTOR)
         with pytest.raises(AccessDenied, match="outside your BCU"):
             data.check_analysis(key, ver, op_id, user=SHEFFIELD_INSPECTOR)
+        with pytest.raises(AccessDenied, match="outside your BCU"):
+            data.displacement_report(key, ver, op_id, user=SHEFFIELD_INSPECTOR)  # no way around the check
+    from geo import Workspace as W
+    w = W.open(sy)
+    refused = w.store.audit_log().query("action == 'access refused'")
+    w.close()
+    assert set(refused["user"]) == {"sheff"} and len(refused) == 6
     with pytest.raises(AccessDenied, match="suppressed aggregates"):
         data.displacement(key, ver, "demo-sy-central", user=PARTNER)
     # a control made of Rotherham wards would hand out Rotherham counts
@@ -260,6 +267,8 @@ def test_sheffield_inspector_cannot_create_change_or_delete_in_rotherham(sy):
     assert "Op Sneak" not in {o.name for o in after.values()}
     assert after["test-rotherham"].bcu == ROTHERHAM and "test-border" in after
     assert not log["action"].isin(["operation saved", "operation changed", "operation deleted"]).any()
+    refused = log[(log["user"] == "sheff") & (log["action"] == "access refused")]
+    assert len(refused) == 4 and refused["detail"].str.contains("Op Sneak").sum() == 2
     # inside Sheffield the same inspector may create, change and delete, and each is audited
     own = Operation(name="Op Own", bcu=SHEFFIELD, tactic="Other", start="2024-03-01", end="2024-03-28",
                     target_kind="unit", target_unit=f"ward:{sward}")
@@ -271,6 +280,6 @@ def test_sheffield_inspector_cannot_create_change_or_delete_in_rotherham(sy):
     ws = Workspace.open(sy)
     log = ws.store.audit_log()
     ws.close()
-    mine = log[log["user"] == "sheff"]
+    mine = log[(log["user"] == "sheff") & (log["action"] != "access refused")]
     assert list(mine["action"])[::-1] == ["operation saved", "operation changed", "operation deleted"]
     assert ((log["user"] == "ana") & (log["action"] == "operation saved")).sum() == 1
