@@ -8,7 +8,6 @@ same actions through ``dashboard.data`` and the Operations page on the real demo
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
