@@ -302,3 +302,17 @@ def test_an_older_accounts_file_gets_versions(tmp_path):
     c.close()
     with AccountStore(p) as s:
         assert s.get("old").version == 1
+
+
+def test_server_listens_on_localhost_and_caps_uploads():
+    """The server listened on all interfaces by default (issue 10)."""
+    import tomllib
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["server"]["address"] == "127.0.0.1"
+    assert cfg["server"]["maxUploadSize"] == 200
+
+
+def test_make_run_is_the_demo_mode():
+    """Demo credentials are listed only in demo mode, which `make run` (the demo) switches on."""
+    run = [line for line in (ROOT / "Makefile").read_text().splitlines() if "streamlit run dashboard/app.py" in line]
+    assert run and all("GEO_DEMO=1" in line for line in run)
