@@ -316,3 +316,34 @@ def test_make_run_is_the_demo_mode():
     """Demo credentials are listed only in demo mode, which `make run` (the demo) switches on."""
     run = [line for line in (ROOT / "Makefile").read_text().splitlines() if "streamlit run dashboard/app.py" in line]
     assert run and all("GEO_DEMO=1" in line for line in run)
+
+
+def test_cli_disable_and_role_change_end_open_sessions(tmp_path):
+    """The attack: `python -m geo users disable` / `users role --role partner` left sessions open."""
+    acc = tmp_path / "acc.db"
+    with AccountStore(acc) as s:
+        s.add("root1", "a-very-long-password", "admin")
+        s.add("ann", "tram kettle orbit", "analyst")
+        s.add("ben", "tram kettle orbit", "analyst")
+        s.add("cat", "tram kettle orbit", "analyst")
+        sessions = {u: s.get(u).version for u in ("ann", "ben", "cat")}
+    env = {"GEO_ACCOUNTS": str(acc), "PATH": "/usr/bin:/bin"}
+    for args in (["disable", "--username", "ann"], ["role", "--username", "ben", "--role", "partner"],
+                 ["sign-out", "--username", "cat"]):
+        r = subprocess.run([sys.executable, "-m", "geo", "users", *args], text=True, capture_output=True, cwd=ROOT,
+                           env=env)
+        assert r.returncode == 0, r.stderr
+    for user, word in (("ann", "disabled"), ("ben", "changed"), ("cat", "changed")):
+        current, why = auth.session_status(user, sessions[user], path=acc)
+        assert current is None and word in why
+    clock = Clock()
+    with AccountStore(acc, clock=clock) as s:
+        for _ in range(auth.settings.sign_in_lock_after):
+            s.sign_in("root1", "wrong password!")
+            clock.t += 120
+        assert s.sign_in("root1", "a-very-long-password").status == "locked"
+    r = subprocess.run([sys.executable, "-m", "geo", "users", "unlock", "--username", "root1"], text=True,
+                       capture_output=True, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr
+    with AccountStore(acc, clock=clock) as s:
+        assert s.sign_in("root1", "a-very-long-password").status == "ok"
