@@ -41,7 +41,6 @@ shorter than ``min_password_length``, in the bundled common-password list
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import os
 import re
@@ -55,6 +54,7 @@ from typing import Callable
 import pandas as pd
 
 from .errors import GeoInputError
+from .passwords import COMMON_PASSWORDS_FILE, check_password, common_passwords  # noqa: F401 (re-exported)
 from .settings import settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,6 @@ ROLE_LABELS = {
 #: When a claim lists several roles, the first of these that is present wins.
 ROLE_PRIORITY = ("admin", "analyst", "inspector", "partner")
 MIN_PASSWORD_LENGTH = settings.min_password_length
-COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt"
 
 #: Which roles may open which page (keys are the pages' URL paths, i.e. file names).
 #: A page missing from this table is open to analysts and admins only: new pages are
@@ -188,72 +187,6 @@ def allowed_bcus(user: User, all_bcus) -> list[str]:
     return allowed(user, all_bcus)
 
 
-# ------------------------------------------------------------------ OIDC claims
-def _claim_values(value) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v for v in re.split(r"[\s,;]+", value) if v]
-    if isinstance(value, (list, tuple, set)):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-def user_from_claims(claims: dict, *, role_claim: str = "roles", bcu_claim: str = "bcus",
-                     role_map: dict[str, str] | None = None) -> User | None:
-    """Map an identity provider's claims to a :class:`User`, or ``None`` without a known role.
-
-    Parameters
-    ----------
-    claims : dict
-        The ID-token claims (``st.user.to_dict()``).
-    role_claim : str
-        Claim holding the role(s): a list or a space/comma separated string. Dotted names
-        reach into nested claims (``realm_access.roles``).
-    bcu_claim : str
-        Claim with an inspector's BCU codes.
-    role_map : dict, optional
-        Provider group or role names to product roles, e.g. ``{"SYP-Drugs-Analyst": "analyst"}``.
-        Values equal to a product role map to themselves.
-
-    Returns
-    -------
-    User or None
-        The highest role present (admin > analyst > inspector > partner); ``None`` when
-        the claims carry no known role, so the user is refused rather than given a default.
-
-    Examples
-    --------
-    >>> user_from_claims({"email": "a@x.police.uk", "roles": ["partner"]}).role
-    'partner'
-    >>> user_from_claims({"sub": "1", "groups": "g-insp", "bcus": "E08000019"}, role_claim="groups",
-    ...                  role_map={"g-insp": "inspector"}).bcus
-    ('E08000019',)
-    """
-    def get(name):
-        cur = claims
-        for part in name.split("."):
-            if not isinstance(cur, dict) or part not in cur:
-                return None
-            cur = cur[part]
-        return cur
-
-    mapping = {k.lower(): v for k, v in (role_map or {}).items()}
-    found = set()
-    for raw in _claim_values(get(role_claim)):
-        role = mapping.get(raw.lower(), raw.lower())
-        if role in ROLES:
-            found.add(role)
-    role = next((r for r in ROLE_PRIORITY if r in found), None)
-    if role is None:
-        return None
-    username = next((str(claims[k]) for k in ("email", "preferred_username", "upn", "sub") if claims.get(k)), "")
-    if not username:
-        return None
-    return User(username=username, role=role, bcus=tuple(_claim_values(get(bcu_claim))), source="oidc",
-                display_name=str(claims.get("name") or ""))
-
-
 # ------------------------------------------------------------------ local accounts
 def accounts_path() -> Path:
     """The accounts file: ``GEO_ACCOUNTS`` or ``workspaces/accounts.db`` beside the demo workspaces."""
@@ -274,59 +207,6 @@ def _hasher():
     except ImportError as err:  # pragma: no cover - argon2-cffi is in requirements.txt
         raise ImportError("Local accounts need argon2-cffi: pip install argon2-cffi") from err
     return PasswordHasher()  # argon2id, random 16-byte salt per hash
-
-
-@functools.lru_cache(maxsize=1)
-def common_passwords() -> frozenset[str]:
-    """The bundled list of common passwords, lower-cased (``geo/data/common-passwords.txt``)."""
-    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(s.strip().lower() for s in lines if s.strip() and not s.startswith("#"))
-
-
-def check_password(password: str, *, username: str | None = None, min_length: int | None = None) -> None:
-    """Refuse a weak password with a :class:`GeoInputError` saying why and how to fix it.
-
-    Parameters
-    ----------
-    password : str
-    username : str, optional
-        The account's name: a password containing it (ignoring case; names of four or
-        more characters, or the part before ``@``) is refused.
-    min_length : int, optional
-        Minimum length; ``None`` means ``settings.min_password_length`` (10).
-
-    Notes
-    -----
-    Refused: shorter than the minimum; in the bundled common-password list, also once
-    trailing digits and punctuation are removed (``Football123!`` is ``football``); or
-    containing the username. Long passphrases of unrelated words pass (NCSC: "three
-    random words").
-
-    Examples
-    --------
-    >>> check_password("tram kettle orbit")
-    >>> try:
-    ...     check_password("Password123!")
-    ... except GeoInputError as err:
-    ...     print(err.what)
-    The password is a commonly used password, the first that attackers try
-    """
-    n = settings.min_password_length if min_length is None else int(min_length)
-    if not isinstance(password, str) or len(password) < n:
-        raise GeoInputError(f"The password is shorter than {n} characters",
-                            fix="choose a longer password (a few unrelated words work well)")
-    low = password.strip().lower()
-    common = common_passwords()
-    if low in common or low.rstrip("0123456789!@#$%^&*()_+-=.,?~ ") in common or \
-            low.replace(" ", "") in common:
-        raise GeoInputError("The password is a commonly used password, the first that attackers try",
-                            fix="choose something else (three unrelated words work well)")
-    if username:
-        name = username.strip().lower()
-        parts = {name, name.split("@", 1)[0]}
-        if any(len(p) >= 4 and p in low for p in parts):
-            raise GeoInputError("The password contains the username",
-                                fix="choose a password that does not include the account's name")
 
 
 def _check_username(username: str) -> str:
@@ -734,3 +614,7 @@ def ensure_demo_accounts(store: AccountStore) -> bool:
     for username, role, bcus, password in DEMO_ACCOUNTS:
         store.add(username, password, role, bcus, demo=True, by="python -m geo demo")
     return True
+
+
+# The OIDC claim mapping lives in geo.oidc; re-exported here, where callers have always found it.
+from .oidc import user_from_claims  # noqa: E402,F401
