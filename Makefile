@@ -35,7 +35,7 @@ demo: $(APP)
 	$(BIN)/python -m geo demo
 
 run: demo
-	$(BIN)/python -m streamlit run dashboard/app.py --server.port $(PORT)
+	GEO_DEMO=1 $(BIN)/python -m streamlit run dashboard/app.py --server.port $(PORT)
 
 test: $(TEST)
 	$(BIN)/python -m pytest

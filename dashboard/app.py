@@ -13,7 +13,7 @@ from dashboard import auth, data
 # An emoji favicon is drawn locally; a ":material/...:" page_icon is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="Harm-focused drug-market map", page_icon="🗺️", layout="wide")
 
-user = auth.current_user()
+user = auth.check_session()  # every run: idle timeout, account removed, disabled or changed -> signed out
 if user is None:
     st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:", url_path="sign-in")]).run()
     st.stop()

@@ -16,11 +16,27 @@ Otherwise the local sign-in form checks ``geo.auth.AccountStore`` (argon2 hashes
 keeps the signed-in user in ``st.session_state["auth_user"]``, which lives on the
 server: the browser cannot set it.
 
-Tests sign in by putting a user into that session key (``tests/conftest.py``:
-``sign_in_for_test(at, role)``); there is no switch that turns sign-in off.
+Every run of the app re-checks the session first (:func:`check_session`, called by
+``dashboard/app.py``): a local account that was removed, disabled or changed since the
+session signed in (its ``version`` in the accounts file moved on), an OIDC identity whose
+claims no longer give the same role, or a session idle for longer than
+``session_idle_minutes`` (30; environment ``GEO_SESSION_IDLE_MINUTES``) is signed out with
+a message. Sign-in attempts are throttled per account and per client
+(:meth:`geo.auth.AccountStore.sign_in`); the client is the browser's address
+(``st.context.ip_address``) or, when Streamlit does not know it, the session.
+
+The demo accounts' passwords are shown on the sign-in page only when the app runs in demo
+mode (environment ``GEO_DEMO=1``, as ``make run`` sets it).
+
+Tests sign in with ``tests/conftest.py``'s ``sign_in_for_test(at, role)``, which creates
+the account in the test's private accounts file and puts it into the session the way the
+form does; there is no switch that turns sign-in off.
 """
 from __future__ import annotations
 
+import logging
+import os
+import sqlite3
 import time
 
 import streamlit as st
@@ -29,6 +45,39 @@ from geo import auth as core
 from geo.auth import AccessDenied, User
 
 SESSION_KEY = "auth_user"
+SEEN_KEY = "auth_seen"  # time of the session's last run, for the idle timeout
+FLASH_KEY = "auth_flash"  # why the session was signed out, shown on the sign-in page
+NOTICE_KEY = "audit_notice"  # an audit entry that went to the accounts log, shown in the sidebar
+log = logging.getLogger(__name__)
+
+
+def idle_minutes() -> float:
+    """Minutes without interaction before a session is signed out (``GEO_SESSION_IDLE_MINUTES``)."""
+    try:
+        return float(os.environ.get("GEO_SESSION_IDLE_MINUTES", core.settings.session_idle_minutes))
+    except ValueError:
+        return core.settings.session_idle_minutes
+
+
+def demo_mode() -> bool:
+    """True when the app runs as the bundled demo (``GEO_DEMO=1``, set by ``make run``)."""
+    return os.environ.get("GEO_DEMO", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def client_id() -> str:
+    """Who is signing in, for throttling: the client's address, else this session's id."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # pragma: no cover - older Streamlit
+        ip = None
+    if ip:
+        return str(ip)
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        ctx = get_script_run_ctx()
+        return f"session {ctx.session_id}" if ctx else ""
+    except Exception:  # pragma: no cover
+        return ""
 
 
 def _secrets_section(name: str) -> dict:
@@ -54,8 +103,77 @@ def _oidc_user() -> User | None:
                                  bcu_claim=cfg.get("bcu_claim", "bcus"), role_map=dict(cfg.get("role_map", {})))
 
 
+def sign_out(reason: str = "", *, user: User | None = None) -> None:
+    """End this session's sign-in; ``reason`` is shown on the sign-in page."""
+    user = user or _session_user()
+    st.session_state.pop(SESSION_KEY, None)
+    st.session_state.pop(SEEN_KEY, None)
+    if reason:
+        st.session_state[FLASH_KEY] = reason
+    if user is not None:
+        audit_as(user.username, "signed out", reason or user.role)
+
+
+def _session_user() -> User | None:
+    raw = st.session_state.get(SESSION_KEY)
+    if not raw:
+        return None
+    try:
+        return User.from_dict(raw)
+    except Exception:
+        return None
+
+
+def check_session(*, now: float | None = None) -> User | None:
+    """Re-check this session's sign-in; run once at the top of every run of the app.
+
+    Signs the session out (with the reason kept for the sign-in page) when it has been
+    idle longer than :func:`idle_minutes`, when its local account was removed, disabled
+    or changed since it signed in (one lookup: :func:`geo.auth.session_status`), or when
+    an OIDC identity no longer maps to the same role and BCUs.
+
+    Returns
+    -------
+    User or None
+        The user, still signed in, or ``None``.
+    """
+    raw = st.session_state.get(SESSION_KEY)
+    if raw:
+        user = _session_user()
+        if user is None:
+            sign_out("Your session was not valid; sign in again.")
+            return None
+        now = time.time() if now is None else now
+        seen = st.session_state.get(SEEN_KEY)
+        limit = idle_minutes()
+        if seen is not None and now - float(seen) > limit * 60:
+            sign_out(f"You were signed out after {limit:g} minutes without activity.", user=user)
+            _end_oidc(user)
+            return None
+        if user.source == "local":
+            current, reason = core.session_status(user.username, user.version)
+        else:
+            current = _oidc_user()
+            reason = "" if current is not None else "Your identity provider no longer gives you a role here."
+            if current is not None and (current.role, current.bcus) != (user.role, user.bcus):
+                current, reason = None, "Your role changed, so you have been signed out. Sign in again."
+        if current is None:
+            sign_out(reason, user=user)
+            _end_oidc(user)
+            return None
+        st.session_state[SEEN_KEY] = now
+        return user
+    return current_user()
+
+
+def _end_oidc(user: User) -> None:
+    """Also end the identity provider's session cookie, or the next run would sign straight back in."""
+    if user.source == "oidc":
+        st.logout()
+
+
 def current_user() -> User | None:
-    """The signed-in user, or ``None``."""
+    """The signed-in user, or ``None`` (the session was re-checked by :func:`check_session`)."""
     raw = st.session_state.get(SESSION_KEY)
     if raw:
         try:
@@ -67,6 +185,7 @@ def current_user() -> User | None:
         user = _oidc_user()
         if user is not None:
             st.session_state[SESSION_KEY] = user.to_dict()
+            st.session_state[SEEN_KEY] = time.time()
             _audit_sign_in(user)
         return user
     return None
@@ -89,24 +208,55 @@ def username() -> str:
 def audit(action: str, detail: str = "", path=None) -> None:
     """Record ``action`` by the signed-in user in the workspace's audit log."""
     from dashboard import data
-    p = path or data.current_path()
-    if p is None:
-        return
+    audit_as(username(), action, detail, path or data.current_path())
+
+
+#: Seconds to keep retrying an audit entry while another writer (an import) holds the workspace.
+AUDIT_BUSY_S = 3.0
+
+
+def audit_as(who: str, action: str, detail: str = "", path=None) -> bool:
+    """Write one audit entry; True if written.
+
+    A workspace locked by another writer is waited for :data:`AUDIT_BUSY_S` seconds;
+    if it stays locked (or any other error), the entry goes to the accounts log instead,
+    the user is told in plain words, and the error is logged, never shown as a traceback.
+    """
+    from dashboard import data
+    if path is None:
+        paths = data.workspace_paths()
+        path = paths[0] if paths else None
+    if path is None:
+        return False
+    busy = False
     try:
-        with data.open_workspace(p) as ws:
-            ws.store.audit(username(), action, detail)
+        with data.open_workspace(path) as ws:
+            ws.store.audit(who, action, detail, busy_timeout_s=AUDIT_BUSY_S)
+        return True
+    except sqlite3.OperationalError as err:
+        busy = "locked" in str(err) or "busy" in str(err)
+        log.warning("could not write the audit log of %s: %s", path, err)
     except Exception:  # an audit failure must not lose the user's work; it is logged
-        import logging
-        logging.getLogger(__name__).exception("could not write the audit log")
+        log.exception("could not write the audit log of %s", path)
+    try:
+        with core.AccountStore() as store:
+            store.log(who, action, f"{detail} (the audit log of workspace {getattr(path, 'name', path)} was "
+                                   f"{'busy' if busy else 'not writable'}: recorded here instead)")
+    except Exception:
+        log.exception("could not write the accounts log either")
+    msg = ("The workspace is busy (another user is importing or saving), so this was recorded in the accounts "
+           "log instead of the workspace's audit log." if busy else
+           "The workspace's audit log could not be written; this was recorded in the accounts log instead.")
+    try:
+        st.warning(msg)
+        st.session_state[NOTICE_KEY] = msg  # shown again after a rerun (e.g. straight after signing in)
+    except Exception:  # pragma: no cover - outside a script run
+        pass
+    return False
 
 
 def _audit_sign_in(user: User, path=None) -> None:
-    from dashboard import data
-    paths = data.workspace_paths()
-    target = path or (paths[0] if paths else None)
-    if target is not None:
-        with data.open_workspace(target) as ws:
-            ws.store.audit(user.username, "signed in", f"{user.role} via {user.source}")
+    audit_as(user.username, "signed in", f"{user.role} via {user.source}", path)
 
 
 def sign_in_page() -> None:
@@ -131,9 +281,12 @@ def sign_in_page() -> None:
             pass
         return
 
+    flash = st.session_state.pop(FLASH_KEY, None)
+    if flash:
+        st.warning(flash)
     with core.AccountStore() as store:
         n_accounts = store.count()
-        demo = store.has_demo_accounts()
+        demo = store.has_demo_accounts() and demo_mode()
     if n_accounts == 0:
         st.warning("No accounts yet. Create the first administrator on the server:\n\n"
                    "`python -m geo users add --username NAME --role admin`\n\n"
@@ -144,13 +297,18 @@ def sign_in_page() -> None:
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         with core.AccountStore() as store:
-            user = store.verify(name, password)
+            result = store.sign_in(name, password, client=client_id())
+        user = result.user
         if user is None:
-            time.sleep(0.5)
-            audit_failed(name)
-            st.error("Wrong username or password.")
+            if result.status == "wrong":
+                audit_failed(name)
+            for what in result.locked_now:
+                audit_as(str(name)[:64] or "(blank)", "sign-in locked",
+                          f"{what} for {core.settings.sign_in_lock_minutes:g} minutes after repeated failures")
+            st.error(result.message)
         else:
             st.session_state[SESSION_KEY] = user.to_dict()
+            st.session_state[SEEN_KEY] = time.time()
             st.session_state.pop("auth_password", None)
             _audit_sign_in(user, st.session_state.get("workspace"))
             st.rerun()
@@ -162,11 +320,7 @@ def sign_in_page() -> None:
 
 
 def audit_failed(name: str) -> None:
-    from dashboard import data
-    paths = data.workspace_paths()
-    if paths:
-        with data.open_workspace(paths[0]) as ws:
-            ws.store.audit(str(name)[:64] or "(blank)", "sign-in refused", "wrong username or password")
+    audit_as(str(name)[:64] or "(blank)", "sign-in refused", "wrong username or password")
 
 
 def sidebar(user: User) -> None:
@@ -175,16 +329,19 @@ def sidebar(user: User) -> None:
         from geo.safe import md  # the label comes from the account or the identity provider
         st.markdown(f"**{md(user.label)}** · {user.role}" + (f" · {md(', '.join(user.bcus))}"
                                                              if user.role == "inspector" and user.bcus else ""))
+        notice = st.session_state.pop(NOTICE_KEY, None)
+        if notice:
+            from geo.safe import md as _md_notice
+            st.warning(_md_notice(notice))
         if st.button("Sign out", key="auth_sign_out"):
-            audit("signed out", user.role)
-            st.session_state.pop(SESSION_KEY, None)
+            sign_out(user=user)
             if user.source == "oidc":
                 st.logout()
             st.rerun()
 
 
-__all__ = ["AccessDenied", "SESSION_KEY", "current_user", "require_user", "audit", "sign_in_page", "sidebar",
-           "oidc_configured"]
+__all__ = ["AccessDenied", "SESSION_KEY", "current_user", "check_session", "sign_out", "require_user", "audit",
+           "sign_in_page", "sidebar", "oidc_configured", "demo_mode"]
 
 
 def page_key(page) -> str:

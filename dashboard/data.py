@@ -2,6 +2,11 @@
 
 Cached functions take small hashable arguments: the workspace path and its file
 modification time (``version``), so any save invalidates what was read before.
+
+Who sees what is decided by :mod:`geo.access`, never here or in a page: functions that
+return scoped data take the signed-in user (or their :func:`user_key`, ``(role, bcus)``,
+which is part of every cache key the scope depends on) and call ``geo.access`` on it.
+Writes (operations) check the user the same way and write their audit entry themselves.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 import geo
-from geo import auth as core_auth
+from geo import access
 from geo.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,48 +75,55 @@ def info(path: str, version: float) -> dict:
         }
 
 
-def incidents(path: str, version: float, layer: str | None = None, statuses: tuple = ("mapped",), *, user=None):
-    """Incident-level rows for the signed-in user (or ``user``).
-
-    Checks the role on every call: a partner, or nobody signed in, gets
-    :class:`geo.auth.AccessDenied`. An inspector gets the incidents inside their BCU(s)
-    only. The cache is keyed by the role and BCUs, so roles never share a cached frame.
-    """
+def _user(user=None):
+    """``user``, or the signed-in user (``None`` if nobody is)."""
+    if user is not None:
+        return user
     from dashboard import auth
-    user = core_auth.require_incidents(user or auth.current_user())
-    return _incidents(path, version, layer, tuple(statuses) if statuses is not None else None, user.cache_key)
+    return auth.current_user()
+
+
+def incidents(path: str, version: float, layer: str | None = None, statuses: tuple = ("mapped",), *, user=None):
+    """Incident-level rows for the signed-in user (or ``user``), scoped by :func:`geo.access.scope_incidents`.
+
+    A partner, or nobody signed in, gets :class:`geo.auth.AccessDenied`; an inspector the
+    incidents inside their BCU(s) only. The cache is keyed by the role and BCUs, so roles
+    never share a cached frame.
+    """
+    key = access.require_incidents(_user(user))
+    return _incidents(path, version, layer, tuple(statuses) if statuses is not None else None, key)
 
 
 @st.cache_data(show_spinner="Loading incidents…", max_entries=8)
 def _incidents(path: str, version: float, layer: str | None, statuses, role_key: tuple):
-    role, bcus_only = role_key
-    if role not in ("inspector", "analyst", "admin"):
-        raise core_auth.AccessDenied(f"The {role} role may not see incident-level data.")
+    access.require_incidents(role_key)
     with open_workspace(Path(path)) as ws:
         inc = ws.incidents(layer=layer, statuses=statuses)
-        if role == "inspector":
-            inc = _within_bcus(inc, ws.bcus(all_forces=True), bcus_only)
-    return inc
-
-
-def _within_bcus(inc, bcu_frame, codes):
-    """Rows inside the given BCUs (rows without a location are kept only if their LSOA is there: dropped)."""
-    import shapely
-    poly = bcu_frame[bcu_frame["code"].isin(codes)]
-    if poly.empty:
-        return inc.iloc[:0]
-    geom = shapely.union_all(poly.geometry.to_numpy())
-    shapely.prepare(geom)
-    x, y = inc["x"].to_numpy(), inc["y"].to_numpy()
-    ok = shapely.contains_xy(geom, x, y)
-    return inc[ok]
+        return access.scope_incidents(role_key, inc, ws.bcus(all_forces=True))
 
 
 def user_key() -> tuple:
-    """The signed-in user's role key, for caches of role-filtered results."""
+    """The signed-in user's scope key ``(role, bcus)``, for caches of scoped results."""
+    return access.scope_key(_user())
+
+
+def audit(action: str, detail: str = "") -> None:
+    """Record an action by the signed-in user in the current workspace's audit log.
+
+    Pages call it for what they show or hand out (map views, downloads), e.g.
+    ``st.download_button(..., on_click=data.audit, args=("downloaded map CSV", detail))``.
+    """
     from dashboard import auth
-    u = auth.current_user()
-    return u.cache_key if u else ("", ())
+    auth.audit(action, detail)
+
+
+def audit_once(action: str, detail: str = "") -> None:
+    """:func:`audit`, at most once per session for the same action, detail and workspace (views)."""
+    seen = st.session_state.setdefault("audit_seen", set())
+    mark = (str(current_path()), action, detail)
+    if mark not in seen:
+        seen.add(mark)
+        audit(action, detail)
 
 
 @st.cache_data(show_spinner="Aggregating…", max_entries=4)
@@ -146,12 +158,6 @@ def partner_categories(path: str, version: float, quarters: tuple[str, ...], thr
     return partner_published(path, version, threshold).table("category", quarters=quarters)
 
 
-def audit(action: str, detail: str = "") -> None:
-    """Record an action by the signed-in user in the current workspace's audit log."""
-    from dashboard import auth
-    auth.audit(action, detail)
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def boundaries(path: str, version: float, level: str | None = None):
     with open_workspace(Path(path)) as ws:
@@ -170,10 +176,90 @@ def sites(path: str, version: float):
         return ws.sites()
 
 
+def operation_areas(path: str, version: float, *, user=None):
+    """The operations layer (target polygons) the signed-in user (or ``user``) may see on a map."""
+    return _operation_areas(path, version, access.require_incidents(_user(user), "operations"))
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
-def operation_areas(path: str, version: float):
+def _operation_areas(path: str, version: float, role_key: tuple):
     with open_workspace(Path(path)) as ws:
-        return ws.operation_areas()
+        return access.scope_operation_areas(role_key, ws.operation_areas(), ws.bcus(all_forces=True))
+
+
+# ---------------------------------------------------------------- the operations register (Operations page)
+def operations(path: str, version: float, *, user=None) -> list:
+    """The operations the signed-in user (or ``user``) may list and read (:func:`geo.access.scope_operations`)."""
+    return _operations(path, version, access.require_incidents(_user(user), "operations"))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _operations(path: str, version: float, role_key: tuple) -> list:
+    with open_workspace(Path(path)) as ws:
+        register, areas = ws.operations(), ws.operation_areas()
+        return access.scope_operations(role_key, register, targets=dict(zip(areas["op_id"], areas.geometry)),
+                                       bcus=ws.bcus(all_forces=True))
+
+
+def _stored(ws, op_id: str):
+    """The stored operation ``op_id`` and its target polygon, or ``(None, None)``."""
+    op = next((o for o in ws.operations() if o.op_id == op_id), None)
+    if op is None:
+        return None, None
+    areas = ws.operation_areas()
+    hit = areas[areas["op_id"] == op_id]
+    return op, (hit.geometry.iloc[0] if len(hit) else None)
+
+
+def save_operation(path, op, *, user=None) -> str | None:
+    """Create or change ``op`` for the signed-in user (or ``user``); returns the save's warning or ``None``.
+
+    Checked by :func:`geo.access.check_can_edit_operation` (an inspector: their BCUs only,
+    for the operation as saved and as it was) and recorded in the audit log.
+
+    Raises
+    ------
+    GeoInputError
+        The operation cannot be saved as given (no name, bad dates, no target, ...).
+    AccessDenied
+        The user may not create or change it.
+    """
+    from geo import operations as ops
+    user = _user(user)
+    access.require_incidents(user, "operations")
+    with open_workspace(Path(path)) as ws:
+        old, old_target = _stored(ws, op.op_id)
+        ops.validate(op, existing_names={o.name for o in ws.operations() if o.op_id != op.op_id})
+        target = ops.target_geometry(op, crs=ws.crs,
+                                     boundaries=ws.boundaries() if op.target_kind == "unit" else None)
+        try:
+            access.check_can_edit_operation(user, op, target=target, bcus=ws.bcus(all_forces=True), existing=old,
+                                            existing_target=old_target)
+        except access.AccessDenied as err:
+            ws.store.audit(user.username, "access refused", f"save operation '{op.name}': {err}")
+            raise
+        warning = ws.save_operation(op)
+        ws.store.audit(user.username, "operation saved" if old is None else "operation changed", op.name)
+    clear()
+    return warning
+
+
+def delete_operation(path, op_id: str, *, user=None) -> None:
+    """Delete operation ``op_id`` for the signed-in user (or ``user``), checked and audited like a save."""
+    user = _user(user)
+    access.require_incidents(user, "operations")
+    with open_workspace(Path(path)) as ws:
+        old, old_target = _stored(ws, op_id)
+        if old is None:
+            raise geo.GeoInputError("The operation is no longer in the register", fix="reload the page")
+        try:
+            access.check_can_edit_operation(user, old, target=old_target, bcus=ws.bcus(all_forces=True))
+        except access.AccessDenied as err:
+            ws.store.audit(user.username, "access refused", f"delete operation '{old.name}': {err}")
+            raise
+        ws.delete_operation(op_id)
+        ws.store.audit(user.username, "operation deleted", old.name)
+    clear()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -212,15 +298,8 @@ def _hotspot_inputs(path: str, version: float, role_key: tuple, layer: str, mont
     from geo.hotspot_runs import select_incidents
     inc = _incidents(path, version, layer, ("mapped",), role_key)
     pts = select_incidents(inc, months=months, categories=list(categories), name=layer)
-    role, bcu_codes = role_key
-    if role == "inspector" and bcu_codes:
-        import shapely
-        b = bcus(path, version, True)
-        b = b[b["code"].isin(bcu_codes)]
-        geom = shapely.union_all(b.geometry.to_numpy()) if len(b) else None
-    else:
-        geom = area(path, version)
-    return pts, geom
+    geom = access.scope_area(role_key, bcus(path, version, True))
+    return pts, (area(path, version) if geom is None else geom)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -252,7 +331,7 @@ def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months
         return None, None
     run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
     pts, geom = _hotspot_inputs(path, version, role_key, layer, months, categories)
-    if geom is not None and role_key[0] == "inspector":
+    if access.scope_area(role_key, bcus(path, version, True)) is not None:
         s = s[s.intersects(geom)]
     exposure = site_exposure(s, pts, buffers_m=buffers, hotspots=run.hot, bcus=bcus(path, version))
     nearest = nearest_sites(run.hot, s, wide=True) if len(run.hot) and len(s) else None
@@ -283,12 +362,42 @@ def gpkg_bytes(layers: dict) -> bytes:
 # Keyed by (path, version, role_key, operation, options): the analysis reads incident-level data on both sides
 # of the force boundary, so only roles that may see incidents get it, and roles never share a cached result.
 def displacement(path: str, version: float, op_id: str, *, before=None, after=None, layer=None,
-                 buffer_m=None, control: str = "bcu", control_units: tuple = ()):
-    """Results analysis of one operation (:func:`geo.displacement.analyse_operation`), cached."""
-    from dashboard import auth
-    user = core_auth.require_incidents(auth.current_user())
-    return _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units),
-                         user.cache_key)
+                 buffer_m=None, control: str = "bcu", control_units: tuple = (), user=None):
+    """Results analysis of one operation (:func:`geo.displacement.analyse_operation`), cached.
+
+    Checked first by :func:`geo.access.check_can_analyse` (an inspector: operations inside
+    their BCUs, control units inside them too).
+    """
+    key = check_analysis(path, version, op_id, tuple(control_units), user=user)
+    return _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units), key)
+
+
+def check_analysis(path: str, version: float, op_id: str, control_units: tuple = (), *, user=None) -> tuple:
+    """Raise :class:`geo.auth.AccessDenied` unless the user may analyse ``op_id``; returns their scope key."""
+    user = _user(user)
+    key = access.require_incidents(user, "results analysis")
+    try:
+        _check_analysis(path, version, op_id, tuple(control_units), key)
+    except access.AccessDenied as err:
+        from dashboard import auth
+        auth.audit_as(user.username, "access refused", f"analyse operation {op_id}: {err}", Path(path))
+        raise
+    return key
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _check_analysis(path: str, version: float, op_id: str, control_units: tuple, role_key: tuple) -> bool:
+    with open_workspace(Path(path)) as ws:
+        op, target = _stored(ws, op_id)
+        if op is None:
+            raise geo.GeoInputError("The operation is no longer in the register", fix="choose another operation")
+        all_bcus = ws.bcus(all_forces=True)
+        access.check_can_analyse(role_key, op, target=target, bcus=all_bcus)
+        if control_units:
+            b = ws.boundaries()
+            keys = b["level"].astype(str) + ":" + b["code"].astype(str)
+            access.check_control_units(role_key, b[keys.isin(control_units)], all_bcus)
+    return True
 
 
 @st.cache_data(show_spinner="Analysing the operation…", max_entries=8)
@@ -303,10 +412,21 @@ def _displacement(path: str, version: float, op_id: str, before, after, layer, b
                                  control=control, control_units=list(control_units) or None)
 
 
-@st.cache_data(show_spinner="Writing the report…", max_entries=8)
 def displacement_report(path: str, version: float, op_id: str, before=None, after=None, layer=None,
-                        buffer_m=None, control: str = "bcu", control_units: tuple = (), role_key: tuple = ()):
-    """The HTML report and CSV of :func:`displacement` (same key)."""
+                        buffer_m=None, control: str = "bcu", control_units: tuple = (), role_key: tuple = (), *,
+                        user=None):
+    """The HTML report and CSV of :func:`displacement` (same checks, same key).
+
+    ``role_key`` is accepted for older callers and ignored: the signed-in user (or ``user``) is checked.
+    """
+    key = check_analysis(path, version, op_id, tuple(control_units), user=user)
+    return _displacement_report(path, version, op_id, before, after, layer, buffer_m, control,
+                                tuple(control_units), key)
+
+
+@st.cache_data(show_spinner="Writing the report…", max_entries=8)
+def _displacement_report(path: str, version: float, op_id: str, before, after, layer, buffer_m, control: str,
+                         control_units: tuple, role_key: tuple):
     from geo.report_html import render_html, to_csv
     res = _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units),
                         role_key)
@@ -322,34 +442,28 @@ def briefing(path: str, version: float, area_key: tuple, months: tuple[str, str]
     A partner gets partner briefings only; an inspector only areas within their BCU(s).
     """
     from dashboard import auth
-    user = user or auth.current_user()
-    if user is None:
-        raise core_auth.AccessDenied("Sign in to prepare a briefing.")
-    if user.role == "partner" and audience != "partner":
-        raise core_auth.AccessDenied("Partners receive partner briefings (suppressed aggregates) only.")
-    return _briefing(path, version, area_key, months, audience, user.cache_key, user.username)
+    user = _user(user)
+    access.check_audience(user, audience)
+    b = _briefing(path, version, area_key, months, audience, user.cache_key, user.username)
+    if area_key and area_key[0] == "polygon":  # the drawn area itself, so a differencing attempt can be seen
+        auth.audit_as(user.username, "briefing on a drawn area",
+                      f"{audience} briefing, {months[0]}..{months[1]}, polygon {str(area_key[1])[:4000]}", Path(path))
+    return b
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _briefing(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str,
               role_key: tuple, username: str):
     from geo import briefing as core
-    role, bcus_only = role_key
-    if role == "partner" and audience != "partner":
-        raise core_auth.AccessDenied("Partners receive partner briefings only.")
+    access.check_audience(role_key, audience)
     with open_workspace(Path(path)) as ws:
         kind, code = area_key
         if kind == "polygon":
             area = core.polygon_area(code, crs=ws.crs)
         else:
             area = core.resolve_area(ws, code, level=kind)
-        if role == "inspector":
-            allowed = ws.bcus(all_forces=True)
-            allowed = allowed[allowed["code"].isin(bcus_only)]
-            import shapely
-            own = shapely.union_all(allowed.geometry.to_numpy()) if len(allowed) else None
-            if own is None or not own.buffer(1.0).contains(area.geometry.buffer(-1.0)):
-                raise core_auth.AccessDenied("Inspectors can brief on their own BCU(s) only.")
+        access.check_inside(role_key, area.geometry, ws.bcus(all_forces=True),
+                            what="the briefing area (inspectors brief on their own BCU)")
         b = core.build(ws, area, months, audience=audience, generated_by=username)
         b.pdf()
     return b

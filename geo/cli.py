@@ -12,7 +12,8 @@ displacement
 users
     Local accounts: ``users add --username U --role R [--bcu CODE ...]`` (password asked
     for, or read from stdin with ``--password-stdin``), ``users list``, ``users passwd``,
-    ``users role``, ``users disable``, ``users remove``.
+    ``users role``, ``users disable``, ``users remove``, ``users unlock`` (clear failed
+    sign-ins), ``users sign-out`` (end every open session of the account).
 briefing
     An area briefing as PDF or HTML: ``briefing --workspace PATH --area NAME --from YYYY-MM
     --to YYYY-MM [--audience partner|internal] --out FILE.pdf``.
@@ -264,6 +265,10 @@ def _add_auth_parsers(sub) -> None:
     for name in ("disable", "enable", "remove"):
         c = usub.add_parser(name, help=f"{name} an account")
         c.add_argument("--username", required=True)
+    c = usub.add_parser("unlock", help="clear an account's failed sign-ins (lifts a sign-in lock)")
+    c.add_argument("--username", required=True)
+    c = usub.add_parser("sign-out", help="end every open session of an account at its next click")
+    c.add_argument("--username", required=True)
 
     b = sub.add_parser("briefing", help="an area briefing as PDF (or HTML with --out FILE.html)")
     b.add_argument("--workspace", required=True)
@@ -319,6 +324,12 @@ def _users(args) -> int:
         elif cmd == "remove":
             store.remove(args.username)
             print(f"Removed '{args.username}'.")
+        elif cmd == "unlock":
+            store.unlock(args.username)
+            print(f"Failed sign-ins of '{args.username}' cleared.")
+        elif cmd == "sign-out":
+            store.sign_out_everywhere(args.username)
+            print(f"Every session of '{args.username}' ends at its next click.")
     return 0
 
 

@@ -66,6 +66,23 @@ class Settings:
     enforcement_category: str = "Drugs"
     #: Words that mark a call-for-service category as drug-related.
     drug_call_keywords: tuple[str, ...] = ("DRUG", "VICE", "NARCOTIC", "SUBSTANCE")
+    #: Sign-in and sessions (local accounts; see :mod:`geo.auth`).
+    #: A dashboard session with no interaction for this many minutes is signed out.
+    session_idle_minutes: float = 30.0
+    #: Passwords shorter than this are refused.
+    min_password_length: int = 10
+    #: Failed sign-ins (per account, and per client) before a growing delay applies ...
+    sign_in_free_failures: int = 2
+    #: ... of this many seconds, doubling with each further failure, up to the maximum.
+    sign_in_delay_s: float = 2.0
+    sign_in_max_delay_s: float = 60.0
+    #: After this many failures for one account the account is locked for a while ...
+    sign_in_lock_after: int = 5
+    #: One client (an office may share one address) gets more failures before its delay
+    #: and its lock, across all the names it tries.
+    sign_in_client_free_failures: int = 10
+    sign_in_client_lock_after: int = 20
+    sign_in_lock_minutes: float = 15.0
 
 
 settings = Settings()

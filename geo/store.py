@@ -67,6 +67,15 @@ _ATTRIBUTE_TABLES = {
                       "column_name TEXT, reason TEXT, raw TEXT"),
     "audit_log": "id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT, user TEXT, action TEXT, detail TEXT",
 }
+#: The audit log is append-only: these triggers refuse UPDATE and DELETE on it for every
+#: writer of the file (this code, QGIS, the sqlite3 shell), so no import, save or stray
+#: statement can rewrite or trim it. Created with a new file and added to older files on open.
+_AUDIT_TRIGGERS = {
+    "audit_log_no_update": "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+                           "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be changed'); END",
+    "audit_log_no_delete": "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+                           "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END",
+}
 _INDEXES = [
     "CREATE UNIQUE INDEX IF NOT EXISTS sites_uid ON sites(uid)",
     "CREATE UNIQUE INDEX IF NOT EXISTS boundaries_level_code ON boundaries(level, code)",
@@ -244,6 +253,7 @@ class GpkgStore:
             self._conn.execute("PRAGMA temp_store=MEMORY")
             if not exists or not self._has_table("gpkg_contents"):
                 self._create(crs)
+            self._ensure_audit_triggers()
             self.crs = self.get_setting("crs")
             self.srs_id = int(self.get_setting("srs_id"))
         except sqlite3.Error as err:  # locked, damaged, not a database, read-only folder
@@ -330,6 +340,8 @@ class GpkgStore:
                 c.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES (?,?,?)",
                           (table, "attributes", table))
             for sql in _INDEXES:
+                c.execute(sql)
+            for sql in _AUDIT_TRIGGERS.values():
                 c.execute(sql)
             for k, v in {"crs": crs_obj.to_string(), "srs_id": epsg, "schema_version": SCHEMA_VERSION}.items():
                 c.execute("INSERT INTO settings VALUES (?, ?)", (k, json.dumps(v)))
@@ -674,9 +686,40 @@ class GpkgStore:
             sql, args = sql + " WHERE import_id=?", (import_id,)
         return pd.read_sql_query(sql + " ORDER BY import_id, file, row", self._conn, params=args)
 
-    def audit(self, user: str, action: str, detail: str = "") -> None:
-        with self.transaction() as c:
-            c.execute("INSERT INTO audit_log (at, user, action, detail) VALUES (?,?,?,?)", (_now(), user, action, detail))
+    def _ensure_audit_triggers(self) -> None:
+        """Add the append-only triggers to a file made before they existed (one read when present)."""
+        have = {r[0] for r in self._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_log'")}
+        missing = [sql for name, sql in _AUDIT_TRIGGERS.items() if name not in have]
+        if not missing or not self._has_table("audit_log"):
+            return
+        try:
+            with self.transaction() as c:
+                for sql in missing:
+                    c.execute(sql)
+        except sqlite3.OperationalError as err:  # a read-only file: nothing can write its log either
+            if "readonly" not in str(err):
+                raise
+
+    def audit(self, user: str, action: str, detail: str = "", *, busy_timeout_s: float | None = None) -> None:
+        """Append one entry to the audit log (the only write the log accepts).
+
+        Parameters
+        ----------
+        user, action, detail : str
+        busy_timeout_s : float, optional
+            Wait at most this long for another writer (an import) to finish, instead of
+            the connection's 30 s; then ``sqlite3.OperationalError('database is locked')``.
+        """
+        if busy_timeout_s is not None:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(float(busy_timeout_s) * 1000)}")
+        try:
+            with self.transaction() as c:
+                c.execute("INSERT INTO audit_log (at, user, action, detail) VALUES (?,?,?,?)",
+                          (_now(), user, action, detail))
+        finally:
+            if busy_timeout_s is not None:
+                self._conn.execute("PRAGMA busy_timeout = 30000")
 
     def audit_log(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT at, user, action, detail FROM audit_log ORDER BY id DESC", self._conn)

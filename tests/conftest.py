@@ -21,15 +21,27 @@ def demo_workspaces(tmp_path_factory):
 def sign_in_for_test(at, role: str = "analyst", bcus=(), username: str | None = None):
     """Sign an AppTest in as ``role`` (before ``at.run()``); returns ``at``.
 
-    Puts the user into the session the way the sign-in form does (the session lives on
-    the server, so a browser cannot do this). Inspectors default to Sheffield::
+    Creates the account (or sets its role) in the test's private accounts file, then
+    puts it into the session the way the sign-in form does, with the account's version,
+    so the app's per-run session check accepts it (the session lives on the server, so a
+    browser cannot do this). Inspectors default to Sheffield::
 
         at = sign_in_for_test(AppTest.from_file(APP), "analyst").run()
     """
+    import secrets
+
+    from geo.auth import AccountStore
     if role == "inspector" and not bcus:
         bcus = ("E08000019",)
-    at.session_state["auth_user"] = {"username": username or f"test-{role}", "role": role, "bcus": list(bcus),
-                                     "source": "local", "display_name": ""}
+    name = username or f"test-{role}"
+    with AccountStore() as store:
+        user = store.get(name)
+        if user is None:
+            user = store.add(name, "Tt-" + secrets.token_hex(12), role, bcus, by="test")
+        elif (user.role, tuple(user.bcus)) != (role, tuple(bcus)):
+            store.set_role(name, role, bcus, by="test")
+            user = store.get(name)
+    at.session_state["auth_user"] = user.to_dict()
     return at
 
 

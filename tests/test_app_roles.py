@@ -167,3 +167,184 @@ def test_non_admins_cannot_run_the_admin_page_code(workspaces):
     from geo.auth import require_role
     with pytest.raises(AccessDenied, match="admin"):
         require_role(User("a", "analyst"), "admin")
+
+
+# ------------------------------------------------------------------ the Operations page per role (geo.access)
+SHEFFIELD, ROTHERHAM = "E08000019", "E08000018"
+
+
+@pytest.fixture()
+def with_rotherham_op(workspaces):
+    """The South Yorkshire copy with one operation in Rotherham besides the two demo ones in Sheffield."""
+    from geo.operations import Operation
+    ws = Workspace.open(workspaces["south-yorkshire"])
+    wards = ws.boundaries("ward")
+    code = wards.loc[wards["parent_code"] == ROTHERHAM, "code"].iloc[0]
+    ws.save_operation(Operation(name="Op Rother (test)", bcu=ROTHERHAM, tactic="Other", start="2024-03-01",
+                                end="2024-03-28", target_kind="unit", target_unit=f"ward:{code}",
+                                op_id="test-rotherham"))
+    ws.close()
+    return workspaces
+
+
+def _operations_page(role):
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=120), role).run()
+    at.switch_page("app_pages/operations.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("role, expected", [
+    ("inspector", {"Op Central (demo)", "Op Beighton (demo)"}),
+    ("analyst", {"Op Central (demo)", "Op Beighton (demo)", "Op Rother (test)"}),
+    ("admin", {"Op Central (demo)", "Op Beighton (demo)", "Op Rother (test)"}),
+])
+def test_operations_page_lists_what_the_role_may_see(with_rotherham_op, role, expected):
+    at = _operations_page(role)
+    register = at.dataframe[0].value
+    assert set(register["name"]) == expected
+    assert set(at.selectbox(key="res_op").options) == expected  # what can be analysed
+    assert set(at.selectbox(key="ops_choice").options) - {"New operation…"} == expected  # what can be changed
+    bcu_choices = at.selectbox(key="ops_new_bcu").options
+    if role == "inspector":
+        assert bcu_choices == ["Sheffield"]
+    else:
+        assert {"Sheffield", "Rotherham", "Barnsley", "Doncaster"} <= set(bcu_choices)
+
+
+def _rotherham_point(workspaces):
+    import geopandas as gpd
+    ws = Workspace.open(workspaces["south-yorkshire"])
+    rot = ws.bcus().set_index("code").geometry[ROTHERHAM].representative_point()
+    crs = ws.crs
+    ws.close()
+    return gpd.GeoSeries([rot], crs=crs).to_crs(4326).iloc[0]
+
+
+@pytest.mark.parametrize("role, allowed", [("inspector", False), ("analyst", True)])
+def test_operations_page_create_in_another_bcu(with_rotherham_op, role, allowed):
+    """The attack: a Sheffield inspector draws an operation in Rotherham (labelled Sheffield)."""
+    at = _operations_page(role)
+    pt = _rotherham_point(with_rotherham_op)
+    at.text_input(key="ops_new_name").input("Op Sneak")
+    at.radio(key="ops_new_kind").set_value("point_radius").run()
+    at.number_input(key="ops_new_lon").set_value(round(pt.x, 5))
+    at.number_input(key="ops_new_lat").set_value(round(pt.y, 5))
+    at.button(key="ops_new_save").click().run()
+    assert not at.exception, at.exception
+    ws = Workspace.open(with_rotherham_op["south-yorkshire"])
+    names = {o.name for o in ws.operations()}
+    log = ws.store.audit_log()
+    ws.close()
+    if allowed:
+        assert "Op Sneak" in names
+        assert ((log["action"] == "operation saved") & (log["detail"] == "Op Sneak")).any()
+    else:
+        assert "Op Sneak" not in names
+        assert any("outside your BCU" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_inspector_cannot_analyse_another_bcus_operation_through_the_data_layer(with_rotherham_op):
+    from dashboard import data
+    p = with_rotherham_op["south-yorkshire"]
+    with pytest.raises(AccessDenied, match="outside your BCU"):
+        data.displacement(str(p), data.version(p), "test-rotherham", user=User("i", "inspector", (SHEFFIELD,)))
+    with pytest.raises(AccessDenied, match="outside your BCU"):
+        data.delete_operation(p, "test-rotherham", user=User("i", "inspector", (SHEFFIELD,)))
+
+
+# ------------------------------------------------------------------ sessions re-checked on every run
+@pytest.mark.parametrize("change, message", [
+    ("disable", "disabled"),
+    ("role", "changed"),
+    ("remove", "removed"),
+    ("password", "changed"),
+])
+def test_account_change_signs_the_open_session_out(workspaces, change, message):
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=90), "analyst", username="ann").run()
+    assert at.title[0].value == "Map · South Yorkshire"
+    with AccountStore() as store:
+        store.add("root", "a long admin password", "admin")  # so 'ann' is not the last admin of anything
+        if change == "disable":
+            store.set_disabled("ann", True)
+        elif change == "role":
+            store.set_role("ann", "partner")
+        elif change == "remove":
+            store.remove("ann")
+        else:
+            store.set_password("ann", "a brand new secret")
+    at.run()  # the next interaction
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert "auth_user" not in at.session_state
+    assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
+    ws = Workspace.open(workspaces["south-yorkshire"])
+    log = ws.store.audit_log()
+    ws.close()
+    assert ((log["user"] == "ann") & (log["action"] == "signed out")).any()
+
+
+def test_idle_session_is_signed_out(workspaces):
+    import time
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=90), "analyst").run()
+    assert at.title[0].value == "Map · South Yorkshire"
+    at.session_state["auth_seen"] = time.time() - 29 * 60
+    at.run()
+    assert at.title[0].value == "Map · South Yorkshire"  # 29 minutes: still in
+    at.session_state["auth_seen"] = time.time() - 31 * 60
+    at.run()
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert any("30 minutes without activity" in w.value for w in at.warning)
+
+
+def test_idle_limit_is_a_setting(workspaces, monkeypatch):
+    import time
+    monkeypatch.setenv("GEO_SESSION_IDLE_MINUTES", "5")
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=90), "analyst").run()
+    at.session_state["auth_seen"] = time.time() - 6 * 60
+    at.run()
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert any("5 minutes without activity" in w.value for w in at.warning)
+
+
+# ------------------------------------------------------------------ sign-in form: throttling, demo credentials
+def test_repeated_wrong_passwords_lock_the_form(workspaces, monkeypatch):
+    import dataclasses
+
+    from geo import auth as core
+    # no delay between attempts, so the count (not the test's speed) decides: five failures lock
+    monkeypatch.setattr(core, "settings", dataclasses.replace(core.settings, sign_in_delay_s=0.0))
+    with AccountStore() as store:
+        store.add("ana", "analyst password", "analyst")
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    errors = []
+    for _ in range(6):
+        at.text_input(key="auth_username").input("ana")
+        at.text_input(key="auth_password").input("wrong password!")
+        at.button[0].click().run()
+        errors.append(at.error[0].value)
+    assert errors[:5] == ["Wrong username or password."] * 5
+    assert "locked for 15 minutes" in errors[5]
+    at.text_input(key="auth_username").input("ana")
+    at.text_input(key="auth_password").input("analyst password")
+    at.button[0].click().run()
+    assert [t.value for t in at.title] == ["Sign in"]  # the right password is refused while locked
+    assert "locked" in at.error[0].value
+    ws = Workspace.open(workspaces["south-yorkshire"])
+    log = ws.store.audit_log()
+    ws.close()
+    assert ((log["user"] == "ana") & (log["action"] == "sign-in locked")).sum() == 1
+    assert ((log["user"] == "ana") & (log["action"] == "sign-in refused")).sum() == 5
+
+
+def test_demo_credentials_only_in_demo_mode(workspaces, monkeypatch):
+    from geo.auth import ensure_demo_accounts
+    with AccountStore() as store:
+        ensure_demo_accounts(store)
+    monkeypatch.delenv("GEO_DEMO", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    text = " ".join(i.value for i in at.info) + " ".join(m.value for m in at.markdown)
+    assert "analyst-demo-only" not in text and "Demo accounts" not in text
+    monkeypatch.setenv("GEO_DEMO", "1")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert any("analyst-demo-only" in i.value for i in at.info)

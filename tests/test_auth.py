@@ -117,3 +117,233 @@ def test_cli_users_add_and_list(tmp_path):
     r = subprocess.run([sys.executable, "-m", "geo", "users", "add", "--username", "xavier", "--role", "admin",
                         "--password-stdin"], input="short\n", text=True, capture_output=True, cwd=ROOT, env=env)
     assert r.returncode == 2 and "shorter than 10" in r.stderr
+
+
+# ------------------------------------------------------------------ weak passwords (issue 10, High 6)
+@pytest.mark.parametrize("password, why", [
+    ("password123", "commonly used"),
+    ("Password123!", "commonly used"),
+    ("qwertyuiop", "commonly used"),
+    ("1234567890", "commonly used"),
+    ("Football2024", "commonly used"),
+    ("administrator", "commonly used"),
+    ("short", "shorter than 10"),
+    ("alice-is-great", "contains the username"),
+    ("xxALICExx-2024", "contains the username"),
+])
+def test_weak_passwords_are_refused_everywhere(store, password, why):
+    with pytest.raises(GeoInputError, match=why):
+        auth.check_password(password, username="alice")
+    with pytest.raises(GeoInputError, match=why):
+        store.add("alice", password, "admin")
+    store.add("bobby", "tram kettle orbit", "admin")
+    with pytest.raises(GeoInputError, match=why):
+        store.set_password("bobby", password.replace("alice", "bobby").replace("ALICE", "BOBBY"))
+
+
+def test_the_bundled_common_password_list():
+    common = auth.common_passwords()
+    assert len(common) >= 1000
+    assert {"123456", "password", "qwerty", "letmein", "password123"} <= common
+    assert all(p == p.lower() and p.strip() == p for p in common)
+    auth.check_password("tram kettle orbit")  # three random words pass
+    auth.check_password("ann-likes-long-walks", username="ann")  # names under 4 letters are not searched for
+
+
+def test_cli_refuses_a_common_password(tmp_path):
+    env = {"GEO_ACCOUNTS": str(tmp_path / "acc.db"), "PATH": "/usr/bin:/bin"}
+    r = subprocess.run([sys.executable, "-m", "geo", "users", "add", "--username", "root1", "--role", "admin",
+                        "--password-stdin"], input="password1234\n", text=True, capture_output=True, cwd=ROOT,
+                       env=env)
+    assert r.returncode == 2 and "commonly used" in r.stderr, r.stderr
+
+
+# ------------------------------------------------------------------ throttling (issue 10, High 6)
+class Clock:
+    """An injected clock: tests move time on instead of sleeping."""
+
+    def __init__(self, t: float = 1_000_000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clocked(tmp_path):
+    clock = Clock()
+    with AccountStore(tmp_path / "accounts.db", clock=clock) as s:
+        s.add("alice", "correct horse battery", "admin")
+        yield s, clock
+
+
+def test_thirty_wrong_then_right_is_refused_while_locked(clocked):
+    """The attack: thirty wrong passwords and then the right one succeeded."""
+    store, clock = clocked
+    statuses = []
+    for _ in range(30):
+        statuses.append(store.sign_in("alice", "wrong password!", client="10.0.0.9").status)
+        clock.t += 5  # an attacker waiting out each delay still hits the lock
+    assert statuses[:2] == ["wrong", "wrong"]
+    assert "locked" in statuses and statuses.count("wrong") <= auth.settings.sign_in_lock_after
+    res = store.sign_in("alice", "correct horse battery", client="10.0.0.9")
+    assert res.user is None and res.status == "locked" and "locked" in res.message
+    # from another client too: the account itself is locked
+    assert store.sign_in("alice", "correct horse battery", client="10.0.0.10").status == "locked"
+    log = store.account_log()
+    assert (log["action"] == "sign-in locked").sum() >= 1
+    assert "account alice" in log.loc[log["action"] == "sign-in locked", "detail"].iloc[-1]
+
+
+def test_lock_expires_with_the_clock(clocked):
+    store, clock = clocked
+    for _ in range(auth.settings.sign_in_lock_after):
+        assert store.sign_in("alice", "wrong password!").status == "wrong"
+        clock.t += 120
+    assert store.sign_in("alice", "correct horse battery").status == "locked"
+    clock.t += auth.settings.sign_in_lock_minutes * 60 - 130
+    assert store.sign_in("alice", "correct horse battery").status == "locked"  # not yet
+    clock.t += 20
+    res = store.sign_in("alice", "correct horse battery")
+    assert res.status == "ok" and res.user == User("alice", "admin")
+    # success clears the count: the next slip is an ordinary wrong password
+    assert store.sign_in("alice", "wrong password!").status == "wrong"
+
+
+def test_growing_delay_between_attempts(clocked):
+    store, clock = clocked
+    free = auth.settings.sign_in_free_failures
+    for _ in range(free):
+        assert store.sign_in("alice", "wrong password!").status == "wrong"
+    res = store.sign_in("alice", "correct horse battery")  # straight away: inside the delay
+    assert res.status == "wait" and res.retry_after_s == pytest.approx(auth.settings.sign_in_delay_s)
+    clock.t += auth.settings.sign_in_delay_s
+    assert store.sign_in("alice", "wrong password!").status == "wrong"
+    res = store.sign_in("alice", "wrong password!")
+    assert res.status == "wait" and res.retry_after_s == pytest.approx(2 * auth.settings.sign_in_delay_s)
+    clock.t += 2 * auth.settings.sign_in_delay_s
+    assert store.sign_in("alice", "correct horse battery").status == "ok"
+
+
+def test_parallel_sessions_share_the_count(tmp_path):
+    """Six sessions (six connections to the same file) cannot each get their own budget."""
+    clock = Clock()
+    stores = [AccountStore(tmp_path / "accounts.db", clock=clock) for _ in range(6)]
+    try:
+        stores[0].add("alice", "correct horse battery", "admin")
+        wrong = 0
+        for round_ in range(10):
+            for s in stores:
+                wrong += s.sign_in("alice", f"guess {round_}", client=f"session {id(s)}").status == "wrong"
+            clock.t += 5
+        assert wrong <= auth.settings.sign_in_lock_after  # 60 attempts, at most 5 passwords checked
+        assert stores[3].sign_in("alice", "correct horse battery").status == "locked"
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_one_client_is_locked_across_accounts(clocked):
+    store, clock = clocked
+    n = auth.settings.sign_in_client_lock_after
+    for i in range(n):
+        assert store.sign_in(f"user{i}", "wrong password!", client="10.0.0.9").status == "wrong"
+        clock.t += auth.settings.sign_in_max_delay_s
+    res = store.sign_in("alice", "correct horse battery", client="10.0.0.9")
+    assert res.status == "locked"
+    assert store.sign_in("alice", "correct horse battery", client="10.0.0.77").status == "ok"
+
+
+def test_unknown_names_are_throttled_like_real_ones(clocked):
+    store, clock = clocked
+    a = [store.sign_in("alice", "wrong password!").status for _ in range(4)]
+    b = [store.sign_in("nobody-here", "wrong password!").status for _ in range(4)]
+    assert a == b
+
+
+# ------------------------------------------------------------------ sessions (issue 10, High 5)
+def test_every_account_change_bumps_the_version(store):
+    u = store.add("alice", "correct horse battery", "admin")
+    store.add("bob", "tram kettle orbit", "analyst")
+    v0 = store.get("bob").version
+    assert auth.session_status("bob", v0, path=store.path) == (User("bob", "analyst"), "")
+    store.set_password("bob", "another tram kettle", by="alice")
+    v1 = store.get("bob").version
+    store.set_role("bob", "inspector", ["E08000019"], by="alice")
+    v2 = store.get("bob").version
+    store.set_disabled("bob", True, by="alice")
+    v3 = store.get("bob").version
+    assert v0 < v1 < v2 < v3
+    user, why = auth.session_status("bob", v2, path=store.path)
+    assert user is None and "disabled" in why
+    store.set_disabled("bob", False, by="alice")
+    user, why = auth.session_status("bob", v2, path=store.path)
+    assert user is None and "changed" in why
+    v4 = store.get("bob").version
+    assert auth.session_status("bob", v4, path=store.path)[0] == User("bob", "inspector", ("E08000019",))
+    store.sign_out_everywhere("bob", by="alice")
+    assert auth.session_status("bob", v4, path=store.path)[0] is None
+    v5 = store.get("bob").version
+    assert v5 == v4 + 1
+    store.remove("bob", by="alice")
+    user, why = auth.session_status("bob", v5, path=store.path)
+    assert user is None and "removed" in why
+    assert store.verify("alice", "correct horse battery").version == u.version
+
+
+def test_an_older_accounts_file_gets_versions(tmp_path):
+    p = tmp_path / "old.db"
+    c = sqlite3.connect(p)
+    c.execute("CREATE TABLE accounts (username TEXT PRIMARY KEY COLLATE NOCASE, role TEXT NOT NULL, bcus TEXT NOT "
+              "NULL DEFAULT '[]', password_hash TEXT NOT NULL, demo INTEGER NOT NULL DEFAULT 0, disabled INTEGER "
+              "NOT NULL DEFAULT 0, created_at TEXT, updated_at TEXT, last_sign_in TEXT)")
+    c.execute("INSERT INTO accounts (username, role, password_hash) VALUES ('old', 'analyst', 'x')")
+    c.commit()
+    c.close()
+    with AccountStore(p) as s:
+        assert s.get("old").version == 1
+
+
+def test_server_listens_on_localhost_and_caps_uploads():
+    """The server listened on all interfaces by default (issue 10)."""
+    import tomllib
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["server"]["address"] == "127.0.0.1"
+    assert cfg["server"]["maxUploadSize"] == 200
+
+
+def test_make_run_is_the_demo_mode():
+    """Demo credentials are listed only in demo mode, which `make run` (the demo) switches on."""
+    run = [line for line in (ROOT / "Makefile").read_text().splitlines() if "streamlit run dashboard/app.py" in line]
+    assert run and all("GEO_DEMO=1" in line for line in run)
+
+
+def test_cli_disable_and_role_change_end_open_sessions(tmp_path):
+    """The attack: `python -m geo users disable` / `users role --role partner` left sessions open."""
+    acc = tmp_path / "acc.db"
+    with AccountStore(acc) as s:
+        s.add("root1", "a-very-long-password", "admin")
+        s.add("ann", "tram kettle orbit", "analyst")
+        s.add("ben", "tram kettle orbit", "analyst")
+        s.add("cat", "tram kettle orbit", "analyst")
+        sessions = {u: s.get(u).version for u in ("ann", "ben", "cat")}
+    env = {"GEO_ACCOUNTS": str(acc), "PATH": "/usr/bin:/bin"}
+    for args in (["disable", "--username", "ann"], ["role", "--username", "ben", "--role", "partner"],
+                 ["sign-out", "--username", "cat"]):
+        r = subprocess.run([sys.executable, "-m", "geo", "users", *args], text=True, capture_output=True, cwd=ROOT,
+                           env=env)
+        assert r.returncode == 0, r.stderr
+    for user, word in (("ann", "disabled"), ("ben", "changed"), ("cat", "changed")):
+        current, why = auth.session_status(user, sessions[user], path=acc)
+        assert current is None and word in why
+    clock = Clock()
+    with AccountStore(acc, clock=clock) as s:
+        for _ in range(auth.settings.sign_in_lock_after):
+            s.sign_in("root1", "wrong password!")
+            clock.t += 120
+        assert s.sign_in("root1", "a-very-long-password").status == "locked"
+    r = subprocess.run([sys.executable, "-m", "geo", "users", "unlock", "--username", "root1"], text=True,
+                       capture_output=True, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr
+    with AccountStore(acc, clock=clock) as s:
+        assert s.sign_in("root1", "a-very-long-password").status == "ok"

@@ -74,6 +74,16 @@ with tab_accounts:
                 store.set_disabled(who, not disabled, by=user.username)
                 st.session_state["admin_flash"] = f"'{who}' {'enabled' if disabled else 'disabled'}."
                 st.rerun()
+            if b1.button("Sign out everywhere", key="admin_sign_out_all",
+                         help="End every open session of this account at its next click."):
+                store.sign_out_everywhere(who, by=user.username)
+                st.session_state["admin_flash"] = f"Every session of '{who}' will be signed out at its next click."
+                st.rerun()
+            if b2.button("Clear failed sign-ins", key="admin_unlock",
+                         help="Lift a sign-in lock after too many wrong passwords (the account's own count)."):
+                store.unlock(who, by=user.username)
+                st.session_state["admin_flash"] = f"Failed sign-ins of '{who}' cleared."
+                st.rerun()
             sure = b4.checkbox("Confirm removal", key="admin_sure")
             if b3.button("Remove", key="admin_remove", disabled=not sure):
                 store.remove(who, by=user.username)
@@ -123,5 +133,5 @@ with tab_audit:
                        file_name=f"{path.stem}-audit-log.csv", key="admin_audit_csv")
     with core.AccountStore() as store:
         acc = store.account_log()
-    st.markdown("**Accounts**: created, role and password changes (all workspaces).")
+    st.markdown("**Accounts**: created, role and password changes, sign-in locks (all workspaces).")
     st.dataframe(acc, hide_index=True, key="admin_account_log")

@@ -91,7 +91,8 @@ else:
     if len(rej):
         st.dataframe(rej.head(500), hide_index=True)
         st.download_button("Download rejected rows (CSV)", safe.csv_bytes(rej),
-                           file_name=f"{path.stem}-import-{chosen}-rejected.csv", mime="text/csv")
+                           file_name=f"{path.stem}-import-{chosen}-rejected.csv", mime="text/csv",
+                           on_click=data.audit, args=("downloaded rejected rows", f"import {chosen}, {len(rej)} rows"))
 
 # ---- import more
 st.subheader("Import a file")
@@ -126,6 +127,7 @@ if st.button("Import", type="primary", disabled=upload is None, key="data_go"):
     except GeoInputError as err:
         st.error(f"Nothing was imported. {safe.md(str(err))}")
     else:
+        data.audit("imported", f"{kind}: {uploads.display_label(upload.name)}, {report.rows_read} rows read, {report.new} new")
         data.clear()
         st.success(f"Imported {label}: {ui.num(report.rows_read)} rows read, "
                    f"{ui.num(report.new)} new, {ui.num(report.duplicates)} already held.")

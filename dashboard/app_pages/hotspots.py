@@ -176,6 +176,7 @@ def draw_map():
         maps.add_boundaries(m, bcu, name="BCUs", name_col="name")
     maps.finish(m)
     st_folium(m, returned_objects=[], height=600, use_container_width=True, key="hotspot_map")
+    data.audit_once("viewed hot spot map", f"{method}, {m0}..{m1}")
 
 
 with st.spinner("Measuring the exposure of sensitive sites…"):
@@ -216,11 +217,11 @@ stem = f"{path.stem}-{method}-{m0}-{m1}"
 d1, d2, d3 = st.columns(3)
 # Files are made only when a button is clicked (callables), so reruns stay quick.
 d1.download_button("Hot spots (CSV)", lambda: safe.csv_bytes(run.layer.drop(columns="geometry")),
-                   file_name=f"{stem}-hotspots.csv", mime="text/csv", key="hs_dl_csv", on_click="ignore",
+                   file_name=f"{stem}-hotspots.csv", mime="text/csv", key="hs_dl_csv", on_click=data.audit, args=("downloaded hot spots CSV", stem),
                    icon=":material/download:")
 d2.download_button("Hot spots and exposed sites (GeoPackage)", lambda: data.gpkg_bytes(export_layers(run, exposure)),
                    file_name=f"{stem}.gpkg", mime="application/geopackage+sqlite3", key="hs_dl_gpkg",
-                   on_click="ignore", icon=":material/download:",
+                   on_click=data.audit, args=("downloaded hot spots GeoPackage", stem), icon=":material/download:",
                    help="Open in QGIS or ArcGIS: layer 'hotspots' (every cell or cluster with its statistics) and "
                         "'exposed_sites'.")
 
@@ -231,7 +232,7 @@ if exposure is None:
 else:
     d3.download_button("Exposure of every site (CSV)",
                        lambda: safe.csv_bytes(exposure.drop(columns="geometry")),
-                       file_name=f"{stem}-site-exposure.csv", mime="text/csv", key="hs_dl_sites", on_click="ignore",
+                       file_name=f"{stem}-site-exposure.csv", mime="text/csv", key="hs_dl_sites", on_click=data.audit, args=("downloaded site exposure CSV", stem),
                        icon=":material/download:")
     e1, e2 = st.columns([3, 1])
     bcu_names = sorted(n for n in exposure["bcu_name"].unique() if n)

@@ -107,10 +107,12 @@ if shown.empty:
     st.info("No incidents match these filters. Widen the month range or clear the crime-type filter.")
 else:
     draw_map()
+    data.audit_once("viewed map", f"{main_layer}, {m0}..{m1}, {len(shown)} incidents")
     table = st.session_state.get("map_table")
     if table is not None:
         st.download_button("Download what is shown (CSV)", safe.csv_bytes(table),
-                           file_name=f"{path.stem}-{m0}-{m1}-map.csv", mime="text/csv")
+                           file_name=f"{path.stem}-{m0}-{m1}-map.csv", mime="text/csv",
+                           on_click=data.audit, args=("downloaded map CSV", f"{main_layer}, {m0}..{m1}, {len(table)} rows"))
 
 st.subheader("Harm by crime type")
 if len(sel):

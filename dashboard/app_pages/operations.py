@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import auth, data, ui
-from geo import maps, safe
+from geo import access, maps, safe
 from geo.auth import AccessDenied
 from geo.errors import GeoInputError
 from geo.operations import TACTICS, Operation
@@ -27,8 +27,7 @@ if flash:
     if flash[1]:
         st.warning(safe.md(flash[1]))
 
-with data.open_workspace(path) as ws:
-    register = ws.operations()
+register = data.operations(key, ver)  # scoped by geo.access: an inspector sees their BCUs' operations only
 bcus = data.bcus(key, ver)
 bcu_names = dict(zip(bcus["code"], bcus["name"]))
 
@@ -44,7 +43,8 @@ if register:
     } for o in register])
     st.dataframe(table, hide_index=True)
     st.download_button("Download the register (CSV)", safe.csv_bytes(table),
-                       file_name=f"{path.stem}-operations.csv", mime="text/csv")
+                       file_name=f"{path.stem}-operations.csv", mime="text/csv",
+                       on_click=data.audit, args=("downloaded operations register", f"{len(table)} operations"))
 else:
     st.info("No operations yet. Add the first one below: its target area is then drawn on the map and "
             "available for results analysis.")
@@ -126,6 +126,7 @@ def results_section():
     for flag in res.flags:
         st.warning(safe.md(flag), icon=":material/flag:")
     draw_results_map(res)
+    data.audit_once("viewed operation results", op.name)
     keyt = res.table[res.table["measure"].isin(["Drug-market harm basket", "All incidents"])
                      | res.table["measure"].str.contains("enforcement", regex=False)]
     cols = {"measure": "Measure", "unit": "Unit", "target_before": "Target before", "target_after": "Target after",
@@ -155,9 +156,9 @@ def results_section():
     d1, d2, _ = st.columns([1, 1, 2])
     stem = "".join(ch if ch.isalnum() else "-" for ch in op.name).strip("-").lower()
     d1.download_button("Download the report (HTML)", html, file_name=f"{stem}-results.html", mime="text/html",
-                       key="res_dl_html")
+                       key="res_dl_html", on_click=data.audit, args=("downloaded results report", op.name))
     d2.download_button("Download the tables (CSV)", csv, file_name=f"{stem}-results.csv", mime="text/csv",
-                       key="res_dl_csv")
+                       key="res_dl_csv", on_click=data.audit, args=("downloaded results tables", op.name))
 
 
 def draw_results_map(res):
@@ -217,7 +218,7 @@ k = f"ops_{choice}_"  # widget keys per operation, so switching reloads the form
 
 name = st.text_input("Name", value=op.name if op else "", key=k + "name", placeholder="e.g. Op Sycamore")
 c1, c2 = st.columns(2)
-bcu_codes = list(bcu_names)
+bcu_codes = access.allowed_bcus(auth.current_user(), bcu_names)
 bcu = c1.selectbox("BCU", bcu_codes, format_func=bcu_names.get, key=k + "bcu",
                    index=bcu_codes.index(op.bcu) if op and op.bcu in bcu_codes else 0)
 tactic = c2.selectbox("Tactic", TACTICS, key=k + "tactic", index=TACTICS.index(op.tactic) if op else 0)
@@ -282,22 +283,20 @@ if c1.button("Save operation", type="primary", key=k + "save"):
                     radius_m=float(radius) if radius else None, target_geojson=geojson or None,
                     targeted_harms=harms, notes=notes, **({"op_id": op.op_id} if op else {}))
     try:
-        with data.open_workspace(path) as ws:
-            warning = ws.save_operation(new)
-            ws.store.audit(auth.username(), "operation saved", new.name)
-    except GeoInputError as err:
+        warning = data.save_operation(path, new)  # checked by geo.access and audited
+    except (GeoInputError, AccessDenied) as err:
         st.error(safe.md(err))
     else:
-        data.clear()
         st.session_state["ops_flash"] = (f"Saved {new.name}.", warning)
         st.rerun()
 if op is not None:
     sure = c2.checkbox("Confirm delete", key=k + "sure")
     if c2.button("Delete", key=k + "delete", disabled=not sure):
-        with data.open_workspace(path) as ws:
-            ws.delete_operation(op.op_id)
-            ws.store.audit(auth.username(), "operation deleted", op.name)
-        data.clear()
-        st.session_state["ops_flash"] = (f"Deleted {op.name}.", None)
-        st.session_state.pop("ops_choice", None)
-        st.rerun()
+        try:
+            data.delete_operation(path, op.op_id)  # checked by geo.access and audited
+        except (GeoInputError, AccessDenied) as err:
+            st.error(safe.md(err))
+        else:
+            st.session_state["ops_flash"] = (f"Deleted {op.name}.", None)
+            st.session_state.pop("ops_choice", None)
+            st.rerun()
