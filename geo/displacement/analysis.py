@@ -9,10 +9,12 @@ import shapely
 from .. import stats
 from ..errors import GeoInputError
 from .areas import equal_area_width, matched_control, points_inside, study_areas, xy_of
+from . import engine
+from .flags import sensitivity, type_tests
 from .measures import count_areas, cross_boundary, measures
 from .migration import hotspot_migration
-from .verdict import DisplacementResult, caveats, control_note, pre_trend_note, verdict_lines
-from .windows import Windows, month_add, month_label, op_windows, periods
+from .verdict import DisplacementResult, build_verdict, caveats, control_note, pre_trend_note
+from .windows import Windows, month_add, month_label, op_windows, periods, window_months
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +55,8 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
             operation: dict | None = None, other_targets=(), sites=None, own_force: str | None = None,
             buffer_m: float | None = None, ring_m: float | None = None, control=None,
             control_rule: str | None = None, scale: str = "counts", alpha: float | None = None,
-            cell_size: float = 200.0, layer: str = "crime") -> DisplacementResult:
+            cell_size: float = 200.0, layer: str = "crime", radius_m: float | None = None, bands=None,
+            n_placebos: int = 400) -> DisplacementResult:
     """Results analysis of one operation from loaded incidents (see module docstring).
 
     Parameters
@@ -79,10 +82,17 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     alpha : float, optional
     cell_size : float
         Hot spot grid, metres.
+    radius_m, bands : optional
+        The displacement catchment (:func:`geo.displacement.areas.catchment`); ``None``:
+        rings 0-250, 250-500, 500-1,000 m.
+    n_placebos : int
+        Placebos drawn to estimate the over-dispersion (:mod:`geo.displacement.null`).
 
     Returns
     -------
     DisplacementResult
+        ``summary`` holds the calibrated verdict; ``headline``, ``verdict`` and ``flags``
+        are its text.
 
     Raises
     ------
@@ -120,21 +130,38 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     mig = hotspot_migration(incidents[basket & (per == 0)], incidents[basket & (per == 1)], extent=extent,
                             cell_size=cell_size, bcus=bcus, sites=sites, alpha=a,
                             bcu_names=dict(zip(bcus["code"], bcus["name"])), target=areas.target)
-    headline, lines, flags = verdict_lines(table, cross, mig, windows, a, layer, op.get("targeted_harms") or [])
+    months = window_months(windows) if windows.resolution == "month" else None
+    prep = engine.prepare(incidents, per, tau=windows.time_weights[0], bcus=bcus, own_force=own_force, months=months)
+    catch, assessment = engine.run(prep, areas.target, own_bcu=bcu_code, radius_m=radius_m, bands=bands,
+                                   other_targets=other_targets, sites=sites, alpha=a, n_placebos=n_placebos)
+    summary = build_verdict(assessment, catch, table, windows, layer=layer)
+    sens = sensitivity(prep.points, catch, null=assessment.null, alpha=a)
+    types = type_tests(table, phi=assessment.null.phi["target|count"], alpha=a)
+    headline = summary.clauses[0].text
+    lines = [c.text for c in summary.clauses] + list(summary.notes)
+    targeted = op.get("targeted_harms") or []
+    for _, r in table[table["measure"].isin(targeted) & (table["unit"] == "count")].iterrows():
+        lines.append(f"Targeted harm '{r['measure']}' (declared before the analysis): {r['target_before']:,.0f} → "
+                     f"{r['target_after']:,.0f} in the target.")
+    flags = [c.text for c in summary.clauses if c.topic in ("displacement", "diffusion") and c.status == "evidence"]
     cav = caveats(table, windows, areas, layer, pre_trend_note(incidents, areas.target, windows),
                    control_note(table, windows, scale), coverage_notes)
+    cav += [n for n in catch.notes if n not in cav]
     return DisplacementResult(
         operation=op, layer=layer, windows=windows, areas=areas, crs=str(incidents.crs), table=table,
         cross=cross, migration=mig, headline=headline, verdict=tuple(lines), caveats=tuple(cav),
         flags=tuple(flags),
         settings={"buffer_rule": areas.buffer_rule, "control_rule": areas.control_rule, "scale": scale,
-                  "alpha": a, "cell_size_m": cell_size, "ring_m": areas.ring_m, "buffer_m": areas.buffer_m})
+                  "alpha": a, "cell_size_m": cell_size, "ring_m": areas.ring_m, "buffer_m": areas.buffer_m,
+                  "catchment_rule": catch.rule, "spread_of_placebo_z": summary.spread},
+        summary=summary, assessment=assessment, catchment=catch, sensitivity=sens, types=types)
 
 
 def analyse_operation(ws, operation, *, before=None, after=None, layer: str | None = None,
                       buffer_m: float | None = None, ring_m: float | None = None, control: str = "bcu",
                       control_units=None, scale: str = "counts", alpha: float | None = None,
-                      cell_size: float = 200.0, incidents=None) -> DisplacementResult:
+                      cell_size: float = 200.0, incidents=None, radius_m: float | None = None,
+                      n_placebos: int = 400) -> DisplacementResult:
     """Results analysis of an operation in a workspace's register.
 
     Parameters
@@ -158,6 +185,10 @@ def analyse_operation(ws, operation, *, before=None, after=None, layer: str | No
         Units for ``control="units"``.
     incidents : GeoDataFrame, optional
         Already-loaded incidents of `layer` (mapped and outside_area), to skip reading.
+    radius_m : float, optional
+        Reach of the displacement catchment; ``None``: 1,000 m in three rings.
+    n_placebos : int
+        Placebos for the over-dispersion.
 
     Returns
     -------
@@ -225,4 +256,5 @@ def analyse_operation(ws, operation, *, before=None, after=None, layer: str | No
         raise GeoInputError(f"Unknown control '{control}'", fix="use 'bcu', 'units' or 'matched'")
     return analyse(inc, target, bcu_code=op.bcu, bcus=bcus, windows=w, operation=op.to_dict(),
                    other_targets=others, sites=ws.sites(), own_force=ws.force, buffer_m=buffer_m, ring_m=ring_m,
-                   control=ctrl, control_rule=rule, scale=scale, alpha=alpha, cell_size=cell_size, layer=layer)
+                   control=ctrl, control_rule=rule, scale=scale, alpha=alpha, cell_size=cell_size, layer=layer,
+                   radius_m=radius_m, n_placebos=n_placebos)

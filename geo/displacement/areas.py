@@ -16,6 +16,7 @@ from .windows import Windows, month_add, periods
 logger = logging.getLogger(__name__)
 
 __all__ = ["StudyAreas", "equal_area_width", "study_areas", "matched_control", "cross_units",
+           "DEFAULT_BANDS_M", "Ring", "Piece", "Catchment", "catchment", "bands_for", "band_label", "bearing_word",
            "points_inside", "xy_of", "union_geoms"]
 
 
@@ -309,3 +310,218 @@ def cross_units(areas: StudyAreas, bcus: gpd.GeoDataFrame, *, own_force: str | N
     return units
 
 
+
+
+# --------------------------------------------------------------------------- catchment rings
+#: Default catchment: distance bands from the target's edge, metres.
+DEFAULT_BANDS_M = (0.0, 250.0, 500.0, 1000.0)
+
+_COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
+
+
+def bearing_word(origin, point) -> str:
+    """Compass direction (8 points) from `origin` to `point` (shapely points, metres, north up).
+
+    Examples
+    --------
+    >>> bearing_word(shapely.Point(0, 0), shapely.Point(100, 100))
+    'north-east'
+    """
+    ang = math.degrees(math.atan2(point.x - origin.x, point.y - origin.y)) % 360
+    return _COMPASS[int((ang + 22.5) // 45) % 8]
+
+
+def band_label(inner_m: float, outer_m: float) -> str:
+    """``0–250 m`` style label of a distance band."""
+    return f"{inner_m:,.0f}–{outer_m:,.0f} m"
+
+
+@dataclass(frozen=True)
+class Ring:
+    """One distance band around the target (``geometry`` is the ring, other targets removed)."""
+
+    label: str
+    inner_m: float
+    outer_m: float
+    geometry: object
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The part of one ring inside one BCU other than the operation's, or inside one other force.
+
+    ``control`` is the rest of that BCU (or force) outside the whole catchment; ``direction``
+    is the compass direction from the target's centre to the piece's.
+    """
+
+    ring: str
+    inner_m: float
+    outer_m: float
+    level: str
+    code: str
+    name: str
+    force: str
+    direction: str
+    geometry: object
+    control: object
+
+
+@dataclass(frozen=True)
+class Catchment:
+    """Where displacement is looked for: distance rings around the target, cut by BCU and force.
+
+    Attributes
+    ----------
+    target : shapely geometry
+    rings : tuple of Ring
+        Inner to outer.
+    pieces : tuple of Piece
+        Rings cut by the BCUs other than the operation's (own force) and by other forces.
+    control : shapely geometry
+        The operation's BCU outside the target and the whole catchment (and other targets).
+    outer_m : float
+        The catchment's reach from the target's edge, metres.
+    rule : str
+        How the bands were chosen.
+    notes : tuple of str
+        What was left out and why (uncovered force-months, other operations' targets).
+    """
+
+    target: object
+    rings: tuple
+    pieces: tuple
+    control: object
+    outer_m: float
+    rule: str
+    notes: tuple = ()
+
+    @property
+    def zone(self):
+        """Target plus the whole catchment (a disc-like area around the target)."""
+        return self.target.buffer(self.outer_m, quad_segs=16)
+
+    def frame(self, crs) -> gpd.GeoDataFrame:
+        """Target, rings, pieces and control as one frame: ``kind``, ``name``, ``km2``, ``geometry``."""
+        rows = [("target", "Target", self.target)]
+        rows += [("ring", f"Ring {r.label}", r.geometry) for r in self.rings]
+        rows += [("piece", f"{p.name} {p.ring}", p.geometry) for p in self.pieces]
+        rows += [("control", "Control (rest of the BCU)", self.control)]
+        return gpd.GeoDataFrame({"kind": [r[0] for r in rows], "name": [r[1] for r in rows],
+                                 "km2": [r[2].area / 1e6 for r in rows]},
+                                geometry=[r[2] for r in rows], crs=crs)
+
+
+def bands_for(radius_m: float | None = None, bands=None) -> tuple[tuple[float, ...], str]:
+    """The distance bands and a sentence saying how they were chosen.
+
+    ``bands`` wins; else ``radius_m`` gives ``(0, r/4, r/2, r)``; else :data:`DEFAULT_BANDS_M`.
+
+    Examples
+    --------
+    >>> bands_for(2000)[0]
+    (0.0, 500.0, 1000.0, 2000.0)
+    """
+    if bands is not None:
+        b = tuple(float(v) for v in bands)
+        if len(b) < 2 or b[0] != 0 or any(q <= p for p, q in zip(b, b[1:])):
+            raise GeoInputError(f"Catchment bands must start at 0 and increase, got {bands!r}",
+                                fix="give e.g. (0, 250, 500, 1000) metres")
+        return b, "distance bands set by the analyst: " + ", ".join(band_label(p, q) for p, q in zip(b, b[1:]))
+    if radius_m is not None:
+        if not radius_m > 0:
+            raise GeoInputError(f"The catchment radius must be positive, got {radius_m}",
+                                fix="give a distance in metres, e.g. 1000")
+        r = float(radius_m)
+        return (0.0, r / 4, r / 2, r), f"rings to {r:,.0f} m from the target's edge (radius set by the analyst)"
+    logger.info("catchment set automatically to rings 0-250, 250-500, 500-1,000 m")
+    return DEFAULT_BANDS_M, "rings 0–250, 250–500 and 500–1,000 m from the target's edge (default)"
+
+
+def catchment(target, *, bcus: gpd.GeoDataFrame, own_bcu: str, own_force: str, radius_m: float | None = None,
+              bands=None, other_targets=(), uncovered_forces=()) -> Catchment:
+    """Distance rings around `target`, each cut by BCU and by force.
+
+    Parameters
+    ----------
+    target : shapely geometry
+        The operation's target (metres).
+    bcus : GeoDataFrame
+        All BCUs of all forces with ``code``, ``name``, ``force``.
+    own_bcu, own_force : str
+        The operation's BCU code and force.
+    radius_m : float, optional
+        Reach of the catchment from the target's edge; ``None``: 1,000 m in three rings.
+    bands : sequence of float, optional
+        Explicit band edges, starting at 0.
+    other_targets : sequence of geometries
+        Other operations' targets: left out of the rings and the control.
+    uncovered_forces : iterable of str
+        Forces without data for some month of the windows: their land is left out of the
+        rings and pieces, and a note says so.
+
+    Returns
+    -------
+    Catchment
+
+    Examples
+    --------
+    >>> b = gpd.GeoDataFrame({"code": ["A", "B"], "name": ["Alpha", "Bravo"], "force": ["F", "F"]},
+    ...                      geometry=[shapely.box(-5000, -5000, 0, 5000), shapely.box(0, -5000, 5000, 5000)])
+    >>> c = catchment(shapely.Point(-800, 0).buffer(300), bcus=b, own_bcu="A", own_force="F")
+    >>> [(p.name, p.ring, p.direction) for p in c.pieces]
+    [('Bravo BCU', '500–1,000 m', 'east')]
+    """
+    target = shapely.make_valid(target)
+    b, rule = bands_for(radius_m, bands)
+    hit = bcus[bcus["code"] == own_bcu]
+    if hit.empty:
+        raise GeoInputError(f"BCU '{own_bcu}' is not in the boundaries", fix="choose the operation's BCU")
+    others = union_geoms([shapely.make_valid(g) for g in other_targets])
+    others = others.difference(target) if not others.is_empty else others
+    uncovered = set(uncovered_forces)
+    lost = union_geoms(bcus[bcus["force"].isin(uncovered)].geometry.values) if uncovered else shapely.Polygon()
+    notes = []
+    outer = target.buffer(b[-1], quad_segs=16)
+    if not lost.is_empty and lost.intersects(outer):
+        notes.append("No data for " + ", ".join(sorted(f for f in uncovered if f)) + " in part of the windows: "
+                     "their part of the catchment is left out rather than counted as zero.")
+    if not others.is_empty and others.intersects(outer):
+        notes.append("Other operations' targets are left out of the catchment and the control.")
+    rings = []
+    prev = target
+    for lo, hi in zip(b, b[1:]):
+        disc = target.buffer(hi, quad_segs=16)
+        g = disc.difference(prev)
+        prev = disc
+        if not others.is_empty:
+            g = g.difference(others)
+        if not lost.is_empty:
+            g = g.difference(lost)
+        rings.append(Ring(band_label(lo, hi), lo, hi, g))
+    centre = target.centroid
+    pieces = []
+    near = bcus[bcus.intersects(outer)]
+    units = []
+    for geom, code, name, force in zip(near.geometry.values, near["code"], near["name"], near["force"]):
+        if code == own_bcu or force in uncovered:
+            continue
+        if force == own_force:
+            units.append(("bcu", code, f"{name} BCU", force, geom))
+    for force, grp in bcus[(bcus["force"] != own_force) & ~bcus["force"].isin(uncovered)].groupby("force"):
+        fgeom = union_geoms(grp.geometry.values)
+        if fgeom.intersects(outer):
+            units.append(("force", force, str(force), force, fgeom))
+    for ring in rings:
+        for level, code, name, force, geom in units:
+            g = ring.geometry.intersection(geom)
+            if g.is_empty or g.area < 100:
+                continue
+            pieces.append(Piece(ring.label, ring.inner_m, ring.outer_m, level, code, name, force,
+                                bearing_word(centre, g.centroid), g, geom.difference(outer)))
+    control = hit.geometry.iloc[0].difference(outer)
+    if not others.is_empty:
+        control = control.difference(others)
+    if control.is_empty or control.area <= 0:
+        raise GeoInputError("The control (the rest of the BCU) is empty once the catchment is removed",
+                            fix="give a smaller catchment radius")
+    return Catchment(target, tuple(rings), tuple(pieces), control, float(b[-1]), rule, tuple(notes))

@@ -12,7 +12,8 @@ from .measures import ALL, BASKET, SMALL_COUNT
 from .migration import Migration
 from .windows import Windows, month_add
 
-__all__ = ["DisplacementResult", "verdict_lines", "caveats", "control_note", "pre_trend_note"]
+__all__ = ["DisplacementResult", "verdict_lines", "caveats", "control_note", "pre_trend_note", "Clause", "Verdict",
+           "build_verdict", "STATUSES"]
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,18 @@ class DisplacementResult:
         Plain-language findings: harm first, then activity, then where it went.
     caveats : tuple of str
     flags : tuple of str
-        Possible displacement across boundaries and towards sensitive sites.
+        The verdict's displacement and diffusion clauses that found evidence.
     settings : dict
         Buffer rule, control rule, scale, alpha, cell size.
+    summary : Verdict
+        The calibrated verdict (:func:`build_verdict`): harm, displacement, diffusion, activity.
+    assessment : geo.displacement.flags.Assessment
+        Every calibrated test (target, rings, pieces, sites) with its alpha share.
+    catchment : geo.displacement.areas.Catchment
+    sensitivity : DataFrame
+        :func:`geo.displacement.flags.sensitivity`: the buffer reading against its width.
+    types : DataFrame
+        Exploratory per-crime-type results (:func:`geo.displacement.flags.type_tests`).
     """
 
     operation: dict
@@ -57,6 +67,11 @@ class DisplacementResult:
     caveats: tuple[str, ...]
     flags: tuple[str, ...]
     settings: dict = field(default_factory=dict)
+    summary: "Verdict | None" = None
+    assessment: object = None
+    catchment: object = None
+    sensitivity: pd.DataFrame | None = None
+    types: pd.DataFrame | None = None
 
     def row(self, measure: str = BASKET, unit: str = "harm") -> pd.Series:
         t = self.table
@@ -202,3 +217,171 @@ def pre_trend_note(incidents, target, windows, in_basket=True):
             f"earlier average ({per_month_earlier:,.0f}).")
 
 
+
+
+# --------------------------------------------------------------------------- the calibrated verdict
+STATUSES = ("evidence", "no evidence", "too few to tell")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause of the verdict, read aloud in order: harm, displacement, diffusion, activity.
+
+    ``status`` is "evidence", "no evidence" or "too few to tell"; ``estimate`` with
+    ``ci_low``/``ci_high`` in ``unit`` over the after window; ``p`` the calibrated p-value
+    (after the family's Holm adjustment for displacement and diffusion); ``alpha`` the level it
+    was tested at.
+    """
+
+    topic: str
+    status: str
+    text: str
+    estimate: float = float("nan")
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
+    p: float = float("nan")
+    alpha: float = float("nan")
+    unit: str = ""
+
+    def as_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in d.items()}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict an analyst can read aloud: :class:`Clause` objects, harm first."""
+
+    clauses: tuple
+    alpha: float
+    spread: float
+    notes: tuple = ()
+
+    def clause(self, topic: str) -> Clause:
+        return next(c for c in self.clauses if c.topic == topic)
+
+    def text(self) -> str:
+        return " ".join(c.text for c in self.clauses)
+
+    def as_dict(self) -> dict:
+        return {"alpha": self.alpha, "spread_of_placebo_z": self.spread, "notes": list(self.notes),
+                "clauses": [c.as_dict() for c in self.clauses]}
+
+
+def _n(x, d=0) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:,.{d}f}"
+
+
+def _p(p) -> str:
+    if p is None or not np.isfinite(p):
+        return "p –"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _near_site(t, near_sites, catch) -> str:
+    if near_sites is None or len(near_sites) == 0:
+        return ""
+    ring = next((r for r in catch.rings if r.label == t.ring), None)
+    area = t.geometry if hasattr(t, "geometry") else (ring.geometry if ring is not None else None)
+    if area is None:
+        return ""
+    d = near_sites.geometry.distance(area)
+    k = int(np.argmin(d.to_numpy()))
+    if d.iloc[k] > 400:
+        return ""
+    kind = str(near_sites["kind"].iloc[k]).replace("_", " ")
+    return f", within 400 m of {near_sites['name'].iloc[k]} ({kind})"
+
+
+def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, layer: str = "crime",
+                  enforcement_label: str = "enforcement activity") -> Verdict:
+    """The four clauses from the calibrated tests (:func:`geo.displacement.flags.assess`).
+
+    The WDQ is read only when the target effect is significant ("not interpretable: no effect
+    in the target" otherwise), and a WDQ reading of displacement or diffusion that the
+    calibrated ring tests do not support is marked "(not significant)", so it never
+    contradicts them.
+    """
+    a = assessment
+    t = a.target
+    unit = "harm (CCHI days)" if layer == "crime" else "harm (weighted calls)"
+    before, after = windows.label("before"), windows.label("after")
+    spread = a.null.spread("target|harm")
+    if t.status == "too few to tell":
+        harm = Clause("harm", t.status, f"Harm: too few basket incidents in the target to tell "
+                      f"({_n(t.n_before)} before, {_n(t.n_after)} after).", alpha=a.alpha, unit=unit)
+    else:
+        pct = 100 * (t.harm_after - t.harm_before / windows.time_weights[0]) / (t.harm_before / windows.time_weights[0]) \
+            if t.harm_before else float("nan")
+        what = ("a reduction" if t.estimate < 0 else "an increase") if t.status == "evidence" else \
+            "no evidence of a change"
+        harm = Clause("harm", t.status,
+                      f"Harm: drug-market harm in the target went from {_n(t.harm_before)} ({before}) to "
+                      f"{_n(t.harm_after)} ({after})" + (f", {pct:+.0f}%" if np.isfinite(pct) else "") +
+                      f"; against the control that is {_n(t.estimate)} {unit} (95% CI {_n(t.ci_low)} to "
+                      f"{_n(t.ci_high)}, {_p(t.p)}): {what}.", t.estimate, t.ci_low, t.ci_high, t.p, a.alpha, unit)
+    fam = a.family()
+    disp = [x for x in fam if x.reading == "displacement"]
+    diff = [x for x in fam if x.reading == "diffusion"]
+    tested = [x for x in fam if x.status != "too few to tell"]
+    if disp:
+        parts = []
+        for x in disp:
+            if x.kind == "piece":
+                parts.append(f"into {x.name.split(',')[0]}, {x.ring} {x.direction}")
+            elif x.kind == "ring":
+                parts.append(f"into the {x.ring} ring{_near_site(x, a.near_sites, catch)}")
+            else:
+                names = ", ".join(map(str, list(a.near_sites["name"])[:3])) if a.near_sites is not None else ""
+                parts.append(f"towards sensitive sites ({names})")
+        best = max(disp, key=lambda x: x.estimate)
+        dc = Clause("displacement", "evidence", "Displacement: possible displacement " + "; ".join(parts) +
+                    f" (+{_n(best.estimate)} basket incidents, {100 * (1 - best.alpha):.1f}% CI {_n(best.ci_low)} to {_n(best.ci_high)}, "
+                    f"{_p(best.p_adj)}).", best.estimate, best.ci_low, best.ci_high, best.p_adj, best.alpha,
+                    "basket incidents")
+    elif not tested:
+        dc = Clause("displacement", "too few to tell", "Displacement: too few basket incidents in the catchment "
+                    "to tell.", alpha=a.alpha, unit="basket incidents")
+    else:
+        dc = Clause("displacement", "no evidence", "Displacement: no evidence of displacement in the catchment "
+                    f"({catch.rule}; power to detect a 50% move: {a.power50:.0%}).", alpha=a.alpha,
+                    unit="basket incidents")
+    if diff:
+        best = min(diff, key=lambda x: x.estimate)
+        fc = Clause("diffusion", "evidence", f"Diffusion: basket crime fell in the {best.ring} ring by "
+                    f"{_n(-best.estimate)} incidents more than the control predicts ({100 * (1 - best.alpha):.1f}% CI {_n(best.ci_low)} to "
+                    f"{_n(best.ci_high)}, {_p(best.p_adj)}): a diffusion of benefits.", best.estimate, best.ci_low,
+                    best.ci_high, best.p_adj, best.alpha, "basket incidents")
+    elif not tested:
+        fc = Clause("diffusion", "too few to tell", "Diffusion: too few basket incidents in the catchment to tell.",
+                    alpha=a.alpha, unit="basket incidents")
+    else:
+        fc = Clause("diffusion", "no evidence", "Diffusion: no evidence of a diffusion of benefits.", alpha=a.alpha,
+                    unit="basket incidents")
+    enf = table[table["measure"].str.contains("enforcement activity", regex=False)] if len(table) else table
+    if len(enf):
+        e = enf.iloc[0]
+        ac = Clause("activity", "evidence" if np.isfinite(e["local_p"]) and e["local_p"] < a.alpha else
+                    ("too few to tell" if e["target_before"] + e["target_after"] < 10 else "no evidence"),
+                    f"Activity: drug offences recorded in the target {_n(e['target_before'])} → "
+                    f"{_n(e['target_after'])} ({enforcement_label}, not harm).",
+                    e["local_estimate"], e["local_ci_low"], e["local_ci_high"], e["local_p"], a.alpha,
+                    "drug offences (Poisson test)")
+    else:
+        ac = Clause("activity", "too few to tell", "Activity: no drug offences recorded.", alpha=a.alpha)
+    notes = [f"Spread of placebo z-scores {spread:.2f} (1.00 under Poisson) from {a.null.n_placebos} placebos: "
+             "every test's variance is inflated by its square."]
+    c = table[(table["measure"] == BASKET) & (table["unit"] == "count")] if len(table) else table
+    if len(c):
+        r = c.iloc[0]
+        if harm.status == "evidence" and harm.estimate < 0:
+            reading = str(r["wdq_reading"])
+            ring0 = a.rings[0] if a.rings else None
+            if ring0 is not None and ring0.status != "evidence" and any(w in reading for w in ("displacement",
+                                                                                               "diffusion")) \
+                    and "no displacement" not in reading:
+                reading += " (not significant)"
+            notes.append(f"WDQ (counts, equal-area buffer): {reading}.")
+        else:
+            notes.append("WDQ: not interpretable: no effect in the target.")
+    return Verdict((harm, dc, fc, ac), a.alpha, spread, tuple(notes))
