@@ -75,7 +75,7 @@ def test_windows_not_covered_show_the_fix(workspaces, monkeypatch):
     at = page(workspaces["south-yorkshire"], monkeypatch)
     at.session_state["res_op"] = "demo-sy-central"
     at.session_state["res_own_windows"] = True
-    at.session_state["res_after"] = "2024-04:2024-05"
+    at.session_state["res_after"] = "2025-04:2025-07"  # the data end in 2025-06
     at.run()
     assert not at.exception
     assert any("not covered by the data" in e.value and "Fix:" in e.value for e in at.error)
