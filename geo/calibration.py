@@ -33,7 +33,7 @@ from .displacement.windows import month_add, op_windows, periods, window_months
 logger = logging.getLogger(__name__)
 
 __all__ = ["DESIGNS", "Placebo", "wilson", "hot_circles", "ward_placebos", "run_null", "run_power",
-           "rates", "power_table", "markdown", "calibrate"]
+           "rates", "power_table", "markdown", "calibrate", "plant", "destinations", "prepare_design"]
 
 #: Window designs ``(label, operation month, operation months, window months)``.
 DESIGNS = (
@@ -109,7 +109,7 @@ def ward_placebos(boundaries, bcus, *, own_force: str):
     return out
 
 
-def _design(incidents, bcus, own_force, design):
+def prepare_design(incidents, bcus, own_force, design):
     label, m, oplen, wlen = design
     end = month_add(m, oplen - 1)
     last = f"{end}-28"
@@ -146,7 +146,7 @@ def run_null(incidents, boundaries, sites, *, own_force: str, n: int, alpha: flo
     rng = np.random.default_rng(seed)
     rows = []
     for d, design in enumerate(DESIGNS):
-        prep = _design(incidents, bcus, own_force, design)
+        prep = prepare_design(incidents, bcus, own_force, design)
         pick = [wards[i] for i in rng.choice(len(wards), n_wards, replace=False)] if n_wards else []
         for i, pl in enumerate(circles[:n_circ] + pick):
             _, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha, n_placebos=200,
@@ -157,7 +157,7 @@ def run_null(incidents, boundaries, sites, *, own_force: str, n: int, alpha: flo
     return pd.DataFrame(rows)
 
 
-def _plant(prep, target, dest_xy, *, frac_removed: float, frac_moved: float, rng):
+def plant(prep, target, dest_xy, *, frac_removed: float, frac_moved: float, rng):
     """Remove `frac_removed` of the target's after-window points and move `frac_moved` of them to `dest_xy`."""
     pts = prep.points
     inside = shapely.contains_xy(target, pts.x, pts.y) & (pts.period == 1)
@@ -173,7 +173,7 @@ def _plant(prep, target, dest_xy, *, frac_removed: float, frac_moved: float, rng
                                pts.harm[moved]], pts.tau), k
 
 
-def _destinations(target, bcu_code, bcus, school_xy, rng):
+def destinations(target, bcu_code, bcus, school_xy, rng):
     """Buffer, across-a-BCU-line and towards-a-school destinations 300 m-1.5 km from the target's edge."""
     c = target.centroid
     out = {}
@@ -208,11 +208,11 @@ def run_power(incidents, boundaries, sites, *, own_force: str, per_bcu: int = 6,
     rng = np.random.default_rng(seed)
     rows = []
     for design in (DESIGNS[3], DESIGNS[4]):
-        prep = _design(incidents, bcus, own_force, design)
+        prep = prepare_design(incidents, bcus, own_force, design)
         for pl in circles:
-            for dest_kind, xy in _destinations(pl.geometry, pl.bcu, own, school_xy, rng).items():
+            for dest_kind, xy in destinations(pl.geometry, pl.bcu, own, school_xy, rng).items():
                 for frac in fracs:
-                    pts, k = _plant(prep, pl.geometry, xy, frac_removed=0.5, frac_moved=frac, rng=rng)
+                    pts, k = plant(prep, pl.geometry, xy, frac_removed=0.5, frac_moved=frac, rng=rng)
                     catch, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha,
                                             n_placebos=200, seed=seed, points=pts)
                     disp = [t for t in res.family() if t.reading == "displacement"]

@@ -125,6 +125,11 @@ class AreaTest:
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
+    @property
+    def ci_level(self) -> float:
+        """Coverage of ``ci_low``-``ci_high``: ``1 - alpha`` (two-sided) or ``1 - 2 alpha`` (rises, whose lower bound is the test)."""
+        return 1 - self.alpha if self.sides == "two-sided" else 1 - 2 * self.alpha
+
 
 def area_test(name: str, kind: str, sums: np.ndarray, control: np.ndarray, *, tau: float, phi: float,
               alpha: float, sides: str = "two-sided", unit: str = "harm", **extra) -> AreaTest:
@@ -149,7 +154,7 @@ def area_test(name: str, kind: str, sums: np.ndarray, control: np.ndarray, *, ta
                         phi, sides, TOO_FEW, unit=unit, harm_estimate=nan, **extra)
     z = est / se
     p = float(2 * norm.sf(abs(z))) if sides == "two-sided" else float(norm.sf(z))
-    qn = norm.ppf(1 - alpha / 2)
+    qn = norm.ppf(1 - alpha / 2) if sides == "two-sided" else norm.ppf(1 - alpha)   # one-sided: the lower bound
     return AreaTest(name, kind, n0, n1, sums[0, 1], sums[1, 1], expected, est, se, est - qn * se, est + qn * se,
                     p, p, alpha, phi, sides, "no evidence", unit=unit, harm_estimate=h_est, **extra)
 

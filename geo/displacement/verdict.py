@@ -335,10 +335,13 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
                 names = ", ".join(map(str, list(a.near_sites["name"])[:3])) if a.near_sites is not None else ""
                 parts.append(f"towards sensitive sites ({names})")
         best = max(disp, key=lambda x: x.estimate)
-        dc = Clause("displacement", "evidence", "Displacement: possible displacement " + "; ".join(parts) +
-                    f" (+{_n(best.estimate)} basket incidents, {100 * (1 - best.alpha):.1f}% CI {_n(best.ci_low)} to {_n(best.ci_high)}, "
-                    f"{_p(best.p_adj)}).", best.estimate, best.ci_low, best.ci_high, best.p_adj, best.alpha,
-                    "basket incidents")
+        reduced = t.status == "evidence" and t.estimate < 0
+        lead = "possible displacement " if reduced else \
+            "basket crime rose more than the control predicts (not displacement: no reduction in the target) "
+        dc = Clause("displacement", "evidence", "Displacement: " + lead + "; ".join(parts) +
+                    f" (+{_n(best.estimate)} basket incidents, {100 * best.ci_level:.0f}% CI {_n(best.ci_low)} to "
+                    f"{_n(best.ci_high)}, {_p(best.p_adj)}).", best.estimate, best.ci_low, best.ci_high, best.p_adj,
+                    best.alpha, "basket incidents")
     elif not tested:
         dc = Clause("displacement", "too few to tell", "Displacement: too few basket incidents in the catchment "
                     "to tell.", alpha=a.alpha, unit="basket incidents")
@@ -349,7 +352,7 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
     if diff:
         best = min(diff, key=lambda x: x.estimate)
         fc = Clause("diffusion", "evidence", f"Diffusion: basket crime fell in the {best.ring} ring by "
-                    f"{_n(-best.estimate)} incidents more than the control predicts ({100 * (1 - best.alpha):.1f}% CI {_n(best.ci_low)} to "
+                    f"{_n(-best.estimate)} incidents more than the control predicts ({100 * best.ci_level:.0f}% CI {_n(best.ci_low)} to "
                     f"{_n(best.ci_high)}, {_p(best.p_adj)}): a diffusion of benefits.", best.estimate, best.ci_low,
                     best.ci_high, best.p_adj, best.alpha, "basket incidents")
     elif not tested:
