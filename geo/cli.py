@@ -19,6 +19,10 @@ briefing
 hotspots
     Find hot spots (Gi*, KDE, DBSCAN, HDBSCAN or emerging) in a workspace and write them,
     with the exposure of its sensitive sites, to a GeoPackage; exits 2 on bad input.
+operations
+    The operations register: ``operations add`` (target from a GeoJSON file, a boundary
+    unit, or a point and radius; dates; tactic; targeted harms), ``operations list``,
+    ``operations remove``; exits 2 on bad input (see :mod:`geo.cli_operations`).
 """
 from __future__ import annotations
 
@@ -92,6 +96,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_auth_parsers(sub)
     from .cli_results import add_calibrate_parser
     add_calibrate_parser(sub)
+    # --- operations register (geo/cli_operations.py) ---
+    from .cli_operations import add_operations_parser
+    add_operations_parser(sub)
+    # --- end operations register ---
     return p
 
 
@@ -386,6 +394,11 @@ def main(argv=None) -> int:
         if args.command == "calibrate":
             from .cli_results import run_calibrate
             return run_calibrate(args)
+        # --- operations register (geo/cli_operations.py) ---
+        if args.command == "operations":
+            from .cli_operations import run_operations
+            return run_operations(args)
+        # --- end operations register ---
     except GeoInputError as err:
         if args.command == "displacement":
             print(f"error: {err}", file=sys.stderr)
