@@ -316,10 +316,32 @@ def test_cli_writes_the_report(sy_copy, tmp_path, capsys):
     html = out.read_text()
     assert "Results analysis: Op Central (demo)" in html and "Jan 2025 – Feb 2025" in html
     assert (tmp_path / "central.csv").exists()
-    assert capsys.readouterr().out.startswith(("No significant", "Drug-market harm"))
+    printed = capsys.readouterr().out
+    assert printed.startswith(("[no evidence] Harm:", "[evidence] Harm:", "[too few to tell] Harm:"))
+    assert "] Displacement:" in printed and "] Diffusion:" in printed and "] Activity:" in printed
     assert main(["displacement", "--workspace", str(sy_copy), "--operation", "Op Central (demo)",
                  "--after", "2025-04:2025-07", "--out", str(tmp_path / "x.html")]) == 2
     assert "not covered by the data" in capsys.readouterr().err
     assert main(["displacement", "--workspace", str(sy_copy), "--operation", "Op Nothing",
                  "--out", str(tmp_path / "y.html")]) == 2
     assert not (tmp_path / "x.html").exists()
+
+
+def test_cli_json_carries_every_clause_with_estimate_interval_p_and_status(sy_copy, tmp_path, capsys):
+    import json
+
+    from geo.cli import main
+    out = tmp_path / "beighton.json"
+    assert main(["displacement", "--workspace", str(sy_copy), "--operation", "Op Beighton (demo)",
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    clauses = doc["verdict"]["clauses"]
+    assert [c["topic"] for c in clauses] == ["harm", "displacement", "diffusion", "activity"]
+    for c in clauses:
+        assert c["status"] in ("evidence", "no evidence", "too few to tell")
+        assert {"estimate", "ci_low", "ci_high", "p", "alpha", "text"} <= set(c)
+    harm = clauses[0]
+    assert harm["estimate"] is not None and harm["ci_low"] < harm["estimate"] < harm["ci_high"]
+    assert doc["tests"][0]["name"] == "Target" and doc["verdict"]["spread_of_placebo_z"] >= 1
+    assert any(t["kind"] == "piece" for t in doc["tests"])
+    assert not list(tmp_path.glob("*.html"))          # no --out, no report

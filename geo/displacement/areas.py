@@ -16,7 +16,7 @@ from .windows import Windows, month_add, periods
 logger = logging.getLogger(__name__)
 
 __all__ = ["StudyAreas", "equal_area_width", "study_areas", "matched_control", "cross_units",
-           "DEFAULT_BANDS_M", "Ring", "Piece", "Catchment", "catchment", "bands_for", "band_label", "bearing_word",
+           "DEFAULT_BANDS_M", "Ring", "Piece", "Catchment", "catchment", "bands_for", "band_label", "bearing_word", "wedge", "COMPASS",
            "points_inside", "xy_of", "union_geoms"]
 
 
@@ -316,7 +316,7 @@ def cross_units(areas: StudyAreas, bcus: gpd.GeoDataFrame, *, own_force: str | N
 #: Default catchment: distance bands from the target's edge, metres.
 DEFAULT_BANDS_M = (0.0, 250.0, 500.0, 1000.0)
 
-_COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
+COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
 
 
 def bearing_word(origin, point) -> str:
@@ -328,7 +328,7 @@ def bearing_word(origin, point) -> str:
     'north-east'
     """
     ang = math.degrees(math.atan2(point.x - origin.x, point.y - origin.y)) % 360
-    return _COMPASS[int((ang + 22.5) // 45) % 8]
+    return COMPASS[int((ang + 22.5) // 45) % 8]
 
 
 def band_label(inner_m: float, outer_m: float) -> str:
@@ -377,6 +377,9 @@ class Catchment:
         Inner to outer.
     pieces : tuple of Piece
         Rings cut by the BCUs other than the operation's (own force) and by other forces.
+    sectors : tuple of Ring
+        Each ring cut into eight compass sectors (label e.g. ``250–500 m north-east``): a
+        market that moves to one place shows in its sector long before it moves a whole ring.
     control : shapely geometry
         The operation's BCU outside the target and the whole catchment (and other targets).
     outer_m : float
@@ -394,6 +397,7 @@ class Catchment:
     outer_m: float
     rule: str
     notes: tuple = ()
+    sectors: tuple = ()
 
     @property
     def zone(self):
@@ -524,4 +528,17 @@ def catchment(target, *, bcus: gpd.GeoDataFrame, own_bcu: str, own_force: str, r
     if control.is_empty or control.area <= 0:
         raise GeoInputError("The control (the rest of the BCU) is empty once the catchment is removed",
                             fix="give a smaller catchment radius")
-    return Catchment(target, tuple(rings), tuple(pieces), control, float(b[-1]), rule, tuple(notes))
+    sectors = []
+    for ring in rings:
+        for i, word in enumerate(COMPASS):
+            g = ring.geometry.intersection(wedge(centre, i, ring.outer_m + 10_000))
+            if not g.is_empty and g.area >= 100:
+                sectors.append(Ring(f"{ring.label} {word}", ring.inner_m, ring.outer_m, g))
+    return Catchment(target, tuple(rings), tuple(pieces), control, float(b[-1]), rule, tuple(notes), tuple(sectors))
+
+
+def wedge(centre, i: int, reach: float):
+    """The compass sector ``i`` (0 north, 1 north-east, ...) of 45° around `centre`, out to `reach` metres."""
+    angs = np.radians(np.linspace(i * 45 - 22.5, i * 45 + 22.5, 7))
+    pts = [(centre.x, centre.y)] + [(centre.x + reach * math.sin(a), centre.y + reach * math.cos(a)) for a in angs]
+    return shapely.Polygon(pts)

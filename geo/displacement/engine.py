@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .areas import Catchment, catchment, union_geoms
+from .areas import COMPASS, Catchment, catchment, union_geoms, wedge
 from .flags import MIN_BEFORE, MIN_TOTAL, Assessment, WindowPoints, area_sums, assess, window_points
 from .null import Raster, dispersion, raster
 
@@ -142,6 +142,10 @@ def run(prep: Prepared, target, *, own_bcu: str, radius_m: float | None = None, 
         disc = catch.target.buffer(r.outer_m, quad_segs=16)
         shapes[f"ring {r.label}"] = disc.difference(prev)
         prev = disc
+    if catch.sectors:
+        full = {f"ring {r.label}": shapes[f"ring {r.label}"] for r in catch.rings}
+        shapes["sector"] = [full[f"ring {s.label.rsplit(' m ', 1)[0]} m"].intersection(
+            wedge(centre, COMPASS.index(s.label.rsplit(' m ', 1)[1]), s.outer_m + 10_000)) for s in catch.sectors]
     ctrl = area_sums(prep.points.subset(_bbox(prep.points, catch.control)), catch.control)
     control = (ctrl[0, 1], ctrl[1, 1], ctrl[0, 2], ctrl[1, 2], ctrl[0, 0], ctrl[1, 0])
     excl = union_geoms([catch.target, *other_targets] + ([exclude_extra] if exclude_extra is not None else []))

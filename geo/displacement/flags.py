@@ -9,9 +9,10 @@ the Poisson variance inflated by the over-dispersion ``phi`` estimated from plac
     the operation's effect in the target against the rest of its BCU; two-sided at
     ``alpha``. Not part of the displacement family.
 ``rings``
-    each distance ring (0-250, 250-500, 500-1,000 m) against the rest of the BCU;
-    two-sided (a rise is possible displacement, a fall a diffusion of benefits); Holm
-    across the rings at ``alpha * 0.4``.
+    each distance ring (0-250, 250-500, 500-1,000 m), and each ring's eight compass
+    sectors, against the rest of the BCU; two-sided (a rise is possible displacement, a
+    fall a diffusion of benefits); Holm across rings and sectors at ``alpha * 0.4``.
+    Sectors use one pooled ``phi`` from the placebos' sectors.
 ``pieces``
     each ring cut by every other BCU of the force and every other force, against the rest
     of that BCU or force; one-sided (rises); Holm across pieces at ``alpha * 0.3``.
@@ -211,8 +212,8 @@ class Assessment:
     ``target`` is the target test; ``rings``, ``pieces`` and ``sites`` the displacement and
     diffusion family (``sites`` is ``None`` when no sensitive site reaches the catchment);
     ``near_sites`` the sites in the zone; ``shares`` the alpha shares; ``power50`` the power
-    to detect half of the removed basket incidents moving into one ring (averaged over the
-    rings), where "removed" is the target's count reduction, or 30% of its expected count
+    to detect half of the removed basket incidents moving into one sector (averaged over the
+    tested sectors, at the family's first Holm step), where "removed" is the target's count reduction, or 30% of its expected count
     if the reduction was smaller.
     """
 
@@ -240,7 +241,7 @@ class Assessment:
 
 
 def _power(removed: float, rings: list, alpha_each: float) -> float:
-    """Mean over rings of the power to detect `removed` harm added to the ring (one-sided at `alpha_each`)."""
+    """Mean over areas of the power to detect `removed` incidents added to one area (at `alpha_each`, two-sided)."""
     zc = norm.ppf(1 - alpha_each / 2)
     pw = [float(norm.sf(zc - removed / t.se)) for t in rings if np.isfinite(t.se) and t.se > 0]
     return float(np.mean(pw)) if pw else float("nan")
@@ -290,6 +291,10 @@ def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float
                        phi=phi.get(f"ring {r.label}|count", phi["catchment|count"]), alpha=a_r, unit="count",
                        ring=r.label)
              for r in catch.rings]
+    rings += [area_test(f"Sector {x.label}", "sector", area_sums(pts, x.geometry), ctrl, tau=tau,
+                        phi=phi.get("sector|count", phi["catchment|count"]), alpha=a_r, unit="count",
+                        ring=x.label.rsplit(" m ", 1)[0] + " m", direction=x.label.rsplit(" m ", 1)[1])
+              for x in catch.sectors]
     rings = _family(rings, a_r)
     pieces = []
     for pc in catch.pieces:
@@ -308,7 +313,8 @@ def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float
                    alpha=alpha, unit="count")
     removed = max(-tc.estimate if np.isfinite(tc.estimate) else 0.0,
                   0.3 * (tc.expected_after if np.isfinite(tc.expected_after) else 0.0))
-    power = _power(0.5 * removed, rings, a_r / max(len(rings), 1))
+    tested = [x for x in rings if x.status != TOO_FEW]
+    power = _power(0.5 * removed, [x for x in tested if x.kind == "sector"] or tested, a_r / max(len(tested), 1))
     return Assessment(target, tuple(rings), tuple(pieces), site_test, near_sites, null, alpha, shares, power)
 
 

@@ -17,8 +17,9 @@ sizes and force, and returns the factor ``phi`` by which the Poisson variance is
    drawn at random (seeded, so a result can be reproduced).
 4. For every placebo the statistic's z-score (:func:`wdd_z`, the counts-scaled WDD of harm
    against the operation's own control) is computed as for the real operation;
-   ``phi = max(1, (q90(|z|) / 1.645)^2)``: the squared ratio of the placebos' 90th
-   percentile of ``|z|`` to the normal one. ``phi = 1`` means Poisson is right; the
+   ``phi = max(1, (q90(|z|) / 1.645)^2, (q95(|z|) / 1.96)^2)``: the squared ratio of the
+   placebos' 90th and 95th percentiles of ``|z|`` to the normal ones (:func:`phi_from_z`).
+   Shapes given as a list (the catchment's sectors) share one pooled ``phi``. ``phi = 1`` means Poisson is right; the
    reports call ``sqrt(phi)`` "the spread of placebo z-scores".
 
 References
@@ -199,7 +200,10 @@ def wdd_z(a0, a1, v0, v1, control, *, tau: float = 1.0):
 
 
 def phi_from_z(z) -> tuple[float, int]:
-    """``(phi, n)``: ``max(1, (q90(|z|) / 1.645)²)`` over the finite z-scores (``nan`` if too few).
+    """``(phi, n)`` from placebo z-scores (``nan`` if too few).
+
+    ``phi = max(1, (q90(|z|) / 1.645)², (q95(|z|) / 1.960)²)``: the variance inflation that
+    brings the placebos' 90th and 95th percentiles of ``|z|`` to at most the normal ones.
 
     Examples
     --------
@@ -211,8 +215,8 @@ def phi_from_z(z) -> tuple[float, int]:
     z = z[np.isfinite(z)]
     if z.size < MIN_PLACEBOS:
         return float("nan"), int(z.size)
-    q = float(np.quantile(np.abs(z), 0.9))
-    return max(1.0, (q / Q_NORMAL_90) ** 2), int(z.size)
+    q90, q95 = np.quantile(np.abs(z), [0.9, 0.95])
+    return float(max(1.0, (q90 / Q_NORMAL_90) ** 2, (q95 / 1.959963984540054) ** 2)), int(z.size)
 
 
 @dataclass(frozen=True)
@@ -252,8 +256,9 @@ def dispersion(r: Raster, shapes: dict, *, centre, control, tau: float = 1.0, ca
     ----------
     r : Raster
         Basket incidents of the operation's windows.
-    shapes : dict of str -> shapely geometry
-        The statistics' areas (``"target"`` first), at the real operation's position.
+    shapes : dict of str -> shapely geometry or list of geometries
+        The statistics' areas (``"target"`` first), at the real operation's position; a list
+        (e.g. the sectors) gets one pooled ``phi``.
     centre : (float, float)
         The reference point the shapes are moved by (the target's centroid).
     control : (C0, C1, W0, W1, N0, N1)
@@ -280,7 +285,8 @@ def dispersion(r: Raster, shapes: dict, *, centre, control, tau: float = 1.0, ca
     """
     cell = r.cell
     rng = np.random.default_rng(seed)
-    kerns = {name: shape_kernel(g, centre, cell) for name, g in shapes.items()}
+    kerns = {name: ([shape_kernel(x, centre, cell) for x in g] if isinstance(g, (list, tuple))
+                    else shape_kernel(g, centre, cell)) for name, g in shapes.items()}
     pool = np.flatnonzero(candidates.ravel())
     if pool.size > 3000:
         pool = np.sort(rng.choice(pool, 3000, replace=False))
@@ -308,24 +314,27 @@ def dispersion(r: Raster, shapes: dict, *, centre, control, tau: float = 1.0, ca
         idx = np.sort(rng.choice(idx, n_max, replace=False))
     rows, cols = rows[idx], cols[idx]
     phi, n = {}, {}
+    cc = control
     for name, k in kerns.items():
-        s = shape_sums(r, k, rows, cols)
-        usable = (s[0, 0] >= min_before) & (s[0, 0] + s[1, 0] >= min_total)
-        cc = control
+        sums = [shape_sums(r, x, rows, cols) for x in (k if isinstance(k, list) else [k])]
         for unit, (q, v) in {"harm": (1, 2), "count": (0, 0)}.items():
             ctl = (cc[0], cc[1], cc[2], cc[3]) if unit == "harm" else (cc[4], cc[5], cc[4], cc[5])
-            _, _, z = wdd_z(s[0, q][usable], s[1, q][usable], s[0, v][usable], s[1, v][usable], ctl, tau=tau)
-            phi[f"{name}|{unit}"], n[f"{name}|{unit}"] = phi_from_z(z)
+            zs = []
+            for s in sums:
+                usable = (s[0, 0] >= min_before) & (s[0, 0] + s[1, 0] >= min_total)
+                zs.append(wdd_z(s[0, q][usable], s[1, q][usable], s[0, v][usable], s[1, v][usable], ctl,
+                                tau=tau)[2])
+            phi[f"{name}|{unit}"], n[f"{name}|{unit}"] = phi_from_z(np.concatenate(zs) if zs else [])
     for unit in ("harm", "count"):
         keys = [k for k in phi if k.endswith("|" + unit)]
-        rings = [phi[k] for k in keys if not k.startswith("target|") and np.isfinite(phi[k])]
+        rings = [phi[k] for k in keys if k.startswith("ring ") and np.isfinite(phi[k])]
         known = [phi[k] for k in keys if np.isfinite(phi[k])]
         fallback = max(known) if known else 2.0
         for k in keys:
             if not np.isfinite(phi[k]):
                 phi[k] = fallback
         phi[f"catchment|{unit}"] = max(rings) if rings else fallback
-        n[f"catchment|{unit}"] = max((n[k] for k in keys if not k.startswith("target|")), default=0)
+        n[f"catchment|{unit}"] = max((n[k] for k in keys if k.startswith("ring ")), default=0)
     logger.info("over-dispersion from %s placebos: %s", idx.size,
                 ", ".join(f"{k} {v:.2f}" for k, v in phi.items()))
     return NullModel(phi, n, int(idx.size), rule)

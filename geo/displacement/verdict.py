@@ -281,7 +281,8 @@ def _p(p) -> str:
 def _near_site(t, near_sites, catch) -> str:
     if near_sites is None or len(near_sites) == 0:
         return ""
-    ring = next((r for r in catch.rings if r.label == t.ring), None)
+    label = f"{t.ring} {t.direction}" if t.kind == "sector" else t.ring
+    ring = next((r for r in (catch.sectors if t.kind == "sector" else catch.rings) if r.label == label), None)
     area = t.geometry if hasattr(t, "geometry") else (ring.geometry if ring is not None else None)
     if area is None:
         return ""
@@ -331,6 +332,8 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
                 parts.append(f"into {x.name.split(',')[0]}, {x.ring} {x.direction}")
             elif x.kind == "ring":
                 parts.append(f"into the {x.ring} ring{_near_site(x, a.near_sites, catch)}")
+            elif x.kind == "sector":
+                parts.append(f"into the {x.ring} ring {x.direction}{_near_site(x, a.near_sites, catch)}")
             else:
                 names = ", ".join(map(str, list(a.near_sites["name"])[:3])) if a.near_sites is not None else ""
                 parts.append(f"towards sensitive sites ({names})")
@@ -351,7 +354,8 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
                     unit="basket incidents")
     if diff:
         best = min(diff, key=lambda x: x.estimate)
-        fc = Clause("diffusion", "evidence", f"Diffusion: basket crime fell in the {best.ring} ring by "
+        where = f"{best.ring} ring" + (f" {best.direction}" if best.kind == "sector" else "")
+        fc = Clause("diffusion", "evidence", f"Diffusion: basket crime fell in the {where} by "
                     f"{_n(-best.estimate)} incidents more than the control predicts ({100 * best.ci_level:.0f}% CI {_n(best.ci_low)} to "
                     f"{_n(best.ci_high)}, {_p(best.p_adj)}): a diffusion of benefits.", best.estimate, best.ci_low,
                     best.ci_high, best.p_adj, best.alpha, "basket incidents")
