@@ -2,7 +2,6 @@
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
 
@@ -48,7 +47,6 @@ def expected(ws, inc, code):
 
 def test_briefing_for_each_south_yorkshire_bcu_states_the_analysis_figures(sy, tmp_path):
     ws, inc = sy
-    t0 = time.perf_counter()
     for code, name in BCUS.items():
         area = briefing.resolve_area(ws, name)
         assert area.code == code
@@ -65,7 +63,6 @@ def test_briefing_for_each_south_yorkshire_bcu_states_the_analysis_figures(sy, t
         assert f"Page 1 of " in text and "Page 2 of" in text
         assert "Open Government Licence v3.0" in text  # data sources with licences
         assert "Cold spot" not in text or "Hot spot" in text
-    assert time.perf_counter() - t0 < 60
 
 
 def test_dominant_harms_match_summarise(sy):

@@ -19,7 +19,7 @@ def test_analyst_walks_through_the_results_of_an_operation(page, network_log, de
     page.get_by_test_id("stSelectbox").filter(has_text="Analyse operation").click()
     page.get_by_role("option", name="Op Beighton (demo)").click()
     wait_for_app(page)
-    page.get_by_text("Op Beighton (demo): before Feb 2024").wait_for(timeout=60_000)
+    page.get_by_text("Op Beighton (demo): before Feb 2025").wait_for(timeout=60_000)
     wait_for_app(page)
     assert page.get_by_text("Outcome (count)").first.is_visible()
     assert page.get_by_text("Basket harm: WDD local").is_visible()
