@@ -142,6 +142,15 @@ before {{ windows.label('before') }} · after {{ windows.label('after') }} · {{
 <h2>What the analysis found</h2>
 <ul>{% for line in verdict %}<li>{{ line }}</li>{% endfor %}</ul>
 {% if flags %}<p class="flag">Flags: {{ flags|join('; ') }}</p>{% endif %}
+{% if tests_table %}<h2>Calibrated tests</h2>
+<p class="muted">{{ catchment_rule }}. Each test's Poisson variance is inflated by the over-dispersion measured on
+placebo copies of the target and rings in the same BCU (spread of placebo z-scores {{ spread }}). Displacement and
+diffusion share α between rings and sectors (40%), BCU/force pieces (30%) and sensitive sites (30%), Holm within each.</p>
+{{ tests_table }}
+<h2>Sensitivity to the buffer width</h2>
+{{ sens_table }}
+<h2>Crime types (exploratory, FDR-corrected, not part of the verdict)</h2>
+{{ types_table }}{% endif %}
 <h2>Map</h2>
 <img alt="Map of target, buffer, wider ring and control" src="data:image/png;base64,{{ png }}">
 <h2>Key numbers</h2>
@@ -229,4 +238,26 @@ def render_html(result: DisplacementResult, *, bcus=None, bcu_name: str | None =
         moves_table=Markup(_table_html(result.migration.moves, move_cols) if len(result.migration.moves)
                            else _table_html(None)),
         areas_table=Markup(_table_html(tables["areas"], digits=2)),
+        **_calibrated_tables(result),
     )
+
+
+def _calibrated_tables(result) -> dict:
+    """The calibrated tests, the buffer-width sensitivity and the exploratory crime types (names, rounded)."""
+    from markupsafe import Markup
+    a = getattr(result, "assessment", None)
+    if a is None:
+        return {"tests_table": None}
+    tests = pd.DataFrame([t.as_dict() for t in [a.target] + a.family()])
+    cols = {"name": "Test", "unit": "Unit", "n_before": "Before (incidents)", "n_after": "After (incidents)",
+            "estimate": "Change vs control", "ci_low": "Interval low", "ci_high": "Interval high", "p_adj": "p (adjusted)",
+            "alpha": "Tested at α", "status": "Status", "reading": "Reading"}
+    sens = {"buffer": "Buffer", "before": "Before", "after": "After", "estimate": "Change vs control", "p": "p",
+            "status": "Status", "reading": "Reading"}
+    types = {"crime_type": "Crime type", "before": "Before", "after": "After", "estimate": "Change vs control",
+             "p": "p", "q": "q (FDR)", "status": "Status"}
+    return {"tests_table": Markup(_table_html(tests, cols)),
+            "sens_table": Markup(_table_html(result.sensitivity, sens)),
+            "types_table": Markup(_table_html(result.types, types)),
+            "catchment_rule": result.catchment.rule[:1].upper() + result.catchment.rule[1:],
+            "spread": f"{result.summary.spread:.2f}"}

@@ -345,3 +345,13 @@ def test_cli_json_carries_every_clause_with_estimate_interval_p_and_status(sy_co
     assert doc["tests"][0]["name"] == "Target" and doc["verdict"]["spread_of_placebo_z"] >= 1
     assert any(t["kind"] == "piece" for t in doc["tests"])
     assert not list(tmp_path.glob("*.html"))          # no --out, no report
+
+
+def test_report_opens_with_the_verdict_then_the_calibrated_tests():
+    from markupsafe import escape
+    res = _analyse(_incidents(np.random.default_rng(11), plant=(200, 0, 120)))
+    html = render_html(res, bcus=_bcus())
+    first = str(escape(res.summary.clauses[0].text))
+    assert html.index(first) < html.index("<h2>Calibrated tests</h2>") < html.index("<h2>Map</h2>")
+    assert "Bravo BCU, 500–1,000 m east" in html and "Sensitivity to the buffer width" in html
+    assert "exploratory" in html
