@@ -55,7 +55,9 @@ def test_wilson_interval_matches_the_published_formula():
     assert (round(lo, 4), round(hi, 4)) == (0.0341, 0.0728)
 
 
-def test_planted_half_move_into_the_buffer_is_usually_found(real):
+def test_a_strong_planted_move_into_the_buffer_is_found(real):
+    # 80% of the target's after-window basket crime moved 375 m beyond its edge (docs/CALIBRATION.md has the
+    # power for the 30% and 50% moves the issue asks about, which is much lower at these volumes)
     inc, boundaries, sites, force = real
     bcus = boundaries[boundaries["level"] == "bcu"]
     w = op_windows("2025-02-01", "2025-02-28", before="2024-11:2025-01", after="2025-03:2025-05")
@@ -66,9 +68,9 @@ def test_planted_half_move_into_the_buffer_is_usually_found(real):
     for pl in circles:
         c = pl.geometry.centroid
         edge = pl.geometry.exterior.distance(c)
-        pts, k = calibration.plant(prep, pl.geometry, (c.x + edge + 375, c.y), frac_removed=0.5, frac_moved=0.5,
+        pts, k = calibration.plant(prep, pl.geometry, (c.x + edge + 375, c.y), frac_removed=0.8, frac_moved=1.0,
                                     rng=rng)
         assert k > 0
         _, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, points=pts, n_placebos=200)
         found.append(any(t.reading == "displacement" for t in res.family()))
-    assert np.mean(found) >= 0.5, found
+    assert np.mean(found) >= 0.75, found
