@@ -342,8 +342,17 @@ def add_changes(panel: pd.DataFrame, *, measures: Iterable[str] = MEASURES) -> p
 # ------------------------------------------------------------------------- workspace
 
 
-def _lean_incidents(ws, *, layer: str, categories) -> pd.DataFrame:
-    """Located incidents (mapped and outside the area) with only what a panel needs."""
+def panel_incidents(ws, *, layer: str = "crime", categories=None) -> pd.DataFrame:
+    """Located incidents (mapped and outside the area) with only what a panel needs.
+
+    Read once and pass to :func:`workspace_panel` (``incidents=``) to build panels for
+    several levels without reading the store again.
+
+    Returns
+    -------
+    DataFrame
+        ``x``, ``y`` (metres), ``month``, ``category``, ``force``, ``harm`` (days).
+    """
     from .harm import weights_for
     conn = getattr(ws.store, "_conn", None)
     if conn is None:
@@ -361,7 +370,8 @@ def _lean_incidents(ws, *, layer: str, categories) -> pd.DataFrame:
 
 def workspace_panel(ws, areas, *, months: Iterable[str] | None = None, layer: str = "crime",
                     categories: Iterable[str] | None = None, pre: tuple[str, str] | None = None,
-                    k: float = 2.0, all_forces: bool = False) -> pd.DataFrame:
+                    k: float = 2.0, all_forces: bool = False, incidents: pd.DataFrame | None = None,
+                    coverage: set | None = None) -> pd.DataFrame:
     """A full panel for a workspace: counts, harm, coverage, control limits and change.
 
     Parameters
@@ -382,6 +392,10 @@ def workspace_panel(ws, areas, *, months: Iterable[str] | None = None, layer: st
         Control-limit width in sigmas.
     all_forces : bool
         Keep other forces' units of a ``force`` or ``bcu`` level.
+    incidents : DataFrame, optional
+        From :func:`panel_incidents`, to reuse one read for several panels.
+    coverage : set, optional
+        From :func:`geo.coverage.covered_force_months`, likewise.
 
     Returns
     -------
@@ -397,13 +411,17 @@ def workspace_panel(ws, areas, *, months: Iterable[str] | None = None, layer: st
         if level in ("force", "bcu") and ws.force and not all_forces:
             # neighbouring forces' data are cut to the surroundings: their unit totals are partial
             areas = areas[[cov.force_key(f) == cov.force_key(ws.force) for f in areas["force"]]]
-    inc = _lean_incidents(ws, layer=layer, categories=list(categories) if categories is not None else None)
+    if incidents is None:
+        incidents = panel_incidents(ws, layer=layer, categories=list(categories) if categories is not None else None)
+    elif categories is not None:
+        incidents = incidents[incidents["category"].isin(list(categories))]
     if months is None:
         held = ws.store.months(layer)
         if not held:
             raise GeoInputError(f"The workspace holds no {layer} data", where=layer, fix="import it first")
         months = cov.month_range(held[0], held[-1])
     forces = ws.boundaries("force") if "force" in ws.store.boundary_levels() else ws.bcus(all_forces=True)
-    coverage = cov.covered_force_months(ws, layer=layer)
-    panel = monthly_panel(inc, areas, months=months, coverage=coverage, forces=forces)
+    if coverage is None:
+        coverage = cov.covered_force_months(ws, layer=layer)
+    panel = monthly_panel(incidents, areas, months=months, coverage=coverage, forces=forces)
     return add_changes(add_control_limits(panel, pre=pre, k=k))

@@ -181,6 +181,13 @@ def test_levels_and_errors_on_the_demo(sy):
         panels.workspace_panel(sy, "parish")
     p = panels.workspace_panel(sy, "force", months=["2024-06", "2024-07"])
     assert list(p["name"].unique()) == ["South Yorkshire"] and p["covered"].all()
+    once = panels.panel_incidents(sy)
+    again = panels.workspace_panel(sy, "force", months=["2024-06", "2024-07"], incidents=once,
+                                   coverage=cv.covered_force_months(sy))
+    pd.testing.assert_frame_equal(again, p)
+    drugs = panels.workspace_panel(sy, "force", months=["2024-06", "2024-07"], incidents=once, categories=["Drugs"])
+    located = sy.incidents(layer="crime", months=("2024-06", "2024-07"), categories=["Drugs"])
+    assert drugs["count"].sum() == len(located) and 0 < drugs["count"].sum() < p["count"].sum()
     every = panels.workspace_panel(sy, "force", months=["2024-06", "2025-06"], all_forces=True).set_index(
         ["name", "month"])
     assert not every.loc[("Derbyshire", "2024-06"), "covered"] and every.loc[("Derbyshire", "2025-06"), "covered"]
