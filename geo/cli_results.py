@@ -40,6 +40,10 @@ def verdict_json(res) -> dict:
     for name, frame in (("sensitivity", res.sensitivity), ("exploratory_crime_types", res.types)):
         if frame is not None:
             out[name] = [{k: _clean(v) for k, v in r.items()} for r in frame.to_dict("records")]
+    if getattr(res, "checks", None):
+        out["placebo_dates"] = [{k: _clean(v) for k, v in r.items()}
+                                for r in res.checks["placebo_dates"].to_dict("records")]
+        out["placebo_crime_type"] = {k: _clean(v) for k, v in res.checks["placebo_type"].items()}
     return out
 
 

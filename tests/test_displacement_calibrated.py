@@ -58,3 +58,20 @@ def test_wdq_is_read_only_with_an_effect_in_the_target_and_never_contradicts_the
     null = _analyse(_incidents(np.random.default_rng(11)))
     assert null.summary.clause("harm").status == "no evidence"
     assert "WDQ: not interpretable: no effect in the target." in null.summary.notes
+
+
+def test_checks_show_monthly_harm_and_repeat_the_test_on_placebo_dates():
+    from geo import displacement as dsp
+    months = tuple(f"2024-{m:02d}" for m in range(1, 8))
+    inc = _incidents(np.random.default_rng(4), months=months)
+    w = dsp.op_windows("2024-06-01", "2024-06-30", available=list(months))
+    res = dsp.analyse(inc, TARGET, bcu_code="A", bcus=_bcus(), windows=w, own_force="Home")
+    pt = res.checks["pre_trend"]
+    assert set(pt["name"]) == {"Target", "Catchment (rings)", "Control"} and pt["month"].nunique() == 7
+    dates = res.checks["placebo_dates"]
+    assert list(dates["before"]) == ["Feb 2024"] and list(dates["after"]) == ["Apr 2024"]
+    assert dates["status"].iloc[0] in ("evidence", "no evidence", "too few to tell")
+    assert res.checks["placebo_type"]["status"] in ("not recorded", "evidence", "no evidence", "too few to tell")
+    from geo.report_html import render_html
+    html = render_html(res, bcus=_bcus())
+    assert "Checks on the operation itself" in html and "Placebo dates" in html

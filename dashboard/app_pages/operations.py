@@ -186,6 +186,20 @@ def show_verdict(res):
                                    "After": sens["after"].map(_r), "Change vs control": sens["estimate"].map(
                                        lambda x: _r(x, 1)), "p": sens["p"].map(lambda x: _r(x, 3)),
                                    "Status": sens["status"], "Reading": sens["reading"]}), hide_index=True)
+    if res.checks:
+        with st.expander("Checks: monthly harm before the operation, placebo dates and a placebo crime type"):
+            pt = res.checks["pre_trend"]
+            wide = pt.pivot(index="month", columns="name", values="harm").astype(float)
+            st.line_chart(wide / wide.mean(), height=220)
+            st.caption("Monthly drug-market harm divided by its mean: before the operation the target should move "
+                       "roughly in parallel with the control.")
+            dates = res.checks["placebo_dates"]
+            st.dataframe(pd.DataFrame({"Before": dates["before"], "After": dates["after"],
+                                       "Change vs control": dates["estimate"].map(_r),
+                                       "p": dates["p"].map(lambda x: _r(x, 3)), "Status": dates["status"]}),
+                         hide_index=True)
+            q = res.checks["placebo_type"]
+            st.caption(html.escape(f"Placebo crime type: {q['crime_type']}, {q['status']}."))
     with st.expander("Crime types (exploratory, false-discovery-rate corrected; not part of the verdict)"):
         ty = res.types
         st.dataframe(pd.DataFrame({"Crime type": ty["crime_type"], "Before": ty["before"].map(_r),

@@ -10,6 +10,7 @@ from .. import stats
 from ..errors import GeoInputError
 from .areas import equal_area_width, matched_control, points_inside, study_areas, xy_of
 from . import engine
+from .checks import placebo_dates, placebo_type, pre_trend
 from .flags import sensitivity, type_tests
 from .measures import count_areas, cross_boundary, measures
 from .migration import hotspot_migration
@@ -137,6 +138,12 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     summary = build_verdict(assessment, catch, table, windows, layer=layer)
     sens = sensitivity(prep.points, catch, null=assessment.null, alpha=a)
     types = type_tests(table, phi=assessment.null.phi["target|count"], alpha=a)
+    checks = None
+    if windows.resolution == "month":
+        checks = {"pre_trend": pre_trend(incidents, catch),
+                  "placebo_dates": placebo_dates(incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code,
+                                                 own_force=own_force, alpha=a, other_targets=other_targets),
+                  "placebo_type": placebo_type(table, phi=assessment.null.phi["target|count"], alpha=a)}
     headline = summary.clauses[0].text
     lines = [c.text for c in summary.clauses] + list(summary.notes)
     targeted = op.get("targeted_harms") or []
@@ -154,7 +161,7 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
         settings={"buffer_rule": areas.buffer_rule, "control_rule": areas.control_rule, "scale": scale,
                   "alpha": a, "cell_size_m": cell_size, "ring_m": areas.ring_m, "buffer_m": areas.buffer_m,
                   "catchment_rule": catch.rule, "spread_of_placebo_z": summary.spread},
-        summary=summary, assessment=assessment, catchment=catch, sensitivity=sens, types=types)
+        summary=summary, assessment=assessment, catchment=catch, sensitivity=sens, types=types, checks=checks)
 
 
 def analyse_operation(ws, operation, *, before=None, after=None, layer: str | None = None,

@@ -52,6 +52,11 @@ class DisplacementResult:
         :func:`geo.displacement.flags.sensitivity`: the buffer reading against its width.
     types : DataFrame
         Exploratory per-crime-type results (:func:`geo.displacement.flags.type_tests`).
+    checks : dict
+        ``pre_trend`` (monthly basket harm of target, catchment and control),
+        ``placebo_dates`` (the target test on earlier, untreated windows) and
+        ``placebo_type`` (the target test on a crime type the operation should not touch);
+        month windows only (:mod:`geo.displacement.checks`).
     """
 
     operation: dict
@@ -72,6 +77,7 @@ class DisplacementResult:
     catchment: object = None
     sensitivity: pd.DataFrame | None = None
     types: pd.DataFrame | None = None
+    checks: dict | None = None
 
     def row(self, measure: str = BASKET, unit: str = "harm") -> pd.Series:
         t = self.table
