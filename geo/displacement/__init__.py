@@ -1,6 +1,6 @@
 """Results analysis of an operation: did harm fall in the target, and where did the market go?
 
-The analysis has four parts, each a plain function over plain inputs, tied together by
+The analysis has five parts, each a plain function over plain inputs, tied together by
 :func:`analyse` (incidents already loaded) and :func:`analyse_operation` (a workspace):
 
 1. **Windows** (:func:`op_windows`): before and after periods of the same length as the
@@ -18,10 +18,20 @@ The analysis has four parts, each a plain function over plain inputs, tied toget
    its reading, the WDD test (Wheeler & Ratcliffe 2018) for the local, displacement and
    total effects, a harm-weighted combination across crime types, and the Poisson E-test
    for small counts. All tests come from :mod:`geo.stats`.
-4. **Where it went**: the buffer and the wider ring cut by BCU and by force, each piece
-   tested against the rest of its own BCU or force (:func:`cross_boundary`), and hot spots
-   before and after matched into moves (:func:`hotspot_migration`), flagging moves that
-   cross a BCU or force boundary and new or growing hot spots near sensitive sites.
+4. **The calibrated verdict** (:mod:`.flags`, :mod:`.null`, :mod:`.engine`, :mod:`.verdict`):
+   a catchment of rings 0-250, 250-500 and 500-1,000 m (:func:`catchment`), cut by BCU,
+   force and compass sector; every flag is a test with a stated share of alpha (target
+   effect at alpha; rings and sectors 40%, BCU/force pieces 30%, sensitive sites 30% of
+   alpha, Holm within each), its Poisson variance inflated by the over-dispersion measured
+   on placebo copies of the target and rings in the same BCU; areas with too few
+   incidents are "too few to tell". :class:`Verdict` reads aloud: harm, displacement,
+   diffusion, activity. ``python -m geo calibrate`` measures the false-alarm rates and
+   power on real data (docs/CALIBRATION.md).
+5. **Descriptive extras**: the equal-area buffer's WDQ/WDD table and the old
+   cross-boundary table (Poisson, uncalibrated), hot spots before and after matched into
+   moves (:func:`hotspot_migration`; Gi* flicker, not a test), a buffer-width sensitivity
+   table, exploratory crime types (FDR), and checks on the operation itself (monthly
+   harm, placebo dates, a placebo crime type: :mod:`.checks`).
 
 How the control is scaled
 -------------------------
@@ -44,10 +54,12 @@ Wheeler & Ratcliffe (2018), Crime Science 7(11); Krishnamoorthy & Thomson (2004)
 from __future__ import annotations
 
 from .analysis import analyse, analyse_operation, coverage
-from .areas import StudyAreas, cross_units, equal_area_width, matched_control, study_areas
+from .areas import Catchment, StudyAreas, catchment, cross_units, equal_area_width, matched_control, study_areas
+from .flags import SHARES, AreaTest, Assessment, assess
 from .measures import ALL, BASKET, SCALES, SMALL_COUNT, count_areas, cross_boundary, measures, scaled_wdd, wdd_arrays
 from .migration import HOTSPOT_COLUMNS, Migration, hotspot_migration, hotspots_of, match_hotspots
-from .verdict import DisplacementResult
+from .null import NullModel, dispersion
+from .verdict import Clause, DisplacementResult, Verdict, build_verdict
 from .windows import Windows, op_windows
 
 __all__ = [
@@ -56,4 +68,6 @@ __all__ = [
     "measures", "cross_boundary", "hotspots_of", "match_hotspots", "hotspot_migration",
     "analyse", "analyse_operation", "scaled_wdd", "wdd_arrays", "coverage",
     "BASKET", "ALL", "SCALES", "SMALL_COUNT", "HOTSPOT_COLUMNS",
+    "Catchment", "catchment", "AreaTest", "Assessment", "assess", "SHARES", "NullModel", "dispersion",
+    "Clause", "Verdict", "build_verdict",
 ]
