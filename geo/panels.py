@@ -93,6 +93,19 @@ def _area_forces(areas: gpd.GeoDataFrame, forces) -> list[list[str]]:
     return out
 
 
+def _incident_forces(force: np.ndarray, a_idx: np.ndarray, n_areas: int) -> list[list[str]]:
+    """For each area, the forces (force keys) of at least MIN_FORCE_SHARE of the incidents located in it."""
+    if not len(force):
+        return [[] for _ in range(n_areas)]
+    codes, uniq = pd.factorize(pd.Series(force, dtype=object).fillna(""))
+    keys = np.array([cov.force_key(u) for u in uniq], dtype=object)
+    table = np.zeros((n_areas, len(uniq)))
+    np.add.at(table, (a_idx, codes), 1)
+    totals = table.sum(axis=1, keepdims=True)
+    share = np.divide(table, totals, out=np.zeros_like(table), where=totals > 0)
+    return [sorted({keys[j] for j in np.flatnonzero(row >= MIN_FORCE_SHARE) if keys[j]}) for row in share]
+
+
 def monthly_panel(incidents: pd.DataFrame, areas, *, months: Iterable[str] | None = None,
                   coverage: set | None = None, forces: gpd.GeoDataFrame | None = None,
                   categories: Iterable[str] | None = None, code_col: str = "code",
@@ -117,7 +130,11 @@ def monthly_panel(incidents: pd.DataFrame, areas, *, months: Iterable[str] | Non
         month is covered when ``incidents`` hold any row that month.
     forces : GeoDataFrame, optional
         Force areas (``force`` or ``name`` column), to tell which forces each area lies
-        in. Without it, an area-month is covered when any force is covered that month.
+        in (those holding at least :data:`MIN_FORCE_SHARE` of it). Without it, an area's
+        forces are those reporting at least that share of the incidents located in it, over
+        all months (from the incidents' ``force`` column), so an area reaching into a
+        neighbouring force is not covered in that force's missing months. Without either,
+        an area-month is covered when any force is covered that month.
     categories : iterable of str, optional
         Only these crime types (``category``); all by default.
 
@@ -182,7 +199,10 @@ def monthly_panel(incidents: pd.DataFrame, areas, *, months: Iterable[str] | Non
         have = set(month.dropna().unique())
         covered = np.array([[m in have for m in months]] * n_a, dtype=bool)
     else:
-        area_forces = _area_forces(a, forces)
+        if forces is not None or "force" not in inc.columns:
+            area_forces = _area_forces(a, forces)
+        else:
+            area_forces = _incident_forces(inc["force"].to_numpy()[ok][p_idx], a_idx, n_a)
         covered_months = {}
         for f, m in coverage:
             covered_months.setdefault(f, set()).add(m)

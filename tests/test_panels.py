@@ -192,3 +192,15 @@ def test_levels_and_errors_on_the_demo(sy):
         ["name", "month"])
     assert not every.loc[("Derbyshire", "2024-06"), "covered"] and every.loc[("Derbyshire", "2025-06"), "covered"]
     assert not every.loc[("West Yorkshire", "2025-06"), "covered"]
+
+
+def test_without_force_areas_the_incidents_say_which_forces_an_area_lies_in(grid_incidents):
+    inc = grid_incidents.assign(force=np.where(grid_incidents["x"] < 600, "Alpha Police", "Beta Constabulary"))
+    stray = inc.index[(inc["x"] < 300) & (inc["y"] < 300)][:1]
+    inc.loc[stray, "force"] = "Beta Constabulary"          # one Beta crime snapped into Alpha: under 1 %
+    coverage = {("Alpha", m) for m in MONTHS} | {("Beta", "2024-01"), ("Beta", "2024-03")}
+    areas = {"alpha only": shapely.box(0, 0, 500, 1000), "across": shapely.box(400, 0, 800, 500)}
+    p = panels.monthly_panel(inc, areas, coverage=coverage).set_index(["code", "month"])
+    assert p.loc["alpha only", "covered"].all()
+    assert list(p.loc["across", "covered"]) == [True, False, True]
+    assert pd.isna(p.loc[("across", "2024-02"), "count"])
