@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     hot.add_argument("--period", choices=["month", "week", "day"], help="emerging periods (default: automatic)")
     hot.add_argument("--alpha", type=float, help="significance level (default: 0.05; emerging 0.10)")
     hot.add_argument("--buffers", type=float, nargs="+", help="site buffers in metres (default: 200 400)")
-    dsp = sub.add_parser("displacement", help="results analysis of an operation: HTML report (and CSV)")
+    dsp = sub.add_parser("displacement", help="results analysis of an operation: prints the verdict; --json, --out report")
     dsp.add_argument("--workspace", required=True, help="workspace GeoPackage")
     dsp.add_argument("--operation", required=True, help="operation name in the register")
     dsp.add_argument("--before", help="before window FIRST:LAST (YYYY-MM or YYYY-MM-DD; default: same length as "
