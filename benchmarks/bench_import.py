@@ -40,8 +40,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL_MONTHS = [ROOT / "data" / "south-yorkshire" / "crime" / f"2024-0{m}-south-yorkshire-street.csv"
-               for m in (1, 2, 3, 4)]
+SY_ARCHIVE = ROOT / "data" / "south-yorkshire" / "crime" / "south-yorkshire-street-2024-01-to-2025-06.zip"
+#: The four real months the synthetic files are sampled from (members of the demo archive).
+REAL_MONTHS = [f"2024-0{m}/2024-0{m}-south-yorkshire-street.csv" for m in (1, 2, 3, 4)]
 BOUNDARIES = ROOT / "data" / "boundaries" / "south-yorkshire" / "districts-and-neighbours-2013.geojson"
 RESULTS = ROOT / "benchmarks" / "results" / "import.json"
 SEED = 20240401
@@ -170,8 +171,10 @@ def generate(n: int, path: Path, seed: int = SEED) -> dict:
     import numpy as np
     import pandas as pd
 
-    real = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in REAL_MONTHS],
-                     ignore_index=True)
+    import zipfile
+    with zipfile.ZipFile(SY_ARCHIVE) as zf:
+        real = pd.concat([pd.read_csv(zf.open(f), dtype=str, keep_default_na=False) for f in REAL_MONTHS],
+                         ignore_index=True)
     rng = np.random.default_rng(seed)
     out = real.iloc[rng.integers(0, len(real), n)].reset_index(drop=True)
     out = out.sort_values("Month", kind="stable", ignore_index=True)  # like monthly files concatenated
@@ -238,9 +241,11 @@ def main(argv=None) -> int:
     try:
         months_dir = tmp / "sy-2024-01-to-04"
         months_dir.mkdir()
-        for f in REAL_MONTHS:
-            shutil.copy(f, months_dir / f.name)
-        real_rows = sum(sum(1 for _ in open(f, encoding="utf-8")) - 1 for f in REAL_MONTHS)
+        import zipfile
+        with zipfile.ZipFile(SY_ARCHIVE) as zf:
+            for f in REAL_MONTHS:
+                (months_dir / Path(f).name).write_bytes(zf.read(f))
+        real_rows = sum(sum(1 for _ in open(p, encoding="utf-8")) - 1 for p in sorted(months_dir.glob("*.csv")))
 
         synth = tmp / f"synthetic-{n}-street.csv"
         t = time.perf_counter()

@@ -20,6 +20,10 @@ briefing
 hotspots
     Find hot spots (Gi*, KDE, DBSCAN, HDBSCAN or emerging) in a workspace and write them,
     with the exposure of its sensitive sites, to a GeoPackage; exits 2 on bad input.
+operations
+    The operations register: ``operations add`` (target from a GeoJSON file, a boundary
+    unit, or a point and radius; dates; tactic; targeted harms), ``operations list``,
+    ``operations remove``; exits 2 on bad input (see :mod:`geo.cli_operations`).
 """
 from __future__ import annotations
 
@@ -79,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     hot.add_argument("--period", choices=["month", "week", "day"], help="emerging periods (default: automatic)")
     hot.add_argument("--alpha", type=float, help="significance level (default: 0.05; emerging 0.10)")
     hot.add_argument("--buffers", type=float, nargs="+", help="site buffers in metres (default: 200 400)")
-    dsp = sub.add_parser("displacement", help="results analysis of an operation: HTML report (and CSV)")
+    dsp = sub.add_parser("displacement", help="results analysis of an operation: prints the verdict; --json, --out report")
     dsp.add_argument("--workspace", required=True, help="workspace GeoPackage")
     dsp.add_argument("--operation", required=True, help="operation name in the register")
     dsp.add_argument("--before", help="before window FIRST:LAST (YYYY-MM or YYYY-MM-DD; default: same length as "
@@ -91,9 +95,18 @@ def _parser() -> argparse.ArgumentParser:
                      help="control: rest of the BCU (default), --control-units, or a matched area")
     dsp.add_argument("--control-units", nargs="+", metavar="LEVEL:CODE", help="units for --control units")
     dsp.add_argument("--alpha", type=float, help="significance level (default 0.05)")
-    dsp.add_argument("--out", required=True, help="HTML report to write")
+    dsp.add_argument("--out", help="HTML report to write (optional)")
+    dsp.add_argument("--json", help="write the verdict (every clause: estimate, interval, p, status) as JSON")
+    dsp.add_argument("--radius-m", type=float, help="displacement catchment reach in metres (default: rings "
+                                                    "0-250, 250-500, 500-1,000 m)")
     dsp.add_argument("--csv", help="also write the tables to this CSV (default: next to --out)")
     _add_auth_parsers(sub)
+    from .cli_results import add_calibrate_parser
+    add_calibrate_parser(sub)
+    # --- operations register (geo/cli_operations.py) ---
+    from .cli_operations import add_operations_parser
+    add_operations_parser(sub)
+    # --- end operations register ---
     return p
 
 
@@ -108,19 +121,22 @@ def _displacement(args) -> int:
     try:
         res = analyse_operation(ws, args.operation, before=args.before, after=args.after, layer=args.layer,
                                 buffer_m=args.buffer_m, control=args.control, control_units=args.control_units,
-                                alpha=args.alpha)
+                                alpha=args.alpha, radius_m=args.radius_m)
         bcus = ws.boundaries("bcu")
     finally:
         ws.close()
+    from .cli_results import print_verdict, write_json
     names = dict(zip(bcus["code"], bcus["name"]))
-    out = Path(args.out)
-    out.write_text(render_html(res, bcus=bcus, bcu_name=names.get(res.operation.get("bcu"))), encoding="utf-8")
-    csv = Path(args.csv) if args.csv else out.with_suffix(".csv")
-    csv.write_text(to_csv(res), encoding="utf-8")
-    print(res.headline)
-    for line in res.verdict[1:]:
-        print(" - " + line)
-    print(f"Wrote {out} and {csv}.")
+    print_verdict(res)
+    if args.json:
+        write_json(res, args.json)
+        print(f"Wrote {args.json}.")
+    if args.out:
+        out = Path(args.out)
+        out.write_text(render_html(res, bcus=bcus, bcu_name=names.get(res.operation.get("bcu"))), encoding="utf-8")
+        csv = Path(args.csv) if args.csv else out.with_suffix(".csv")
+        csv.write_text(to_csv(res), encoding="utf-8")
+        print(f"Wrote {out} and {csv}.")
     return 0
 
 
@@ -394,6 +410,14 @@ def main(argv=None) -> int:
             return _hotspots(args)
         if args.command == "displacement":
             return _displacement(args)
+        if args.command == "calibrate":
+            from .cli_results import run_calibrate
+            return run_calibrate(args)
+        # --- operations register (geo/cli_operations.py) ---
+        if args.command == "operations":
+            from .cli_operations import run_operations
+            return run_operations(args)
+        # --- end operations register ---
     except GeoInputError as err:
         if args.command == "displacement":
             print(f"error: {err}", file=sys.stderr)

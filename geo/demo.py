@@ -1,8 +1,10 @@
 """Build the bundled demo workspaces from the real data in ``data/``.
 
-South Yorkshire: the four 2024 months of police.uk street crime plus the neighbouring
-forces' crime, the four districts as BCUs (neighbouring districts carry their force),
-wards, Sheffield neighbourhoods and LSOAs, schools and health sites.
+South Yorkshire: 18 months of police.uk street crime (2024-01 … 2025-06) plus the
+neighbouring forces' crime (2024-01 … 04 and 2025-01 … 06 only), all in one police.uk-style
+zip archive (:data:`SY_CRIME_ARCHIVE`); the four districts as BCUs (neighbouring districts
+carry their force), wards, Sheffield neighbourhoods and LSOAs, schools and health sites.
+The neighbours' missing months are not covered (see :mod:`geo.coverage`), never zero.
 
 Portland: one month of calls for service (NIJ), the 60 police districts as
 neighbourhoods within the three precincts, which are the command units (BCUs). Portland
@@ -23,6 +25,11 @@ from .workspace import ROOT, Workspace
 
 DATA = ROOT / "data"
 WORKSPACES = ROOT / "workspaces"
+#: The South Yorkshire demo's crime: one zip laid out like a police.uk download
+#: (``YYYY-MM/YYYY-MM-south-yorkshire-street.csv`` and
+#: ``YYYY-MM/YYYY-MM-neighbouring-forces-street.csv``); built by
+#: ``scripts/pack_crime_archive.py``.
+SY_CRIME_ARCHIVE = DATA / "south-yorkshire" / "crime" / "south-yorkshire-street-2024-01-to-2025-06.zip"
 
 PORTLAND_MAPPING = ColumnMapping(
     name="portland-cfs", category="CALL GROUPS", subcategory="CASE DESC", timestamp="occ_date",
@@ -50,10 +57,11 @@ def build_south_yorkshire(path=WORKSPACES / "south-yorkshire.gpkg", data=DATA, p
     _set_parent(ws, "lsoa")
     progress("  boundaries: Sheffield neighbourhoods")
     _import_neighbourhoods(ws, b / "sheffield-neighbourhoods.geojson")
-    for f in sorted((data / "south-yorkshire" / "crime").glob("*.csv")):
-        progress(f"  crime: {f.name}")
-        r = ws.import_crime(f)
-        progress("    " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in r.outcomes.items()))
+    archive = data / "south-yorkshire" / "crime" / SY_CRIME_ARCHIVE.name
+    progress(f"  crime: {archive.name}")
+    r = ws.import_crime(archive)
+    progress(f"    {len(r.files)} files, {r.rows_read:,} rows: "
+             + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in r.outcomes.items()))
     progress("  sites: schools and health sites")
     ws.import_sites(data / "south-yorkshire" / "sites" / "schools-2019.csv")
     ws.import_sites(data / "south-yorkshire" / "sites" / "health-sites-2014.csv")
@@ -112,20 +120,23 @@ def build_portland(path=WORKSPACES / "portland.gpkg", data=DATA, progress=print)
     return path
 
 
-#: Demo operations (results analysis): two one-month operations in March 2024 in South
-#: Yorkshire (before = Feb, after = Apr), one in Sheffield city centre and one on the
-#: Sheffield / Rotherham / Derbyshire boundary; one week in mid-August 2016 in Portland
+#: Demo operations (results analysis): two one-month operations in March 2025 in South
+#: Yorkshire (default windows: before = Feb 2025, after = Apr 2025), one in Sheffield
+#: city centre and one on the Sheffield / Rotherham / Derbyshire boundary. March 2025
+#: leaves 14 months of history before (2024-01 … 2025-02, for pre-trends and the same
+#: months a year earlier) and three after (2025-04 … 06); the neighbouring forces are
+#: covered for 2025-01 … 06. One week in mid-August 2016 in Portland
 #: (day windows: 8-14 Aug before, 22-28 Aug after). They are illustrations, not real
 #: operations.
 DEMO_OPERATIONS = {
     "south-yorkshire": (
         Operation(name="Op Central (demo)", bcu="E08000019", tactic="Crackdown / high-visibility patrol",
-                  start="2024-03-01", end="2024-03-31", target_kind="unit", target_unit="ward:E05001045",
+                  start="2025-03-01", end="2025-03-31", target_kind="unit", target_unit="ward:E05001045",
                   targeted_harms=["Violence and sexual offences", "Anti-social behaviour"],
-                  notes="Demo: Sheffield city-centre ward, March 2024.", op_id="demo-sy-central"),
+                  notes="Demo: Sheffield city-centre ward, March 2025.", op_id="demo-sy-central"),
         Operation(name="Op Beighton (demo)", bcu="E08000019", tactic="Warrant or closure order",
-                  start="2024-03-01", end="2024-03-31", target_kind="unit", target_unit="ward:E05001041",
-                  targeted_harms=[], notes="Demo: ward on the Rotherham and Derbyshire boundaries, March 2024.",
+                  start="2025-03-01", end="2025-03-31", target_kind="unit", target_unit="ward:E05001041",
+                  targeted_harms=[], notes="Demo: ward on the Rotherham and Derbyshire boundaries, March 2025.",
                   op_id="demo-sy-beighton"),
     ),
     "portland": (

@@ -145,6 +145,23 @@ before {{ windows.label('before') }} · after {{ windows.label('after') }} · {{
 <h2>What the analysis found</h2>
 <ul>{% for line in verdict %}<li>{{ line }}</li>{% endfor %}</ul>
 {% if flags %}<p class="flag">Flags: {{ flags|join('; ') }}</p>{% endif %}
+{% if tests_table %}<h2>Calibrated tests</h2>
+<p class="muted">{{ catchment_rule }}. Each test's Poisson variance is inflated by the over-dispersion measured on
+placebo copies of the target and rings in the same BCU (spread of placebo z-scores {{ spread }}). Displacement and
+diffusion share α between rings and sectors (40%), BCU/force pieces (30%) and sensitive sites (30%), Holm within each.</p>
+{{ tests_table }}
+<h2>Sensitivity to the buffer width</h2>
+{{ sens_table }}
+<h2>Crime types (exploratory, FDR-corrected, not part of the verdict)</h2>
+{{ types_table }}{% endif %}
+{% if trend_png %}<h2>Checks on the operation itself</h2>
+<p class="muted">Monthly drug-market harm of the target, the catchment and the control (blank where a force has no
+data): before the operation the target should move roughly in parallel with the control.</p>
+<img alt="Monthly basket harm of target, catchment and control" src="data:image/png;base64,{{ trend_png }}">
+<p>Placebo dates: the same target test on earlier windows where nothing happened (evidence here means the
+target's ordinary ups and downs are as large as the effect).</p>
+{{ dates_table }}
+<p>Placebo crime type: {{ ptype }}</p>{% endif %}
 <h2>Map</h2>
 <img alt="Map of target, buffer, wider ring and control" src="data:image/png;base64,{{ png }}">
 <h2>Key numbers</h2>
@@ -232,4 +249,65 @@ def render_html(result: DisplacementResult, *, bcus=None, bcu_name: str | None =
         moves_table=Markup(_table_html(result.migration.moves, move_cols) if len(result.migration.moves)
                            else _table_html(None)),
         areas_table=Markup(_table_html(tables["areas"], digits=2)),
+        **_calibrated_tables(result),
     )
+
+
+def trend_png(panel: pd.DataFrame, windows) -> bytes:
+    """A line chart (PNG) of monthly basket harm per area, with the before and after windows shaded."""
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    wide = panel.pivot(index="month", columns="name", values="harm").astype(float)
+    fig, ax = plt.subplots(figsize=(8, 3), dpi=100)
+    months = list(wide.index)
+    for name, color in (("Target", "#253494"), ("Catchment (rings)", "#f28e2b"), ("Control", "#9e9e9e")):
+        if name in wide:
+            y = wide[name] / np.nanmean(wide[name]) if np.nanmean(wide[name]) else wide[name]
+            ax.plot(range(len(months)), y.to_numpy(), label=name, color=color, lw=2)
+    for which, color in (("before", "#ddeeff"), ("after", "#ffeedd")):
+        a, b = getattr(windows, which)
+        if a in months and b in months:
+            ax.axvspan(months.index(a) - 0.5, months.index(b) + 0.5, color=color, zorder=0)
+    ax.set_xticks(range(len(months)))
+    ax.set_xticklabels(months, rotation=90, fontsize=7)
+    ax.set_ylabel("harm / its mean")
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _calibrated_tables(result) -> dict:
+    """The calibrated tests, the buffer-width sensitivity and the exploratory crime types (names, rounded)."""
+    from markupsafe import Markup
+    a = getattr(result, "assessment", None)
+    if a is None:
+        return {"tests_table": None}
+    tests = pd.DataFrame([t.as_dict() for t in [a.target] + a.family()])
+    cols = {"name": "Test", "unit": "Unit", "n_before": "Before (incidents)", "n_after": "After (incidents)",
+            "estimate": "Change vs control", "ci_low": "Interval low", "ci_high": "Interval high", "p_adj": "p (adjusted)",
+            "alpha": "Tested at α", "status": "Status", "reading": "Reading"}
+    sens = {"buffer": "Buffer", "before": "Before", "after": "After", "estimate": "Change vs control", "p": "p",
+            "status": "Status", "reading": "Reading"}
+    types = {"crime_type": "Crime type", "before": "Before", "after": "After", "estimate": "Change vs control",
+             "p": "p", "q": "q (FDR)", "status": "Status"}
+    out = {}
+    checks = getattr(result, "checks", None)
+    if checks:
+        out["trend_png"] = base64.b64encode(trend_png(checks["pre_trend"], result.windows)).decode()
+        out["dates_table"] = Markup(_table_html(checks["placebo_dates"], {
+            "before": "Before", "after": "After", "harm_before": "Harm before", "harm_after": "Harm after",
+            "estimate": "Change vs control", "p": "p", "status": "Status"}))
+        pt = checks["placebo_type"]
+        out["ptype"] = (f"{pt['crime_type']} in the target {pt.get('before', 0):,.0f} → {pt.get('after', 0):,.0f}, "
+                        f"{pt['status']}" + (f" (p = {pt['p']:.3f})" if pt.get("p") is not None else "") + ".")
+    return {**out, "tests_table": Markup(_table_html(tests, cols)),
+            "sens_table": Markup(_table_html(result.sensitivity, sens)),
+            "types_table": Markup(_table_html(result.types, types)),
+            "catchment_rule": result.catchment.rule[:1].upper() + result.catchment.rule[1:],
+            "spread": f"{result.summary.spread:.2f}"}

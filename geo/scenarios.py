@@ -35,7 +35,9 @@ import pandas as pd
 import shapely
 from scipy.special import ndtr
 
-from .displacement import _inside, cross_units, holm, study_areas, wdd_arrays
+from .displacement import cross_units, study_areas, wdd_arrays
+from .displacement.areas import points_inside
+from .stats import holm
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ def load_geography(workspace=None, *, min_per_month: float = 40.0, max_targets: 
     for geom, code, name, parent in zip(wards.geometry.values, wards["code"], wards["name"], wards["parent_code"]):
         if parent not in bcu_geoms:
             continue
-        per_month = rate[_inside(geom, x, y)].sum()
+        per_month = rate[points_inside(geom, x, y)].sum()
         if per_month >= min_per_month:
             others = shapely.union_all([g for c, g in bcu_geoms.items() if c != parent])
             cands.append((per_month, code, name, parent, geom, geom.distance(others)))
@@ -121,7 +123,7 @@ def load_geography(workspace=None, *, min_per_month: float = 40.0, max_targets: 
         pieces = cross_units(areas, bcus, own_force=own_force)
         geoms = [areas.target, areas.buffer, areas.control] + [p[4] for p in pieces] + [p[5] for p in pieces]
         names = list(AREAS) + [f"p{i}" for i in range(len(pieces))] + [f"c{i}" for i in range(len(pieces))]
-        member = np.vstack([_inside(g, x, y) for g in geoms])
+        member = np.vstack([points_inside(g, x, y) for g in geoms])
         targets.append(TargetGeo(code, name, parent, geom, areas, member, names, pieces, bcu_geoms, dist < 1500))
     return Geography(x, y, rate, targets, own_force)
 
@@ -227,7 +229,7 @@ def simulate(geo: Geography, n: int, *, effect: float = 0.0, disp_frac: float = 
                 n_disp[s] = k
                 for ai, name in enumerate(tg.names):
                     geom = _geom_of(tg, name)
-                    x1[ai, s] += _inside(geom, px, py).sum()
+                    x1[ai, s] += points_inside(geom, px, py).sum()
                 p = shapely.Point(dest)
                 dest_area[s] = ("target" if tg.areas.target.contains(p) else "buffer" if tg.areas.buffer.contains(p)
                                 else "ring" if tg.areas.ring.contains(p) else "outside")

@@ -41,7 +41,7 @@ Alternative = Literal["two-sided", "greater", "less"]
 __all__ = [
     "WDDResult", "WDDHarmResult", "WDQResult", "ETestResult", "MKResult",
     "wdd", "wdd_harm", "wdq", "e_test", "mann_kendall", "mann_kendall_rows",
-    "gross_effect", "net_effect",
+    "gross_effect", "net_effect", "check_alpha", "holm",
 ]
 
 
@@ -92,12 +92,41 @@ def _weights(value, name: str, length: int) -> tuple[float, ...]:
     return tuple(float(v) for v in arr)
 
 
-def _alpha(alpha: float | None) -> float:
+def check_alpha(alpha: float | None) -> float:
+    """`alpha`, or ``settings.alpha`` if ``None``; raises unless 0 < alpha < 1."""
     a = settings.alpha if alpha is None else alpha
     if not 0 < a < 1:
         raise GeoInputError(f"`alpha` must be between 0 and 1, got {a}",
                             fix="use a significance level such as 0.05 or 0.10")
     return float(a)
+
+
+# --------------------------------------------------------------------------- multiple testing
+def holm(p) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values (family-wise error rate).
+
+    The false-discovery-rate correction (Benjamini & Hochberg) is
+    :func:`geo.hotspots.fdr_bh`.
+
+    References
+    ----------
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure.
+    Scandinavian Journal of Statistics 6(2), 65-70.
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03]).round(2).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p, dtype=float)
+    m = p.size
+    if m == 0:
+        return p.copy()
+    order = np.argsort(p, kind="stable")
+    adj = np.maximum.accumulate(np.minimum((m - np.arange(m)) * p[order], 1.0))
+    out = np.empty(m)
+    out[order] = adj
+    return out
 
 
 # --------------------------------------------------------------------------- WDD
@@ -258,7 +287,7 @@ def wdd(
     >>> r.estimate, round(r.se ** 2, 9)
     (-20.0, 115.0)
     """
-    a = _alpha(alpha)
+    a = check_alpha(alpha)
     local, var_local, disp, var_disp = _wdd_parts(
         control, treated, disp_control, disp_treated, time_weights, area_weights)
     est = local + disp
@@ -377,7 +406,7 @@ def wdd_harm(
     >>> h.estimate, round(h.se, 4), round(h.ci_low), round(h.ci_high)
     (-1721.0, 304.1036, -2317, -1125)
     """
-    a = _alpha(alpha)
+    a = check_alpha(alpha)
     c = _table(control, "control", None)
     n = c.shape[0]
     t = _table(treated, "treated", n)
@@ -912,7 +941,7 @@ def mann_kendall(series: Sequence[float], *, alpha: float | None = None) -> MKRe
     >>> r.s, round(r.var_s, 2), round(r.z, 2), round(r.pvalue, 3), r.trend
     (8.0, 16.67, 1.71, 0.086, 'increasing')
     """
-    a = _alpha(alpha)
+    a = check_alpha(alpha)
     x = _check_series(series, "series")
     if x.ndim != 1:
         raise GeoInputError(f"`series` must be one-dimensional, got shape {x.shape}",

@@ -6,6 +6,44 @@ ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT / "data"
 SY_CRIME = DATA / "south-yorkshire" / "crime"
+#: The demo's 18 months of police.uk crime, one police.uk-style zip (see data/README.md).
+SY_CRIME_ARCHIVE = SY_CRIME / "south-yorkshire-street-2024-01-to-2025-06.zip"
+#: Rows per month of the South Yorkshire files in the archive (header excluded).
+SY_MONTH_ROWS = {
+    "2024-01": 14451, "2024-02": 13851, "2024-03": 14726, "2024-04": 14953, "2024-05": 15887,
+    "2024-06": 15057, "2024-07": 15725, "2024-08": 15265, "2024-09": 14459, "2024-10": 15600,
+    "2024-11": 14963, "2024-12": 13142, "2025-01": 13115, "2025-02": 12567, "2025-03": 14912,
+    "2025-04": 14978, "2025-05": 15067, "2025-06": 14808,
+}
+_EXTRACTED: dict[str, Path] = {}
+
+
+def sy_street_csv(month: str, *, neighbours: bool = False) -> Path:
+    """One month's file from the demo archive, extracted byte for byte to a temporary folder.
+
+    ``neighbours`` gives the neighbouring forces' file of that month instead (for 2024-01
+    … 04 that is the one file of all four months, as published). Each file is extracted
+    once per test session.
+    """
+    import atexit
+    import shutil
+    import tempfile
+    import zipfile
+    if neighbours and month <= "2024-04":
+        name = "2024-01-to-2024-04/neighbouring-forces-2024-01-to-2024-04-street.csv"
+    else:
+        name = f"{month}/{month}-{'neighbouring-forces' if neighbours else 'south-yorkshire'}-street.csv"
+    if name not in _EXTRACTED:
+        if "_dir" not in _EXTRACTED:
+            d = Path(tempfile.mkdtemp(prefix="sy-crime-"))
+            atexit.register(shutil.rmtree, d, True)
+            _EXTRACTED["_dir"] = d
+        out = _EXTRACTED["_dir"] / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(SY_CRIME_ARCHIVE) as zf:
+            out.write_bytes(zf.read(name))
+        _EXTRACTED[name] = out
+    return _EXTRACTED[name]
 collect_ignore_glob = ["browser/apps/*"]
 
 

@@ -74,8 +74,9 @@ def test_every_method_runs_and_the_numbers_match_geo(folder, monkeypatch):
         at.selectbox(key="hs_method").set_value(method).run()
         assert not at.exception, (method, at.exception)
         assert metric in metrics(at), method
-    # emerging: 4 months, with the warning about fewer than 10 periods; simple classes too
-    assert any("Only 4 months" in c.value for c in at.caption)
+    # emerging: all 18 months are periods, so no warning about fewer than 10 periods; simple classes too
+    assert any("18 months" in c.value for c in at.caption)
+    assert not any(c.value.startswith("Only ") for c in at.caption)
     at.radio(key="hs_classes").set_value("simple").run()
     assert not at.exception
 

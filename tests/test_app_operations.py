@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo import Workspace
-from geo.displacement import BASKET, analyse_operation
+from geo.displacement import analyse_operation
 from geo.safe import md
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,16 +58,16 @@ def test_pick_a_demo_operation_and_see_geos_verdict_and_numbers(workspaces, monk
     finally:
         ws.close()
     shown = [e.value for e in (*at.success, *at.warning, *at.info)]
-    assert md(res.headline) in shown  # shown Markdown-escaped (geo.safe.md): names in it are text
+    for c in res.summary.clauses:     # the verdict, clause by clause with its status, comes first
+        assert f"{c.status.upper()}: {md(c.text)}" in shown
     metrics = {m.label: m.value for m in at.metric}
-    h, c = res.row(BASKET, "harm"), res.row(BASKET, "count")
-    assert metrics["Basket harm: WDD local"] == _fmt(h["local_estimate"])
-    assert metrics["Basket count: WDD local"] == _fmt(c["local_estimate"], 1)
-    assert metrics["Buffer: WDD displacement (harm)"] == _fmt(h["displacement_estimate"])
-    table = next(d.value for d in at.dataframe if "WDD local" in d.value.columns)
-    first = table.iloc[0]
-    assert first["Measure"] == BASKET and first["WDD local"] == pytest.approx(h["local_estimate"])
-    assert first["p (local)"] == pytest.approx(h["local_p"])
+    t = res.assessment.target
+    assert metrics["Target drug-market harm, before → after"] == f"{_fmt(t.harm_before)} → {_fmt(t.harm_after)}"
+    assert metrics["Change against the comparison"] == _fmt(t.estimate)
+    tests = next(d.value for d in at.dataframe if "Change vs control" in d.value.columns and "Test" in d.value.columns)
+    assert tests.iloc[0]["Test"] == "Target" and tests.iloc[0]["Status"] == t.status
+    assert any("BCU" in n or "Derbyshire" in n for n in tests["Test"])      # pieces carry names, not codes
+    assert not any(str(n).startswith("E0") for n in tests["Test"])
     labels = [b.label for b in at.get("download_button")]
     assert "Download the report (HTML)" in labels and "Download the tables (CSV)" in labels
 
@@ -76,7 +76,7 @@ def test_windows_not_covered_show_the_fix(workspaces, monkeypatch):
     at = page(workspaces["south-yorkshire"], monkeypatch)
     at.session_state["res_op"] = "demo-sy-central"
     at.session_state["res_own_windows"] = True
-    at.session_state["res_after"] = "2024-04:2024-05"
+    at.session_state["res_after"] = "2025-04:2025-07"  # the data end in 2025-06
     at.run()
     assert not at.exception
     assert any("not covered by the data" in e.value and md("Fix:") in e.value for e in at.error)

@@ -7,10 +7,11 @@ from pathlib import Path
 import pandas as pd
 
 from geo import Workspace
+from tests.conftest import sy_street_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
-JAN = DATA / "south-yorkshire" / "crime" / "2024-01-south-yorkshire-street.csv"
+JAN = sy_street_csv("2024-01")
 DISTRICTS = DATA / "boundaries" / "south-yorkshire" / "districts-and-neighbours-2013.geojson"
 
 

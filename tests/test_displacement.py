@@ -189,8 +189,26 @@ def test_displacement_planted_into_the_neighbouring_bcu_is_flagged():
     cross = res.cross.set_index("code")
     assert bool(cross.loc["B", "flag"]) and cross.loc["B", "reading"] == "possible displacement into Bravo"
     assert not cross.loc["A", "flag"]
-    assert any("possible displacement into Bravo" in f for f in res.flags)
-    assert "possible displacement into Bravo" in res.verdict[-1]
+    # the calibrated catchment reaches 1 km: the plant (1.1 km from the target's edge) is outside it
+    assert res.summary.clause("displacement").status in ("evidence", "no evidence")
+
+
+def test_planted_displacement_across_a_bcu_line_1km_away_is_found_by_the_default_catchment():
+    # target's edge at x = -500; BCU B starts at x = 0; plant 700 m from the edge, inside B
+    res = _analyse(_incidents(np.random.default_rng(11), plant=(200, 0, 120)))
+    d = res.summary.clause("displacement")
+    assert d.status == "evidence" and "into Bravo BCU, 500–1,000 m east" in d.text
+    assert any("Bravo BCU" in f for f in res.flags) and res.verdict[1] == d.text
+    assert d.p < 0.05 * 0.3 and d.estimate > 0
+
+
+def test_no_plant_gives_no_displacement_and_states_the_power():
+    res = _analyse(_incidents(np.random.default_rng(11)))
+    d = res.summary.clause("displacement")
+    assert d.status == "no evidence" and "power to detect a 50% move" in d.text
+    assert res.summary.clause("harm").status == "no evidence"
+    assert "not interpretable: no effect in the target" in " ".join(res.summary.notes)
+    assert 1.0 <= res.summary.spread < 1.5          # Poisson data: the placebo spread is near 1
 
 
 def test_no_displacement_no_flag():
@@ -278,7 +296,7 @@ def test_demo_operations_are_in_the_register_and_analyse(sy_copy, demo_workspace
         res = dsp.analyse_operation(ws, "Op Beighton (demo)")
     finally:
         ws.close()
-    assert res.windows.before == ("2024-02", "2024-02") and res.windows.after == ("2024-04", "2024-04")
+    assert res.windows.before == ("2025-02", "2025-02") and res.windows.after == ("2025-04", "2025-04")
     assert {"E08000018", "E07000038"} <= set(res.cross["code"])    # Rotherham, North East Derbyshire
     assert res.areas.buffer.area == pytest.approx(res.areas.target.area, rel=0.02)
     pdx = Workspace.open(demo_workspaces["portland"])
@@ -294,14 +312,46 @@ def test_cli_writes_the_report(sy_copy, tmp_path, capsys):
     from geo.cli import main
     out = tmp_path / "central.html"
     assert main(["displacement", "--workspace", str(sy_copy), "--operation", "Op Central (demo)",
-                 "--before", "2024-01:2024-02", "--after", "2024-04", "--out", str(out)]) == 0
+                 "--before", "2025-01:2025-02", "--after", "2025-04", "--out", str(out)]) == 0
     html = out.read_text()
-    assert "Results analysis: Op Central (demo)" in html and "Jan 2024 – Feb 2024" in html
+    assert "Results analysis: Op Central (demo)" in html and "Jan 2025 – Feb 2025" in html
     assert (tmp_path / "central.csv").exists()
-    assert capsys.readouterr().out.startswith(("No significant", "Drug-market harm"))
+    printed = capsys.readouterr().out
+    assert printed.startswith(("[no evidence] Harm:", "[evidence] Harm:", "[too few to tell] Harm:"))
+    assert "] Displacement:" in printed and "] Diffusion:" in printed and "] Activity:" in printed
     assert main(["displacement", "--workspace", str(sy_copy), "--operation", "Op Central (demo)",
-                 "--after", "2024-04:2024-05", "--out", str(tmp_path / "x.html")]) == 2
+                 "--after", "2025-04:2025-07", "--out", str(tmp_path / "x.html")]) == 2
     assert "not covered by the data" in capsys.readouterr().err
     assert main(["displacement", "--workspace", str(sy_copy), "--operation", "Op Nothing",
                  "--out", str(tmp_path / "y.html")]) == 2
     assert not (tmp_path / "x.html").exists()
+
+
+def test_cli_json_carries_every_clause_with_estimate_interval_p_and_status(sy_copy, tmp_path, capsys):
+    import json
+
+    from geo.cli import main
+    out = tmp_path / "beighton.json"
+    assert main(["displacement", "--workspace", str(sy_copy), "--operation", "Op Beighton (demo)",
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    clauses = doc["verdict"]["clauses"]
+    assert [c["topic"] for c in clauses] == ["harm", "displacement", "diffusion", "activity"]
+    for c in clauses:
+        assert c["status"] in ("evidence", "no evidence", "too few to tell")
+        assert {"estimate", "ci_low", "ci_high", "p", "alpha", "text"} <= set(c)
+    harm = clauses[0]
+    assert harm["estimate"] is not None and harm["ci_low"] < harm["estimate"] < harm["ci_high"]
+    assert doc["tests"][0]["name"] == "Target" and doc["verdict"]["spread_of_placebo_z"] >= 1
+    assert any(t["kind"] == "piece" for t in doc["tests"])
+    assert not list(tmp_path.glob("*.html"))          # no --out, no report
+
+
+def test_report_opens_with_the_verdict_then_the_calibrated_tests():
+    from markupsafe import escape
+    res = _analyse(_incidents(np.random.default_rng(11), plant=(200, 0, 120)))
+    html = render_html(res, bcus=_bcus())
+    first = str(escape(res.summary.clauses[0].text))
+    assert html.index(first) < html.index("<h2>Calibrated tests</h2>") < html.index("<h2>Map</h2>")
+    assert "Bravo BCU, 500–1,000 m east" in html and "Sensitivity to the buffer width" in html
+    assert "exploratory" in html

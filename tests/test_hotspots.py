@@ -378,7 +378,8 @@ def test_gistar_matches_esda_on_the_demo_data():
     from geo.io import read_police_uk
 
     root = Path(__file__).resolve().parents[1] / "data"
-    jan = read_police_uk(root / "south-yorkshire" / "crime" / "2024-01-south-yorkshire-street.csv").frame
+    from tests.conftest import sy_street_csv
+    jan = read_police_uk(sy_street_csv("2024-01")).frame
     jan = jan[jan["status"] == "mapped"]
     jan = add_harm(jan, read_harm_weights(root / "england" / "harm-weights-cchi-police-uk-categories.csv"))
     sheffield = jan[jan["lsoa_name"].str.startswith("Sheffield")]

@@ -12,11 +12,12 @@ import shapely
 
 from geo import GeoInputError, io
 from geo.report import OUTCOMES
+from tests.conftest import SY_CRIME_ARCHIVE, SY_MONTH_ROWS, sy_street_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 SY = DATA / "south-yorkshire"
-MONTHS = sorted((SY / "crime").glob("2024-0*-south-yorkshire-street.csv"))
+MONTHS = sorted(SY_MONTH_ROWS)  # the 18 months in the demo archive, 2024-01 ... 2025-06
 DISTRICTS = DATA / "boundaries" / "south-yorkshire" / "districts-and-neighbours-2013.geojson"
 HEADER = io.POLICE_UK_STREET_COLUMNS
 
@@ -54,9 +55,11 @@ def street_row(**kw):
 # ---------------------------------------------------------------- real files
 
 
-@pytest.mark.parametrize("path", MONTHS, ids=lambda p: p.name[:7])
-def test_each_real_month_reconciles(path, sy_area):
+@pytest.mark.parametrize("month", MONTHS)
+def test_each_real_month_reconciles(month, sy_area):
+    path = sy_street_csv(month)
     rows = _csv_rows(path)
+    assert len(rows) == SY_MONTH_ROWS[month]
     r = io.read_police_uk(path, area=sy_area)
     rep = r.report
     assert rep.rows_read == len(rows)
@@ -65,24 +68,43 @@ def test_each_real_month_reconciles(path, sy_area):
     blank = sum(1 for x in rows if not x["Longitude"].strip() and not x["Latitude"].strip())
     assert rep.outcomes["no_location"] == blank
     assert 0.03 < blank / len(rows) < 0.07  # the README's "about 4.7%"
-    assert 0 < rep.outcomes["outside_area"] < 60  # the README's "about 110 points" over four months
+    assert 0 < rep.outcomes["outside_area"] < 60  # data/README.md: about 30 a month (23-44 measured)
     assert len(r.frame) == len(rows) - rep.outcomes["rejected"]
     assert r.frame["uid"].is_unique
     assert r.frame.crs.to_epsg() == 27700
 
 
-def test_four_months_add_up_to_rows_read(sy_area):
-    total = sum(len(_csv_rows(p)) for p in MONTHS)
-    reports = [io.read_police_uk(p, area=sy_area).report for p in MONTHS]
-    assert total == 14451 + 13851 + 14726 + 14953
-    for k in OUTCOMES:
-        assert sum(r.outcomes[k] for r in reports) >= 0
-    assert sum(sum(r.outcomes[k] for k in OUTCOMES) for r in reports) == total
-    assert 80 <= sum(r.outcomes["outside_area"] for r in reports) <= 140
+def test_the_archive_adds_up_to_its_files_rows(sy_area):
+    """The demo archive as one import: every row of its 25 files accounted for once."""
+    with zipfile.ZipFile(SY_CRIME_ARCHIVE) as zf:
+        names = sorted(n for n in zf.namelist() if n.endswith(".csv"))
+        lines = {n: zf.read(n).count(b"\n") - 1 for n in names}
+    assert len(names) == 25 and sum("south-yorkshire-street" in n for n in names) == 18
+    sy_rows = sum(v for n, v in lines.items() if "south-yorkshire-street" in n)
+    assert sy_rows == sum(SY_MONTH_ROWS.values()) == 263526
+    assert sum(lines.values()) - sy_rows == 14939 + 23974  # the neighbouring forces (data/README.md)
+    r = io.read_police_uk(SY_CRIME_ARCHIVE, area=sy_area)
+    rep = r.report
+    assert rep.rows_read == sum(lines.values()) == 302439
+    assert len(rep.files) == 25 and rep.balanced
+    assert sum(rep.outcomes[k] for k in OUTCOMES) == rep.rows_read and rep.outcomes["rejected"] == 0
+    assert r.frame["uid"].is_unique  # nothing would be taken for a duplicate and dropped on import
+    sy = r.frame["force"].eq("South Yorkshire Police")
+    assert sy.sum() == 263526
+    assert sorted(r.frame.loc[sy, "month"].unique()) == MONTHS
+    assert 400 <= (r.frame.loc[sy, "status"] == "outside_area").sum() <= 700  # about 30 a month
+    # the neighbouring forces: 2024-01 ... 04 and 2025-01 ... 06 only (Nottinghamshire not in 2024-04)
+    nb = r.frame.loc[~sy].groupby("force")["month"].unique().map(sorted).to_dict()
+    both = ["2024-01", "2024-02", "2024-03", "2024-04", "2025-01", "2025-02", "2025-03", "2025-04", "2025-05",
+            "2025-06"]
+    assert nb["Derbyshire Constabulary"] == both
+    assert nb["Nottinghamshire Police"] == [m for m in both if m != "2024-04"]
+    assert set(nb) == {"Derbyshire Constabulary", "Humberside Police", "Lincolnshire Police", "North Yorkshire Police",
+                       "Nottinghamshire Police"}
 
 
 def test_outside_area_rows_are_really_outside(sy_area):
-    r = io.read_police_uk(MONTHS[0], area=sy_area)
+    r = io.read_police_uk(sy_street_csv(MONTHS[0]), area=sy_area)
     out = r.frame[r.frame["status"] == "outside_area"]
     inside = r.frame[r.frame["status"] == "mapped"]
     assert not shapely.contains_xy(sy_area, out["x"], out["y"]).any()
@@ -90,13 +112,19 @@ def test_outside_area_rows_are_really_outside(sy_area):
 
 
 def test_folder_and_zip_read_the_same_rows(tmp_path, sy_area):
-    folder = io.read_police_uk(SY / "crime", area=sy_area)
-    assert len(folder.report.files) == 5
+    months = [sy_street_csv(m) for m in MONTHS[:2]] + [sy_street_csv("2024-01", neighbours=True)]
+    folder_path = tmp_path / "folder"
+    for p in months:
+        (folder_path / p.parent.name).mkdir(parents=True, exist_ok=True)
+        (folder_path / p.parent.name / p.name).write_bytes(p.read_bytes())
+    folder = io.read_police_uk(folder_path, area=sy_area)
+    assert len(folder.report.files) == 3
+    assert folder.report.rows_read == 14451 + 13851 + 14939
     assert folder.report.balanced
     z = tmp_path / "police-uk.zip"
     with zipfile.ZipFile(z, "w") as zf:
-        for p in MONTHS[:2]:
-            zf.write(p, f"{p.name[:7]}/{p.name}")
+        for p in months:
+            zf.write(p, f"{p.parent.name}/{p.name}")
         zf.writestr("2024-01/2024-01-south-yorkshire-outcomes.csv",
                     "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
                     "Outcome type\nabc,2024-01,x,x,-1.4,53.3,y,E01,n,Under investigation\n")
@@ -106,8 +134,10 @@ def test_folder_and_zip_read_the_same_rows(tmp_path, sy_area):
                     "Outcome\nPerson search,2024-01-01T00:00:00+00:00,False,,53.3,-1.4,Male,18-24,,,"
                     "Misuse of Drugs Act 1971 (section 23),Controlled drugs,Arrest\n")
     zipped = io.read_police_uk(z, area=sy_area)
-    assert zipped.report.rows_read == 14451 + 13851
+    assert zipped.report.rows_read == 14451 + 13851 + 14939
     assert zipped.report.balanced
+    assert zipped.report.outcomes == folder.report.outcomes
+    assert sorted(zipped.frame["uid"]) == sorted(folder.frame["uid"])
     assert len(zipped.report.skipped_files) == 2
     assert any("outcomes" in why for why in zipped.report.skipped_files.values())
     assert any("stop-and-search" in why for why in zipped.report.skipped_files.values())

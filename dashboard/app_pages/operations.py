@@ -108,23 +108,7 @@ def results_section():
     st.caption(safe.md(f"{op.name}: before {w.label('before')}, operation {w.label('operation')}, after "
                        f"{w.label('after')} ({w.resolution} windows). Buffer: {res.areas.buffer_rule}. Control: "
                        f"{res.areas.control_rule}."))
-    h = res.row("Drug-market harm basket", "harm")
-    c = res.row("Drug-market harm basket", "count")
-    significant = h["local_p"] < res.settings["alpha"]
-    box = st.success if significant and h["local_estimate"] < 0 else st.warning if significant else st.info
-    box(safe.md(res.headline), icon=":material/gavel:")
-    m = st.columns(4)
-    m[0].metric("Basket harm: WDD local", _num(h["local_estimate"]), help="CCHI days; negative is less harm "
-                f"than the control predicts. p = {_num(h['local_p'], 3)}")
-    m[1].metric("Basket count: WDD local", _num(c["local_estimate"], 1),
-                help=f"95% CI {_num(c['local_ci_low'], 1)} to {_num(c['local_ci_high'], 1)}; p = {_num(c['local_p'], 3)}")
-    m[2].metric("Buffer: WDD displacement (harm)", _num(h["displacement_estimate"]),
-                help=f"p = {_num(h['displacement_p'], 3)}; positive suggests displacement, negative diffusion")
-    m[3].metric("WDQ (counts)", _num(c["wdq"], 2), help=safe.md(c["wdq_reading"]))
-    for line in res.verdict[1:]:
-        st.markdown("- " + safe.md(line))
-    for flag in res.flags:
-        st.warning(safe.md(flag), icon=":material/flag:")
+    show_verdict(res)
     draw_results_map(res)
     data.audit_once("viewed operation results", op.name)
     keyt = res.table[res.table["measure"].isin(["Drug-market harm basket", "All incidents"])
@@ -137,14 +121,15 @@ def results_section():
     st.dataframe(keyt[list(cols)].rename(columns=cols), hide_index=True, key="res_key_table")
     with st.expander("All measures (per crime type, counts and harm)"):
         st.dataframe(res.table, hide_index=True)
-    st.markdown("**Across boundaries** (buffer and wider ring cut by BCU and by force, each against its own control)")
+    st.markdown("**Across boundaries, equal-area design** (Poisson, not calibrated: read the verdict above)")
     if len(res.cross):
         st.dataframe(pd.DataFrame(res.cross.drop(columns="geometry"))[
             ["level", "name", "force", "status", "before", "after", "estimate", "harm_estimate", "p", "p_holm",
              "reading"]], hide_index=True)
     mv = res.migration.moves
     if len(mv):
-        st.markdown("**Hot spot moves** (drug-market basket, Gi* hot spots before and after)")
+        st.markdown("**Hot spot moves** (descriptive only: Gi* hot spots before and after flicker from month to "
+                    "month, so a move is not a test)")
         st.dataframe(pd.DataFrame(mv.drop(columns="geometry"))[
             ["kind", "distance_m", "n_before", "n_after", "from_bcu", "to_bcu", "crosses_bcu", "crosses_force",
              "near_site", "flag"]], hide_index=True)
@@ -161,24 +146,104 @@ def results_section():
                        key="res_dl_csv", on_click=data.audit, args=("downloaded results tables", op.name))
 
 
+STATUS_BOX = {"evidence": st.warning, "no evidence": st.info, "too few to tell": st.info}
+STATUS_ICON = {"evidence": ":material/flag:", "no evidence": ":material/check:",
+               "too few to tell": ":material/help:"}
+
+
+def _r(x, d=0):
+    """A number rounded for reading ('–' if missing)."""
+    return "–" if x is None or pd.isna(x) else f"{x:,.{d}f}"
+
+
+def show_verdict(res):
+    """The verdict first (harm, displacement, diffusion, activity), then the harm metric and the tests."""
+    v = res.summary
+    st.markdown("**Verdict** (read aloud in this order)")
+    for c in v.clauses:
+        box = st.success if c.topic == "harm" and c.status == "evidence" and c.estimate < 0 else STATUS_BOX[c.status]
+        box(f"{c.status.upper()}: " + safe.md(c.text), icon=STATUS_ICON[c.status])
+    for n in v.notes:
+        st.caption(safe.md(n))
+    t = res.assessment.target
+    m = st.columns(3)
+    m[0].metric("Target drug-market harm, before → after", f"{_r(t.harm_before)} → {_r(t.harm_after)}",
+                help="CCHI days in the basket, before and after windows")
+    m[1].metric("Change against the comparison", _r(t.estimate),
+                help=f"95% CI {_r(t.ci_low)} to {_r(t.ci_high)}; p = {_r(t.p, 3)} (calibrated)")
+    m[2].metric("Spread of placebo z-scores", _r(v.spread, 2),
+                help="1.00 under Poisson; every test's variance is inflated by its square")
+    rows = [{"Test": x.name, "Unit": "harm (CCHI days)" if x.unit == "harm" else "basket incidents",
+             "Before": _r(x.n_before), "After": _r(x.n_after), "Change vs control": _r(x.estimate, 1),
+             "Interval": f"{_r(x.ci_low, 1)} to {_r(x.ci_high, 1)}", "p (adjusted)": _r(x.p_adj, 3),
+             "Tested at α": _r(x.alpha, 3), "Status": x.status, "Reading": x.reading}
+            for x in [t] + res.assessment.family()]
+    st.markdown(f"**Calibrated tests** ({safe.md(res.catchment.rule)}; rings cut by BCU and force)")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="res_tests")
+    with st.expander("Sensitivity: the buffer reading against its width"):
+        sens = res.sensitivity.copy()
+        st.dataframe(pd.DataFrame({"Buffer": sens["buffer"], "Before": sens["before"].map(_r),
+                                   "After": sens["after"].map(_r), "Change vs control": sens["estimate"].map(
+                                       lambda x: _r(x, 1)), "p": sens["p"].map(lambda x: _r(x, 3)),
+                                   "Status": sens["status"], "Reading": sens["reading"]}), hide_index=True)
+    if res.checks:
+        with st.expander("Checks: monthly harm before the operation, placebo dates and a placebo crime type"):
+            pt = res.checks["pre_trend"]
+            wide = pt.pivot(index="month", columns="name", values="harm").astype(float)
+            st.line_chart(wide / wide.mean(), height=220)
+            st.caption("Monthly drug-market harm divided by its mean: before the operation the target should move "
+                       "roughly in parallel with the control.")
+            dates = res.checks["placebo_dates"]
+            st.dataframe(pd.DataFrame({"Before": dates["before"], "After": dates["after"],
+                                       "Change vs control": dates["estimate"].map(_r),
+                                       "p": dates["p"].map(lambda x: _r(x, 3)), "Status": dates["status"]}),
+                         hide_index=True)
+            q = res.checks["placebo_type"]
+            st.caption(safe.md(f"Placebo crime type: {q['crime_type']}, {q['status']}."))
+    with st.expander("Crime types (exploratory, false-discovery-rate corrected; not part of the verdict)"):
+        ty = res.types
+        st.dataframe(pd.DataFrame({"Crime type": ty["crime_type"], "Before": ty["before"].map(_r),
+                                   "After": ty["after"].map(_r), "Change vs control": ty["estimate"].map(
+                                       lambda x: _r(x, 1)), "p": ty["p"].map(lambda x: _r(x, 3)),
+                                   "q (FDR)": ty["q"].map(lambda x: _r(x, 3)), "Status": ty["status"]}),
+                     hide_index=True)
+
+
 def draw_results_map(res):
     import folium
-    fr = res.areas_frame()
+    catch = res.catchment
+    fr = catch.frame(res.crs)
     all_bcus = data.bcus(key, ver, all_forces=True)
-    zone = fr[fr["area"] != "control"]
+    zone = fr[fr["kind"] != "control"]
     m = maps.base_map(maps.wgs84_bounds(zone), tile_url=info["settings"].get("tile_url"))
-    names = {"control": "Control", "ring": "Wider ring", "buffer": "Buffer", "target": "Target"}
-    for area in ("control", "ring", "buffer", "target"):
-        g = fr[(fr["area"] == area) & ~fr.geometry.is_empty]
-        if len(g):
-            maps.add_areas(m, g, name=names[area], color=RESULT_COLORS[area], name_col="name",
-                           opacity=0.35 if area != "target" else 0.45)
-    if len(res.cross):
-        flagged = res.cross[res.cross["flag"]]
-        if len(flagged):
-            maps.add_areas(m, flagged.assign(name=flagged["reading"]), name="Possible displacement",
+    maps.add_areas(m, fr[fr["kind"] == "control"], name="Comparison (rest of the BCU)",
+                   color=RESULT_COLORS["control"], name_col="name", opacity=0.25)
+    rings = fr[(fr["kind"] == "ring") & ~fr.geometry.is_empty]
+    for (_, r), color in zip(rings.iterrows(), ("#f28e2b", "#fdae6b", "#fdd0a2")):
+        maps.add_areas(m, rings.loc[[r.name]].assign(name=r["name"]), name=r["name"],
+                       color=color, name_col="name", opacity=0.35)
+    maps.add_areas(m, fr[fr["kind"] == "target"], name="Target", color=RESULT_COLORS["target"], name_col="name",
+                   opacity=0.45)
+    flagged = [x for x in res.assessment.family() if x.status == "evidence"]
+    if flagged:
+        geoms, labels = [], []
+        for x in flagged:
+            if x.kind == "ring":
+                hit = [r.geometry for r in catch.rings if r.label == x.ring]
+            elif x.kind == "piece":
+                hit = [p.geometry for p in catch.pieces if p.ring == x.ring and str(p.code) == x.code]
+            else:
+                hit = []
+            if hit:
+                geoms.append(hit[0])
+                labels.append(f"{x.name}: {x.reading}")
+        if geoms:
+            import geopandas as gpd
+            maps.add_areas(m, gpd.GeoDataFrame({"name": labels}, geometry=geoms,
+                                               crs=res.crs), name="Evidence of displacement or diffusion",
                            color="#d62728", name_col="name", opacity=0.4)
-    maps.add_boundaries(m, all_bcus, name="BCUs and neighbouring forces", name_col="name", color="#222", weight=2)
+    maps.add_boundaries(m, all_bcus,
+                        name="BCUs and neighbouring forces", name_col="name", color="#222", weight=2)
     mv = res.migration.moves
     if len(mv):
         layer = folium.FeatureGroup(name="Hot spot moves")
@@ -195,13 +260,14 @@ def draw_results_map(res):
                                 weight=3, tooltip=safe.tooltip("new hot spot" + (f": {flag}" if flag else ""))
                                 ).add_to(layer)
         layer.add_to(m)
-    near = res.migration.sites_near
+    near = res.assessment.near_sites   # only the sensitive sites whose buffer reaches the catchment
     if near is not None and len(near):
-        maps.add_sites(m, near, buffers_m=(max(info["settings"].get("site_buffers_m", (200, 400))),))
-    maps.add_legend(m, "Results analysis", [(RESULT_COLORS["target"], "Target"), (RESULT_COLORS["buffer"], "Buffer"),
-                                            (RESULT_COLORS["ring"], "Wider ring"),
-                                            (RESULT_COLORS["control"], "Control"),
-                                            ("#d62728", "Possible displacement / flagged move")])
+        maps.add_sites(m, near, buffers_m=(400,))
+    maps.add_legend(m, "Results analysis", [(RESULT_COLORS["target"], "Target"),
+                                            ("#f28e2b", "Ring 0–250 m"), ("#fdae6b", "Ring 250–500 m"),
+                                            ("#fdd0a2", "Ring 500–1,000 m"),
+                                            (RESULT_COLORS["control"], "Comparison"),
+                                            ("#d62728", "Evidence of displacement / diffusion")])
     maps.finish(m)
     st_folium(m, returned_objects=[], height=520, use_container_width=True, key="res_map")
 

@@ -16,10 +16,14 @@ def open_app(page, server, query: str = "") -> None:
 SHOTS = os.environ.get("MAP_SCREENSHOT_DIR")
 
 
-def test_map_page_draws_harm_sites_and_boundaries_offline(page, network_log, demo_dashboard):
+def test_map_page_draws_harm_sites_and_boundaries_offline(page, network_log, demo_dashboard, demo_workspaces):
+    from geo import Workspace
+    ws = Workspace.open(demo_workspaces["south-yorkshire"])
+    shown = len(ws.incidents(layer="crime"))  # located in the force area, all 18 months (250,899)
+    ws.close()
     open_app(page, demo_dashboard)
     assert page.get_by_text("Map · South Yorkshire").is_visible()
-    assert page.get_by_text("55,259").first.is_visible()  # incidents shown, Jan-Apr 2024
+    assert page.get_by_text(f"{shown:,}").first.is_visible()  # incidents shown, Jan 2024 - Jun 2025
     frame = wait_for_map(page)
     frame.locator(".leaflet-overlay-pane canvas").first.wait_for(state="attached")
     control = frame.locator(".leaflet-control-layers-overlays")

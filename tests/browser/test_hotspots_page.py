@@ -51,6 +51,6 @@ def test_hotspots_page_draws_classes_and_legend_offline(page, network_log, demo_
     page.get_by_role("option", name="Emerging hot spots").click()
     wait_for_app(page)
     frame = wait_for_map(page)
-    frame.locator(".geo-legend").get_by_text("Emerging hot spots (4 months)").wait_for()
+    frame.locator(".geo-legend").get_by_text("Emerging hot spots (18 months)").wait_for()
     assert frame.locator(".geo-legend").get_by_text("Persistent Hot Spot", exact=False).first.is_visible()
     assert_offline(network_log)

@@ -19,14 +19,18 @@ def test_analyst_walks_through_the_results_of_an_operation(page, network_log, de
     page.get_by_test_id("stSelectbox").filter(has_text="Analyse operation").click()
     page.get_by_role("option", name="Op Beighton (demo)").click()
     wait_for_app(page)
-    page.get_by_text("Op Beighton (demo): before Feb 2024").wait_for(timeout=60_000)
+    page.get_by_text("Op Beighton (demo): before Feb 2025").wait_for(timeout=60_000)
     wait_for_app(page)
-    assert page.get_by_text("Outcome (count)").first.is_visible()
-    assert page.get_by_text("Basket harm: WDD local").is_visible()
+    # the verdict is read aloud first: harm, displacement, diffusion, activity, each with its status
+    for clause in ("Harm: drug-market harm in the target went from", "Displacement:", "Diffusion:", "Activity:"):
+        assert page.get_by_text(clause).first.is_visible(), clause
+    assert page.get_by_text("Target drug-market harm, before → after").is_visible()
+    assert page.get_by_text("Spread of placebo z-scores").first.is_visible()
 
     frame = wait_for_map(page)
     control = frame.locator(".leaflet-control-layers-overlays")
-    for name in ("Target", "Buffer", "Wider ring", "Control", "BCUs and neighbouring forces", "Hot spot moves"):
+    for name in ("Target", "Ring 0–250 m", "Ring 250–500 m", "Ring 500–1,000 m", "Comparison (rest of the BCU)",
+                 "BCUs and neighbouring forces"):
         assert control.get_by_text(name, exact=True).is_visible(), name
     frame.locator(".leaflet-overlay-pane canvas").first.wait_for(state="attached")
     assert frame.locator(".geo-legend").get_by_text("Results analysis").is_visible()

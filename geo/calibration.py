@@ -1,0 +1,342 @@
+"""Calibration of the results-analysis flags on real data: false alarms and power.
+
+``python -m geo calibrate --workspace WS --placebos N --out docs/CALIBRATION.md``
+
+Placebo operations are placed where nothing happened: circles of 300-500 m at the hottest
+basket-crime locations of every BCU of the force, and whole wards, each analysed under
+several window designs spread over the data (:data:`DESIGNS`). Every placebo goes through
+exactly the calibrated tests of the verdict (:func:`geo.displacement.engine.run`); the
+placebos that estimate its over-dispersion never reach the checked placebo's catchment,
+so checking and estimating placebos are distinct. For each flag the share of placebos it
+fires on is reported with a 95% Wilson interval, against its nominal rate.
+
+Power: the same hot circles get a planted operation (half of the target's after-window
+basket incidents removed) and 30% or 50% of the removed incidents, with their harm,
+moved 300 m-1.5 km from the target's edge: into the buffer, across a BCU line, or to a
+school. Power is the share of plants on which the verdict reports displacement.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .displacement import engine
+from .displacement.flags import WindowPoints
+from .displacement.windows import month_add, op_windows, periods, window_months
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DESIGNS", "Placebo", "wilson", "hot_circles", "ward_placebos", "run_null", "run_power",
+           "rates", "power_table", "markdown", "calibrate", "plant", "destinations", "prepare_design"]
+
+#: Window designs ``(label, operation month, operation months, window months)``.
+DESIGNS = (
+    ("1 month either side, Mar 2024", "2024-03", 1, 1),
+    ("1 month either side, Sep 2024", "2024-09", 1, 1),
+    ("1 month either side, Mar 2025", "2025-03", 1, 1),
+    ("3 months either side, Jul 2024", "2024-07", 1, 3),
+    ("3 months either side, Feb 2025", "2025-02", 1, 3),
+)
+
+
+@dataclass(frozen=True)
+class Placebo:
+    kind: str
+    name: str
+    bcu: str
+    geometry: object
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion ``k / n``.
+
+    Examples
+    --------
+    >>> [round(v, 3) for v in wilson(5, 100)]
+    [0.022, 0.112]
+    """
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def hot_circles(incidents, bcus, *, own_force: str, per_bcu: int, seed: int = 0, spacing_m: float = 1500.0):
+    """Circles of 300-500 m at the hottest basket locations of each own-force BCU (400 m cells)."""
+    rng = np.random.default_rng(seed)
+    basket = incidents[incidents["in_basket"].to_numpy(bool)]
+    x, y = basket["x"].to_numpy(float), basket["y"].to_numpy(float)
+    out = []
+    for geom, code, name in zip(bcus.geometry.values, bcus["code"], bcus["name"]):
+        inside = shapely.contains_xy(geom, x, y)
+        key = pd.Series(list(zip((x[inside] // 400).astype(int), (y[inside] // 400).astype(int))))
+        counts = key.value_counts()
+        chosen = []
+        for (i, j), _ in counts.items():
+            cx, cy = (i + 0.5) * 400, (j + 0.5) * 400
+            if not geom.contains(shapely.Point(cx, cy)) or any(math.hypot(cx - a, cy - b) < spacing_m
+                                                                for a, b in chosen):
+                continue
+            chosen.append((cx, cy))
+            if len(chosen) >= per_bcu:
+                break
+        for k, (cx, cy) in enumerate(chosen):
+            r = float(rng.choice([300.0, 400.0, 500.0]))
+            out.append(Placebo("circle", f"{name} hot spot {k + 1} ({r:.0f} m)", code,
+                               shapely.Point(cx, cy).buffer(r, quad_segs=16)))
+    return out
+
+
+def ward_placebos(boundaries, bcus, *, own_force: str):
+    """Every ward of the force as a placebo target, with the BCU holding its centre."""
+    wards = boundaries[boundaries["level"] == "ward"]
+    own = bcus[bcus["force"] == own_force]
+    out = []
+    for geom, name in zip(wards.geometry.values, wards["name"]):
+        c = geom.representative_point()
+        hit = [code for g, code in zip(own.geometry.values, own["code"]) if g.contains(c)]
+        if hit:
+            out.append(Placebo("ward", str(name), hit[0], geom))
+    return out
+
+
+def prepare_design(incidents, bcus, own_force, design):
+    label, m, oplen, wlen = design
+    end = month_add(m, oplen - 1)
+    last = f"{end}-28"
+    w = op_windows(f"{m}-01", last, before=(month_add(m, -wlen), month_add(m, -1)),
+                   after=(month_add(end, 1), month_add(end, wlen)))
+    per = periods(incidents, w)
+    return engine.prepare(incidents, per, tau=w.time_weights[0], bcus=bcus, own_force=own_force,
+                          months=window_months(w))
+
+
+def _row(design, pl, res):
+    fam = res.family()
+    ev = lambda ts: any(t.status == "evidence" for t in ts)  # noqa: E731
+    return {"design": design, "kind": pl.kind, "name": pl.name,
+            "target": res.target.status == "evidence",
+            "rings": ev(res.rings), "pieces": ev(res.pieces),
+            "sites": res.sites is not None and res.sites.status == "evidence",
+            "any": ev(fam), "target_tested": res.target.status != "too few to tell",
+            "phi_target": res.null.phi["target|harm"], "phi_rings": res.null.phi["catchment|count"],
+            "n_pieces": len(res.pieces)}
+
+
+def run_null(incidents, boundaries, sites, *, own_force: str, n: int, alpha: float = 0.05, seed: int = 0,
+             progress=None) -> pd.DataFrame:
+    """At least `n` placebo operations (circles and wards over :data:`DESIGNS`); one row each."""
+    bcus = boundaries[boundaries["level"] == "bcu"]
+    own = bcus[bcus["force"] == own_force]
+    wards = ward_placebos(boundaries, bcus, own_force=own_force)
+    per_design = math.ceil(n / len(DESIGNS))
+    n_wards = min(len(wards), per_design // 3)
+    n_circ = per_design - n_wards
+    circles = hot_circles(incidents, own, own_force=own_force, per_bcu=math.ceil(n_circ / max(len(own), 1)),
+                          seed=seed)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d, design in enumerate(DESIGNS):
+        prep = prepare_design(incidents, bcus, own_force, design)
+        pick = [wards[i] for i in rng.choice(len(wards), n_wards, replace=False)] if n_wards else []
+        for i, pl in enumerate(circles[:n_circ] + pick):
+            _, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha, n_placebos=200,
+                                seed=seed + 1000 * d + i)
+            rows.append(_row(design[0], pl, res))
+        if progress:
+            progress(f"  {design[0]}: {len(rows)} placebos so far")
+    return pd.DataFrame(rows)
+
+
+def plant(prep, target, dest_xy, *, frac_removed: float, frac_moved: float, rng):
+    """Remove `frac_removed` of the target's after-window points and move `frac_moved` of them to `dest_xy`."""
+    pts = prep.points
+    inside = shapely.contains_xy(target, pts.x, pts.y) & (pts.period == 1)
+    idx = np.flatnonzero(inside)
+    gone = rng.choice(idx, int(round(frac_removed * idx.size)), replace=False) if idx.size else idx
+    moved = gone[: int(round(frac_moved * gone.size))]
+    keep = np.ones(pts.x.size, bool)
+    keep[gone] = False
+    k = moved.size
+    x = np.r_[pts.x[keep], rng.normal(dest_xy[0], 80, k)]
+    y = np.r_[pts.y[keep], rng.normal(dest_xy[1], 80, k)]
+    return WindowPoints(x, y, np.r_[pts.period[keep], np.ones(k, np.int8)], np.r_[pts.harm[keep],
+                               pts.harm[moved]], pts.tau), k
+
+
+def destinations(target, bcu_code, bcus, school_xy, rng):
+    """Buffer, across-a-BCU-line and towards-a-school destinations 300 m-1.5 km from the target's edge."""
+    c = target.centroid
+    out = {}
+    ang = rng.uniform(0, 2 * math.pi)
+    edge = target.exterior.distance(c) if hasattr(target, "exterior") else 0.0
+    r = edge + 375.0
+    out["into the buffer (250–500 m)"] = (c.x + r * math.sin(ang), c.y + r * math.cos(ang))
+    ring = target.buffer(1500).difference(target.buffer(300))
+    others = bcus[(bcus["code"] != bcu_code)]
+    cand = ring.intersection(shapely.union_all(others.geometry.values)) if len(others) else shapely.Polygon()
+    if not cand.is_empty and cand.area > 1e4:
+        near = shapely.get_coordinates(cand.buffer(-100).boundary if not cand.buffer(-100).is_empty else cand.boundary)
+        d = np.hypot(near[:, 0] - c.x, near[:, 1] - c.y)
+        if d.size:
+            out["across a BCU line"] = tuple(near[np.argmin(d)])
+    if school_xy is not None and len(school_xy):
+        d = np.hypot(school_xy[:, 0] - c.x, school_xy[:, 1] - c.y) - edge
+        ok = np.flatnonzero((d >= 300) & (d <= 1500))
+        if ok.size:
+            out["towards a school"] = tuple(school_xy[ok[np.argmin(d[ok])]])
+    return out
+
+
+def run_power(incidents, boundaries, sites, *, own_force: str, per_bcu: int = 6, alpha: float = 0.05,
+              seed: int = 1, fracs=(0.3, 0.5), progress=None) -> pd.DataFrame:
+    """Planted displacement at hot circles (3-month windows), one row per plant."""
+    bcus = boundaries[boundaries["level"] == "bcu"]
+    own = bcus[bcus["force"] == own_force]
+    circles = hot_circles(incidents, own, own_force=own_force, per_bcu=per_bcu, seed=seed)
+    schools = sites[sites["kind"] == "school"] if sites is not None and len(sites) else None
+    school_xy = shapely.get_coordinates(schools.geometry.values) if schools is not None else None
+    rng = np.random.default_rng(seed)
+    rows = []
+    for design in (DESIGNS[3], DESIGNS[4]):
+        prep = prepare_design(incidents, bcus, own_force, design)
+        for pl in circles:
+            for dest_kind, xy in destinations(pl.geometry, pl.bcu, own, school_xy, rng).items():
+                for frac in fracs:
+                    pts, k = plant(prep, pl.geometry, xy, frac_removed=0.5, frac_moved=frac, rng=rng)
+                    catch, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha,
+                                            n_placebos=200, seed=seed, points=pts)
+                    disp = [t for t in res.family() if t.reading == "displacement"]
+                    rows.append({"design": design[0], "destination": dest_kind, "moved_share": frac, "moved": k,
+                                 "target_before": res.target.n_before, "detected": bool(disp),
+                                 "piece": any(t.kind == "piece" for t in disp),
+                                 "sites": any(t.kind == "sites" for t in disp)})
+        if progress:
+            progress(f"  power, {design[0]}: {len(rows)} plants so far")
+    return pd.DataFrame(rows)
+
+
+FLAGS = (("target", "Target effect (harm), two-sided", 1.0),
+         ("rings", "Rings and ring sectors: displacement or diffusion (Holm over rings + sectors, two-sided)", 0.4),
+         ("pieces", "Displacement into another BCU or force (Holm over pieces, rises)", 0.3),
+         ("sites", "Displacement towards sensitive sites (rises)", 0.3),
+         ("any", "Any displacement or diffusion flag (rings, pieces, sites)", 1.0))
+
+
+def rates(null: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """False-alarm rate of each flag with n, Wilson 95% interval and nominal rate."""
+    rows = []
+    for key, label, share in FLAGS:
+        k, n = int(null[key].sum()), len(null)
+        lo, hi = wilson(k, n)
+        rows.append({"flag": label, "key": key, "n": n, "fired": k, "rate": k / n if n else float("nan"),
+                     "ci_low": lo, "ci_high": hi, "nominal": alpha * share,
+                     "nominal_kind": "at most" if key in ("rings", "pieces", "sites", "any") else "exactly"})
+    return pd.DataFrame(rows)
+
+
+def power_table(power: pd.DataFrame) -> pd.DataFrame:
+    g = power.groupby(["destination", "moved_share"])
+    out = g.agg(n=("detected", "size"), detected=("detected", "sum"), mean_moved=("moved", "mean"),
+                mean_target_before=("target_before", "mean")).reset_index()
+    out["power"] = out["detected"] / out["n"]
+    out[["ci_low", "ci_high"]] = [wilson(int(k), int(n)) for k, n in zip(out["detected"], out["n"])]
+    return out
+
+
+def _pct(v) -> str:
+    return "–" if v is None or not np.isfinite(v) else f"{100 * v:.1f}%"
+
+
+def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: float, workspace_note: str,
+             alpha: float = 0.05) -> str:
+    """``docs/CALIBRATION.md`` from the placebo and power runs."""
+    r = rates(null, alpha=alpha)
+    lines = ["# Calibration of the results-analysis flags on real data", "",
+             f"Generated by `{command}` in {seconds:,.0f} s ({workspace_note}). Method: "
+             "`geo/displacement/null.py` and `geo/displacement/flags.py`; harness: `geo/calibration.py`.", "",
+             "## Method", "",
+             "Every flag of the verdict is a test of basket crime (harm for the target effect, counts for "
+             "displacement and diffusion) against the rest of the operation's BCU (or of the neighbouring BCU or "
+             "force for pieces across a boundary): the counts-scaled weighted displacement difference, whose "
+             "Poisson (compound-Poisson for harm) variance is multiplied by the over-dispersion φ. φ is measured "
+             "for each operation, its windows and each of its shapes: up to 400 placebo copies of the target and "
+             "of each catchment ring (and, pooled, of the ring sectors) are placed at cells of the same BCU with a "
+             "similar before-window count, never reaching a real target, and φ = max(1, (q90|z| / 1.645)², "
+             "(q95|z| / 1.96)²) over their z-scores (the \"spread of placebo z-scores\" is √φ). Areas with fewer "
+             "than 3 basket incidents before, or 10 before and after, are \"too few to tell\" and never flagged. "
+             "The catchment is rings 0–250, 250–500 and 500–1,000 m from the target's edge, each cut into eight "
+             "compass sectors and by BCU and force; force-months without data are left out and said so.", "",
+             "## False alarms: placebo operations where nothing happened", "",
+             f"{len(null)} placebo operations: {int((null['kind'] == 'circle').sum())} circles of 300–500 m at the "
+             f"hottest basket-crime locations of the four BCUs and {int((null['kind'] == 'ward').sum())} whole wards, "
+             f"over {null['design'].nunique()} window designs ({'; '.join(null['design'].unique())}). Each is analysed "
+             "by the same code as the verdict; the placebos that estimate its over-dispersion are drawn in its own "
+             "BCU and never reach its catchment, so they are distinct from the checked placebo.", "",
+             "| flag | n | fired | rate | 95% interval (Wilson) | nominal |",
+             "|---|---:|---:|---:|---|---:|"]
+    for _, x in r.iterrows():
+        nom = ("≤ " if x["nominal_kind"] == "at most" else "") + _pct(x["nominal"])
+        lines.append(f"| {x['flag']} | {x['n']} | {x['fired']} | {_pct(x['rate'])} | "
+                     f"{_pct(x['ci_low'])} – {_pct(x['ci_high'])} | {nom} |")
+    lines += ["", "By kind of placebo:", "", "| placebos | n | target effect | any displacement or diffusion flag |",
+              "|---|---:|---:|---:|"]
+    for kind, g in null.groupby("kind"):
+        lines.append(f"| {kind}s | {len(g)} | {_pct(g['target'].mean())} | {_pct(g['any'].mean())} |")
+    lines += ["", "By window design:", "", "| design | n | target effect | any flag | median spread of placebo z "
+              "(target harm) |", "|---|---:|---:|---:|---:|"]
+    for d, g in null.groupby("design", sort=False):
+        lines.append(f"| {d} | {len(g)} | {_pct(g['target'].mean())} | {_pct(g['any'].mean())} | "
+                     f"{np.sqrt(g['phi_target']).median():.2f} |")
+    sp = np.sqrt(null["phi_target"])
+    sr = np.sqrt(null["phi_rings"])
+    lines += ["", f"Spread of placebo z-scores (sqrt φ; 1.00 under Poisson): target harm median {sp.median():.2f} "
+              f"(range {sp.min():.2f}–{sp.max():.2f}); catchment basket counts median {sr.median():.2f} "
+              f"(range {sr.min():.2f}–{sr.max():.2f}). Real counts are over-dispersed, and every test divides "
+              "its z by this spread.", "",
+              "The displacement/diffusion family splits α = 0.05 into 0.4 (rings and sectors), 0.3 (pieces by BCU/force) and "
+              "0.3 (sensitive sites), so by Bonferroni the whole family fires on at most 5% of operations that did "
+              "nothing; each member's nominal rate is an upper bound (Holm within a family, correlated members).", "",
+              "## Power: planted displacement at real hot locations", "",
+              "Half of the target's after-window basket incidents removed (the operation's effect) and 30% or 50% of "
+              "the removed incidents, with their harm, planted 300 m–1.5 km from the target's edge (sd 80 m), "
+              "3-month windows (two designs). Detected: the verdict reports displacement (any ring, sector, piece or "
+              "sites flag at the family's α shares). Across a BCU line: the nearest point of another BCU of the force "
+              "300 m–1.5 km from the target's edge (only hot circles that have one); towards a school: the nearest "
+              "school 300 m–1.5 km away.", "",
+              "| destination | share moved | plants | mean incidents moved | mean target basket before | power | "
+              "95% interval |", "|---|---:|---:|---:|---:|---:|---|"]
+    for _, x in power_table(power).iterrows():
+        lines.append(f"| {x['destination']} | {x['moved_share']:.0%} | {x['n']} | {x['mean_moved']:.0f} | "
+                     f"{x['mean_target_before']:.0f} | {_pct(x['power'])} | {_pct(x['ci_low'])} – "
+                     f"{_pct(x['ci_high'])} |")
+    lines += ["", "Read the power with the volumes: a hot location with ~100 basket crimes a month that loses half "
+              "and sends half of that loss 1 km away adds ~25 crimes to a ring that already holds ~100–200; with "
+              "over-dispersed counts that is often within ordinary variation.", ""]
+    return "\n".join(lines)
+
+
+def calibrate(ws, *, placebos: int = 500, alpha: float = 0.05, seed: int = 0, progress=print) -> str:
+    """Run the placebo and power studies on a workspace and return the Markdown report."""
+    t0 = time.time()
+    inc = ws.incidents(layer="crime", statuses=("mapped", "outside_area"))
+    boundaries = ws.boundaries()
+    sites = ws.sites()
+    own_force = ws.force
+    months = sorted(inc["month"].dropna().astype(str).unique())
+    progress(f"  {len(inc):,} incidents, {months[0]} … {months[-1]}")
+    null = run_null(inc, boundaries, sites, own_force=own_force, n=placebos, alpha=alpha, seed=seed,
+                    progress=progress)
+    power = run_power(inc, boundaries, sites, own_force=own_force, alpha=alpha, seed=seed + 1, progress=progress)
+    note = f"workspace with {len(months)} months, {months[0]} … {months[-1]}"
+    return markdown(null, power, command=f"python -m geo calibrate --workspace WS --placebos {placebos} "
+                    "--out docs/CALIBRATION.md", seconds=time.time() - t0, workspace_note=note, alpha=alpha)

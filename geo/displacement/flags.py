@@ -1,0 +1,375 @@
+"""Calibrated tests behind every flag the verdict can raise, each with a stated alpha.
+
+All tests use the drug-market harm basket (declared before the analysis) and the
+counts-scaled WDD of harm against a control (:func:`geo.displacement.null.wdd_z`), with
+the Poisson variance inflated by the over-dispersion ``phi`` estimated from placebos
+(:mod:`geo.displacement.null`):
+
+``target``
+    the operation's effect in the target against the rest of its BCU; two-sided at
+    ``alpha``. Not part of the displacement family.
+``rings``
+    each distance ring (0-250, 250-500, 500-1,000 m), and each ring's eight compass
+    sectors, against the rest of the BCU; two-sided (a rise is possible displacement, a
+    fall a diffusion of benefits); Holm across rings and sectors at ``alpha * 0.4``.
+    Sectors use one pooled ``phi`` from the placebos' sectors.
+``pieces``
+    each ring cut by every other BCU of the force and every other force, against the rest
+    of that BCU or force; one-sided (rises); Holm across pieces at ``alpha * 0.3``.
+``sites``
+    harm within 400 m of sensitive sites (schools, treatment centres) inside the
+    catchment against its expected change; one-sided; ``alpha * 0.3``.
+
+The shares add up to ``alpha``, so by Bonferroni "any displacement or diffusion flag"
+fires on at most ``alpha`` of operations that did nothing. An area with fewer than 3
+basket incidents before, or fewer than 10 before and after, is "too few to tell" and
+never flagged. Crime types are tested only as exploratory results (Benjamini-Hochberg),
+outside the verdict.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.stats import norm
+
+from .. import stats
+from .areas import Catchment, band_label, points_inside, union_geoms
+from .null import NullModel, wdd_z
+
+__all__ = ["SHARES", "MIN_BEFORE", "MIN_TOTAL", "SITE_KINDS", "SITE_BUFFER_M", "WindowPoints", "AreaTest",
+           "Assessment", "window_points", "area_sums", "area_test", "sites_zone", "assess", "sensitivity",
+           "type_tests"]
+
+#: Shares of alpha given to each family of displacement/diffusion flags (they add up to 1).
+SHARES = {"rings": 0.4, "pieces": 0.3, "sites": 0.3}
+MIN_BEFORE = 3
+MIN_TOTAL = 10
+#: Site kinds whose buffers form the "sensitive sites" zone.
+SITE_KINDS = ("school", "treatment")
+SITE_BUFFER_M = 400.0
+TOO_FEW = "too few to tell"
+
+
+@dataclass(frozen=True)
+class WindowPoints:
+    """Basket incidents of the before (``period`` 0) and after (1) windows: ``x``, ``y``, ``harm``."""
+
+    x: np.ndarray
+    y: np.ndarray
+    period: np.ndarray
+    harm: np.ndarray
+    tau: float
+
+    def subset(self, mask) -> "WindowPoints":
+        return WindowPoints(self.x[mask], self.y[mask], self.period[mask], self.harm[mask], self.tau)
+
+
+def window_points(incidents, per: np.ndarray, *, tau: float) -> WindowPoints:
+    """Basket rows of `incidents` in the windows (``per`` from :func:`geo.displacement.windows.periods`)."""
+    sel = (per >= 0) & incidents["in_basket"].to_numpy(bool)
+    x = incidents["x"].to_numpy(float)[sel] if "x" in incidents else shapely.get_x(incidents.geometry.values)[sel]
+    y = incidents["y"].to_numpy(float)[sel] if "y" in incidents else shapely.get_y(incidents.geometry.values)[sel]
+    return WindowPoints(x, y, per[sel].astype(np.int8), incidents["harm"].to_numpy(float)[sel], float(tau))
+
+
+def area_sums(pts: WindowPoints, geom) -> np.ndarray:
+    """``[[n0, h0, v0], [n1, h1, v1]]``: count, harm and squared harm before and after in `geom`."""
+    inside = points_inside(geom, pts.x, pts.y)
+    out = np.zeros((2, 3))
+    for p in (0, 1):
+        s = inside & (pts.period == p)
+        h = pts.harm[s]
+        out[p] = (s.sum(), h.sum(), (h * h).sum())
+    return out
+
+
+@dataclass(frozen=True)
+class AreaTest:
+    """One calibrated test of harm in one area.
+
+    ``estimate`` is the harm (CCHI days, ``unit="harm"``) or the basket incidents
+    (``unit="count"``) above the control's prediction over the after window (positive: a
+    rise), ``expected_after`` that prediction, ``harm_estimate`` the harm point estimate, ``ci_low``/``ci_high`` its interval at the family's level, ``p`` the
+    calibrated p-value, ``p_adj`` after the family's Holm adjustment, ``alpha`` the level it
+    is tested at, ``phi`` the variance inflation used. ``status`` is "evidence", "no evidence"
+    or "too few to tell"; ``reading`` is "displacement", "diffusion", "reduction", "increase" or "".
+    """
+
+    name: str
+    kind: str
+    n_before: float
+    n_after: float
+    harm_before: float
+    harm_after: float
+    expected_after: float
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p: float
+    p_adj: float
+    alpha: float
+    phi: float
+    sides: str
+    status: str
+    reading: str = ""
+    unit: str = "harm"
+    harm_estimate: float = float("nan")
+    ring: str = ""
+    direction: str = ""
+    code: str = ""
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @property
+    def ci_level(self) -> float:
+        """Coverage of ``ci_low``-``ci_high``: ``1 - alpha`` (two-sided) or ``1 - 2 alpha`` (rises, whose lower bound is the test)."""
+        return 1 - self.alpha if self.sides == "two-sided" else 1 - 2 * self.alpha
+
+
+def area_test(name: str, kind: str, sums: np.ndarray, control: np.ndarray, *, tau: float, phi: float,
+              alpha: float, sides: str = "two-sided", unit: str = "harm", **extra) -> AreaTest:
+    """Calibrated test of one area (``sums``, ``control``: :func:`area_sums`); not yet adjusted.
+
+    ``unit="harm"`` tests basket harm (compound-Poisson variance), ``"count"`` basket
+    incidents (Poisson variance); either way the variance is multiplied by `phi`.
+    ``harm_estimate`` is always the harm point estimate.
+    """
+    n0, n1 = sums[0, 0], sums[1, 0]
+    q, v = (1, 2) if unit == "harm" else (0, 0)
+    c = (control[0, q], control[1, q], control[0, v], control[1, v])
+    too_few = n0 < MIN_BEFORE or n0 + n1 < MIN_TOTAL or control[0, 0] < MIN_TOTAL
+    est, se, _ = wdd_z(sums[0, q], sums[1, q], sums[0, v], sums[1, v], c, tau=tau)
+    h_est, _, _ = wdd_z(sums[0, 1], sums[1, 1], sums[0, 2], sums[1, 2],
+                        (control[0, 1], control[1, 1], control[0, 2], control[1, 2]), tau=tau)
+    est, se, h_est = float(est), float(se) * math.sqrt(phi), float(h_est)
+    expected = float(sums[1, q] - est) if np.isfinite(est) else float("nan")
+    nan = float("nan")
+    if too_few or not (np.isfinite(se) and se > 0):
+        return AreaTest(name, kind, n0, n1, sums[0, 1], sums[1, 1], expected, nan, nan, nan, nan, nan, nan, alpha,
+                        phi, sides, TOO_FEW, unit=unit, harm_estimate=nan, **extra)
+    z = est / se
+    p = float(2 * norm.sf(abs(z))) if sides == "two-sided" else float(norm.sf(z))
+    qn = norm.ppf(1 - alpha / 2) if sides == "two-sided" else norm.ppf(1 - alpha)   # one-sided: the lower bound
+    return AreaTest(name, kind, n0, n1, sums[0, 1], sums[1, 1], expected, est, se, est - qn * se, est + qn * se,
+                    p, p, alpha, phi, sides, "no evidence", unit=unit, harm_estimate=h_est, **extra)
+
+
+def _family(tests: list, alpha: float) -> list:
+    """Holm across the tested members; flag those with adjusted p below `alpha`."""
+    idx = [i for i, t in enumerate(tests) if t.status != TOO_FEW]
+    out = list(tests)
+    if not idx:
+        return out
+    adj = stats.holm([tests[i].p for i in idx])
+    for i, pa in zip(idx, adj):
+        t = tests[i]
+        ev = pa < alpha
+        if t.sides == "two-sided":
+            reading = ("displacement" if t.estimate > 0 else "diffusion") if ev else ""
+        else:
+            reading = "displacement" if ev else ""
+        out[i] = _replace(t, p_adj=float(pa), status="evidence" if ev else "no evidence", reading=reading)
+    return out
+
+
+def _replace(t: AreaTest, **kw) -> AreaTest:
+    d = t.as_dict()
+    d.update(kw)
+    return AreaTest(**d)
+
+
+def sites_zone(sites, catch: Catchment, *, kinds=SITE_KINDS, buffer_m: float = SITE_BUFFER_M):
+    """The union of the sites' buffers inside the catchment (target left out), and the sites in it.
+
+    Returns
+    -------
+    (geometry, GeoDataFrame)
+        The zone (empty if no site reaches the catchment) and the sites whose buffer meets it.
+    """
+    if sites is None or len(sites) == 0:
+        return shapely.Polygon(), None
+    zone = union_geoms([r.geometry for r in catch.rings])
+    s = sites[sites["kind"].isin(kinds)] if "kind" in sites else sites
+    if s.empty:
+        return shapely.Polygon(), s
+    bufs = shapely.buffer(s.geometry.values, buffer_m, quad_segs=8)
+    hit = shapely.intersects(bufs, zone)
+    if not hit.any():
+        return shapely.Polygon(), s.iloc[0:0]
+    return union_geoms(list(bufs[hit])).intersection(zone), s[hit]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Every calibrated test of one operation (:func:`assess`).
+
+    ``target`` is the target test; ``rings``, ``pieces`` and ``sites`` the displacement and
+    diffusion family (``sites`` is ``None`` when no sensitive site reaches the catchment);
+    ``near_sites`` the sites in the zone; ``shares`` the alpha shares; ``power50`` the power
+    to detect half of the removed basket incidents moving into one sector (averaged over the
+    tested sectors, at the family's first Holm step), where "removed" is the target's count reduction, or 30% of its expected count
+    if the reduction was smaller.
+    """
+
+    target: AreaTest
+    rings: tuple
+    pieces: tuple
+    sites: AreaTest | None
+    near_sites: object
+    null: NullModel
+    alpha: float
+    shares: dict = field(default_factory=dict)
+    power50: float = float("nan")
+
+    def family(self) -> list:
+        """The displacement/diffusion tests, in order (rings, pieces, sites)."""
+        return list(self.rings) + list(self.pieces) + ([self.sites] if self.sites is not None else [])
+
+    def any_flag(self) -> bool:
+        return any(t.status == "evidence" for t in self.family())
+
+    def table(self) -> pd.DataFrame:
+        """All tests as rows (names, not codes)."""
+        rows = [t.as_dict() for t in [self.target] + self.family()]
+        return pd.DataFrame(rows)
+
+
+def _power(removed: float, rings: list, alpha_each: float) -> float:
+    """Mean over areas of the power to detect `removed` incidents added to one area (at `alpha_each`, two-sided)."""
+    zc = norm.ppf(1 - alpha_each / 2)
+    pw = [float(norm.sf(zc - removed / t.se)) for t in rings if np.isfinite(t.se) and t.se > 0]
+    return float(np.mean(pw)) if pw else float("nan")
+
+
+def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float, sites=None,
+           site_kinds=SITE_KINDS, site_buffer_m: float = SITE_BUFFER_M, shares=None) -> Assessment:
+    """Run the target test and the displacement/diffusion family for one operation.
+
+    Parameters
+    ----------
+    pts : WindowPoints
+        Basket incidents of the windows (all forces with data).
+    catch : Catchment
+    null : NullModel
+        ``phi`` per statistic (:func:`geo.displacement.null.dispersion`).
+    alpha : float
+        Level of the target test and of the whole displacement/diffusion family.
+    sites : GeoDataFrame, optional
+        Sensitive sites (``kind``, ``name``).
+    shares : dict, optional
+        Alpha shares of ``rings``, ``pieces``, ``sites``; ``None``: :data:`SHARES`.
+
+    Returns
+    -------
+    Assessment
+    """
+    shares = dict(SHARES if shares is None else shares)
+    tau = pts.tau
+    zone = catch.zone
+    minx, miny, maxx, maxy = catch.control.union(zone).bounds
+    for p in catch.pieces:
+        bx = p.control.bounds
+        minx, miny, maxx, maxy = min(minx, bx[0]), min(miny, bx[1]), max(maxx, bx[2]), max(maxy, bx[3])
+    near = (pts.x >= minx) & (pts.x <= maxx) & (pts.y >= miny) & (pts.y <= maxy)
+    pts = pts.subset(near)
+    ctrl = area_sums(pts, catch.control)
+    phi = null.phi
+    target = area_test("Target", "target", area_sums(pts, catch.target), ctrl, tau=tau, phi=phi["target|harm"],
+                       alpha=alpha)
+    if target.status != TOO_FEW:
+        ev = target.p < alpha
+        target = _replace(target, status="evidence" if ev else "no evidence",
+                          reading=("reduction" if target.estimate < 0 else "increase") if ev else "")
+    a_r, a_p, a_s = (alpha * shares[k] for k in ("rings", "pieces", "sites"))
+    rings = [area_test(f"Ring {r.label}", "ring", area_sums(pts, r.geometry), ctrl, tau=tau,
+                       phi=phi.get(f"ring {r.label}|count", phi["catchment|count"]), alpha=a_r, unit="count",
+                       ring=r.label)
+             for r in catch.rings]
+    rings += [area_test(f"Sector {x.label}", "sector", area_sums(pts, x.geometry), ctrl, tau=tau,
+                        phi=phi.get("sector|count", phi["catchment|count"]), alpha=a_r, unit="count",
+                        ring=x.label.rsplit(" m ", 1)[0] + " m", direction=x.label.rsplit(" m ", 1)[1])
+              for x in catch.sectors]
+    rings = _family(rings, a_r)
+    pieces = []
+    for pc in catch.pieces:
+        pc_ctrl = area_sums(pts, pc.control)
+        pieces.append(area_test(f"{pc.name}, {pc.ring} {pc.direction}", "piece", area_sums(pts, pc.geometry),
+                                pc_ctrl, tau=tau, phi=phi["catchment|count"], alpha=a_p, sides="rise", ring=pc.ring, unit="count",
+                                direction=pc.direction, code=str(pc.code)))
+    pieces = _family(pieces, a_p)
+    zone_s, near_sites = sites_zone(sites, catch, kinds=site_kinds, buffer_m=site_buffer_m)
+    site_test = None
+    if not zone_s.is_empty:
+        site_test = _family([area_test(f"Within {site_buffer_m:,.0f} m of sensitive sites in the catchment", "sites",
+                                       area_sums(pts, zone_s), ctrl, tau=tau, phi=phi["catchment|count"], alpha=a_s,
+                                       sides="rise", unit="count")], a_s)[0]
+    tc = area_test("Target", "target", area_sums(pts, catch.target), ctrl, tau=tau, phi=phi["target|count"],
+                   alpha=alpha, unit="count")
+    removed = max(-tc.estimate if np.isfinite(tc.estimate) else 0.0,
+                  0.3 * (tc.expected_after if np.isfinite(tc.expected_after) else 0.0))
+    tested = [x for x in rings if x.status != TOO_FEW]
+    power = _power(0.5 * removed, [x for x in tested if x.kind == "sector"] or tested, a_r / max(len(tested), 1))
+    return Assessment(target, tuple(rings), tuple(pieces), site_test, near_sites, null, alpha, shares, power)
+
+
+def sensitivity(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float,
+                widths=(250.0, 500.0, 1000.0, 1500.0)) -> pd.DataFrame:
+    """How the buffer reading changes with its width: one buffer ``0-w`` m per row.
+
+    Each buffer's basket count is tested two-sided at the rings' share of alpha with the
+    catchment's ``phi``. Columns: ``buffer``, ``before``, ``after`` (counts), ``harm_before``, ``harm_after``, ``estimate``, ``ci_low``,
+    ``ci_high``, ``p``, ``status``, ``reading``.
+    """
+    ctrl = area_sums(pts, catch.control)
+    a = alpha * SHARES["rings"]
+    rows = []
+    for w in widths:
+        g = catch.target.buffer(w, quad_segs=16).difference(catch.target)
+        t = area_test(f"Buffer {band_label(0, w)}", "band", area_sums(pts, g), ctrl, tau=pts.tau,
+                      phi=null.phi["catchment|count"], alpha=a, unit="count")
+        t = _family([t], a)[0]
+        rows.append({"buffer": band_label(0, w), "before": t.n_before, "after": t.n_after,
+                     "harm_before": t.harm_before, "harm_after": t.harm_after, "estimate": t.estimate, "ci_low": t.ci_low, "ci_high": t.ci_high, "p": t.p,
+                     "status": t.status, "reading": t.reading})
+    return pd.DataFrame(rows)
+
+
+def type_tests(table: pd.DataFrame, *, phi: float, alpha: float) -> pd.DataFrame:
+    """Exploratory per-crime-type results in the target (count WDD), Benjamini-Hochberg corrected.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`geo.displacement.measures.measures` (count rows per category are used).
+    phi : float
+        The target's over-dispersion; each z is divided by ``sqrt(phi)``.
+
+    Returns
+    -------
+    DataFrame
+        ``crime_type``, ``before``, ``after``, ``estimate``, ``p``, ``q`` (FDR), ``status``;
+        types with too few incidents are "too few to tell" and get no p.
+    """
+    from ..hotspots import fdr_bh
+    t = table[(table["unit"] == "count") & ~table["measure"].str.contains("basket|All incidents|enforcement",
+                                                                          regex=True)]
+    rows = []
+    for _, r in t.iterrows():
+        few = r["target_before"] < MIN_BEFORE or r["target_before"] + r["target_after"] < MIN_TOTAL
+        z = r["local_z"] / math.sqrt(phi) if np.isfinite(r["local_z"]) else np.nan
+        rows.append({"crime_type": r["measure"], "before": r["target_before"], "after": r["target_after"],
+                     "estimate": r["local_estimate"], "p": np.nan if few or not np.isfinite(z) else 2 * norm.sf(abs(z)),
+                     "status": TOO_FEW if few else ""})
+    out = pd.DataFrame(rows, columns=["crime_type", "before", "after", "estimate", "p", "status"])
+    out["q"] = np.nan
+    ok = out["p"].notna().to_numpy()
+    if ok.any():
+        out.loc[ok, "q"] = fdr_bh(out.loc[ok, "p"].to_numpy())
+    out.loc[ok, "status"] = np.where(out.loc[ok, "q"] < alpha, "evidence (exploratory)", "no evidence")
+    return out
