@@ -171,7 +171,7 @@ def _label(month: str) -> str:
     return pd.Period(month, "M").strftime("%b %Y")
 
 
-def _runs(months: list[str]) -> list[str]:
+def month_runs(months: list[str]) -> list[str]:
     """Consecutive months as readable runs: ['May 2024 – Dec 2024', 'Apr 2025']."""
     out, start, prev = [], None, None
     for m in sorted(months):
@@ -198,7 +198,7 @@ def coverage_notes(missing: Iterable[ForceMonth]) -> list[str]:
     by: dict[str, list[str]] = {}
     for f, m in missing:
         by.setdefault(f, []).append(m)
-    return [f"No {f} data for {', '.join(_runs(ms))}: not covered, left out rather than counted as zero."
+    return [f"No {f} data for {', '.join(month_runs(ms))}: not covered, left out rather than counted as zero."
             for f, ms in by.items()]
 
 

@@ -26,7 +26,7 @@ SHAPES: tuple[str, ...] = ("square", "hex")
 SQRT3 = math.sqrt(3.0)
 
 
-def _setting(name: str, fallback):
+def setting(name: str, fallback):
     """Read an optional default from :data:`geo.settings.settings`, else ``fallback``."""
     return getattr(settings, name, fallback)
 
@@ -365,10 +365,10 @@ def auto_cell_size(points) -> float:
     200.0
     """
     x, y = point_xy(points)
-    return _auto_cell_size_xy(x, y)
+    return auto_cell_size_xy(x, y)
 
 
-def _auto_cell_size_xy(x: np.ndarray, y: np.ndarray, log: bool = True) -> float:
+def auto_cell_size_xy(x: np.ndarray, y: np.ndarray, log: bool = True) -> float:
     short = min(float(x.max() - x.min()), float(y.max() - y.min()))
     if short <= 0:
         short = max(float(x.max() - x.min()), float(y.max() - y.min()))
@@ -380,7 +380,7 @@ def _auto_cell_size_xy(x: np.ndarray, y: np.ndarray, log: bool = True) -> float:
     raw = short / settings.cells_on_short_side
     step = settings.round_cell_to_m
     size = math.floor(raw / step) * step if raw >= step else raw
-    floor = float(_setting("min_auto_cell_m", 50.0))
+    floor = float(setting("min_auto_cell_m", 50.0))
     if size < floor:
         if log:
             logger.info("automatic cell_size %s m is below the lower bound; using %s m",
@@ -403,7 +403,7 @@ def suggest_cell_size(width: float, height: float, *, layers: int = 1, max_cells
     >>> suggest_cell_size(600_000, 500_000, max_cells=4_000_000)
     300.0
     """
-    max_cells = int(_setting("max_grid_cells", 4_000_000) if max_cells is None else max_cells)
+    max_cells = int(setting("max_grid_cells", 4_000_000) if max_cells is None else max_cells)
     step = float(settings.round_cell_to_m)
     raw = math.sqrt(max(width, 1.0) * max(height, 1.0) * max(layers, 1) / max_cells)
     size = max(step, math.ceil(raw / step) * step)
@@ -431,7 +431,7 @@ def check_grid_size(spec: "GridSpec", *, layers: int = 1, what: str = "grid", ma
     GeoInputError
         Naming the grid's size and a cell size that fits.
     """
-    max_cells = int(_setting("max_grid_cells", 4_000_000) if max_cells is None else max_cells)
+    max_cells = int(setting("max_grid_cells", 4_000_000) if max_cells is None else max_cells)
     total = spec.size * max(int(layers), 1)
     if total <= max_cells:
         return
@@ -535,7 +535,7 @@ def plan_grid(x, y, *, cell_size: float | None, shape: str = "square", area_geom
     """The grid :func:`grid_counts` would build (nothing allocated): over ``area_geom``'s
     bounding box if given, else over the points; ``cell_size=None`` is derived and logged."""
     _check_shape(shape)
-    size = _auto_cell_size_xy(x, y) if cell_size is None else check_cell_size(cell_size)
+    size = auto_cell_size_xy(x, y) if cell_size is None else check_cell_size(cell_size)
     if area_geom is not None:
         xmin, ymin, xmax, ymax = area_geom.bounds
         pad = 1 if shape == "hex" else 0

@@ -20,7 +20,7 @@ from scipy.spatial import cKDTree
 from scipy.special import ndtr
 
 from .errors import GeoInputError
-from .grid import (GRID_COLUMNS, GridSpec, _setting, auto_cell_size, cells_to_array, check_grid_size,
+from .grid import (GRID_COLUMNS, GridSpec, setting, auto_cell_size, cells_to_array, check_grid_size,
                    check_crs_metres, grid_counts, grid_of, point_weights, point_xy)
 from .kde import KDEResult, auto_bandwidth, kde
 from .settings import settings
@@ -306,7 +306,7 @@ def gistar(
 
     if use_grid:
         if distance is None:
-            distance = _setting("gistar_distance_cells", 1.5) * spec.cell_size
+            distance = setting("gistar_distance_cells", 1.5) * spec.cell_size
             logger.info("Gi* distance set automatically to %s m (1.5 x cell size)",
                         f"{distance:,.0f}")
         distance = _check_distance(distance)
@@ -471,7 +471,7 @@ def point_clusters(
     if k:
         order = np.argsort(lab, kind="stable")
         hulls = shapely.convex_hull(shapely.multipoints(xy[keep][order], indices=lab[order]))
-        pad = _setting("cluster_hull_pad_m", 10.0)
+        pad = setting("cluster_hull_pad_m", 10.0)
         thin = shapely.get_type_id(hulls) != 3
         hulls[thin] = shapely.buffer(hulls[thin], pad)
     else:

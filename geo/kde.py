@@ -16,7 +16,7 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from .errors import GeoInputError
-from .grid import (GridSpec, _auto_cell_size_xy, _setting, area_geometry, check_cell_size, check_grid_size,
+from .grid import (GridSpec, auto_cell_size_xy, setting, area_geometry, check_cell_size, check_grid_size,
                    point_weights, point_xy)
 
 logger = logging.getLogger(__name__)
@@ -237,9 +237,9 @@ def kde(
         xmin, ymin, xmax, ymax = x.min() - h, y.min() - h, x.max() + h, y.max() + h
         if kernel == "gaussian":
             xmin, ymin, xmax, ymax = xmin - 2 * h, ymin - 2 * h, xmax + 2 * h, ymax + 2 * h
-    max_cells = _setting("max_grid_cells", 4_000_000)
+    max_cells = setting("max_grid_cells", 4_000_000)
     if cell_size is None:
-        auto = _auto_cell_size_xy(np.array([xmin, xmax]), np.array([ymin, ymax]), log=False)
+        auto = auto_cell_size_xy(np.array([xmin, xmax]), np.array([ymin, ymax]), log=False)
         s = max(1.0, math.floor(min(auto, h / 4)))
         area_m2 = (xmax - xmin) * (ymax - ymin)
         if area_m2 / (s * s) > max_cells:

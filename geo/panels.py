@@ -223,7 +223,7 @@ def monthly_panel(incidents: pd.DataFrame, areas, *, months: Iterable[str] | Non
     gaps = panel.loc[~panel["covered"]]
     notes = []
     for (code, name), g in gaps.groupby(["code", "name"], sort=False):
-        runs = ", ".join(cov._runs(list(g["month"])))
+        runs = ", ".join(cov.month_runs(list(g["month"])))
         notes.append(f"{name}: no data for {runs} (a force it lies in is not covered); those months are left out, "
                      "not counted as zero.")
     panel.attrs["notes"] = notes

@@ -15,10 +15,11 @@ from streamlit.testing.v1 import AppTest
 
 from geo import Workspace
 from geo.auth import AccountStore
+from tests.conftest import sy_street_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard" / "app.py")
-CRIME = ROOT / "data" / "south-yorkshire" / "crime" / "2024-01-south-yorkshire-street.csv"
+CRIME = sy_street_csv("2024-01")
 
 
 @pytest.fixture()
@@ -143,8 +144,11 @@ def test_the_area_behind_a_partners_drawn_polygon_is_audited(workspaces):
     ws.close()
     poly = {"type": "Polygon", "coordinates": [[[-1.48, 53.37], [-1.46, 53.37], [-1.46, 53.39], [-1.48, 53.39],
                                                 [-1.48, 53.37]]]}
+    from geo import disclosure
+    q = disclosure.complete_quarters(months)[-1]  # partners get whole calendar quarters only
+    qm = disclosure.quarter_months(q)
     data.briefing(str(workspaces), data.version(workspaces), ("polygon", json.dumps(poly)),
-                  (months[-3], months[-1]), "partner", user=User("pat", "partner"))
+                  (qm[0], qm[-1]), "partner", user=User("pat", "partner"))
     ws = Workspace.open(workspaces)
     log = ws.store.audit_log()
     ws.close()

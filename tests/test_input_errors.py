@@ -10,10 +10,11 @@ import shapely
 
 from geo import GeoInputError, Workspace, io
 from geo.store import GpkgStore, StoreError
+from tests.conftest import sy_street_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
-MONTH = sorted((DATA / "south-yorkshire" / "crime").glob("2024-0*-south-yorkshire-street.csv"))[0]
+MONTH = sy_street_csv("2024-01")
 DISTRICTS = DATA / "boundaries" / "south-yorkshire" / "districts-and-neighbours-2013.geojson"
 HEADER = ",".join(io.POLICE_UK_STREET_COLUMNS)
 ROW = ",2024-01,South Yorkshire Police,South Yorkshire Police,-1.470000,53.380000,On or near X,E01,Sheffield 001A,{cat},,"
@@ -179,7 +180,7 @@ def test_disk_full_says_disk_full_and_changes_nothing(ws_copy):
     ws = Workspace.open(ws_copy)
     pages = ws.store._conn.execute("PRAGMA page_count").fetchone()[0]
     ws.store._conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # a nearly full disk
-    months = sorted(MONTH.parent.glob("2024-0*-south-yorkshire-street.csv"))
+    months = [sy_street_csv(m) for m in ("2024-01", "2024-02", "2024-03", "2024-04")]
     with pytest.raises(StoreError, match=r"disk .* is full; nothing was changed.*Fix: free disk space") as err:
         ws.import_crime(months[1])
     assert "cannot rollback" not in str(err.value)

@@ -17,10 +17,11 @@ from geo.settings import settings as SETTINGS
 from geo.emerging import hotspot_emerging
 from geo.grid import auto_cell_size, grid_counts
 from geo.kde import kde
+from tests.conftest import sy_street_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
-MONTH = sorted((DATA / "south-yorkshire" / "crime").glob("2024-0*-south-yorkshire-street.csv"))[0]
+MONTH = sy_street_csv("2024-01")
 DISTRICTS = DATA / "boundaries" / "south-yorkshire" / "districts-and-neighbours-2013.geojson"
 #: South Yorkshire's force area is about 63 x 40 km; this box is the same size.
 FORCE_BOX = shapely.box(411_000, 378_000, 475_000, 419_000)

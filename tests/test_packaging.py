@@ -214,13 +214,7 @@ def private_imports_in_geo() -> list[str]:
 
 # Found on main when this test was written, in files other branches own; each branch removes its
 # own (make the helper public, or move it to the module that owns it) and deletes its lines here.
-KNOWN_PRIVATE_IMPORTS = {
-    "geo/displacement.py: geo.stats._alpha": "results",
-    "geo/scenarios.py: geo.displacement._inside": "results",
-    "geo/hotspots.py: geo.grid._setting": "sec-input",
-    "geo/kde.py: geo.grid._auto_cell_size_xy": "sec-input",
-    "geo/kde.py: geo.grid._setting": "sec-input",
-}
+KNOWN_PRIVATE_IMPORTS: dict[str, str] = {}
 
 
 def test_private_use_finder_finds_them():
@@ -247,7 +241,5 @@ def test_no_new_private_imports_across_modules():
     assert not new, "make these public (or move them to the module that uses them):\n" + "\n".join(new)
 
 
-@pytest.mark.xfail(strict=False, reason="known private imports in files other branches own: "
-                                        + "; ".join(sorted(KNOWN_PRIVATE_IMPORTS)))
 def test_no_private_imports_across_modules():
     assert private_imports_in_geo() == []

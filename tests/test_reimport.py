@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 from geo import GeoInputError, Workspace, io
+from tests.conftest import sy_street_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
-MONTH = sorted((DATA / "south-yorkshire" / "crime").glob("2024-0*-south-yorkshire-street.csv"))[0]
+MONTH = sy_street_csv("2024-01")
 DISTRICTS = DATA / "boundaries" / "south-yorkshire" / "districts-and-neighbours-2013.geojson"
 
 

@@ -275,7 +275,8 @@ def test_cli_rejected_rows_file_neutralises_formulas(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    jan = root / "data" / "south-yorkshire" / "crime" / "2024-01-south-yorkshire-street.csv"
+    from tests.conftest import sy_street_csv
+    jan = sy_street_csv("2024-01")
     lines = jan.read_text(encoding="utf-8").splitlines()
     bad = lines[1].split(",")
     bad[9] = "=HYPERLINK(\"http://127.0.0.1:9\")"  # Crime type: rejected as an unknown category

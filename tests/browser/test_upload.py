@@ -65,7 +65,8 @@ def test_hostile_upload_name_writes_nothing_into_the_workspaces_folder(upload_ap
 def test_a_valid_file_under_a_hostile_name_imports_under_its_label(upload_app, page):
     server, folder = upload_app
     root = Path(__file__).resolve().parents[2]
-    month = sorted((root / "data" / "south-yorkshire" / "crime").glob("2024-0*-south-yorkshire-street.csv"))[0]
+    from tests.conftest import sy_street_csv
+    month = sy_street_csv("2024-01")
     hostile = "../" * 12 + str(folder).lstrip("/") + "/evil.csv"
     sign_in(page, server, "analyst-user")
     text = _upload(page, hostile, month.read_bytes())
