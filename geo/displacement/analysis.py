@@ -10,7 +10,7 @@ from .. import stats
 from ..errors import GeoInputError
 from .areas import equal_area_width, matched_control, points_inside, study_areas, xy_of
 from . import engine
-from .checks import placebo_dates, placebo_type, pre_trend
+from .checks import placebo_dates, placebo_type, pre_period_fit, pre_trend, same_months_a_year_earlier
 from .flags import sensitivity, type_tests
 from .measures import count_areas, cross_boundary, measures
 from .migration import hotspot_migration
@@ -140,7 +140,12 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     types = type_tests(table, phi=assessment.null.phi["target|count"], alpha=a)
     checks = None
     if windows.resolution == "month":
-        checks = {"pre_trend": pre_trend(incidents, catch),
+        panel = pre_trend(incidents, catch)
+        t = assessment.target
+        checks = {"pre_trend": panel, "pre_fit": pre_period_fit(panel, windows),
+                  "seasonal": same_months_a_year_earlier(
+                      incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code, own_force=own_force,
+                      alpha=a, other_targets=other_targets, effect={"estimate": t.estimate, "status": t.status}),
                   "placebo_dates": placebo_dates(incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code,
                                                  own_force=own_force, alpha=a, other_targets=other_targets),
                   "placebo_type": placebo_type(table, phi=assessment.null.phi["target|count"], alpha=a)}
