@@ -376,6 +376,7 @@ def test_demo_operations_compare_the_same_months_a_year_earlier(sy_copy):
         fit = res.checks["pre_fit"]
         assert fit["months"] == 14 and fit["status"] in ("parallel", "not parallel")
         assert verdict_json(res)["same_months_a_year_earlier"]["status"] == sz["status"]
+        assert res.temporal is None                     # police.uk crime has months, not dates
         html = render_html(res)
         assert "Seasonality: Same months a year earlier" in html and "Pre-period fit over 14 months" in html
     # the two operations differ: the earlier year of one is not the copy of the other's
