@@ -44,6 +44,11 @@ def verdict_json(res) -> dict:
         out["placebo_dates"] = [{k: _clean(v) for k, v in r.items()}
                                 for r in res.checks["placebo_dates"].to_dict("records")]
         out["placebo_crime_type"] = {k: _clean(v) for k, v in res.checks["placebo_type"].items()}
+        for key, name in (("seasonal", "same_months_a_year_earlier"), ("pre_fit", "pre_period_fit")):
+            if res.checks.get(key):
+                out[name] = {k: _clean(v) for k, v in res.checks[key].items()}
+    if getattr(res, "temporal", None) is not None:
+        out["temporal"] = [{k: _clean(v) for k, v in t.as_dict().items()} for t in res.temporal.tests]
     return out
 
 

@@ -161,7 +161,14 @@ data): before the operation the target should move roughly in parallel with the 
 <p>Placebo dates: the same target test on earlier windows where nothing happened (evidence here means the
 target's ordinary ups and downs are as large as the effect).</p>
 {{ dates_table }}
-<p>Placebo crime type: {{ ptype }}</p>{% endif %}
+<p>Placebo crime type: {{ ptype }}</p>
+{% if seasonal %}<p>Seasonality: {{ seasonal }}</p>{% endif %}
+{% if pre_fit %}<p>{{ pre_fit }}</p>{% endif %}{% endif %}
+{% if temporal_table %}<h2>Day of week and time of day</h2>
+<p class="muted">Temporal displacement: did drug-market incidents move to other days or hours rather than other
+places? {{ temporal_rule }}.</p>
+{{ temporal_table }}
+<ul>{% for line in temporal_lines %}<li>{{ line }}</li>{% endfor %}</ul>{% endif %}
 <h2>Map</h2>
 <img alt="Map of target, buffer, wider ring and control" src="data:image/png;base64,{{ png }}">
 <h2>Key numbers</h2>
@@ -303,9 +310,20 @@ def _calibrated_tables(result) -> dict:
         out["dates_table"] = Markup(_table_html(checks["placebo_dates"], {
             "before": "Before", "after": "After", "harm_before": "Harm before", "harm_after": "Harm after",
             "estimate": "Change vs control", "p": "p", "status": "Status"}))
+        if checks.get("seasonal"):
+            out["seasonal"] = checks["seasonal"]["reading"]
+        if checks.get("pre_fit"):
+            out["pre_fit"] = checks["pre_fit"]["reading"]
         pt = checks["placebo_type"]
         out["ptype"] = (f"{pt['crime_type']} in the target {pt.get('before', 0):,.0f} → {pt.get('after', 0):,.0f}, "
                         f"{pt['status']}" + (f" (p = {pt['p']:.3f})" if pt.get("p") is not None else "") + ".")
+    tem = getattr(result, "temporal", None)
+    if tem is not None:
+        out.update(temporal_table=Markup(_table_html(tem.frame(), {
+            "area": "Area", "kind": "Distribution", "before": "Before (incidents)", "after": "After (incidents)",
+            "chi2": "Chi-square", "df": "df", "p_adj": "p (Holm)", "status": "Status"}, digits=1)),
+            temporal_lines=[t.reading for t in tem.tests],
+            temporal_rule=tem.rule[:1].upper() + tem.rule[1:])
     return {**out, "tests_table": Markup(_table_html(tests, cols)),
             "sens_table": Markup(_table_html(result.sensitivity, sens)),
             "types_table": Markup(_table_html(result.types, types)),

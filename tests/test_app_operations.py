@@ -68,6 +68,10 @@ def test_pick_a_demo_operation_and_see_geos_verdict_and_numbers(workspaces, monk
     assert tests.iloc[0]["Test"] == "Target" and tests.iloc[0]["Status"] == t.status
     assert any("BCU" in n or "Derbyshire" in n for n in tests["Test"])      # pieces carry names, not codes
     assert not any(str(n).startswith("E0") for n in tests["Test"])
+    texts = [m.value for m in at.markdown]
+    sz = res.checks["seasonal"]                 # the checks: same months a year earlier, and the pre-period fit
+    assert f"**Seasonality** ({md(sz['status'])}): {md(sz['reading'])}" in texts
+    assert md(res.checks["pre_fit"]["reading"]) in texts
     labels = [b.label for b in at.get("download_button")]
     assert "Download the report (HTML)" in labels and "Download the tables (CSV)" in labels
 
@@ -90,3 +94,6 @@ def test_portland_week_uses_day_windows(workspaces, monkeypatch):
     at.selectbox(key="res_op").set_value("demo-pdx-oldtown").run()
     assert not at.exception, at.exception
     assert any("8 Aug 2016 – 14 Aug 2016" in c.value and "day windows" in c.value for c in at.caption)
+    tem = next(d.value for d in at.dataframe if "Distribution" in d.value.columns)   # temporal displacement
+    hours = tem[(tem["Area"] == "Target") & (tem["Distribution"] == "time of day")]
+    assert list(hours["Status"]) == ["no times in the data"]      # the NIJ extract holds dates only

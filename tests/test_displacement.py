@@ -355,3 +355,30 @@ def test_report_opens_with_the_verdict_then_the_calibrated_tests():
     assert html.index(first) < html.index("<h2>Calibrated tests</h2>") < html.index("<h2>Map</h2>")
     assert "Bravo BCU, 500–1,000 m east" in html and "Sensitivity to the buffer width" in html
     assert "exploratory" in html
+
+
+def test_demo_operations_compare_the_same_months_a_year_earlier(sy_copy):
+    # 18 months of data: Op Central and Op Beighton (Feb vs Apr 2025) are re-tested on Feb vs Apr 2024
+    from geo import Workspace
+    from geo.cli_results import verdict_json
+    from geo.report_html import render_html
+    ws = Workspace.open(sy_copy)
+    try:
+        results = {n: dsp.analyse_operation(ws, n) for n in ("Op Central (demo)", "Op Beighton (demo)")}
+    finally:
+        ws.close()
+    for res in results.values():
+        sz = res.checks["seasonal"]
+        assert (sz["before"], sz["after"]) == ("Feb 2024", "Apr 2024")
+        assert sz["status"] in ("evidence", "no evidence", "too few to tell") and 0 <= sz["p"] <= 1
+        assert sz["reading"].startswith("Same months a year earlier (Feb 2024 vs Apr 2024)")
+        assert sz["harm_before"] > 0
+        fit = res.checks["pre_fit"]
+        assert fit["months"] == 14 and fit["status"] in ("parallel", "not parallel")
+        assert verdict_json(res)["same_months_a_year_earlier"]["status"] == sz["status"]
+        assert res.temporal is None                     # police.uk crime has months, not dates
+        html = render_html(res)
+        assert "Seasonality: Same months a year earlier" in html and "Pre-period fit over 14 months" in html
+    # the two operations differ: the earlier year of one is not the copy of the other's
+    assert results["Op Central (demo)"].checks["seasonal"]["harm_before"] != \
+        results["Op Beighton (demo)"].checks["seasonal"]["harm_before"]

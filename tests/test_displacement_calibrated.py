@@ -72,6 +72,28 @@ def test_checks_show_monthly_harm_and_repeat_the_test_on_placebo_dates():
     assert list(dates["before"]) == ["Feb 2024"] and list(dates["after"]) == ["Apr 2024"]
     assert dates["status"].iloc[0] in ("evidence", "no evidence", "too few to tell")
     assert res.checks["placebo_type"]["status"] in ("not recorded", "evidence", "no evidence", "too few to tell")
+    # seven months of data: no year before the windows, and 5 months before the operation (fewer than 6)
+    assert res.checks["seasonal"]["status"] == "not available"
+    assert "fewer than 12 months" in res.checks["seasonal"]["reading"]
+    assert res.checks["pre_fit"]["status"] == "too few months" and res.checks["pre_fit"]["months"] == 5
     from geo.report_html import render_html
     html = render_html(res, bcus=_bcus())
     assert "Checks on the operation itself" in html and "Placebo dates" in html
+
+
+def test_pre_period_fit_reads_parallel_and_not_parallel():
+    import pandas as pd
+    from geo import displacement as dsp
+    from geo.displacement.checks import pre_period_fit
+    ms = [f"2024-{m:02d}" for m in range(1, 11)]
+    w = dsp.op_windows("2024-10-01", "2024-10-31")
+    ctrl = [100, 120, 90, 110, 100, 130, 90, 100, 105, 95]
+    same = [c / 10 + 0.3 * (i % 2) for i, c in enumerate(ctrl)]
+    opposite = [26 - c / 10 for c in ctrl]
+    for tgt, status in ((same, "parallel"), (opposite, "not parallel")):
+        panel = pd.DataFrame({"month": ms * 2, "name": ["Target"] * 10 + ["Control"] * 10, "harm": tgt + ctrl})
+        fit = pre_period_fit(panel, w)
+        assert fit["status"] == status and fit["months"] == 9          # October is the operation, left out
+        assert ("did not move in parallel" in fit["reading"]) == (status == "not parallel")
+    short = pd.DataFrame({"month": ms[:4] * 2, "name": ["Target"] * 4 + ["Control"] * 4, "harm": ctrl[:4] * 2})
+    assert pre_period_fit(short, w)["status"] == "too few months"

@@ -187,7 +187,8 @@ def show_verdict(res):
                                        lambda x: _r(x, 1)), "p": sens["p"].map(lambda x: _r(x, 3)),
                                    "Status": sens["status"], "Reading": sens["reading"]}), hide_index=True)
     if res.checks:
-        with st.expander("Checks: monthly harm before the operation, placebo dates and a placebo crime type"):
+        with st.expander("Checks: monthly harm before the operation, placebo dates, a placebo crime type and "
+                         "the same months a year earlier"):
             pt = res.checks["pre_trend"]
             wide = pt.pivot(index="month", columns="name", values="harm").astype(float)
             st.line_chart(wide / wide.mean(), height=220)
@@ -200,6 +201,21 @@ def show_verdict(res):
                          hide_index=True)
             q = res.checks["placebo_type"]
             st.caption(safe.md(f"Placebo crime type: {q['crime_type']}, {q['status']}."))
+            if res.checks.get("pre_fit"):
+                st.markdown(safe.md(res.checks["pre_fit"]["reading"]))
+            if res.checks.get("seasonal"):
+                sz = res.checks["seasonal"]
+                st.markdown(f"**Seasonality** ({safe.md(sz['status'])}): " + safe.md(sz["reading"]))
+    if res.temporal is not None:
+        with st.expander("When: day of week and time of day (temporal displacement)"):
+            tem = res.temporal
+            fr = tem.frame()
+            st.dataframe(pd.DataFrame({"Area": fr["area"], "Distribution": fr["kind"], "Before": fr["before"],
+                                       "After": fr["after"], "p (Holm)": fr["p_adj"].map(lambda x: _r(x, 3)),
+                                       "Status": fr["status"]}), hide_index=True, key="res_temporal")
+            for t in tem.tests:
+                st.caption(safe.md(t.reading))
+            st.caption(safe.md("Drug-market incidents only; " + tem.rule + "."))
     with st.expander("Crime types (exploratory, false-discovery-rate corrected; not part of the verdict)"):
         ty = res.types
         st.dataframe(pd.DataFrame({"Crime type": ty["crime_type"], "Before": ty["before"].map(_r),

@@ -1,6 +1,6 @@
 """Results analysis of an operation: did harm fall in the target, and where did the market go?
 
-The analysis has five parts, each a plain function over plain inputs, tied together by
+The analysis has six parts, each a plain function over plain inputs, tied together by
 :func:`analyse` (incidents already loaded) and :func:`analyse_operation` (a workspace):
 
 1. **Windows** (:func:`op_windows`): before and after periods of the same length as the
@@ -31,7 +31,11 @@ The analysis has five parts, each a plain function over plain inputs, tied toget
    cross-boundary table (Poisson, uncalibrated), hot spots before and after matched into
    moves (:func:`hotspot_migration`; Gi* flicker, not a test), a buffer-width sensitivity
    table, exploratory crime types (FDR), and checks on the operation itself (monthly
-   harm, placebo dates, a placebo crime type: :mod:`.checks`).
+   harm, placebo dates, a placebo crime type, the same months a year earlier and the
+   pre-period fit of target and control: :mod:`.checks`).
+6. **Temporal displacement** (:mod:`.temporal`): for layers with dates (calls), a shift in
+   day of week and time of day between the windows in the target and the catchment,
+   chi-square tests of homogeneity; "no times in the data" for dates without times.
 
 How the control is scaled
 -------------------------
@@ -59,6 +63,7 @@ from .flags import SHARES, AreaTest, Assessment, assess
 from .measures import ALL, BASKET, SCALES, SMALL_COUNT, count_areas, cross_boundary, measures, scaled_wdd, wdd_arrays
 from .migration import HOTSPOT_COLUMNS, Migration, hotspot_migration, hotspots_of, match_hotspots
 from .null import NullModel, dispersion
+from .temporal import ShiftTest, TemporalResult, temporal_shift
 from .verdict import Clause, DisplacementResult, Verdict, build_verdict
 from .windows import Windows, op_windows
 
@@ -69,5 +74,5 @@ __all__ = [
     "analyse", "analyse_operation", "scaled_wdd", "wdd_arrays", "coverage",
     "BASKET", "ALL", "SCALES", "SMALL_COUNT", "HOTSPOT_COLUMNS",
     "Catchment", "catchment", "AreaTest", "Assessment", "assess", "SHARES", "NullModel", "dispersion",
-    "Clause", "Verdict", "build_verdict",
+    "Clause", "Verdict", "build_verdict", "ShiftTest", "TemporalResult", "temporal_shift",
 ]

@@ -8,9 +8,9 @@ import shapely
 
 from .. import stats
 from ..errors import GeoInputError
-from .areas import equal_area_width, matched_control, points_inside, study_areas, xy_of
+from .areas import equal_area_width, matched_control, points_inside, study_areas, union_geoms, xy_of
 from . import engine
-from .checks import placebo_dates, placebo_type, pre_trend
+from .checks import placebo_dates, placebo_type, pre_period_fit, pre_trend, same_months_a_year_earlier
 from .flags import sensitivity, type_tests
 from .measures import count_areas, cross_boundary, measures
 from .migration import hotspot_migration
@@ -140,10 +140,21 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     types = type_tests(table, phi=assessment.null.phi["target|count"], alpha=a)
     checks = None
     if windows.resolution == "month":
-        checks = {"pre_trend": pre_trend(incidents, catch),
+        panel = pre_trend(incidents, catch)
+        t = assessment.target
+        checks = {"pre_trend": panel, "pre_fit": pre_period_fit(panel, windows),
+                  "seasonal": same_months_a_year_earlier(
+                      incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code, own_force=own_force,
+                      alpha=a, other_targets=other_targets, effect={"estimate": t.estimate, "status": t.status}),
                   "placebo_dates": placebo_dates(incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code,
                                                  own_force=own_force, alpha=a, other_targets=other_targets),
                   "placebo_type": placebo_type(table, phi=assessment.null.phi["target|count"], alpha=a)}
+    temporal = None
+    if "date" in incidents and len(incidents) and \
+            incidents["date"].fillna("").astype(str).str.len().ge(10).mean() > 0.9:
+        from .temporal import temporal_shift
+        temporal = temporal_shift(incidents[basket], {"Target": catch.target, "Catchment (rings)": union_geoms(
+            [r.geometry for r in catch.rings])}, windows, alpha=a)
     headline = summary.clauses[0].text
     lines = [c.text for c in summary.clauses] + list(summary.notes)
     targeted = op.get("targeted_harms") or []
@@ -161,7 +172,8 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
         settings={"buffer_rule": areas.buffer_rule, "control_rule": areas.control_rule, "scale": scale,
                   "alpha": a, "cell_size_m": cell_size, "ring_m": areas.ring_m, "buffer_m": areas.buffer_m,
                   "catchment_rule": catch.rule, "spread_of_placebo_z": summary.spread},
-        summary=summary, assessment=assessment, catchment=catch, sensitivity=sens, types=types, checks=checks)
+        summary=summary, assessment=assessment, catchment=catch, sensitivity=sens, types=types, checks=checks,
+        temporal=temporal)
 
 
 def analyse_operation(ws, operation, *, before=None, after=None, layer: str | None = None,

@@ -5,7 +5,11 @@ and the control over every month of data (:func:`geo.panels.monthly_panel`, unco
 months left blank), so the analyst can see whether target and control moved in parallel
 before the operation. ``placebo_dates`` repeats the calibrated target test with the same
 design moved back in time, where nothing happened: evidence there says the target's
-ordinary ups and downs are as large as the "effect".
+ordinary ups and downs are as large as the "effect". ``same_months_a_year_earlier`` repeats
+it on the same calendar windows one year before (with 12+ months of data before the
+operation): a placebo in time that also shows whether the before→after change is seasonal.
+``pre_period_fit`` reads the monthly panel's months before the operation: the correlation
+and RMSE of the target's and the control's harm, each divided by its pre-period mean.
 """
 from __future__ import annotations
 
@@ -16,7 +20,13 @@ from . import engine
 from .areas import Catchment, union_geoms
 from .windows import Windows, month_add, month_span, periods, window_months
 
-__all__ = ["pre_trend", "placebo_dates", "placebo_type"]
+__all__ = ["pre_trend", "placebo_dates", "placebo_type", "same_months_a_year_earlier", "pre_period_fit",
+           "PARALLEL_R", "MIN_PRE_MONTHS"]
+
+#: Pre-period correlation of normalised monthly harm at or above which target and control "moved in parallel".
+PARALLEL_R = 0.5
+#: Fewer months before the operation and the pre-period fit is "too few months to tell".
+MIN_PRE_MONTHS = 6
 
 
 def pre_trend(incidents, catch: Catchment, *, coverage=None) -> pd.DataFrame:
@@ -55,21 +65,143 @@ def placebo_dates(incidents, target, *, windows: Windows, bcus, own_bcu: str, ow
     span = month_span(windows.before[0], windows.after[1])
     rows = []
     for k in range(1, most + 1):
-        sh = -k * span
-        w = Windows("month", (month_add(windows.before[0], sh), month_add(windows.before[1], sh)),
-                    (month_add(windows.after[0], sh), month_add(windows.after[1], sh)), windows.before_len,
-                    windows.after_len, (month_add(windows.operation[0], sh), month_add(windows.operation[1], sh)))
-        months = window_months(w)
-        if not all(m in have for m in months):
+        w = shift_windows(windows, -k * span)
+        if not all(m in have for m in window_months(w)):
             break
-        prep = engine.prepare(incidents, periods(incidents, w), tau=w.time_weights[0], bcus=bcus,
-                              own_force=own_force, months=months)
-        _, res = engine.run(prep, target, own_bcu=own_bcu, other_targets=other_targets, alpha=alpha, n_placebos=200)
-        t = res.target
-        rows.append({"before": w.label("before"), "after": w.label("after"), "harm_before": t.harm_before,
-                     "harm_after": t.harm_after, "estimate": t.estimate, "ci_low": t.ci_low, "ci_high": t.ci_high,
-                     "p": t.p, "status": t.status})
+        rows.append(shifted_test(incidents, target, w, bcus=bcus, own_bcu=own_bcu, own_force=own_force,
+                                 alpha=alpha, other_targets=other_targets))
     return pd.DataFrame(rows, columns=cols)
+
+
+def shift_windows(windows: Windows, months: int) -> Windows:
+    """The same design moved by a whole number of months (negative: earlier)."""
+    w = windows
+    return Windows("month", (month_add(w.before[0], months), month_add(w.before[1], months)),
+                   (month_add(w.after[0], months), month_add(w.after[1], months)), w.before_len, w.after_len,
+                   (month_add(w.operation[0], months), month_add(w.operation[1], months)))
+
+
+def shifted_test(incidents, target, w: Windows, *, bcus, own_bcu: str, own_force: str, alpha: float,
+                 other_targets=()) -> dict:
+    """The calibrated target test (:func:`geo.displacement.engine.run`) on windows `w`, as a table row."""
+    prep = engine.prepare(incidents, periods(incidents, w), tau=w.time_weights[0], bcus=bcus,
+                          own_force=own_force, months=window_months(w))
+    _, res = engine.run(prep, target, own_bcu=own_bcu, other_targets=other_targets, alpha=alpha, n_placebos=200)
+    t = res.target
+    return {"before": w.label("before"), "after": w.label("after"), "harm_before": float(t.harm_before),
+            "harm_after": float(t.harm_after), "estimate": float(t.estimate), "ci_low": float(t.ci_low),
+            "ci_high": float(t.ci_high), "p": float(t.p), "status": t.status}
+
+
+def same_months_a_year_earlier(incidents, target, *, windows: Windows, bcus, own_bcu: str, own_force: str,
+                               alpha: float, other_targets=(), effect: dict | None = None) -> dict:
+    """The target-vs-control test re-run on the same calendar windows one year earlier.
+
+    A placebo in time (nothing happened then) that also shows whether the before→after
+    change is seasonal: evidence a year earlier, in the same direction as this year's
+    change, says the change may be the season rather than the operation.
+
+    Parameters
+    ----------
+    incidents, target, bcus, own_bcu, own_force, alpha, other_targets
+        As for :func:`placebo_dates`.
+    windows : Windows
+        The operation's month windows.
+    effect : dict, optional
+        This year's target result (``estimate``, ``status``), to compare directions.
+
+    Returns
+    -------
+    dict
+        ``before``, ``after`` (labels a year earlier), ``harm_before``, ``harm_after``,
+        ``estimate``, ``ci_low``, ``ci_high``, ``p``, ``status`` ("evidence", "no evidence",
+        "too few to tell" or "not available": fewer than 12 months of data before the
+        windows, or day windows) and ``reading``, a plain sentence.
+    """
+    base = {"before": None, "after": None, "harm_before": None, "harm_after": None, "estimate": None,
+            "ci_low": None, "ci_high": None, "p": None}
+    if windows.resolution != "month":
+        return {**base, "status": "not available", "reading": "Same months a year earlier: month windows only."}
+    w = shift_windows(windows, -12)
+    have = set(incidents["month"].dropna().astype(str))
+    missing = [m for m in window_months(w) if m not in have]
+    if missing:
+        return {**base, "before": w.label("before"), "after": w.label("after"), "status": "not available",
+                "reading": f"Same months a year earlier ({w.label('before')} vs {w.label('after')}): not available, "
+                           "the data hold fewer than 12 months before the windows."}
+    row = shifted_test(incidents, target, w, bcus=bcus, own_bcu=own_bcu, own_force=own_force, alpha=alpha,
+                       other_targets=other_targets)
+    lead = f"Same months a year earlier ({row['before']} vs {row['after']})"
+    if row["status"] == "too few to tell":
+        reading = f"{lead}: too few incidents to tell whether the change is seasonal."
+    elif row["status"] == "evidence":
+        same_way = effect is not None and effect.get("estimate") is not None and np.isfinite(effect["estimate"]) \
+            and np.sign(effect["estimate"]) == np.sign(row["estimate"])
+        reading = (f"{lead}: the target also changed against the control (p = {row['p']:.3f}) when nothing "
+                   "happened; " + ("in the same direction, so this year's change may be seasonal."
+                                   if same_way else "the target's ordinary ups and downs are large."))
+    else:
+        reading = (f"{lead}: no evidence of a change against the control, so the before→after change is not "
+                   "a regular seasonal pattern of the target.")
+    return {**row, "reading": reading}
+
+
+def pre_period_fit(panel: pd.DataFrame, windows: Windows, *, target: str = "Target",
+                   control: str = "Control") -> dict:
+    """How closely the target's and the control's monthly harm moved together before the operation.
+
+    Each series (months before the operation's first month, covered months only) is divided
+    by its own mean; the fit is the Pearson correlation of the two normalised series and the
+    root-mean-square of their difference (0: identical shape; 0.2: typically 20% of the mean
+    apart). ``r >= PARALLEL_R`` reads "moved in parallel before the operation".
+
+    Parameters
+    ----------
+    panel : DataFrame
+        :func:`pre_trend` output.
+    windows : Windows
+    target, control : str
+        Names in ``panel["name"]``.
+
+    Returns
+    -------
+    dict
+        ``months`` (used), ``r``, ``rmse``, ``status`` ("parallel", "not parallel" or
+        "too few months") and ``reading``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from geo.displacement.windows import op_windows
+    >>> ms = [f"2024-{m:02d}" for m in range(1, 9)]
+    >>> p = pd.DataFrame({"month": ms * 2, "name": ["Target"] * 8 + ["Control"] * 8,
+    ...                   "harm": [10, 12, 9, 11, 10, 13, 9, 10] + [100, 120, 90, 110, 100, 130, 90, 100]})
+    >>> f = pre_period_fit(p, op_windows("2024-08-01", "2024-08-31"))
+    >>> f["r"], f["rmse"], f["status"]
+    (1.0, 0.0, 'parallel')
+    """
+    first = windows.operation[0][:7]
+    pre = panel[panel["month"].astype(str) < first]
+    wide = pre.pivot(index="month", columns="name", values="harm")
+    out = {"months": 0, "r": None, "rmse": None}
+    if target not in wide or control not in wide:
+        return {**out, "status": "too few months", "reading": "Pre-period fit: no monthly data before the operation."}
+    pair = wide[[target, control]].astype(float).dropna()
+    n = len(pair)
+    if n < MIN_PRE_MONTHS or (pair.mean() <= 0).any():
+        return {**out, "months": n, "status": "too few months",
+                "reading": f"Pre-period fit: {n} month(s) with data before the operation, fewer than "
+                           f"{MIN_PRE_MONTHS}: too few to tell whether target and control moved in parallel."}
+    a, b = (pair[c] / pair[c].mean() for c in (target, control))
+    r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
+    rmse = float(np.sqrt(((a - b) ** 2).mean()))
+    r, rmse = round(r, 2) if np.isfinite(r) else r, round(rmse, 2)
+    ok = np.isfinite(r) and r >= PARALLEL_R
+    reading = (f"Pre-period fit over {n} months: correlation {r:.2f}, RMSE {rmse:.2f} of normalised monthly harm; "
+               + ("target and control moved in parallel before the operation." if ok else
+                  "target and control did not move in parallel before the operation, so read the comparison "
+                  "with care."))
+    return {"months": n, "r": r, "rmse": rmse, "status": "parallel" if ok else "not parallel", "reading": reading}
 
 
 def placebo_type(table: pd.DataFrame, *, phi: float, alpha: float, crime_type: str = "Bicycle theft") -> dict:

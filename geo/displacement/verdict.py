@@ -56,7 +56,12 @@ class DisplacementResult:
         ``pre_trend`` (monthly basket harm of target, catchment and control),
         ``placebo_dates`` (the target test on earlier, untreated windows) and
         ``placebo_type`` (the target test on a crime type the operation should not touch);
-        month windows only (:mod:`geo.displacement.checks`).
+        month windows only (:mod:`geo.displacement.checks`). Also ``pre_fit`` (target and
+        control's pre-period fit) and ``seasonal`` (the target test on the same months a
+        year earlier).
+    temporal : geo.displacement.temporal.TemporalResult, optional
+        Shifts in day of week and time of day in the target and the catchment, for layers
+        with dates (:func:`geo.displacement.temporal.temporal_shift`).
     """
 
     operation: dict
@@ -78,6 +83,7 @@ class DisplacementResult:
     sensitivity: pd.DataFrame | None = None
     types: pd.DataFrame | None = None
     checks: dict | None = None
+    temporal: object = None
 
     def row(self, measure: str = BASKET, unit: str = "harm") -> pd.Series:
         t = self.table
