@@ -38,6 +38,7 @@ import shapely
 
 from . import disclosure
 from .errors import GeoInputError
+from .periods import month_add, month_label, month_range, period_label, quarter_add
 from .harm import ENFORCEMENT_LABEL, HARM_SOURCE
 from .settings import settings
 
@@ -136,37 +137,10 @@ def polygon_area(geojson, *, crs: str, name: str = "Drawn area") -> Area:
     return Area("polygon", "polygon", name, shapely.make_valid(geom))
 
 
-def month_add(month: str, k: int) -> str:
-    y, m = map(int, month.split("-"))
-    n = y * 12 + (m - 1) + k
-    return f"{n // 12:04d}-{n % 12 + 1:02d}"
-
-
-def month_range(m0: str, m1: str) -> list[str]:
-    if m1 < m0:
-        raise GeoInputError(f"The period ends ({m1}) before it starts ({m0})", fix="swap --from and --to")
-    out, m = [], m0
-    while m <= m1:
-        out.append(m)
-        m = month_add(m, 1)
-    return out
-
-
 def previous_period(m0: str, m1: str) -> tuple[str, str]:
     """The period of the same length immediately before ``m0..m1``."""
     n = len(month_range(m0, m1))
     return month_add(m0, -n), month_add(m0, -1)
-
-
-def month_label(m: str) -> str:
-    try:
-        return dt.datetime.strptime(m, "%Y-%m").strftime("%b %Y")
-    except ValueError:
-        return m
-
-
-def period_label(m0: str, m1: str) -> str:
-    return month_label(m0) if m0 == m1 else f"{month_label(m0)} – {month_label(m1)}"
 
 
 # ------------------------------------------------------------------ numbers
@@ -715,8 +689,4 @@ def audit_detail(b: Briefing) -> str:
 
 def _shift_quarters(quarters: list[str], k: int) -> tuple[str, str]:
     """The first and last of ``quarters`` moved by ``k`` quarters."""
-    def move(q):
-        y, n = q.split("-Q")
-        i = int(y) * 4 + int(n) - 1 + k
-        return f"{i // 4:04d}-Q{i % 4 + 1}"
-    return move(quarters[0]), move(quarters[-1])
+    return quarter_add(quarters[0], k), quarter_add(quarters[-1], k)
