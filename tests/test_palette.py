@@ -56,7 +56,8 @@ def test_families_cover_every_class_the_methods_produce():
     from geo.spacetime import EHSA_PATTERNS
     drawn = [c for c in HOTSPOT_LABELS if c != "Not significant"] + list(hotspot_runs.KDE_CLASSES) \
         + list(hotspot_runs.CLUSTER_CLASSES) + list(hotspot_runs.SIMPLE_LABELS.values()) \
-        + [c for c in EHSA_PATTERNS if c in palette.EMERGING_COLORS] + [c for c in CALLS_CRIME_CLASSES if c != "Not hot"]
+        + [c for c in EHSA_PATTERNS if c in palette.EMERGING_COLORS] \
+        + [c for c in CALLS_CRIME_CLASSES if c != "Not hot"]
     assert [c for c in drawn if c not in palette.CLASS_COLORS] == []
     assert len([c for c in EHSA_PATTERNS if c in palette.EMERGING_COLORS]) == 16
     assert hotspot_runs.CLASS_COLORS is palette.CLASS_COLORS and maps.SITE_COLORS is palette.SITE_COLORS

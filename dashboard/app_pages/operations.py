@@ -244,7 +244,8 @@ def draw_results_map(res):
                                                crs=res.crs), name="Evidence of displacement or diffusion",
                            color=RESULT_COLORS["evidence"], name_col="name", opacity=0.4)
     maps.add_boundaries(m, all_bcus,
-                        name="BCUs and neighbouring forces", name_col="name", color=palette.BOUNDARY_COLORS["bcu"], weight=2)
+                        name="BCUs and neighbouring forces", name_col="name", color=palette.BOUNDARY_COLORS["bcu"],
+                        weight=2)
     mv = res.migration.moves
     if len(mv):
         layer = folium.FeatureGroup(name="Hot spot moves")
@@ -257,7 +258,8 @@ def draw_results_map(res):
             folium.CircleMarker(pts[-1], radius=5, color=color, fill=True, fill_opacity=1).add_to(layer)
         new = mv[mv["kind"] == "new"].to_crs(4326)
         for geom, flag in zip(new.geometry, new["flag"]):
-            folium.CircleMarker((geom.y, geom.x), radius=7, color=palette.MOVE_COLORS["flagged" if flag else "other"], fill=False,
+            folium.CircleMarker((geom.y, geom.x), radius=7, color=palette.MOVE_COLORS["flagged" if flag else "other"],
+                                fill=False,
                                 weight=3, tooltip=safe.tooltip("new hot spot" + (f": {flag}" if flag else ""))
                                 ).add_to(layer)
         layer.add_to(m)
