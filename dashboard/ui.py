@@ -3,13 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-
-def month_label(m: str) -> str:
-    """'2024-01' -> 'Jan 2024'."""
-    try:
-        return dt.datetime.strptime(m, "%Y-%m").strftime("%b %Y")
-    except (TypeError, ValueError):
-        return str(m)
+from geo.periods import month_label  # noqa: F401  ('2024-01' -> 'Jan 2024'), used by pages as ui.month_label
 
 
 def date_label(d) -> str:

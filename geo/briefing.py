@@ -38,6 +38,7 @@ import shapely
 
 from . import disclosure
 from .errors import GeoInputError
+from .periods import month_add, month_label, month_range, period_label, quarter_add
 from .harm import ENFORCEMENT_LABEL, HARM_SOURCE
 from .settings import settings
 
@@ -136,37 +137,10 @@ def polygon_area(geojson, *, crs: str, name: str = "Drawn area") -> Area:
     return Area("polygon", "polygon", name, shapely.make_valid(geom))
 
 
-def month_add(month: str, k: int) -> str:
-    y, m = map(int, month.split("-"))
-    n = y * 12 + (m - 1) + k
-    return f"{n // 12:04d}-{n % 12 + 1:02d}"
-
-
-def month_range(m0: str, m1: str) -> list[str]:
-    if m1 < m0:
-        raise GeoInputError(f"The period ends ({m1}) before it starts ({m0})", fix="swap --from and --to")
-    out, m = [], m0
-    while m <= m1:
-        out.append(m)
-        m = month_add(m, 1)
-    return out
-
-
 def previous_period(m0: str, m1: str) -> tuple[str, str]:
     """The period of the same length immediately before ``m0..m1``."""
     n = len(month_range(m0, m1))
     return month_add(m0, -n), month_add(m0, -1)
-
-
-def month_label(m: str) -> str:
-    try:
-        return dt.datetime.strptime(m, "%Y-%m").strftime("%b %Y")
-    except ValueError:
-        return m
-
-
-def period_label(m0: str, m1: str) -> str:
-    return month_label(m0) if m0 == m1 else f"{month_label(m0)} – {month_label(m1)}"
 
 
 # ------------------------------------------------------------------ numbers
@@ -236,70 +210,26 @@ def _hotspot_cells(points: gpd.GeoDataFrame, area_geom):
 
 def map_png(area: Area, *, crs: str, units: gpd.GeoDataFrame | None = None, hot=None, partner_units=None,
             sites: gpd.GeoDataFrame | None = None, title: str = "") -> bytes:
-    """A static map as PNG bytes: no tiles, boundaries are the basemap."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-    from matplotlib.lines import Line2D
+    """A static map as PNG bytes: no tiles, boundaries are the basemap (:mod:`geo.render.static_maps`)."""
+    from .render import palette
+    from .render.static_maps import StaticMap
 
-    fig, ax = plt.subplots(figsize=(7.2, 5.6), dpi=110)
     outline = gpd.GeoSeries([area.geometry], crs=crs)
-    handles = []
+    sm = StaticMap(bounds=outline.total_bounds, pad=0.03, figsize=(7.2, 5.6), dpi=110)
     if partner_units is not None and len(partner_units):
-        shown = partner_units[partner_units["harm"].notna()]
-        hidden = partner_units[partner_units["harm"].isna()]
-        if len(shown):
-            shown.plot(ax=ax, column="harm", cmap="YlOrRd", scheme=None, legend=True, edgecolor="#666",
-                       linewidth=0.3, legend_kwds={"label": "Harm (CCHI days, rounded)", "shrink": 0.6})
-        if len(hidden):
-            hidden.plot(ax=ax, facecolor="#eeeeee", edgecolor="#999", hatch="///", linewidth=0.3)
-            handles.append(Patch(facecolor="#eeeeee", edgecolor="#999", hatch="///", label="a count below 5 (<5)"))
-    if units is not None and len(units):
-        units.boundary.plot(ax=ax, color="#999999", linewidth=0.4)
+        sm.choropleth(partner_units[partner_units["harm"].notna()], "harm", label="Harm (CCHI days, rounded)")
+        sm.fill(partner_units[partner_units["harm"].isna()], palette.LINE_COLORS["suppressed"],
+                edgecolor=palette.BOUNDARY_COLORS["unit"], linewidth=0.3, hatch="///",
+                label="a count below 5 (<5)")
+    sm.outline(units, palette.BOUNDARY_COLORS["unit"], linewidth=0.4)
     if hot is not None and len(hot):
-        colours = {"Hot spot 99%": "#b2182b", "Hot spot 95%": "#ef8a62", "Hot spot 90%": "#fddbc7",
-                   "Cold spot 99%": "#2166ac", "Cold spot 95%": "#67a9cf", "Cold spot 90%": "#d1e5f0"}
-        for label, colour in colours.items():
-            sel = hot[hot["hotspot"].astype(str) == label]
-            if len(sel):
-                sel.plot(ax=ax, color=colour, linewidth=0)
-                handles.append(Patch(color=colour, label=f"{label} (Gi*)"))
-    outline.boundary.plot(ax=ax, color="black", linewidth=1.2)
-    if sites is not None and len(sites):
-        s = sites[sites.geometry.notna()]
-        markers = {"school": ("^", "#1b7837"), "treatment": ("s", "#762a83"), "pharmacy": ("P", "#2c7bb6")}
-        for kind, (mk, col) in markers.items():
-            sel = s[s["kind"] == kind]
-            if len(sel):
-                ax.scatter(sel.geometry.x, sel.geometry.y, marker=mk, s=14, c=col, edgecolors="white",
-                           linewidths=0.3, zorder=5)
-                handles.append(Line2D([], [], marker=mk, color=col, linestyle="", markersize=5, label=kind))
-    x0, y0, x1, y1 = outline.total_bounds
-    pad = 0.03 * max(x1 - x0, y1 - y0)
-    ax.set_xlim(x0 - pad, x1 + pad)
-    ax.set_ylim(y0 - pad, y1 + pad)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    # scale bar and north arrow
-    span = (x1 - x0)
-    km = max(0.5, float(np.round(span / 5000))) if span > 5000 else 0.5
-    bx, by = x0, y0 - pad * 0.6
-    ax.plot([bx, bx + km * 1000], [by, by], color="black", linewidth=2)
-    ax.text(bx + km * 500, by + pad * 0.2, f"{km:g} km", ha="center", va="bottom", fontsize=7)
-    ax.annotate("N", xy=(x1, y1), xytext=(x1, y1 - pad * 3), ha="center", fontsize=9,
-                arrowprops={"arrowstyle": "-|>", "color": "black"})
-    if handles:
-        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, -0.12), ncol=3, fontsize=7, frameon=False)
-    if title:
-        ax.set_title(title, fontsize=9)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+        sm.classes(hot, "hotspot", palette.HOTSPOT_COLORS, suffix=" (Gi*)")
+    sm.outline(outline, palette.BOUNDARY_COLORS["area"], linewidth=1.2)
+    sm.sites(sites, kinds=("school", "treatment", "pharmacy"))
+    return sm.png(title=title, scale_bar=True, north=True, legend_loc="below")
 
 
-# ------------------------------------------------------------------ sections
+# ------------------------------------------------------------------ sources
 def _sources(ws) -> list[dict]:
     hist = ws.store.import_history()
     seen, out = set(), []
@@ -759,8 +689,4 @@ def audit_detail(b: Briefing) -> str:
 
 def _shift_quarters(quarters: list[str], k: int) -> tuple[str, str]:
     """The first and last of ``quarters`` moved by ``k`` quarters."""
-    def move(q):
-        y, n = q.split("-Q")
-        i = int(y) * 4 + int(n) - 1 + k
-        return f"{i // 4:04d}-Q{i % 4 + 1}"
-    return move(quarters[0]), move(quarters[-1])
+    return quarter_add(quarters[0], k), quarter_add(quarters[-1], k)

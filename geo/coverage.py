@@ -33,6 +33,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from .errors import GeoInputError
+from .periods import month_add, month_label, month_range, period_label
 
 #: Words police.uk adds to a force's name ("Derbyshire Constabulary", "Humberside Police").
 _SUFFIX = re.compile(r"\s+(police\s+service|police|constabulary)\s*$", re.IGNORECASE)
@@ -142,48 +143,30 @@ def is_covered(covered: set[ForceMonth], force: str, month: str) -> bool:
     return (force_key(force), str(month)) in covered
 
 
-def month_range(first: str, last: str) -> list[str]:
-    """Every ``YYYY-MM`` from ``first`` to ``last`` inclusive.
-
-    Examples
-    --------
-    >>> month_range("2024-11", "2025-02")
-    ['2024-11', '2024-12', '2025-01', '2025-02']
-    """
-    try:
-        p0, p1 = pd.Period(first, "M"), pd.Period(last, "M")
-    except (ValueError, TypeError):
-        raise GeoInputError(f"'{first}' to '{last}' is not a month range", where="months",
-                            fix="give months as YYYY-MM, e.g. 2024-01") from None
-    if p1 < p0:
-        raise GeoInputError(f"The month range ends ({last}) before it starts ({first})", where="months",
-                            fix="give the earlier month first")
-    return [str(p) for p in pd.period_range(p0, p1, freq="M")]
-
-
 def uncovered(covered: set[ForceMonth], forces: Iterable[str], months: Iterable[str]) -> list[ForceMonth]:
     """The ``(force, month)`` pairs among ``forces`` × ``months`` that are not covered, in order."""
     keys = list(dict.fromkeys(force_key(f) for f in forces if force_key(f)))
     return [(f, m) for f in keys for m in months if (f, m) not in covered]
 
 
-def _label(month: str) -> str:
-    return pd.Period(month, "M").strftime("%b %Y")
-
-
 def month_runs(months: list[str]) -> list[str]:
-    """Consecutive months as readable runs: ['May 2024 – Dec 2024', 'Apr 2025']."""
+    """Consecutive months as readable runs: ['May 2024 – Dec 2024', 'Apr 2025'].
+
+    Examples
+    --------
+    >>> month_runs(["2024-05", "2024-06", "2025-04"])
+    ['May 2024 – Jun 2024', 'Apr 2025']
+    """
     out, start, prev = [], None, None
     for m in sorted(months):
-        p = pd.Period(m, "M")
-        if prev is not None and p == prev + 1:
-            prev = p
+        if prev is not None and m == month_add(prev, 1):
+            prev = m
             continue
         if start is not None:
-            out.append(_label(str(start)) if start == prev else f"{_label(str(start))} – {_label(str(prev))}")
-        start = prev = p
+            out.append(period_label(start, prev))
+        start = prev = m
     if start is not None:
-        out.append(_label(str(start)) if start == prev else f"{_label(str(start))} – {_label(str(prev))}")
+        out.append(period_label(start, prev))
     return out
 
 
@@ -259,7 +242,7 @@ def coverage_table(incidents, *, forces: Iterable[str] | None = None, months: It
     wide = tidy.pivot(index="force", columns="month", values="cell")
     order = list(dict.fromkeys(tidy["force"]))
     wide = wide.loc[order, sorted(wide.columns)]
-    wide.columns = [_label(m) for m in wide.columns]
+    wide.columns = [month_label(m) for m in wide.columns]
     wide.index.name = "Force"
     wide.columns.name = None
     wide.attrs["notes"] = coverage_notes(zip(tidy.loc[~tidy["covered"], "force"], tidy.loc[~tidy["covered"], "month"]))

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import GeoInputError
+from .periods import quarter_label, quarter_months, quarter_of, quarter_run, quarters_label
 from .settings import settings
 
 logger = logging.getLogger(__name__)
@@ -382,50 +383,7 @@ def round_harm(h, step: int = HARM_ROUND):
 
 
 # ------------------------------------------------------------------ periods: fixed calendar quarters
-def quarter_of(month: str) -> str:
-    """The calendar quarter (``"2024-Q1"``) holding ``month`` (``"YYYY-MM"``).
-
-    Examples
-    --------
-    >>> quarter_of("2024-05")
-    '2024-Q2'
-    """
-    try:
-        y, m = (int(p) for p in str(month).split("-"))
-        if not 1 <= m <= 12:
-            raise ValueError
-    except ValueError:
-        raise GeoInputError(f"'{month}' is not a month", fix="give months as YYYY-MM, e.g. 2024-04") from None
-    return f"{y:04d}-Q{(m - 1) // 3 + 1}"
-
-
-def quarter_months(quarter: str) -> list[str]:
-    """The three months of a quarter, e.g. ``"2024-Q1"`` -> ``["2024-01", "2024-02", "2024-03"]``."""
-    try:
-        y, q = str(quarter).split("-Q")
-        y, q = int(y), int(q)
-        if not 1 <= q <= 4:
-            raise ValueError
-    except ValueError:
-        raise GeoInputError(f"'{quarter}' is not a calendar quarter", fix="write quarters as YYYY-Qn, e.g. 2024-Q1") \
-            from None
-    return [f"{y:04d}-{3 * (q - 1) + k:02d}" for k in (1, 2, 3)]
-
-
-def quarter_label(quarter: str) -> str:
-    """``"2024-Q1"`` -> ``"Jan–Mar 2024"``."""
-    import datetime as dt
-    ms = quarter_months(quarter)
-    a, b = (dt.datetime.strptime(m, "%Y-%m") for m in (ms[0], ms[-1]))
-    return f"{a:%b}–{b:%b %Y}"
-
-
-def quarters_label(quarters) -> str:
-    """A run of quarters as text: ``"Jan–Mar 2024"`` or ``"Jan–Mar 2024 to Apr–Jun 2024"``."""
-    qs = list(quarters)
-    return quarter_label(qs[0]) if len(qs) == 1 else f"{quarter_label(qs[0])} to {quarter_label(qs[-1])}"
-
-
+# quarter_of, quarter_months, quarter_label, quarters_label and quarter_run are geo.periods'.
 def complete_quarters(months) -> list[str]:
     """Calendar quarters all three of whose months are in ``months``, oldest first.
 
@@ -435,21 +393,6 @@ def complete_quarters(months) -> list[str]:
     held = set(months)
     qs = sorted({quarter_of(m) for m in held})
     return [q for q in qs if all(m in held for m in quarter_months(q))]
-
-
-def quarter_run(first: str, last: str) -> list[str]:
-    """The quarters from ``first`` to ``last`` inclusive (``"2024-Q1"``, ``"2024-Q4"`` -> four)."""
-    a, b = quarter_months(first)[0], quarter_months(last)[0]
-    if b < a:
-        raise GeoInputError(f"The period ends ({last}) before it starts ({first})", fix="swap the two quarters")
-    out, q = [], first
-    while True:
-        out.append(q)
-        if q == last:
-            return out
-        y, n = q.split("-Q")
-        y, n = int(y) + (int(n) == 4), int(n) % 4 + 1
-        q = f"{y:04d}-Q{n}"
 
 
 def quarters_for_months(m0: str, m1: str, available=None) -> list[str]:

@@ -22,6 +22,7 @@ from .grid import auto_cell_size, point_weights, point_xy
 from .hotspots import CALLS_CRIME_CLASSES, HOTSPOT_LABELS, gistar, grid_counts, kde, knee_eps
 from .hotspots import point_clusters
 from .kde import auto_bandwidth
+from .render import palette
 from .settings import settings
 from .spacetime import EHSA_PATTERNS
 
@@ -46,29 +47,8 @@ SIMPLE_LABELS: dict[str, str] = {"persistent": "Persistent", "emerging": "Emergi
                                  "former": "Former", "intermittent": "Intermittent"}
 NOT_SIGNIFICANT = ("Not significant", "No Pattern Detected", "Not hot", "Other", "never", "")
 
-#: Fill colour of every class drawn (hot: reds and oranges; cold: blues).
-CLASS_COLORS: dict[str, str] = {
-    "Hot spot 99%": "#b2182b", "Hot spot 95%": "#ef6548", "Hot spot 90%": "#fdbb84",
-    "Cold spot 90%": "#c6dbef", "Cold spot 95%": "#6baed6", "Cold spot 99%": "#2166ac",
-    "Top 1% of cells": "#b2182b", "Top 5% of cells": "#ef6548", "Top 10% of cells": "#fdbb84",
-    "Cluster: top 5 by harm": "#b2182b", "Cluster: 6th–20th by harm": "#ef6548",
-    "Cluster: other": "#fdbb84",
-    # Emerging Hot Spot Analysis (esri's sixteen patterns)
-    "New Hot Spot": "#fee08b", "Consecutive Hot Spot": "#fdae61",
-    "Intensifying Hot Spot": "#67000d", "Persistent Hot Spot": "#c0392b",
-    "Diminishing Hot Spot": "#f4845f", "Sporadic Hot Spot": "#e8a0bf",
-    "Oscillating Hot Spot": "#9e4a8a", "Historical Hot Spot": "#bdbdbd",
-    "New Cold Spot": "#d4f1f9", "Consecutive Cold Spot": "#9ecae1",
-    "Intensifying Cold Spot": "#08306b", "Persistent Cold Spot": "#2171b5",
-    "Diminishing Cold Spot": "#6baed6", "Sporadic Cold Spot": "#8fd3c8",
-    "Oscillating Cold Spot": "#35978f", "Historical Cold Spot": "#969696",
-    # simple classes
-    "Persistent": "#c0392b", "Emerging": "#fdae61", "Former": "#9e9ac8",
-    "Intermittent": "#e8a0bf",
-    # calls vs crime
-    "Hot in calls only (possible hidden demand)": "#7b3294", "Hot in both": "#b2182b",
-    "Hot in crime only": "#fdbb84",
-}
+#: Fill colour of every class drawn (hot: reds and oranges; cold: blues): the shared palette.
+CLASS_COLORS = palette.CLASS_COLORS
 
 _TOOLTIPS: dict[str, list[tuple[str, str]]] = {
     "gistar": [("class", "Class"), ("n", "Incidents"), ("harm", "Harm"), ("gistar", "Gi* z"),
@@ -401,10 +381,11 @@ def add_hotspot_layer(m, layer: gpd.GeoDataFrame, *, classes, method: str, name:
         fields = [(column, "Class"), ("cells", "Cells")]
     fmt = {f: "{:,.3g}" for f in ("gistar", "p_adj", "intensity_km2")}
     fmt.update({f: "{:,.0f}" for f in ("harm", "n", "n_calls", "n_crime", "cells")})
-    items = [(CLASS_COLORS.get(c, "#999999"), f"{c} ({int(counts.get(c, 0)):,})") for c in present]
-    return maps.add_categories(m, shown, "_cls", {c: CLASS_COLORS.get(c, "#999999") for c in classes},
+    items = palette.legend_items(CLASS_COLORS, present, counts=counts)
+    return maps.add_categories(m, shown, "_cls", {c: palette.class_color(c) for c in classes},
                                name=name, title=title, tooltip_fields=fields, formats=fmt,
-                               legend_items=items or [("#ffffff", "None significant")], opacity=opacity)
+                               legend_items=items or [(palette.LINE_COLORS["none"], "None significant")],
+                               opacity=opacity)
 
 
 # ------------------------------------------------------------------------ selection

@@ -45,6 +45,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from geo import safe
+from geo.render import palette as _palette
 from geo.errors import GeoInputError
 
 logger = logging.getLogger(__name__)
@@ -97,20 +98,12 @@ _LOCAL_ASSETS: dict[str, str | None] = {
     "leaflet-heat.js": "folium/leaflet_heat.min.js",
 }
 
-#: Colours of sensitive-site kinds (keys are lower case, spaces not underscores).
-SITE_COLORS: dict[str, str] = {
-    "school": "#1f77b4",
-    "treatment": "#2ca02c",
-    "hostel": "#9467bd",
-    "bail hostel": "#8c564b",
-    "pharmacy": "#17becf",
-    "other": "#7f7f7f",
-}
+#: Colours of sensitive-site kinds (keys are lower case, spaces not underscores): the shared palette.
+SITE_COLORS = _palette.SITE_COLORS
 
 # Colour-blind-safe categorical palette (Okabe-Ito without black), then grey.
-_CATEGORY_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
-                    "#D55E00", "#CC79A7")
-_OTHER_COLOR = "#999999"
+_CATEGORY_COLORS = _palette.CATEGORY_COLORS
+_OTHER_COLOR = _palette.FALLBACK
 
 
 # Compact controls so the layer list and several legends fit a 500 px map (Bootstrap's
@@ -659,7 +652,7 @@ def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, name: s
     palette = [colormap.rgb_hex_str(0.15 + 0.85 * (i + 0.5) / n_classes)
                for i in range(n_classes)]
     idx = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, n_classes - 1)
-    data = data.assign(_fill=[palette[i] if np.isfinite(v) else "#cccccc"
+    data = data.assign(_fill=[palette[i] if np.isfinite(v) else _palette.LINE_COLORS["no_data"]
                               for i, v in zip(idx, values)])
     data, tooltip = _tooltip(data, [column, *extra], [label, *extra], {column: fmt})
     group = _filled_group(m, data, tooltip, name=name, opacity=opacity)
@@ -670,13 +663,13 @@ def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, name: s
         items = [(palette[i], f"{fmt.format(edges[i])} – {fmt.format(edges[i + 1])}")
                  for i in range(n_classes)]
     if not np.isfinite(values).all():
-        items.append(("#cccccc", "No data"))
+        items.append((_palette.LINE_COLORS["no_data"], "No data"))
     add_legend(m, label, items[::-1], layer=group)
     return group
 
 
 def _filled_group(m: folium.Map, data: gpd.GeoDataFrame, tooltip, *, name: str, opacity: float,
-                  outline: str = "#555555") -> folium.FeatureGroup:
+                  outline: str = _palette.BOUNDARY_COLORS["edge"]) -> folium.FeatureGroup:
     """A layer of polygons filled with their ``_fill`` colour (data already in WGS84)."""
     group = folium.FeatureGroup(name=_layer_name(name))
     if len(data):
@@ -684,7 +677,7 @@ def _filled_group(m: folium.Map, data: gpd.GeoDataFrame, tooltip, *, name: str, 
             _geojson_data(data, [c for c in data.columns if c.startswith("_")]),
             style_function=lambda f: {"fillColor": f["properties"]["_fill"],
                                       "fillOpacity": opacity, "color": outline, "weight": 0.4},
-            highlight_function=lambda f: {"weight": 2, "color": "#000000"},
+            highlight_function=lambda f: {"weight": 2, "color": _palette.BOUNDARY_COLORS["highlight"]},
             tooltip=tooltip,
         ).add_to(group)
     group.add_to(m)
@@ -724,9 +717,9 @@ def add_categories(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, colors: di
     """
     fields = [(f, lab) for f, lab in tooltip_fields if f in gdf.columns]
     data = _to_wgs84(gdf, [column, *[f for f, _ in fields if f != column]], "gdf")
-    data = data.assign(_fill=data[column].astype(str).map(colors).fillna("#999999"))
+    data = data.assign(_fill=data[column].astype(str).map(colors).fillna(_palette.FALLBACK))
     data, tooltip = _tooltip(data, [f for f, _ in fields], [lab for _, lab in fields], formats)
-    group = _filled_group(m, data, tooltip, name=name, opacity=opacity, outline="#444444")
+    group = _filled_group(m, data, tooltip, name=name, opacity=opacity, outline=_palette.BOUNDARY_COLORS["category_edge"])
     if legend_items is None:
         present = set(data[column].astype(str))
         legend_items = [(c, k) for k, c in colors.items() if k in present]
@@ -759,7 +752,7 @@ function(cluster) {
 
 def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
                color_by: str | None = None, tooltip_fields: Sequence[str] | None = None,
-               max_points: int = 5000, color: str = "#3366cc",
+               max_points: int = 5000, color: str = _palette.LINE_COLORS["points"],
                radius: float = 4) -> folium.Layer:
     """Add point events (crimes, calls) as small circles, clustered when many.
 
@@ -778,7 +771,7 @@ def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
     max_points : int, default 5000
         Above this many points, draw a marker-cluster layer instead of individual
         circles (the browser stays responsive up to about 100k points).
-    color : str, default "#3366cc"
+    color : str, default ``palette.LINE_COLORS["points"]``
         Colour when `color_by` is not given.
     radius : float, default 4
         Circle radius in pixels.
@@ -909,7 +902,7 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
     folium.GeoJson(
         _geojson_data(data, ["_fill", "_t0", "_t1"]),
         marker=folium.CircleMarker(radius=7, weight=2, fill=True, fill_opacity=0.95),
-        style_function=lambda f: {"color": "#ffffff", "fillColor": f["properties"]["_fill"],
+        style_function=lambda f: {"color": _palette.BOUNDARY_COLORS["site_edge"], "fillColor": f["properties"]["_fill"],
                                   "weight": 2, "fillOpacity": 0.95},
         tooltip=tooltip,
     ).add_to(group)
@@ -923,7 +916,7 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
 
 
 def add_boundaries(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col: str,
-                   color: str = "#333", weight: float = 2) -> folium.FeatureGroup:
+                   color: str = _palette.BOUNDARY_COLORS["outline"], weight: float = 2) -> folium.FeatureGroup:
     """Add boundary outlines (beats, wards, LSOAs) with their name on hover.
 
     The polygons are not filled, so layers underneath keep their tooltips.
@@ -937,7 +930,7 @@ def add_boundaries(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col:
         Layer name in the layer control.
     name_col : str
         Column with each boundary's name.
-    color : str, default "#333"
+    color : str, default ``palette.BOUNDARY_COLORS["outline"]``
         Line colour.
     weight : float, default 2
         Line width in pixels.
@@ -953,7 +946,7 @@ def add_boundaries(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col:
 
 
 def add_areas(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
-              color: str = "#253494", name_col: str = "name",
+              color: str = _palette.AREA_COLORS["target"], name_col: str = "name",
               opacity: float = 0.2) -> folium.FeatureGroup:
     """Add filled, translucent areas such as operations' target areas.
 
@@ -964,7 +957,7 @@ def add_areas(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
         Polygons in any CRS.
     name : str
         Layer name in the layer control.
-    color : str, default "#253494"
+    color : str, default ``palette.AREA_COLORS["target"]``
         Outline and fill colour (dark blue stands out on a YlOrRd harm layer).
     name_col : str, default "name"
         Column with each area's name, shown on hover.

@@ -29,6 +29,7 @@ import shapely
 
 from . import coverage as cov
 from .errors import GeoInputError
+from .periods import month_range
 
 #: A force must hold at least this share of an area for its coverage to matter (smaller
 #: overlaps are slivers of generalised boundaries).
@@ -167,7 +168,7 @@ def monthly_panel(incidents: pd.DataFrame, areas, *, months: Iterable[str] | Non
         if ok.empty:
             raise GeoInputError("The incidents hold no months", where="incidents",
                                 fix="give months= explicitly, or import crime first")
-        months = cov.month_range(ok.min(), ok.max())
+        months = month_range(ok.min(), ok.max())
     months = [str(m) for m in months]
     if not months:
         raise GeoInputError("The month list is empty", where="months", fix="give at least one YYYY-MM month")
@@ -439,7 +440,7 @@ def workspace_panel(ws, areas, *, months: Iterable[str] | None = None, layer: st
         held = ws.store.months(layer)
         if not held:
             raise GeoInputError(f"The workspace holds no {layer} data", where=layer, fix="import it first")
-        months = cov.month_range(held[0], held[-1])
+        months = month_range(held[0], held[-1])
     forces = ws.boundaries("force") if "force" in ws.store.boundary_levels() else ws.bcus(all_forces=True)
     if coverage is None:
         coverage = cov.covered_force_months(ws, layer=layer)

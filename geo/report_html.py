@@ -17,10 +17,10 @@ from jinja2 import Environment
 
 from . import safe
 from .displacement import ALL, BASKET, DisplacementResult
+from .render.palette import AREA_COLORS, BOUNDARY_COLORS, MOVE_COLORS, RING_COLORS, WINDOW_COLORS
 
 __all__ = ["report_tables", "to_csv", "static_map_png", "render_html"]
 
-AREA_COLORS = {"target": "#253494", "buffer": "#f28e2b", "ring": "#fde0c5", "control": "#d9d9d9"}
 
 SUMMARY_COLUMNS = {
     "measure": "Measure", "unit": "Unit", "target_before": "Target before", "target_after": "Target after",
@@ -67,63 +67,40 @@ def to_csv(result: DisplacementResult) -> str:
 
 
 def static_map_png(result: DisplacementResult, *, bcus=None, dpi: int = 110) -> bytes:
-    """A static map of target, buffer, wider ring, control, flagged pieces and hot spot moves (PNG)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
+    """A static map of target, buffer, wider ring, control, flagged pieces and hot spot moves (PNG).
+
+    Drawn by :class:`geo.render.static_maps.StaticMap` in the colours of
+    :data:`geo.render.palette.AREA_COLORS`, the same as the dashboard's results map.
+    """
+    from .render.static_maps import StaticMap
 
     fr = result.areas_frame()
-    fig, ax = plt.subplots(figsize=(7.5, 6.2), dpi=dpi)
     target = fr[fr["area"] == "target"]
-    x0, y0, x1, y1 = target.buffer(result.areas.buffer_m + result.areas.ring_m + 1500).total_bounds
+    zone = target.buffer(result.areas.buffer_m + result.areas.ring_m + 1500)
+    sm = StaticMap(bounds=zone.total_bounds, figsize=(7.5, 6.2), dpi=dpi)
     for area in ("control", "ring", "buffer", "target"):
         g = fr[fr["area"] == area]
         if not g.geometry.iloc[0].is_empty:
-            g.plot(ax=ax, color=AREA_COLORS[area], alpha=0.85 if area == "target" else 0.6,
-                   edgecolor="#555" if area != "control" else "none", linewidth=0.6)
+            sm.fill(g, AREA_COLORS[area], alpha=0.85 if area == "target" else 0.6,
+                    edgecolor=BOUNDARY_COLORS["edge"] if area != "control" else None,
+                    linewidth=0.6 if area != "control" else 0.0)
     if len(result.cross):
-        flagged = result.cross[result.cross["flag"]]
-        if len(flagged):
-            flagged.plot(ax=ax, facecolor="none", edgecolor="#d62728", linewidth=2.2, hatch="//")
-    if bcus is not None and len(bcus):
-        bcus.boundary.plot(ax=ax, color="#222", linewidth=1.1)
-        for geom, name in zip(bcus.geometry, bcus["name"]):
-            if geom.intersects(target.buffer(result.areas.buffer_m + result.areas.ring_m + 1500).iloc[0]):
-                p = geom.intersection(target.buffer(result.areas.buffer_m + result.areas.ring_m + 1500).iloc[0])
-                c = p.representative_point()
-                ax.annotate(safe.mpl_text(name), (c.x, c.y), fontsize=7, color="#222", ha="center")
-    mv = result.migration.moves
-    for _, r in mv.iterrows():
+        sm.fill(result.cross[result.cross["flag"]], "none", edgecolor=AREA_COLORS["evidence"], linewidth=2.2,
+                hatch="//")
+    sm.outline(bcus, BOUNDARY_COLORS["bcu"], linewidth=1.1, labels="name", within=zone.iloc[0])
+    for _, r in result.migration.moves.iterrows():
+        color = MOVE_COLORS["flagged"] if r["flag"] else MOVE_COLORS["other"]
         if r["kind"] in ("moved", "stayed") and r["distance_m"] > 0:
-            color = "#d62728" if r["flag"] else "#333"
-            ax.annotate("", xy=(r["x1"], r["y1"]), xytext=(r["x0"], r["y0"]),
-                        arrowprops=dict(arrowstyle="->", color=color, lw=1.6))
-            ax.annotate(f"{r['distance_m']:,.0f} m", ((r["x0"] + r["x1"]) / 2, (r["y0"] + r["y1"]) / 2),
-                        fontsize=6.5, color=color)
+            sm.arrow(r["x0"], r["y0"], r["x1"], r["y1"], color, text=f"{r['distance_m']:,.0f} m")
         elif r["kind"] == "new":
-            ax.plot(r["x1"], r["y1"], marker="*", color="#d62728" if r["flag"] else "#333", markersize=9)
-    sites = getattr(result.migration, "sites_near", None)
-    if sites is not None and len(sites):
-        ax.scatter(sites.geometry.x, sites.geometry.y, s=10, c="#2ca02c", marker="^", label="Sensitive site", zorder=5)
-    ax.set_xlim(x0, x1)
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    handles = [Patch(color=AREA_COLORS["target"], label="Target"), Patch(color=AREA_COLORS["buffer"], label="Buffer"),
-               Patch(color=AREA_COLORS["ring"], label="Wider ring"),
-               Patch(color=AREA_COLORS["control"], label="Control"),
-               Patch(facecolor="none", edgecolor="#d62728", hatch="//", label="Possible displacement")]
-    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.9)
-    ax.set_title(f"{safe.mpl_text(result.operation.get('name', 'Operation'))}: areas and hot spot moves", fontsize=10)
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+            sm.star(r["x1"], r["y1"], color)
+    sm.sites(getattr(result.migration, "sites_near", None), size=10)
+    for area, label in (("target", "Target"), ("buffer", "Buffer"), ("ring", "Wider ring"),
+                        ("control", "Control")):
+        sm.patch(AREA_COLORS[area], label)
+    sm.patch("none", "Possible displacement", edgecolor=AREA_COLORS["evidence"], hatch="//")
+    return sm.png(title=f"{safe.mpl_text(result.operation.get('name', 'Operation'))}: areas and hot spot moves",
+                  legend_loc="lower left", tight=False)
 
 
 _TEMPLATE = """<!doctype html>
@@ -270,11 +247,12 @@ def trend_png(panel: pd.DataFrame, windows) -> bytes:
     wide = panel.pivot(index="month", columns="name", values="harm").astype(float)
     fig, ax = plt.subplots(figsize=(8, 3), dpi=100)
     months = list(wide.index)
-    for name, color in (("Target", "#253494"), ("Catchment (rings)", "#f28e2b"), ("Control", "#9e9e9e")):
+    for name, color in (("Target", AREA_COLORS["target"]), ("Catchment (rings)", RING_COLORS[0]),
+                        ("Control", AREA_COLORS["control"])):
         if name in wide:
             y = wide[name] / np.nanmean(wide[name]) if np.nanmean(wide[name]) else wide[name]
             ax.plot(range(len(months)), y.to_numpy(), label=name, color=color, lw=2)
-    for which, color in (("before", "#ddeeff"), ("after", "#ffeedd")):
+    for which, color in WINDOW_COLORS.items():
         a, b = getattr(windows, which)
         if a in months and b in months:
             ax.axvspan(months.index(a) - 0.5, months.index(b) + 0.5, color=color, zorder=0)

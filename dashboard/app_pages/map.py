@@ -7,6 +7,7 @@ from streamlit_folium import st_folium
 from dashboard import data, ui
 from geo import aggregate, maps, safe
 from geo.harm import ENFORCEMENT_LABEL
+from geo.render import palette
 from geo.settings import settings
 
 path, key, ver, info = data.current()
@@ -84,7 +85,7 @@ def draw_map():
     if main_layer != "calls" and "calls" in layers:
         calls = data.incidents(key, ver, "calls")
         calls = calls[(calls["month"] >= m0) & (calls["month"] <= m1)]
-        maps.add_points(m, calls, name="Calls for service", color="#7b3294",
+        maps.add_points(m, calls, name="Calls for service", color=palette.LINE_COLORS["calls"],
                         tooltip_fields=["category", "date"], max_points=settings.max_points_on_map)
     sites = data.sites(key, ver)
     if len(sites):
@@ -95,7 +96,7 @@ def draw_map():
     for lv in ("ward", "neighbourhood"):
         if lv in levels:
             maps.add_boundaries(m, data.boundaries(key, ver, lv), name=f"{lv.title()}s", name_col="name",
-                                color="#777", weight=1)
+                                color=palette.BOUNDARY_COLORS["boundary"], weight=1)
     ops = data.operation_areas(key, ver)
     if len(ops):
         maps.add_areas(m, ops, name="Operation target areas", name_col="name")

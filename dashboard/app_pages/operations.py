@@ -18,6 +18,7 @@ from geo import access, maps, safe
 from geo.auth import AccessDenied
 from geo.errors import GeoInputError
 from geo.operations import TACTICS, Operation
+from geo.render import palette
 
 path, key, ver, info = data.current()
 st.title("Operations")
@@ -50,7 +51,7 @@ else:
             "available for results analysis.")
 
 # ---- results analysis
-RESULT_COLORS = {"control": "#9e9e9e", "ring": "#fdd0a2", "buffer": "#f28e2b", "target": "#253494"}
+RESULT_COLORS = palette.AREA_COLORS   # the same colours as the report's static map
 
 
 def _num(x, d=0):
@@ -235,7 +236,7 @@ def draw_results_map(res):
     maps.add_areas(m, fr[fr["kind"] == "control"], name="Comparison (rest of the BCU)",
                    color=RESULT_COLORS["control"], name_col="name", opacity=0.25)
     rings = fr[(fr["kind"] == "ring") & ~fr.geometry.is_empty]
-    for (_, r), color in zip(rings.iterrows(), ("#f28e2b", "#fdae6b", "#fdd0a2")):
+    for (_, r), color in zip(rings.iterrows(), palette.RING_COLORS):
         maps.add_areas(m, rings.loc[[r.name]].assign(name=r["name"]), name=r["name"],
                        color=color, name_col="name", opacity=0.35)
     maps.add_areas(m, fr[fr["kind"] == "target"], name="Target", color=RESULT_COLORS["target"], name_col="name",
@@ -257,22 +258,24 @@ def draw_results_map(res):
             import geopandas as gpd
             maps.add_areas(m, gpd.GeoDataFrame({"name": labels}, geometry=geoms,
                                                crs=res.crs), name="Evidence of displacement or diffusion",
-                           color="#d62728", name_col="name", opacity=0.4)
+                           color=RESULT_COLORS["evidence"], name_col="name", opacity=0.4)
     maps.add_boundaries(m, all_bcus,
-                        name="BCUs and neighbouring forces", name_col="name", color="#222", weight=2)
+                        name="BCUs and neighbouring forces", name_col="name", color=palette.BOUNDARY_COLORS["bcu"],
+                        weight=2)
     mv = res.migration.moves
     if len(mv):
         layer = folium.FeatureGroup(name="Hot spot moves")
         moved = mv[mv["kind"].isin(["moved", "stayed"])].to_crs(4326)
         for geom, dist, flag in zip(moved.geometry, moved["distance_m"], moved["flag"]):
             pts = [(lat, lon) for lon, lat in geom.coords]
-            color = "#d62728" if flag else "#111"
+            color = palette.MOVE_COLORS["flagged" if flag else "other"]
             folium.PolyLine(pts, color=color, weight=3,
                             tooltip=safe.tooltip(f"{dist:,.0f} m" + (f": {flag}" if flag else ""))).add_to(layer)
             folium.CircleMarker(pts[-1], radius=5, color=color, fill=True, fill_opacity=1).add_to(layer)
         new = mv[mv["kind"] == "new"].to_crs(4326)
         for geom, flag in zip(new.geometry, new["flag"]):
-            folium.CircleMarker((geom.y, geom.x), radius=7, color="#d62728" if flag else "#111", fill=False,
+            folium.CircleMarker((geom.y, geom.x), radius=7, color=palette.MOVE_COLORS["flagged" if flag else "other"],
+                                fill=False,
                                 weight=3, tooltip=safe.tooltip("new hot spot" + (f": {flag}" if flag else ""))
                                 ).add_to(layer)
         layer.add_to(m)
@@ -280,10 +283,11 @@ def draw_results_map(res):
     if near is not None and len(near):
         maps.add_sites(m, near, buffers_m=(400,))
     maps.add_legend(m, "Results analysis", [(RESULT_COLORS["target"], "Target"),
-                                            ("#f28e2b", "Ring 0–250 m"), ("#fdae6b", "Ring 250–500 m"),
-                                            ("#fdd0a2", "Ring 500–1,000 m"),
+                                            (palette.RING_COLORS[0], "Ring 0–250 m"),
+                                            (palette.RING_COLORS[1], "Ring 250–500 m"),
+                                            (palette.RING_COLORS[2], "Ring 500–1,000 m"),
                                             (RESULT_COLORS["control"], "Comparison"),
-                                            ("#d62728", "Evidence of displacement / diffusion")])
+                                            (RESULT_COLORS["evidence"], "Evidence of displacement / diffusion")])
     maps.finish(m)
     st_folium(m, returned_objects=[], height=520, use_container_width=True, key="res_map")
 
@@ -343,7 +347,7 @@ else:
     m = maps.base_map(maps.wgs84_bounds(bcus[bcus["code"] == bcu] if len(bcus) else bcus),
                       tile_url=info["settings"].get("tile_url"))
     maps.add_boundaries(m, data.boundaries(key, ver, "ward") if "ward" in info["levels"] else bcus,
-                        name="Boundaries", name_col="name", color="#777", weight=1)
+                        name="Boundaries", name_col="name", color=palette.BOUNDARY_COLORS["boundary"], weight=1)
     maps.add_draw(m)
     maps.finish(m)
     drawn = st_folium(m, returned_objects=["last_active_drawing"], height=420, use_container_width=True,

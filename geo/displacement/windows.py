@@ -1,4 +1,4 @@
-"""Before and after windows of an operation, and month arithmetic.
+"""Before and after windows of an operation (month arithmetic: :mod:`geo.periods`).
 
 Months are ``YYYY-MM`` strings, days ``YYYY-MM-DD``; windows are inclusive.
 """
@@ -12,26 +12,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GeoInputError
+from ..periods import month_add, month_label, month_span
 
 __all__ = ["Windows", "op_windows", "check_coverage", "periods", "month_add", "month_span", "month_label",
            "window_months"]
-
-
-def month_add(month: str, k: int) -> str:
-    """The month `k` months after `month` (``YYYY-MM``)."""
-    y, m = int(month[:4]), int(month[5:7])
-    i = y * 12 + (m - 1) + k
-    return f"{i // 12:04d}-{i % 12 + 1:02d}"
-
-
-def month_span(m0: str, m1: str) -> int:
-    """Number of months from `m0` to `m1`, both included."""
-    return (int(m1[:4]) * 12 + int(m1[5:7])) - (int(m0[:4]) * 12 + int(m0[5:7])) + 1
-
-
-def month_label(m: str) -> str:
-    """``2024-03`` -> ``Mar 2024``."""
-    return dt.date(int(m[:4]), int(m[5:7]), 1).strftime("%b %Y")
 
 
 @dataclass(frozen=True)
