@@ -9,7 +9,10 @@ from geo import Workspace
 from geo.demo import DEMO_OPERATIONS, SY_CRIME_ARCHIVE
 from tests.conftest import SY_MONTH_ROWS
 
-SHARED = Path("/work/shared/data/south-yorkshire/crime")
+#: The published files the archive was packed from: ``shared/`` beside the checkout (as in CI), else /work/shared.
+SHARED = next((p for p in (Path(__file__).resolve().parents[2] / "shared" / "data" / "south-yorkshire" / "crime",
+                           Path("/work/shared/data/south-yorkshire/crime")) if p.exists()),
+              Path("/work/shared/data/south-yorkshire/crime"))
 
 
 def test_the_archive_has_the_police_uk_layout():
