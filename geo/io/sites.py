@@ -1,0 +1,117 @@
+"""Sensitive sites (schools, treatment centres, hostels, pharmacies): :func:`read_sites`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import GeoInputError
+from .csvread import ReadResult, RowOutcomes, SITE_KINDS, UK_LONLAT_BOX, content_uids, to_float
+from .checks import check_lonlat_file, check_points_near_area, locate
+from .incidents import read_table
+
+
+def read_sites(path, *, kind: str | None = None, crs: str = "EPSG:27700", area=None) -> ReadResult:
+    """Read sensitive sites: DfE school lists, the NHS health-site file, or a generic file.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV (or vector file for the generic form).
+
+        * DfE school lists (``URN``, ``SCHNAME``, ``LATITUDE``, ``LONGITUDE``): kind
+          ``school``, detail from ``PHASE``.
+        * Health sites (``needle_syringe_exchange``, ``supervised_consumption``,
+          ``substance_keyword_in_name``): kind ``treatment`` when any of those flags is
+          set, else ``pharmacy`` for pharmacies and ``other`` otherwise.
+        * Generic: a ``kind`` column (school, treatment, hostel, bail hostel, pharmacy,
+          other) or the ``kind`` argument, a ``name`` column, and ``longitude``/
+          ``latitude`` (or ``lon``/``lat``) columns.
+    kind : str, optional
+        Kind for every row of a generic file without a ``kind`` column.
+
+    Returns
+    -------
+    ReadResult
+        ``frame`` columns: ``uid``, ``kind``, ``name``, ``detail``, ``source``,
+        ``status``, ``geometry``.
+    """
+    path = Path(path)
+    name = str(path)
+    df, geom = read_table(path)
+    cols = set(df.columns)
+    out = RowOutcomes(df, name)
+    if {"URN", "SCHNAME", "LATITUDE", "LONGITUDE"} <= cols:
+        kinds = pd.Series("school", index=df.index)
+        names, detail = df["SCHNAME"], df.get("PHASE", pd.Series("", index=df.index))
+        ids = "school:" + df["URN"].str.strip()
+        lon, lat, xcol, ycol = to_float(df["LONGITUDE"]), to_float(df["LATITUDE"]), "LONGITUDE", "LATITUDE"
+    elif {"needle_syringe_exchange", "supervised_consumption", "substance_keyword_in_name"} <= cols:
+        flag = lambda c: pd.to_numeric(df[c], errors="coerce").fillna(0).astype(int) > 0  # noqa: E731
+        treat = flag("needle_syringe_exchange") | flag("supervised_consumption") | flag("substance_keyword_in_name")
+        pharm = df.get("source", pd.Series("", index=df.index)).str.lower().eq("pharmacy")
+        kinds = pd.Series(np.where(treat, "treatment", np.where(pharm, "pharmacy", "other")), index=df.index)
+        services = [c.replace("_", " ") for c in ("needle_syringe_exchange", "supervised_consumption", "alcohol_intervention")]
+        detail = df.apply(lambda r: ", ".join(s for s, c in zip(services, ("needle_syringe_exchange", "supervised_consumption", "alcohol_intervention")) if str(r.get(c, "0")).strip() not in ("", "0")), axis=1) if len(df) else pd.Series(dtype=str)
+        names = df["name"]
+        ids = "health:" + df.get("org_id", df.index.astype(str).to_series(index=df.index)).astype(str)
+        lon, lat, xcol, ycol = to_float(df["longitude"]), to_float(df["latitude"]), "longitude", "latitude"
+    else:
+        lower = {c.lower(): c for c in df.columns}
+        if "kind" in lower:
+            kinds = df[lower["kind"]].str.strip().str.lower()
+        elif kind:
+            kinds = pd.Series(kind.lower(), index=df.index)
+        else:
+            raise GeoInputError(
+                "The sites file has no 'kind' column and no kind was given", where=f"{name}, line 1 (header)",
+                fix="add a 'kind' column (school, treatment, hostel, bail hostel, pharmacy, other) "
+                    "or import with --kind KIND",
+            )
+        names = df[lower["name"]] if "name" in lower else pd.Series("", index=df.index)
+        detail = df[lower["detail"]] if "detail" in lower else pd.Series("", index=df.index)
+        ids = pd.Series("", index=df.index)
+        if geom is not None:
+            g = geom.to_crs("EPSG:4326") if geom.crs else geom
+            lon, lat, xcol, ycol = g.x.to_numpy(), g.y.to_numpy(), "geometry", "geometry"
+        else:
+            xk = next((lower[c] for c in ("longitude", "lon", "lng", "x") if c in lower), None)
+            yk = next((lower[c] for c in ("latitude", "lat", "y") if c in lower), None)
+            if not (xk and yk):
+                raise GeoInputError(
+                    "The sites file has no longitude/latitude columns", where=f"{name}, line 1 (header)",
+                    fix="add 'longitude' and 'latitude' columns in WGS84 degrees",
+                )
+            lon, lat, xcol, ycol = to_float(df[xk]), to_float(df[yk]), xk, yk
+        out.reject(~kinds.isin(SITE_KINDS).to_numpy(), "kind",
+                   "unknown kind (use school, treatment, hostel, bail hostel, pharmacy or other)")
+    check_lonlat_file(lon, lat, name, xcol, ycol)
+    out.reject(~(np.isfinite(lon) & np.isfinite(lat)), f"{xcol}/{ycol}", "missing or unparseable coordinate")
+    x0, y0, x1, y1 = UK_LONLAT_BOX
+    out.reject(~((lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)), f"{xcol}/{ycol}",
+               "implausible coordinate (outside the UK)")
+    lon = np.where(out.rejected, np.nan, lon)
+    lat = np.where(out.rejected, np.nan, lat)
+    X, Y, status = locate(lon, lat, "EPSG:4326", crs, area)
+    check_points_near_area(lon, lat, "EPSG:4326", crs, X, Y, area, name, xcol, ycol)
+    report = out.report(name, "sites", status)
+    keep = ~out.rejected
+    uid = ids[keep].to_numpy(dtype=object).copy()
+    blank = np.array([not str(u).split(":", 1)[-1] for u in uid], dtype=bool)
+    # a site without an id is identified by what it is and where (not by notes or details a
+    # republished list may revise), so a re-import does not add it again
+    ident = pd.DataFrame({"kind": kinds[keep].astype(str).str.strip().str.lower().to_numpy(),
+                          "name": names[keep].astype(str).str.strip().to_numpy(),
+                          "lon": np.round(lon[keep], 5).astype(str), "lat": np.round(lat[keep], 5).astype(str)})
+    uid[blank] = content_uids(ident.loc[blank], "site:h:")
+    frame = gpd.GeoDataFrame({
+        "uid": uid, "kind": kinds[keep].to_numpy(), "name": names[keep].str.strip().to_numpy(),
+        "detail": np.asarray(detail[keep], dtype=object), "source": path.name, "status": status[keep],
+    }, geometry=shapely.points(X[keep], Y[keep]), crs=crs)
+    return ReadResult(frame, report)
+
+
