@@ -37,8 +37,6 @@ BOUNDARY_LEVELS = ("force", "bcu", "ward", "neighbourhood", "lsoa")
 
 
 @dataclass
-
-
 class ReadResult:
     """Rows kept from a read (GeoDataFrame in the analysis CRS) and the import report."""
 

@@ -23,8 +23,6 @@ MIN_DATE = pd.Timestamp("1900-01-01")
 
 
 @dataclass
-
-
 class ParsedDates:
     """Timestamps read from one column (see :func:`parse_timestamps`).
 

@@ -31,8 +31,6 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-
-
 class ColumnMapping:
     """How the columns of an incidents or calls-for-service file map onto the product.
 
