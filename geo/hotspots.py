@@ -24,6 +24,7 @@ from .grid import (GRID_COLUMNS, GridSpec, setting, auto_cell_size, cells_to_arr
                    check_crs_metres, grid_counts, grid_of, point_weights, point_xy)
 from .kde import KDEResult, auto_bandwidth, kde
 from .settings import settings
+from .stats import fdr_bh
 
 logger = logging.getLogger(__name__)
 
@@ -39,58 +40,6 @@ HOTSPOT_LABELS: tuple[str, ...] = (
     "Hot spot 90%", "Hot spot 95%", "Hot spot 99%",
 )
 CORRECTIONS = ("fdr_bh", "bonferroni", None)
-
-
-# --------------------------------------------------------------------------------------
-# multiple testing
-# --------------------------------------------------------------------------------------
-def fdr_bh(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (false discovery rate).
-
-    ``p_adj[(i)] = min_{j >= i} min(1, m p_(j) / j)`` over the ascending order ``(i)``;
-    the same numbers as ``scipy.stats.false_discovery_control(p, method="bh")``. Reject
-    where ``p_adj <= alpha`` to control the FDR at ``alpha``.
-
-    Parameters
-    ----------
-    p : array_like
-        P-values in [0, 1], any shape.
-
-    Returns
-    -------
-    numpy.ndarray
-        Adjusted p-values, same shape as ``p``.
-
-    Raises
-    ------
-    GeoInputError
-        If any p-value is missing or outside [0, 1].
-
-    References
-    ----------
-    Benjamini & Hochberg (1995), JRSS B 57(1), 289-300.
-
-    Examples
-    --------
-    >>> fdr_bh([0.01, 0.04, 0.03, 0.20]).round(4).tolist()
-    [0.04, 0.0533, 0.0533, 0.2]
-    """
-    p = np.asarray(p, dtype=float)
-    flat = p.ravel()
-    bad = ~((flat >= 0) & (flat <= 1))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise GeoInputError(f"p-values must lie in [0, 1], found {flat[i]}",
-                            where=f"position {i}", fix="pass p-values, not z-scores")
-    m = flat.size
-    if m == 0:
-        return p.copy()
-    order = np.argsort(flat, kind="stable")
-    ranked = flat[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(ranked, 1.0)
-    return out.reshape(p.shape)
 
 
 def _adjust(p: np.ndarray, correction: str | None) -> np.ndarray:

@@ -374,3 +374,38 @@ def test_mann_kendall_flat_series_has_no_trend():
 def test_mann_kendall_errors(series, match):
     with pytest.raises(GeoInputError, match=match):
         mann_kendall(series)
+
+
+# --------------------------------------------------------------------------- multiple testing
+def _fdr_bh_step_up(p):
+    """The hand-written Benjamini-Hochberg step-up that ``fdr_bh`` used before scipy's."""
+    flat = np.asarray(p, dtype=float).ravel()
+    m = flat.size
+    order = np.argsort(flat, kind="stable")
+    ranked = np.minimum.accumulate((flat[order] * m / np.arange(1, m + 1))[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(ranked, 1.0)
+    return out.reshape(np.shape(p))
+
+
+def test_fdr_bh_agrees_with_the_old_step_up_and_keeps_the_shape():
+    from geo.stats import fdr_bh
+    rng = np.random.default_rng(7)
+    for p in (rng.uniform(size=300), np.r_[rng.uniform(0, 0.01, 40), [0.0, 1.0, 0.5, 0.5, 0.5]],
+              rng.uniform(size=(12, 9)) ** 3, np.array([0.03])):
+        got = fdr_bh(p)
+        assert got.shape == p.shape
+        np.testing.assert_allclose(got, _fdr_bh_step_up(p), rtol=1e-12)
+    # a 2-D grid is one family, not one family per column
+    grid = np.array([[0.01, 0.5], [0.02, 0.03]])
+    np.testing.assert_allclose(fdr_bh(grid), [[0.04, 0.5], [0.04, 0.04]])
+    assert fdr_bh([]).size == 0
+    with pytest.raises(GeoInputError, match=r"\[0, 1\]"):
+        fdr_bh([0.2, float("nan")])
+
+
+def test_every_multiple_testing_correction_lives_in_stats():
+    import geo.hotspots
+    from geo.stats import fdr_bh, holm
+    assert geo.hotspots.fdr_bh is fdr_bh
+    assert holm([0.01, 0.04, 0.03]).round(2).tolist() == [0.03, 0.06, 0.06]
