@@ -3,7 +3,8 @@
 :func:`run_hotspots` runs Gi* on a grid, kernel density, DBSCAN or HDBSCAN clusters or
 emerging hot spots on a set of incidents and returns a :class:`HotspotRun`: one layer of
 polygons (cells or cluster hulls) with a ``class`` column, the parameters actually used
-(automatic ones marked) and a short summary. :func:`add_hotspot_layer` draws the classes
+(automatic ones marked) and a short summary. Drawing is presentation and lives in
+:mod:`geo.render.hotspot_layers` (:func:`add_hotspot_layer`, re-exported here): the classes
 on an offline folium map with a legend; hot classes are reds, cold classes blues and
 cells that are not significant are left off so the map stays light.
 """
@@ -23,6 +24,7 @@ from .hotspots import CALLS_CRIME_CLASSES, HOTSPOT_LABELS, gistar, grid_counts, 
 from .hotspots import point_clusters
 from .kde import auto_bandwidth
 from .render import palette
+from .render.hotspot_layers import add_hotspot_layer  # re-exported: the layer builder lives in geo.render
 from .settings import settings
 from .spacetime import EHSA_PATTERNS
 
@@ -50,19 +52,6 @@ NOT_SIGNIFICANT = ("Not significant", "No Pattern Detected", "Not hot", "Other",
 #: Fill colour of every class drawn (hot: reds and oranges; cold: blues): the shared palette.
 CLASS_COLORS = palette.CLASS_COLORS
 
-_TOOLTIPS: dict[str, list[tuple[str, str]]] = {
-    "gistar": [("class", "Class"), ("n", "Incidents"), ("harm", "Harm"), ("gistar", "Gi* z"),
-               ("p_adj", "p (FDR)")],
-    "kde": [("class", "Class"), ("intensity_km2", "Per km² (smoothed)")],
-    "dbscan": [("cluster_id", "Cluster"), ("n", "Incidents"), ("harm", "Harm"),
-               ("top_categories", "Main types")],
-    "emerging": [("class", "Pattern"), ("simple_class", "Simple class"),
-                 ("n_series", "Incidents per period"), ("trend", "Trend of Gi*"),
-                 ("harm", "Harm")],
-    "calls_vs_crime": [("class", "Class"), ("n_calls", "Calls"), ("n_crime", "Crimes"),
-                       ("hotspot_calls", "Calls Gi*"), ("hotspot_crime", "Crime Gi*")],
-}
-_TOOLTIPS["hdbscan"] = _TOOLTIPS["dbscan"]
 
 
 @dataclass(frozen=True)
@@ -325,67 +314,6 @@ def _kde_classes(values: np.ndarray) -> np.ndarray:
         threshold = np.sort(finite)[::-1][k - 1]
         out[(values >= threshold) & (values > 0)] = label
     return out
-
-
-# --------------------------------------------------------------------------------- map
-def add_hotspot_layer(m, layer: gpd.GeoDataFrame, *, classes, method: str, name: str,
-                      title: str, column: str = "class", max_polygons: int = 4000,
-                      opacity: float = 0.7):
-    """Draw the significant classes of a hot-spot layer with a legend.
-
-    Only rows whose ``column`` is in ``classes`` are drawn, hot reds and cold blues from
-    :data:`CLASS_COLORS`; the legend lists the classes present with their number of
-    cells. Above ``max_polygons`` polygons, cells of a class are merged into one
-    polygon per class (the tooltips then give the class and its number of cells), so
-    the page stays responsive however fine the grid.
-
-    Parameters
-    ----------
-    m : folium.Map
-        A map from :func:`geo.maps.base_map`.
-    layer : geopandas.GeoDataFrame
-        E.g. ``HotspotRun.layer`` or a :func:`geo.hotspots.calls_vs_crime` result.
-    classes : sequence of str
-        Classes to draw, in legend order.
-    method : str
-        Key of the tooltip fields (a :data:`METHODS` key or ``"calls_vs_crime"``).
-    name, title : str
-        Layer name in the layer control, and legend title.
-    column : str
-        Class column.
-    max_polygons : int
-        Merge polygons above this many.
-    opacity : float
-        Fill opacity.
-
-    Returns
-    -------
-    folium.FeatureGroup
-        The layer, already added to ``m`` (with its legend).
-    """
-    from . import maps
-
-    shown = layer[layer[column].astype(str).isin(list(classes))].copy()
-    shown["_cls"] = shown[column].astype(str)
-    present = [c for c in classes if (shown["_cls"] == c).any()]
-    counts = shown["_cls"].value_counts()
-    fields = [(f, lab) for f, lab in _TOOLTIPS.get(method, [("class", "Class")])
-              if f in shown.columns or f == "class"]
-    if column != "class":
-        fields = [(column, "Class")] + [(f, lab) for f, lab in fields if f != "class"]
-    if len(shown) > max_polygons:
-        logger.info("%s polygons > %s: merged by class for the map", len(shown), max_polygons)
-        shown = shown.dissolve(by="_cls", as_index=False)[["_cls", "geometry"]]
-        shown["cells"] = shown["_cls"].map(counts).astype(int)
-        shown[column] = shown["_cls"]
-        fields = [(column, "Class"), ("cells", "Cells")]
-    fmt = {f: "{:,.3g}" for f in ("gistar", "p_adj", "intensity_km2")}
-    fmt.update({f: "{:,.0f}" for f in ("harm", "n", "n_calls", "n_crime", "cells")})
-    items = palette.legend_items(CLASS_COLORS, present, counts=counts)
-    return maps.add_categories(m, shown, "_cls", {c: palette.class_color(c) for c in classes},
-                               name=name, title=title, tooltip_fields=fields, formats=fmt,
-                               legend_items=items or [(palette.LINE_COLORS["none"], "None significant")],
-                               opacity=opacity)
 
 
 # ------------------------------------------------------------------------ selection

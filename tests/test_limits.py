@@ -48,7 +48,7 @@ def peak_mb(fn):
 
 
 def test_automatic_cell_size_has_a_lower_bound_and_is_logged(caplog):
-    with caplog.at_level(logging.INFO, logger="geo.grid"):
+    with caplog.at_level(logging.INFO, logger="geo.hotspots.grid"):
         size = auto_cell_size(clustered())
     assert size == SETTINGS.min_auto_cell_m == 50
     assert "below the lower bound; using 50 m" in caplog.text
