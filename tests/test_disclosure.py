@@ -94,7 +94,7 @@ def test_two_small_cells_whose_sum_pins_them_are_protected():
 
 
 def test_range_attack_with_linear_programming_finds_nothing():
-    from geo.disclosure import _bounds
+    from geo.disclosure.suppression import _bounds
     for t in random_tables(n=15, seed=7):
         s = suppress(t)
         full = t.copy()
