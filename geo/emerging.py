@@ -29,6 +29,7 @@ from .errors import GeoInputError
 from .grid import (GridSpec, area_geometry, bin_counts, check_grid_size, grid_counts, plan_grid, point_weights,
                    point_xy)
 from .hotspots import gistar
+from .periods import month_range
 from .settings import settings
 from .spacetime import EHSA_PATTERNS, emerging_table, simple_classes
 
@@ -120,8 +121,7 @@ def period_labels(points, period: str = "month", *, month_col: str = "month",
                                 fix="months must look like '2024-01'")
         labels = pd.Series(per.strftime("%Y-%m"), index=points.index, dtype="string")
         labels[~valid] = pd.NA
-        rng = pd.period_range(per[valid].min(), per[valid].max(), freq="M")
-        return labels, [str(p) for p in rng.strftime("%Y-%m")]
+        return labels, month_range(str(per[valid].min()), str(per[valid].max()))
     d = _dates(points, date_col)
     if d.notna().sum() == 0:
         have = "only months" if month_col in points.columns else "no dates"
@@ -132,8 +132,7 @@ def period_labels(points, period: str = "month", *, month_col: str = "month",
     if period == "month":
         per = d.dt.to_period("M")
         labels = per.dt.strftime("%Y-%m").astype("string")
-        rng = pd.period_range(per.min(), per.max(), freq="M")
-        return labels, [str(p) for p in rng.strftime("%Y-%m")]
+        return labels, month_range(str(per.min()), str(per.max()))
     step = 7 if period == "week" else 1
     last = d.max()
     back = ((last - d).dt.days // step).astype("Int64")       # 0 = final period

@@ -21,6 +21,7 @@ import shapely
 
 from .errors import GeoInputError
 from .grid import check_crs_metres, point_weights
+from .periods import month_range
 from .settings import settings
 from .stats import mann_kendall_rows
 
@@ -242,8 +243,7 @@ def site_exposure(
         per = pd.PeriodIndex(pd.to_datetime(mon, errors="coerce", format="%Y-%m"), freq="M")
         ok = ~per.isna()
         if ok.any():
-            months = [str(p) for p in pd.period_range(per[ok].min(), per[ok].max(), freq="M")
-                      .strftime("%Y-%m")]
+            months = month_range(str(per[ok].min()), str(per[ok].max()))
             code = pd.Categorical(mon, categories=months).codes
             m = (d <= trend_r) & (code[pi] >= 0)
             table = np.zeros((n_sites, len(months)))

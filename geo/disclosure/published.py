@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GeoInputError
+from ..geometry import points_inside
 from ..periods import quarter_months, quarter_of
 from ..settings import settings
 from .suppression import HARM_ROUND, check_aggregate, primary_label, round_harm
@@ -172,9 +173,7 @@ class Published:
     # -------------------------------------------------------------- areas from whole units
     def units_in(self, geometry) -> list[str]:
         """Codes of the base units whose representative point lies in ``geometry``."""
-        import shapely
-        shapely.prepare(geometry)
-        inside = shapely.contains_xy(geometry, self.units["px"].to_numpy(), self.units["py"].to_numpy())
+        inside = points_inside(geometry, self.units["px"].to_numpy(), self.units["py"].to_numpy())
         return list(self.units.loc[inside, "code"])
 
     def snap(self, geometry, *, min_units: int | None = None, what: str = "The drawn area") -> list[str]:

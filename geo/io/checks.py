@@ -11,6 +11,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from ..errors import GeoInputError
+from ..geometry import points_inside
 from .csvread import INCIDENT_COLUMNS, UK_LONLAT_BOX
 
 
@@ -28,8 +29,7 @@ def locate(x: np.ndarray, y: np.ndarray, src_crs, dst_crs, area) -> tuple[np.nda
     status = np.where(have, "mapped", "no_location").astype(object)
     if area is not None and have.any():
         geom = area.union_all() if hasattr(area, "union_all") else area
-        shapely.prepare(geom)
-        inside = shapely.contains_xy(geom, X[have], Y[have])
+        inside = points_inside(geom, X[have], Y[have])
         idx = np.flatnonzero(have)
         status[idx[~inside]] = "outside_area"
     return X, Y, status
