@@ -113,6 +113,7 @@ def _pairs_lag(xy: np.ndarray, y: np.ndarray, distance: float):
 
 
 def check_distance(distance) -> float:
+    """``distance`` (metres) as a positive finite float; :class:`GeoInputError` otherwise."""
     try:
         d = float(distance)
     except (TypeError, ValueError):

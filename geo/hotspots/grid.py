@@ -17,7 +17,8 @@ import shapely
 
 from ..errors import GeoInputError
 from ..settings import settings
-from .inputs import area_geometry, check_cell_size, check_crs_metres, point_weights, point_xy  # noqa: F401 (geo.grid names)
+# check_crs_metres is not used here but stays importable from geo.grid, as before the split
+from .inputs import area_geometry, check_cell_size, check_crs_metres, point_weights, point_xy  # noqa: F401
 
 logger = logging.getLogger(__name__)
 

@@ -36,6 +36,7 @@ def locate(x: np.ndarray, y: np.ndarray, src_crs, dst_crs, area) -> tuple[np.nda
 
 
 def incident_frame(cols: dict, X, Y, crs, points: bool = True) -> gpd.GeoDataFrame:
+    """The incidents frame (:data:`INCIDENT_COLUMNS` present in ``cols``) with ``x``, ``y`` and point geometry."""
     df = pd.DataFrame(cols)
     df["x"], df["y"] = X, Y
     if points:
@@ -113,6 +114,7 @@ def check_lonlat_file(lon, lat, name, xcol, ycol, lines=None) -> None:
 
 
 def check_crs_plausible(x, y, src: CRS, name, xcol, ycol, mapping_name, lines=None) -> None:
+    """Refuse coordinates that cannot be in ``src`` (swapped, wrong CRS, outside its area of use)."""
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() == 0:
         return

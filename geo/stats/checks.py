@@ -45,6 +45,7 @@ def count_pair(value, name: str, *, allow_zero_weight: bool = True) -> tuple[flo
 
 
 def check_weights(value, name: str, length: int) -> tuple[float, ...]:
+    """``value`` as ``length`` positive finite weights; :class:`GeoInputError` otherwise."""
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as err:
