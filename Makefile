@@ -10,7 +10,7 @@ TEST    := $(VENV)/.installed-test
 BENCH   := $(VENV)/.installed-bench
 PORT    ?= 8501
 
-.PHONY: run test test-fast bench demo clean venv
+.PHONY: run test test-fast test-postgis run-postgis bench demo clean venv
 
 # Everything: the app, the tests and the benchmarks.
 venv: $(TEST) $(BENCH)
@@ -43,8 +43,31 @@ test: $(TEST)
 test-fast: $(TEST)
 	$(BIN)/python -m pytest -m "not browser and not slow"
 
+# The store contract against a throwaway PostGIS server (Debian: postgresql postgresql-15-postgis-3).
+test-postgis: $(TEST)
+	@dir=$$(mktemp -d /tmp/geo-pg.XXXXXX); \
+	url=$$(scripts/pg_test_server.sh start $$dir 2>/dev/null) || exit 1; \
+	echo "PostGIS test server: $$url"; \
+	GEO_TEST_PG=$$url $(BIN)/python -m pytest tests/test_store_contract.py; rc=$$?; \
+	scripts/pg_test_server.sh stop $$dir; exit $$rc
+
+# A PostGIS server (data kept in .pgdata/, port $(PGPORT)) holding the demo workspaces,
+# copied from the GeoPackages by `python -m geo migrate`; the command line then works on
+# them with GEO_STORE set (printed).
+PGPORT  ?= 55432
+run-postgis: demo
+	@test -d .pgdata/data || scripts/pg_test_server.sh start $(CURDIR)/.pgdata $(PGPORT) >/dev/null 2>&1 \
+	  || { echo "could not start PostgreSQL (apt-get install postgresql postgresql-15-postgis-3)"; exit 1; }
+	@$(BIN)/pg_isready -q -h 127.0.0.1 -p $(PGPORT) 2>/dev/null || true
+	@for ws in workspaces/*.gpkg; do \
+	  name=$$(basename $$ws .gpkg); \
+	  $(BIN)/python -m geo migrate --from $$ws --to "postgresql://geo@127.0.0.1:$(PGPORT)/geo_test?workspace=$$name" --replace; \
+	done
+	@echo "GEO_STORE=postgresql://geo@127.0.0.1:$(PGPORT)/geo_test  (e.g. GEO_STORE=... $(BIN)/python -m geo operations list --workspace workspaces/south-yorkshire.gpkg)"
+
 bench: $(BENCH)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) workspaces .pytest_cache build *.egg-info
+	-test -d .pgdata && scripts/pg_test_server.sh stop $(CURDIR)/.pgdata

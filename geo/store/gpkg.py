@@ -73,12 +73,19 @@ class GpkgStore:
         self._conn.close()
 
     def version(self) -> str:
-        """The file's modification time and size: changes with every committed write."""
+        """Changes with every committed write, by any process.
+
+        SQLite's file change counter (bytes 24-27 of the header, bumped by every commit
+        in rollback-journal mode) with the file's modification time: exact, where the
+        modification time alone can repeat for two writes within one clock tick.
+        """
         try:
+            with open(self.path, "rb") as f:
+                head = f.read(28)
             st = self.path.stat()
         except OSError:
             return "0"
-        return f"{st.st_mtime_ns}:{st.st_size}"
+        return f"{int.from_bytes(head[24:28], 'big')}:{st.st_mtime_ns}"
 
     def _has_table(self, name: str) -> bool:
         return self._conn.execute("SELECT 1 FROM sqlite_master WHERE name=?", (name,)).fetchone() is not None
