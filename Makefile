@@ -51,19 +51,19 @@ test-postgis: $(TEST)
 	GEO_TEST_PG=$$url $(BIN)/python -m pytest tests/test_store_contract.py; rc=$$?; \
 	scripts/pg_test_server.sh stop $$dir; exit $$rc
 
-# A PostGIS server (data kept in .pgdata/, port $(PGPORT)) holding the demo workspaces,
-# copied from the GeoPackages by `python -m geo migrate`; the command line then works on
-# them with GEO_STORE set (printed).
+# The dashboard on a shared PostGIS store: a local server (data kept in .pgdata/, port
+# $(PGPORT)) holding the demo workspaces, copied from the GeoPackages by `python -m geo
+# migrate`; GEO_STORE points the app (and any python -m geo command) at it.
 PGPORT  ?= 55432
+PGURL   := postgresql://geo@127.0.0.1:$(PGPORT)/geo_test
 run-postgis: demo
-	@test -d .pgdata/data || scripts/pg_test_server.sh start $(CURDIR)/.pgdata $(PGPORT) >/dev/null 2>&1 \
+	@scripts/pg_test_server.sh start $(CURDIR)/.pgdata $(PGPORT) >/dev/null \
 	  || { echo "could not start PostgreSQL (apt-get install postgresql postgresql-15-postgis-3)"; exit 1; }
-	@$(BIN)/pg_isready -q -h 127.0.0.1 -p $(PGPORT) 2>/dev/null || true
 	@for ws in workspaces/*.gpkg; do \
 	  name=$$(basename $$ws .gpkg); \
-	  $(BIN)/python -m geo migrate --from $$ws --to "postgresql://geo@127.0.0.1:$(PGPORT)/geo_test?workspace=$$name" --replace; \
+	  GEO_STORE= $(BIN)/python -m geo migrate --from $$ws --to "$(PGURL)?workspace=$$name" --if-missing || exit 1; \
 	done
-	@echo "GEO_STORE=postgresql://geo@127.0.0.1:$(PGPORT)/geo_test  (e.g. GEO_STORE=... $(BIN)/python -m geo operations list --workspace workspaces/south-yorkshire.gpkg)"
+	GEO_STORE=$(PGURL) GEO_DEMO=1 $(BIN)/python -m streamlit run dashboard/app.py --server.port $(PORT)
 
 bench: $(BENCH)
 	$(BIN)/python benchmarks/run_all.py
