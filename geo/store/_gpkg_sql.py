@@ -59,7 +59,13 @@ AUDIT_TRIGGERS = {
     "audit_log_no_delete": "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
                            "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END",
 }
+#: The key index makes de-duplication a lookup per new row, and the group index finds a
+#: republished force-month's held rows, so adding a month costs what the month costs, not
+#: what is stored (issue 11). Added to older files on open.
+KEY_INDEXES = ["CREATE INDEX IF NOT EXISTS incidents_uid_key ON incidents(uid_key)",
+               "CREATE INDEX IF NOT EXISTS incidents_group ON incidents(layer, force, month)"]
 INDEXES = [
+    *KEY_INDEXES,
     "CREATE UNIQUE INDEX IF NOT EXISTS sites_uid ON sites(uid)",
     "CREATE UNIQUE INDEX IF NOT EXISTS boundaries_level_code ON boundaries(level, code)",
     "CREATE UNIQUE INDEX IF NOT EXISTS operations_op_id ON operations(op_id)",

@@ -24,9 +24,9 @@ import pandas as pd
 import shapely
 
 from ..errors import GeoInputError
-from ._gpkg_sql import (AUDIT_TRIGGERS, FEATURE_TABLES, bindable, create_schema, from_blobs, gpkg_blobs,
+from ._gpkg_sql import (AUDIT_TRIGGERS, FEATURE_TABLES, KEY_INDEXES, bindable, create_schema, from_blobs, gpkg_blobs,
                         point_blobs, store_error)
-from .base import CONTENT_FIELDS, check_crs, fault_point, first_of_each, now_text, uid_keys
+from .base import CONTENT_FIELDS, StoreError, check_crs, fault_point, first_of_each, now_text, uid_keys
 
 #: Rows converted and inserted per batch (bounds the memory of the Python objects SQLite binds).
 INSERT_CHUNK = 100_000
@@ -59,6 +59,7 @@ class GpkgStore:
             if not exists or not self._has_table("gpkg_contents"):
                 self._create(crs)
             self._ensure_audit_triggers()
+            self._key_index = self._ensure_key_index()
             self.crs = self.get_setting("crs")
             self.srs_id = int(self.get_setting("srs_id"))
         except sqlite3.Error as err:  # locked, damaged, not a database, read-only folder
@@ -149,9 +150,10 @@ class GpkgStore:
 
         De-duplication is on a 64-bit key hashed from ``uid``: rows already held, and
         repeats within ``frame``, are skipped before anything is written, so a re-import
-        writes nothing but its history record. The held keys are read inside the write
-        transaction (``BEGIN IMMEDIATE`` locks out other writers), so the check is exact
-        without an index, and bulk loads are not slowed by maintaining one. Returns ``(new, duplicates)`` and
+        writes nothing but its history record. The new keys are looked up in the
+        ``uid_key`` index inside the write transaction (``BEGIN IMMEDIATE`` locks out
+        other writers), so the check is exact and costs what the import costs, however
+        much is stored. Returns ``(new, duplicates)`` and
         records the import (with its rejected rows) in the same transaction;
         ``report.new`` and ``report.duplicates`` are filled in.
 
@@ -168,9 +170,8 @@ class GpkgStore:
             updated = removed = 0
             if replace_months and len(frame):
                 updated, removed = self._replace_groups(c, frame, keys)
-            held = np.fromiter((r[0] for r in c.execute("SELECT uid_key FROM incidents")), dtype=np.int64)
             first = first_of_each(keys)
-            todo = np.flatnonzero(first & ~np.isin(keys, held))
+            todo = np.flatnonzero(first & ~self._held(c, keys))
             rows = frame if len(todo) == len(frame) else frame.iloc[todo]  # one gather, then slices
             keys = keys[todo]
             if "x" in rows and "y" in rows:
@@ -196,18 +197,40 @@ class GpkgStore:
                 self._grow_extent(c, "incidents", x, y)
         return new, dup
 
+    def _held(self, c, keys: np.ndarray) -> np.ndarray:
+        """Which of ``keys`` are stored already: one index lookup per distinct key (the
+        ``uid_key`` index), so the cost follows the import, not the workspace. A file
+        without the index (read-only, made before it existed) is scanned instead."""
+        if not len(keys):
+            return np.zeros(0, dtype=bool)
+        if not self._key_index:
+            held = np.fromiter((r[0] for r in c.execute("SELECT uid_key FROM incidents")), dtype=np.int64)
+            return np.isin(keys, held)
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS _keys (k INTEGER PRIMARY KEY)")
+        c.execute("DELETE FROM _keys")
+        c.executemany("INSERT OR IGNORE INTO _keys VALUES (?)", ((k,) for k in np.unique(keys).tolist()))
+        found = np.fromiter((r[0] for r in c.execute(
+            "SELECT k FROM _keys WHERE EXISTS (SELECT 1 FROM incidents WHERE uid_key = k)")), dtype=np.int64)
+        c.execute("DELETE FROM _keys")
+        return np.isin(keys, found)
+
     def _replace_groups(self, c, frame: pd.DataFrame, keys: np.ndarray) -> tuple[int, int]:
         """Delete held rows of the frame's (layer, force, month) groups that are gone or changed.
 
         The comparison runs in SQLite: the new rows' keys and content go into temporary
-        tables, and one scan of ``incidents`` finds the held rows that the new file no
-        longer has or has in another version.
+        tables, and the group index on ``incidents`` finds the held rows of those groups
+        that the new file no longer has or has in another version.
         """
         groups = frame[["layer", "force", "month"]].astype(str)
         months = sorted(groups["month"].unique())
-        held_groups = set(c.execute(
-            f"SELECT DISTINCT layer, force, month FROM incidents WHERE month IN ({','.join('?' * len(months))})",
-            months).fetchall())
+        if self._key_index:  # one index probe per group
+            held_groups = {g for g in groups.drop_duplicates().itertuples(index=False, name=None)
+                           if c.execute("SELECT 1 FROM incidents WHERE layer=? AND force=? AND month=? LIMIT 1",
+                                        g).fetchone()}
+        else:
+            held_groups = set(c.execute(
+                f"SELECT DISTINCT layer, force, month FROM incidents WHERE month IN ({','.join('?' * len(months))})",
+                months).fetchall())
         if not held_groups:  # the usual monthly import: nothing of these months is held yet
             return 0, 0
         in_held = pd.MultiIndex.from_frame(groups).isin(list(held_groups))
@@ -245,10 +268,13 @@ class GpkgStore:
         held = " || char(31) || ".join(f"coalesce(i.{col}, '')" for col in CONTENT_FIELDS)
         near = lambda a: (f"(coalesce(abs(i.{a} - n.{a}) <= 0.01, 0) "  # noqa: E731
                           f"OR (i.{a} IS NULL AND n.{a} IS NULL))")
+        # with the group index: the new groups outer, their held rows found through the index;
+        # without it, incidents outer (one scan, lookups in the small tables). CROSS JOIN fixes the order.
+        join = ("_new_groups g CROSS JOIN incidents i" if self._key_index else
+                "incidents i CROSS JOIN _new_groups g")
         found = c.execute(
-            # CROSS JOIN keeps incidents as the outer loop: one scan, lookups in the small tables
-            f"SELECT i.fid, n.uid_key IS NULL FROM incidents i "
-            f"CROSS JOIN _new_groups g ON i.layer = g.layer AND i.force = g.force AND i.month = g.month "
+            f"SELECT i.fid, n.uid_key IS NULL FROM {join} "
+            f"ON i.layer = g.layer AND i.force = g.force AND i.month = g.month "
             f"LEFT JOIN _new_rows n ON n.uid_key = i.uid_key "
             f"WHERE n.uid_key IS NULL OR n.content <> ({held}) OR NOT {near('x')} OR NOT {near('y')}").fetchall()
         c.execute("DELETE FROM _new_rows")
@@ -461,6 +487,20 @@ class GpkgStore:
         if import_id is not None:
             sql, args = sql + " WHERE import_id=?", (import_id,)
         return pd.read_sql_query(sql + " ORDER BY import_id, file, row", self._conn, params=args)
+
+    def _ensure_key_index(self) -> bool:
+        """Add the ``uid_key`` index to a file made before it existed; False if it cannot be added."""
+        if not self._has_table("incidents"):
+            return False
+        if self._has_table("incidents_uid_key") and self._has_table("incidents_group"):
+            return True
+        try:
+            with self.transaction() as c:
+                for sql in KEY_INDEXES:
+                    c.execute(sql)
+        except StoreError:  # a read-only or busy file: de-duplicate by scanning instead
+            return False
+        return True
 
     def _ensure_audit_triggers(self) -> None:
         """Add the append-only triggers to a file made before they existed (one read when present)."""
