@@ -292,4 +292,39 @@ def check_concurrent_writers_and_readers_lose_nothing(make):
     assert all(n in range(0, 601) for n in reads) and len(reads) == 15
 
 
+def _child(make, s, k: int) -> None:
+    """One writer process: its own import, a shared import, audit entries (exit 1 on any error)."""
+    import os
+    import traceback
+    try:
+        c = make(reopen=s)
+        append(c, incidents(100, month="2024-03", prefix=f"p{k}-"))
+        append(c, incidents(100, month="2024-04", prefix="shared-"))
+        for j in range(5):
+            c.audit(f"proc{k}", "viewed", str(j))
+        c.close()
+    except BaseException:  # noqa: BLE001 - reported through the exit status
+        traceback.print_exc()
+        os._exit(1)
+
+
+def check_concurrent_processes_lose_nothing(make):
+    """Three writer processes at once (forked: each opens its own connection), while this one reads."""
+    import multiprocessing
+    s = make()
+    append(s, incidents(50, month="2024-02", prefix="before-"))
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_child, args=(make, s, k)) for k in range(3)]
+    for p in procs:
+        p.start()
+    seen = [len(s.read_incidents()) for _ in range(5)]
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert len(s.read_incidents()) == 50 + 300 + 100
+    h = s.import_history()
+    assert h["new"].sum() == 450 and h["duplicates"].sum() == 200
+    assert len(s.audit_log()) == 15 and all(50 <= n <= 450 for n in seen)
+
+
 CHECKS = {name: fn for name, fn in globals().items() if name.startswith("check_")}

@@ -135,3 +135,20 @@ def test_workspace_and_migrate_on_postgis(tmp_path, pg_url, monkeypatch):
     ws = Workspace.open(tmp_path / f"{name}.gpkg")
     assert ws.store.location.startswith("postgresql://") and len(ws.store.read_incidents()) == 14451
     ws.close()
+
+
+def test_dashboard_cache_version_follows_the_shared_store(tmp_path, pg_url, monkeypatch):
+    """With GEO_STORE set, the dashboard's cache key is the store's change counter: one user's
+    save changes it for everyone (a file's mtime would not move at all)."""
+    from dashboard import data
+    from geo.store.postgis import PostgisStore
+    s = PostgisStore(pg_url, contract.CRS, create=True)
+    monkeypatch.setenv("GEO_STORE", pg_url.split("?")[0])
+    path = tmp_path / f"{pg_url.split('workspace=')[1]}.gpkg"  # no such file: the name picks the workspace
+    before = data.version(path)
+    s.audit("alice", "operation saved", "Op One")
+    after = data.version(path)
+    assert before != after and not path.exists()
+    monkeypatch.delenv("GEO_STORE")
+    assert data.version(path) == 0  # a GeoPackage path again: no file, version 0
+    s.close()
