@@ -156,7 +156,7 @@ def bench_postgis(rows: int, url: str) -> dict:
         res = {"import": load(s, rows)}
         res["one_month_into_tenth_s"] = one_more_month(small, per, 90_001)
         res["one_month_into_full_s"] = one_more_month(s, per, 90_002)
-        s._conn.execute("ANALYZE incidents")
+        s._db.execute("ANALYZE incidents")
         res.update(queries(lambda: PostgisStore(names[1]), s))
     finally:
         for st in (small, s):

@@ -188,7 +188,7 @@ def check_audit_is_append_only(make):
     s.audit("bob", "operation saved", "Op One")
     log = s.audit_log()
     assert list(log["user"]) == ["bob", "alice"] and list(log.columns) == ["at", "user", "action", "detail"]
-    conn = getattr(s, "_conn")
+    conn = getattr(s, "_conn", None) or getattr(s, "_db")  # the backend's own connection: raw SQL
     for sql in ("UPDATE audit_log SET detail = 'x'", "DELETE FROM audit_log"):
         with pytest.raises(Exception, match="append-only"):
             conn.execute(sql)

@@ -152,3 +152,15 @@ def test_dashboard_cache_version_follows_the_shared_store(tmp_path, pg_url, monk
     monkeypatch.delenv("GEO_STORE")
     assert data.version(path) == 0  # a GeoPackage path again: no file, version 0
     s.close()
+
+
+def test_coverage_and_panels_read_a_postgis_workspace(pg_url):
+    """Code with a GeoPackage fast path (an SQLite ``_conn``) takes the protocol path on PostGIS."""
+    from geo import Workspace
+    from geo.coverage import covered_force_months
+    ws = Workspace.create(pg_url, name="Cov", crs=contract.CRS, force="South Yorkshire")
+    ws.store.append_incidents(contract.incidents(30, month="2024-05"), contract.report(contract.incidents(30)))
+    assert covered_force_months(ws) == {("South Yorkshire", "2024-05")}
+    from geo.panels import panel_incidents
+    assert len(panel_incidents(ws)) == 30
+    ws.close()

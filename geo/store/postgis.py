@@ -111,10 +111,11 @@ class PostgisStore:
         self.path = self.location  # what messages name (GpkgStore: the file)
         self.timeout = float(timeout)
         self._lock = threading.RLock()
+        # not ``_conn``: code with a GeoPackage fast path (coverage, panels) looks for an SQLite ``_conn``
         try:
-            self._conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
-            self._conn.execute(f"SET lock_timeout = '{int(self.timeout * 1000)}ms'")
-            exists = self._conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+            self._db = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+            self._db.execute(f"SET lock_timeout = '{int(self.timeout * 1000)}ms'")
+            exists = self._db.execute("SELECT to_regclass(%s) IS NOT NULL",
                                         (f"{self.schema}.settings",)).fetchone()[0]
             if create and exists:
                 raise GeoInputError("A workspace of that name already exists in the database", where=self.location,
@@ -128,7 +129,7 @@ class PostgisStore:
                     raise GeoInputError("A new workspace needs an analysis CRS", where=self.location,
                                         fix="give crs=, e.g. EPSG:27700")
                 self._create(crs)
-            self._conn.execute(f'SET search_path TO "{self.schema}", public')
+            self._db.execute(f'SET search_path TO "{self.schema}", public')
             self.crs = self.get_setting("crs")
             self.srid = int(self.get_setting("srs_id"))
         except psycopg.Error as err:
@@ -136,12 +137,12 @@ class PostgisStore:
 
     # ------------------------------------------------------------------ plumbing
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
     def drop(self) -> None:
         """Delete the whole workspace (its schema). For tests and ``migrate --replace``."""
         with self._lock:
-            self._conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+            self._db.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
 
     @contextmanager
     def transaction(self, *parts: str):
@@ -149,8 +150,8 @@ class PostgisStore:
         psycopg = self._psycopg
         with self._lock:
             try:
-                with self._conn.transaction():
-                    cur = self._conn.cursor()
+                with self._db.transaction():
+                    cur = self._db.cursor()
                     yield cur
                     for p in parts:
                         cur.execute("UPDATE store_version SET n = n + 1 WHERE part = %s", (p,))
@@ -161,7 +162,7 @@ class PostgisStore:
     def _read(self, sql: str, args=(), columns=None) -> pd.DataFrame:
         with self._lock:
             try:
-                cur = self._conn.execute(sql, args)
+                cur = self._db.execute(sql, args)
                 rows = cur.fetchall()
                 cols = columns or [d.name for d in cur.description]
             except self._psycopg.Error as err:
@@ -171,7 +172,7 @@ class PostgisStore:
     def _scalar(self, sql: str, args=()):
         with self._lock:
             try:
-                row = self._conn.execute(sql, args).fetchone()
+                row = self._db.execute(sql, args).fetchone()
             except self._psycopg.Error as err:
                 raise _pg_error(err, self.location) from err
         return row[0] if row else None
@@ -186,15 +187,15 @@ class PostgisStore:
     def _create(self, crs: str) -> None:
         crs_obj, epsg = check_crs(crs)
         from ._postgis_sql import schema_sql
-        with self._lock, self._conn.transaction():
-            self._conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-            self._conn.execute(f'CREATE SCHEMA "{self.schema}"')
-            self._conn.execute(f'SET LOCAL search_path TO "{self.schema}", public')
+        with self._lock, self._db.transaction():
+            self._db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            self._db.execute(f'CREATE SCHEMA "{self.schema}"')
+            self._db.execute(f'SET LOCAL search_path TO "{self.schema}", public')
             for sql in schema_sql(epsg):
-                self._conn.execute(sql)
-            self._conn.cursor().executemany("INSERT INTO store_version VALUES (%s, 0)", [(p,) for p in PARTS])
+                self._db.execute(sql)
+            self._db.cursor().executemany("INSERT INTO store_version VALUES (%s, 0)", [(p,) for p in PARTS])
             for k, v in {"crs": crs_obj.to_string(), "srs_id": epsg, "schema_version": SCHEMA_VERSION}.items():
-                self._conn.execute("INSERT INTO settings VALUES (%s, %s)", (k, json.dumps(v)))
+                self._db.execute("INSERT INTO settings VALUES (%s, %s)", (k, json.dumps(v)))
 
     def _record_import(self, cur, report, new: int) -> int:
         o = report.outcomes
@@ -330,7 +331,7 @@ class PostgisStore:
 
     def layer_id_style(self, layer: str) -> str | None:
         with self._lock:
-            row = self._conn.execute(
+            row = self._db.execute(
                 "SELECT EXISTS(SELECT 1 FROM incidents WHERE layer=%s AND substr(uid, 1, %s) <> %s), "
                 "EXISTS(SELECT 1 FROM incidents WHERE layer=%s)",
                 (layer, len(layer) + 3, f"{layer}:h:", layer)).fetchone()
