@@ -164,3 +164,30 @@ def test_coverage_and_panels_read_a_postgis_workspace(pg_url):
     from geo.panels import panel_incidents
     assert len(panel_incidents(ws)) == 30
     ws.close()
+
+
+def test_gpkg_older_file_gets_the_key_indexes_and_the_scan_path_agrees(tmp_path):
+    """A file made before the key indexes gets them on open; without them (read-only file)
+    de-duplication scans instead and counts the same."""
+    import sqlite3
+    s = GpkgStore(tmp_path / "old.gpkg", crs=contract.CRS)
+    contract.append(s, contract.incidents(40))
+    s.close()
+    con = sqlite3.connect(tmp_path / "old.gpkg")
+    con.execute("DROP INDEX incidents_uid_key")
+    con.execute("DROP INDEX incidents_group")
+    con.commit()
+    con.close()
+    s = GpkgStore(tmp_path / "old.gpkg")
+    names = {r[0] for r in s._conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {"incidents_uid_key", "incidents_group"} <= names and s._key_index
+    plan = " ".join(r[-1] for r in s._conn.execute(
+        "EXPLAIN QUERY PLAN SELECT 1 FROM incidents WHERE uid_key = 5"))
+    assert "incidents_uid_key" in plan
+    s._key_index = False  # the scan path
+    r = contract.append(s, contract.incidents(60, start=20), replace_months=True)
+    assert (r.new, r.duplicates, r.removed) == (40, 20, 20)  # ids 40-79 new, 20-39 held, 0-19 gone
+    s._key_index = True
+    r = contract.append(s, contract.incidents(60, start=20), replace_months=True)
+    assert (r.new, r.duplicates, r.removed) == (0, 60, 0)
+    s.close()
