@@ -132,8 +132,12 @@ class PostgisStore:
             self._db.execute(f'SET search_path TO "{self.schema}", public')
             self.crs = self.get_setting("crs")
             self.srid = int(self.get_setting("srs_id"))
-        except psycopg.Error as err:
-            raise _pg_error(err, self.location) from err
+        except BaseException as err:
+            if getattr(self, "_db", None) is not None:
+                self._db.close()
+            if isinstance(err, psycopg.Error):
+                raise _pg_error(err, self.location) from err
+            raise
 
     # ------------------------------------------------------------------ plumbing
     def close(self) -> None:
