@@ -10,7 +10,7 @@ TEST    := $(VENV)/.installed-test
 BENCH   := $(VENV)/.installed-bench
 PORT    ?= 8501
 
-.PHONY: run test test-fast bench demo clean venv
+.PHONY: run test test-fast test-postgis run-postgis bench demo clean venv
 
 # Everything: the app, the tests and the benchmarks.
 venv: $(TEST) $(BENCH)
@@ -43,8 +43,31 @@ test: $(TEST)
 test-fast: $(TEST)
 	$(BIN)/python -m pytest -m "not browser and not slow"
 
+# The store contract against a throwaway PostGIS server (Debian: postgresql postgresql-15-postgis-3).
+test-postgis: $(TEST)
+	@dir=$$(mktemp -d /tmp/geo-pg.XXXXXX); \
+	url=$$(scripts/pg_test_server.sh start $$dir 2>/dev/null) || exit 1; \
+	echo "PostGIS test server: $$url"; \
+	GEO_TEST_PG=$$url $(BIN)/python -m pytest tests/test_store_contract.py; rc=$$?; \
+	scripts/pg_test_server.sh stop $$dir; exit $$rc
+
+# The dashboard on a shared PostGIS store: a local server (data kept in .pgdata/, port
+# $(PGPORT)) holding the demo workspaces, copied from the GeoPackages by `python -m geo
+# migrate`; GEO_STORE points the app (and any python -m geo command) at it.
+PGPORT  ?= 55432
+PGURL   := postgresql://geo@127.0.0.1:$(PGPORT)/geo_test
+run-postgis: demo
+	@scripts/pg_test_server.sh start $(CURDIR)/.pgdata $(PGPORT) >/dev/null \
+	  || { echo "could not start PostgreSQL (apt-get install postgresql postgresql-15-postgis-3)"; exit 1; }
+	@for ws in workspaces/*.gpkg; do \
+	  name=$$(basename $$ws .gpkg); \
+	  GEO_STORE= $(BIN)/python -m geo migrate --from $$ws --to "$(PGURL)?workspace=$$name" --if-missing || exit 1; \
+	done
+	GEO_STORE=$(PGURL) GEO_DEMO=1 $(BIN)/python -m streamlit run dashboard/app.py --server.port $(PORT)
+
 bench: $(BENCH)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) workspaces .pytest_cache build *.egg-info
+	-test -d .pgdata && scripts/pg_test_server.sh stop $(CURDIR)/.pgdata

@@ -48,8 +48,14 @@ def current() -> tuple[Path, str, float, dict]:
     return path, key, ver, info(key, ver)
 
 
-def version(path: Path) -> float:
-    """Changes whenever the workspace file is written (cache key)."""
+def version(path: Path) -> float | str:
+    """Changes whenever the workspace is written (cache key): the file's modification time,
+    or with ``GEO_STORE`` set the shared PostGIS store's change counters, so that one
+    user's import or edit is seen by every other user's next run."""
+    from geo.store import store_url
+    if store_url(path):
+        with open_workspace(path) as ws:
+            return ws.store.version()
     return path.stat().st_mtime_ns if path.exists() else 0
 
 

@@ -286,6 +286,13 @@ def _add_auth_parsers(sub) -> None:
     c = usub.add_parser("sign-out", help="end every open session of an account at its next click")
     c.add_argument("--username", required=True)
 
+    mig = sub.add_parser("migrate", help="copy a workspace into a PostGIS database (counts checked)")
+    mig.add_argument("--from", dest="source", required=True, help="the workspace: WORKSPACE.gpkg (or a URL)")
+    mig.add_argument("--to", dest="target", required=True,
+                     help="postgresql://user@host:port/db?workspace=NAME (a new workspace)")
+    mig.add_argument("--replace", action="store_true", help="drop the target workspace first if it exists")
+    mig.add_argument("--if-missing", action="store_true", help="leave an existing target workspace as it is")
+
     b = sub.add_parser("briefing", help="an area briefing as PDF (or HTML with --out FILE.html)")
     b.add_argument("--workspace", required=True)
     b.add_argument("--area", help="BCU, ward or neighbourhood name or code")
@@ -406,6 +413,10 @@ def main(argv=None) -> int:
             return _users(args)
         if args.command == "briefing":
             return _briefing(args)
+        if args.command == "migrate":
+            from .store.migrate import migrate
+            migrate(args.source, args.target, replace=args.replace, if_missing=args.if_missing)
+            return 0
         if args.command == "hotspots":
             return _hotspots(args)
         if args.command == "displacement":

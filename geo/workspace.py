@@ -25,7 +25,7 @@ from . import operations as ops
 from .errors import GeoInputError
 from .report import ImportReport
 from .settings import settings
-from .store import GpkgStore, Store
+from .store import Store, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,13 @@ class Workspace:
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     def create(cls, path, *, name: str, crs: str = settings.analysis_crs, force: str | None = None) -> "Workspace":
-        """Create a new workspace file (refuses to overwrite an existing one)."""
-        path = Path(path)
-        if path.exists():
-            raise GeoInputError("A workspace file already exists there", where=str(path),
-                                fix="open it instead, or choose another file name")
-        ws = cls(GpkgStore(path, crs=crs))
+        """Create a new workspace (refuses to overwrite an existing one).
+
+        ``path`` is a ``.gpkg`` file, or a ``postgresql://...?workspace=NAME`` URL for a
+        shared PostGIS store (also chosen for a file path by ``GEO_STORE``; see
+        :func:`geo.store.open_store`).
+        """
+        ws = cls(open_store(path, crs=crs, create=True))
         ws.store.set_setting("name", name)
         ws.store.set_setting("force", force)
         ws.store.set_harm_weights(harm_mod.read_harm_weights(DEFAULT_HARM_TABLE))
@@ -57,7 +58,8 @@ class Workspace:
 
     @classmethod
     def open(cls, path) -> "Workspace":
-        return cls(GpkgStore(path))
+        """Open an existing workspace: a ``.gpkg`` file or a ``postgresql://`` URL."""
+        return cls(open_store(path))
 
     def close(self) -> None:
         self.store.close()

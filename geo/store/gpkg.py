@@ -1,230 +1,35 @@
-"""Workspace store: one GeoPackage file per workspace.
+"""Workspace store: one GeoPackage file per workspace (the embedded default backend).
 
 The file holds the imported layers (``incidents``, ``sites``, ``boundaries``), the
 operations register (``operations``, with target polygons), the harm-weight table, the
-settings, the import history and the rejected rows. Analysts can open it in QGIS.
+settings, the import history, the rejected rows and the audit log. Analysts can open it
+in QGIS.
 
 Writes are atomic: every change runs in one SQLite transaction (rollback journal,
 ``synchronous=FULL``), so a process killed mid-import or mid-save leaves the previous
-state intact. The tables are written with plain SQL (GeoPackage binary geometry built
-from WKB) rather than through GDAL, which keeps rows and their bookkeeping (import
-history, de-duplication) in the same transaction.
-
-Analysis code talks to the :class:`Store` protocol only, so a PostGIS backend can be
-added without touching it.
+state intact. The table layout and the geometry encoding are in ``_gpkg_sql.py``.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
-import struct
-import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Iterable
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
-from .errors import GeoInputError
-from .io import INCIDENT_COLUMNS
+from ..errors import GeoInputError
+from ._gpkg_sql import (AUDIT_TRIGGERS, FEATURE_TABLES, KEY_INDEXES, bindable, create_schema, from_blobs, gpkg_blobs,
+                        point_blobs, store_error)
+from .base import CONTENT_FIELDS, StoreError, check_crs, fault_point, first_of_each, now_text, uid_keys
 
-SCHEMA_VERSION = 2
 #: Rows converted and inserted per batch (bounds the memory of the Python objects SQLite binds).
 INSERT_CHUNK = 100_000
-
-_TEXT = "TEXT"
-_REAL = "REAL"
-_INT = "INTEGER"
-
-# feature tables: name -> (geometry type, [(column, type), ...])
-_FEATURE_TABLES = {
-    "incidents": ("POINT", [
-        ("uid", _TEXT), ("uid_key", _INT), ("layer", _TEXT), ("source", _TEXT), ("import_id", _INT), ("crime_id", _TEXT),
-        ("month", _TEXT), ("date", _TEXT), ("category", _TEXT), ("subcategory", _TEXT), ("force", _TEXT),
-        ("location", _TEXT), ("lsoa_code", _TEXT), ("lsoa_name", _TEXT), ("outcome", _TEXT),
-        ("x", _REAL), ("y", _REAL), ("status", _TEXT),
-    ]),
-    "sites": ("POINT", [("uid", _TEXT), ("kind", _TEXT), ("name", _TEXT), ("detail", _TEXT),
-                        ("source", _TEXT), ("status", _TEXT), ("import_id", _INT)]),
-    "boundaries": ("MULTIPOLYGON", [("level", _TEXT), ("code", _TEXT), ("name", _TEXT),
-                                    ("parent_code", _TEXT), ("force", _TEXT), ("import_id", _INT)]),
-    "operations": ("MULTIPOLYGON", [("op_id", _TEXT), ("name", _TEXT), ("record", _TEXT),
-                                    ("updated_at", _TEXT)]),
-}
-_ATTRIBUTE_TABLES = {
-    "settings": "key TEXT PRIMARY KEY, value TEXT NOT NULL",
-    "harm_weights": "category TEXT PRIMARY KEY, weight REAL NOT NULL, basis TEXT, source TEXT",
-    "import_history": ("id INTEGER PRIMARY KEY AUTOINCREMENT, imported_at TEXT, kind TEXT, source TEXT, "
-                       "rows_read INTEGER, mapped INTEGER, no_location INTEGER, outside_area INTEGER, "
-                       "rejected INTEGER, new INTEGER, duplicates INTEGER, report TEXT"),
-    "rejected_rows": ("uid TEXT PRIMARY KEY, import_id INTEGER, file TEXT, row INTEGER, "
-                      "column_name TEXT, reason TEXT, raw TEXT"),
-    "audit_log": "id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT, user TEXT, action TEXT, detail TEXT",
-}
-#: The audit log is append-only: these triggers refuse UPDATE and DELETE on it for every
-#: writer of the file (this code, QGIS, the sqlite3 shell), so no import, save or stray
-#: statement can rewrite or trim it. Created with a new file and added to older files on open.
-_AUDIT_TRIGGERS = {
-    "audit_log_no_update": "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
-                           "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be changed'); END",
-    "audit_log_no_delete": "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
-                           "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END",
-}
-_INDEXES = [
-    "CREATE UNIQUE INDEX IF NOT EXISTS sites_uid ON sites(uid)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS boundaries_level_code ON boundaries(level, code)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS operations_op_id ON operations(op_id)",
-]
-
-
-class StoreError(GeoInputError, sqlite3.OperationalError):
-    """The workspace file could not be written or read (disk full, locked, read-only).
-
-    A :class:`~geo.errors.GeoInputError`, so that pages and the command line show its
-    message, and an ``sqlite3.OperationalError``, so that code catching SQLite's own
-    error still does. The transaction has been rolled back and the file is unchanged.
-    """
-
-
-def _store_error(err: sqlite3.Error, path) -> StoreError:
-    """Word an SQLite error for the user (the cause, not SQLite's follow-on complaint)."""
-    text = str(err).lower()
-    where = str(path)
-    if "full" in text:
-        return StoreError("The workspace could not be saved: the disk (or the database's size limit) is full; "
-                          "nothing was changed", where=where,
-                          fix="free disk space on the server (or move the workspaces folder to a larger disk) "
-                              "and try again")
-    if "locked" in text or "busy" in text:
-        return StoreError("The workspace is busy: another import or save held it for longer than the wait "
-                          "limit; nothing was changed", where=where,
-                          fix="try again in a minute; if it keeps happening, check that no other program "
-                              "(QGIS, another import) has the file open for writing")
-    if "readonly" in text or "read-only" in text:
-        return StoreError("The workspace file is read-only; nothing was changed", where=where,
-                          fix="ask the administrator to make the workspaces folder writable by the app")
-    if "malformed" in text or "not a database" in text:
-        return StoreError(f"The workspace file is damaged ({err})", where=where,
-                          fix="restore it from the last backup; the import history shows what to re-import")
-    return StoreError(f"The workspace could not be updated ({err}); nothing was changed", where=where,
-                      fix="try again; if it keeps happening, report this message")
-
-
-class Store(Protocol):
-    """What analysis code needs from a workspace store (GeoPackage now, PostGIS later)."""
-
-    crs: str
-
-    def append_incidents(self, frame: gpd.GeoDataFrame, report, *,
-                         replace_months: bool = False) -> tuple[int, int]: ...
-    def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
-                       categories: Iterable[str] | None = None,
-                       statuses: Iterable[str] | None = None) -> gpd.GeoDataFrame: ...
-    def replace_boundaries(self, frame: gpd.GeoDataFrame, report) -> None: ...
-    def read_boundaries(self, level: str | None = None) -> gpd.GeoDataFrame: ...
-    def upsert_sites(self, frame: gpd.GeoDataFrame, report) -> tuple[int, int]: ...
-    def read_sites(self) -> gpd.GeoDataFrame: ...
-    def get_setting(self, key: str, default=None): ...
-    def set_setting(self, key: str, value) -> None: ...
-    def harm_weights(self) -> pd.DataFrame: ...
-    def set_harm_weights(self, table: pd.DataFrame) -> None: ...
-    def save_operation(self, op_id: str, name: str, record: dict, geometry) -> None: ...
-    def delete_operation(self, op_id: str) -> None: ...
-    def read_operations(self) -> gpd.GeoDataFrame: ...
-    def import_history(self) -> pd.DataFrame: ...
-    def rejected_rows(self, import_id: int | None = None) -> pd.DataFrame: ...
-
-
-def uid_keys(uids) -> np.ndarray:
-    """64-bit keys of incident ids (FNV-1a over their UTF-8 bytes), for the unique index.
-
-    FNV-1a is a fixed, published algorithm, so keys are stable across versions and
-    platforms (unlike Python's or pandas' hashes), and it vectorises: a million ids take
-    well under a second. With 64 bits, two different ids share a key with probability
-    about n^2 / 2^65 (3e-8 for a million rows).
-
-    Examples
-    --------
-    >>> int(uid_keys(["a"])[0]) == int.from_bytes((0xaf63dc4c8601ec8c).to_bytes(8, "little"), "little", signed=True)
-    True
-    """
-    enc = np.array([u.encode("utf-8") for u in uids] if len(uids) else [b""], dtype=bytes)
-    n, width = len(uids), enc.dtype.itemsize
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    data = enc.view(np.uint8).reshape(n, width)
-    lengths = np.char.str_len(enc)
-    h = np.full(n, 0xCBF29CE484222325, dtype=np.uint64)
-    prime = np.uint64(0x100000001B3)
-    with np.errstate(over="ignore"):
-        for i in range(width):
-            live = lengths > i
-            h = np.where(live, (h ^ data[:, i].astype(np.uint64)) * prime, h)
-    return h.view(np.int64)
-
-
-_POINT_BLOB = np.dtype([("head", "S8"), ("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
-
-
-def _point_blobs(x: np.ndarray, y: np.ndarray, srs_id: int) -> list:
-    """GeoPackage point geometries built directly from coordinates (None where missing)."""
-    a = np.zeros(len(x), dtype=_POINT_BLOB)
-    a["head"] = b"GP\x00\x01" + struct.pack("<i", srs_id)
-    a["order"], a["type"], a["x"], a["y"] = 1, 1, x, y
-    out = a.view("V29").tolist()
-    for i in np.flatnonzero(~(np.isfinite(x) & np.isfinite(y))):
-        out[i] = None
-    return out
-
-
-def _bindable(col: pd.Series):
-    """A function giving a slice of ``col`` as a list of Python values for SQLite.
-
-    Repetitive text (month, category, force, LSOA, ...) is factorised once, so a slice is
-    a list of references to a few shared strings rather than a million new ones.
-    """
-    if col.dtype.kind in "fiub":
-        vals = col.to_numpy()
-        return lambda a, b: vals[a:b].tolist()
-    head = col.iloc[:2000]
-    if head.nunique() > len(head) // 4:  # ids, addresses: nothing to share
-        return lambda a, b: col.iloc[a:b].tolist()
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    if len(uniques) > len(col) // 4:
-        return lambda a, b: col.iloc[a:b].tolist()
-    lookup = np.append(np.asarray(uniques, dtype=object), None)  # code -1 (missing) -> None
-    return lambda a, b: lookup[codes[a:b]].tolist()
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _gpkg_blobs(geoms: np.ndarray, srs_id: int) -> list:
-    """GeoPackage binary geometries (no envelope, little endian) from shapely geometries."""
-    header = b"GP\x00\x01" + struct.pack("<i", srs_id)
-    wkb = shapely.to_wkb(geoms, byte_order=1, include_srid=False)
-    return [None if w is None else header + w for w in wkb]
-
-
-def _from_blobs(blobs: Iterable) -> np.ndarray:
-    """Shapely geometries from GeoPackage binary geometries (any envelope)."""
-    out = []
-    for b in blobs:
-        if b is None:
-            out.append(None)
-            continue
-        flags = b[3]
-        env = (flags >> 1) & 0x07
-        start = 8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}.get(env, 0)
-        out.append(b[start:])
-    return shapely.from_wkb(np.array(out, dtype=object))
 
 
 class GpkgStore:
@@ -254,14 +59,34 @@ class GpkgStore:
             if not exists or not self._has_table("gpkg_contents"):
                 self._create(crs)
             self._ensure_audit_triggers()
+            self._key_index = self._ensure_key_index()
             self.crs = self.get_setting("crs")
             self.srs_id = int(self.get_setting("srs_id"))
         except sqlite3.Error as err:  # locked, damaged, not a database, read-only folder
-            raise _store_error(err, self.path) from err
+            raise store_error(err, self.path) from err
 
     # ------------------------------------------------------------------ plumbing
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     def close(self) -> None:
         self._conn.close()
+
+    def version(self) -> str:
+        """Changes with every committed write, by any process.
+
+        SQLite's file change counter (bytes 24-27 of the header, bumped by every commit
+        in rollback-journal mode) with the file's modification time: exact, where the
+        modification time alone can repeat for two writes within one clock tick.
+        """
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(28)
+            st = self.path.stat()
+        except OSError:
+            return "0"
+        return f"{int.from_bytes(head[24:28], 'big')}:{st.st_mtime_ns}"
 
     def _has_table(self, name: str) -> bool:
         return self._conn.execute("SELECT 1 FROM sqlite_master WHERE name=?", (name,)).fetchone() is not None
@@ -278,10 +103,10 @@ class GpkgStore:
         try:
             c.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as err:
-            raise _store_error(err, self.path) from err
+            raise store_error(err, self.path) from err
         try:
             yield c
-            _fault_point()
+            fault_point()
             c.execute("COMMIT")
         except BaseException as err:
             if c.in_transaction:
@@ -290,77 +115,29 @@ class GpkgStore:
                 except sqlite3.Error:
                     pass  # the cause (err) is what the user needs to see
             if isinstance(err, sqlite3.Error):
-                raise _store_error(err, self.path) from err
+                raise store_error(err, self.path) from err
             raise
 
     def _create(self, crs: str) -> None:
-        try:
-            crs_obj = CRS.from_user_input(crs)
-        except Exception:
-            raise GeoInputError(f"Unknown CRS '{crs}'", fix="give an EPSG code such as EPSG:27700") from None
-        if not crs_obj.is_projected or crs_obj.axis_info[0].unit_name not in ("metre", "meter"):
-            raise GeoInputError(
-                f"The analysis CRS must be projected in metres; {crs} is not",
-                fix="use a metric CRS, e.g. EPSG:27700 (Great Britain) or a UTM zone such as EPSG:26910",
-            )
-        epsg = crs_obj.to_epsg() or 999999
+        crs_obj, epsg = check_crs(crs)
         self._conn.execute("PRAGMA page_size=16384")  # fewer, fuller pages: faster bulk appends
         with self.transaction() as c:
-            c.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
-            c.execute("PRAGMA user_version = 10200")
-            c.execute("""CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY,
-                organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL,
-                definition TEXT NOT NULL, description TEXT)""")
-            c.execute("""CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
-                identifier TEXT UNIQUE, description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT
-                (strftime('%Y-%m-%dT%H:%M:%fZ','now')), min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE,
-                srs_id INTEGER, CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))""")
-            c.execute("""CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,
-                geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
-                CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name))""")
-            wgs84 = CRS.from_epsg(4326).to_wkt("WKT1_GDAL")
-            c.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", [
-                ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", ""),
-                ("Undefined geographic SRS", 0, "NONE", 0, "undefined", ""),
-                ("WGS 84 geodetic", 4326, "EPSG", 4326, wgs84, ""),
-            ])
-            if epsg != 4326:
-                c.execute("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)",
-                          (crs_obj.name, epsg, "EPSG", epsg, crs_obj.to_wkt("WKT1_GDAL"), ""))
-            for table, (gtype, cols) in _FEATURE_TABLES.items():
-                body = ", ".join(f'"{n}" {t}' for n, t in cols)
-                # incidents: plain rowid keys (AUTOINCREMENT costs a sequence-table write per row)
-                key = "INTEGER PRIMARY KEY" + ("" if table == "incidents" else " AUTOINCREMENT")
-                c.execute(f'CREATE TABLE "{table}" (fid {key}, geom {gtype}, {body})')
-                c.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?,?,?,?)",
-                          (table, "features", table, epsg))
-                c.execute("INSERT INTO gpkg_geometry_columns VALUES (?,?,?,?,0,0)", (table, "geom", gtype, epsg))
-            for table, body in _ATTRIBUTE_TABLES.items():
-                c.execute(f'CREATE TABLE "{table}" ({body})')
-                c.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES (?,?,?)",
-                          (table, "attributes", table))
-            for sql in _INDEXES:
-                c.execute(sql)
-            for sql in _AUDIT_TRIGGERS.values():
-                c.execute(sql)
-            for k, v in {"crs": crs_obj.to_string(), "srs_id": epsg, "schema_version": SCHEMA_VERSION}.items():
-                c.execute("INSERT INTO settings VALUES (?, ?)", (k, json.dumps(v)))
+            create_schema(c, crs_obj, epsg)
 
     def _touch(self, c, table: str) -> None:
-        c.execute("UPDATE gpkg_contents SET last_change=? WHERE table_name=?", (_now() + "Z", table))
+        c.execute("UPDATE gpkg_contents SET last_change=? WHERE table_name=?", (now_text() + "Z", table))
 
     def _record_import(self, c, report, new: int, dup: int) -> int:
         o = report.outcomes
         cur = c.execute(
             "INSERT INTO import_history (imported_at, kind, source, rows_read, mapped, no_location, outside_area,"
             " rejected, new, duplicates, report) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (_now(), report.kind, report.source, report.rows_read, o.get("mapped", 0), o.get("no_location", 0),
+            (now_text(), report.kind, report.source, report.rows_read, o.get("mapped", 0), o.get("no_location", 0),
              o.get("outside_area", 0), o.get("rejected", 0), new, dup, json.dumps(report.to_dict())))
         import_id = cur.lastrowid
         rej = report.rejected
         if len(rej):
             keys = (rej["file"].astype(str) + "\x1f" + rej["row"].astype(str) + "\x1f" + rej["raw"].astype(str))
-            import hashlib
             uids = [hashlib.sha1(k.encode()).hexdigest() for k in keys]
             c.executemany("INSERT OR IGNORE INTO rejected_rows VALUES (?,?,?,?,?,?,?)",
                           zip(uids, [import_id] * len(rej), rej["file"], rej["row"].astype(int).tolist(),
@@ -373,9 +150,10 @@ class GpkgStore:
 
         De-duplication is on a 64-bit key hashed from ``uid``: rows already held, and
         repeats within ``frame``, are skipped before anything is written, so a re-import
-        writes nothing but its history record. The held keys are read inside the write
-        transaction (``BEGIN IMMEDIATE`` locks out other writers), so the check is exact
-        without an index, and bulk loads are not slowed by maintaining one. Returns ``(new, duplicates)`` and
+        writes nothing but its history record. The new keys are looked up in the
+        ``uid_key`` index inside the write transaction (``BEGIN IMMEDIATE`` locks out
+        other writers), so the check is exact and costs what the import costs, however
+        much is stored. Returns ``(new, duplicates)`` and
         records the import (with its rejected rows) in the same transaction;
         ``report.new`` and ``report.duplicates`` are filled in.
 
@@ -385,17 +163,15 @@ class GpkgStore:
         held rows whose content changed (outcome, LSOA, location, ...) are replaced by the
         new version (``report.updated``), and the rest are duplicates.
         """
-        cols = [n for n, _ in _FEATURE_TABLES["incidents"][1] if n not in ("uid_key", "import_id")]
+        cols = [n for n, _ in FEATURE_TABLES["incidents"][1] if n not in ("uid_key", "import_id")]
         keys = uid_keys(frame["uid"].astype(str).tolist())
         with self.transaction() as c:
             import_id = self._record_import(c, report, 0, 0)
             updated = removed = 0
             if replace_months and len(frame):
                 updated, removed = self._replace_groups(c, frame, keys)
-            held = np.fromiter((r[0] for r in c.execute("SELECT uid_key FROM incidents")), dtype=np.int64)
-            first = np.zeros(len(keys), dtype=bool)
-            first[np.unique(keys, return_index=True)[1]] = True
-            todo = np.flatnonzero(first & ~np.isin(keys, held))
+            first = first_of_each(keys)
+            todo = np.flatnonzero(first & ~self._held(c, keys))
             rows = frame if len(todo) == len(frame) else frame.iloc[todo]  # one gather, then slices
             keys = keys[todo]
             if "x" in rows and "y" in rows:
@@ -403,8 +179,8 @@ class GpkgStore:
             else:  # points given by geometry only
                 geoms = rows.geometry.to_numpy()
                 x, y = shapely.get_x(geoms).astype(float), shapely.get_y(geoms).astype(float)
-            blobs = lambda a, b: _point_blobs(x[a:b], y[a:b], self.srs_id)  # noqa: E731
-            getters = [_bindable(rows[col]) if col in rows else (lambda a, b: [None] * (b - a)) for col in cols]
+            blobs = lambda a, b: point_blobs(x[a:b], y[a:b], self.srs_id)  # noqa: E731
+            getters = [bindable(rows[col]) if col in rows else (lambda a, b: [None] * (b - a)) for col in cols]
             sql = (f"INSERT INTO incidents (geom, uid_key, import_id, {', '.join(cols)}) "
                    f"VALUES (?, ?, {int(import_id)}, {','.join('?' * len(cols))})")
             for a in range(0, len(todo), INSERT_CHUNK):
@@ -421,28 +197,46 @@ class GpkgStore:
                 self._grow_extent(c, "incidents", x, y)
         return new, dup
 
-    #: Columns compared to tell an updated row from an unchanged one.
-    _CONTENT = ("crime_id", "month", "category", "force", "location", "lsoa_code", "lsoa_name", "outcome", "status")
+    def _held(self, c, keys: np.ndarray) -> np.ndarray:
+        """Which of ``keys`` are stored already: one index lookup per distinct key (the
+        ``uid_key`` index), so the cost follows the import, not the workspace. A file
+        without the index (read-only, made before it existed) is scanned instead."""
+        if not len(keys):
+            return np.zeros(0, dtype=bool)
+        if not self._key_index:
+            held = np.fromiter((r[0] for r in c.execute("SELECT uid_key FROM incidents")), dtype=np.int64)
+            return np.isin(keys, held)
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS _keys (k INTEGER PRIMARY KEY)")
+        c.execute("DELETE FROM _keys")
+        c.executemany("INSERT OR IGNORE INTO _keys VALUES (?)", ((k,) for k in np.unique(keys).tolist()))
+        found = np.fromiter((r[0] for r in c.execute(
+            "SELECT k FROM _keys WHERE EXISTS (SELECT 1 FROM incidents WHERE uid_key = k)")), dtype=np.int64)
+        c.execute("DELETE FROM _keys")
+        return np.isin(keys, found)
 
     def _replace_groups(self, c, frame: pd.DataFrame, keys: np.ndarray) -> tuple[int, int]:
         """Delete held rows of the frame's (layer, force, month) groups that are gone or changed.
 
         The comparison runs in SQLite: the new rows' keys and content go into temporary
-        tables, and one scan of ``incidents`` finds the held rows that the new file no
-        longer has or has in another version.
+        tables, and the group index on ``incidents`` finds the held rows of those groups
+        that the new file no longer has or has in another version.
         """
         groups = frame[["layer", "force", "month"]].astype(str)
         months = sorted(groups["month"].unique())
-        held_groups = set(c.execute(
-            f"SELECT DISTINCT layer, force, month FROM incidents WHERE month IN ({','.join('?' * len(months))})",
-            months).fetchall())
+        if self._key_index:  # one index probe per group
+            held_groups = {g for g in groups.drop_duplicates().itertuples(index=False, name=None)
+                           if c.execute("SELECT 1 FROM incidents WHERE layer=? AND force=? AND month=? LIMIT 1",
+                                        g).fetchone()}
+        else:
+            held_groups = set(c.execute(
+                f"SELECT DISTINCT layer, force, month FROM incidents WHERE month IN ({','.join('?' * len(months))})",
+                months).fetchall())
         if not held_groups:  # the usual monthly import: nothing of these months is held yet
             return 0, 0
         in_held = pd.MultiIndex.from_frame(groups).isin(list(held_groups))
         if not in_held.any():
             return 0, 0
-        first = np.zeros(len(keys), dtype=bool)
-        first[np.unique(keys, return_index=True)[1]] = True
+        first = first_of_each(keys)
         first &= in_held
         rows = frame.iloc[np.flatnonzero(first)]
         import pyarrow as pa
@@ -456,7 +250,7 @@ class GpkgStore:
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 arr = pa.array(rows[col].astype(object).where(rows[col].notna(), None).astype(str).tolist())
             return pc.fill_null(arr, "")
-        content = pc.binary_join_element_wise(*(text(col) for col in self._CONTENT), "\x1f")
+        content = pc.binary_join_element_wise(*(text(col) for col in CONTENT_FIELDS), "\x1f")
         xs = rows["x"].astype(float).to_numpy() if "x" in rows else np.full(len(rows), np.nan)
         ys = rows["y"].astype(float).to_numpy() if "y" in rows else np.full(len(rows), np.nan)
         c.execute("CREATE TEMP TABLE IF NOT EXISTS _new_rows (uid_key INTEGER PRIMARY KEY, content TEXT, x REAL, y REAL)")
@@ -471,13 +265,16 @@ class GpkgStore:
                           nan_to_none(xs[order]), nan_to_none(ys[order])))
         c.executemany("INSERT OR IGNORE INTO _new_groups VALUES (?,?,?)",
                       groups[in_held].drop_duplicates().itertuples(index=False, name=None))
-        held = " || char(31) || ".join(f"coalesce(i.{col}, '')" for col in self._CONTENT)
+        held = " || char(31) || ".join(f"coalesce(i.{col}, '')" for col in CONTENT_FIELDS)
         near = lambda a: (f"(coalesce(abs(i.{a} - n.{a}) <= 0.01, 0) "  # noqa: E731
                           f"OR (i.{a} IS NULL AND n.{a} IS NULL))")
+        # with the group index: the new groups outer, their held rows found through the index;
+        # without it, incidents outer (one scan, lookups in the small tables). CROSS JOIN fixes the order.
+        join = ("_new_groups g CROSS JOIN incidents i" if self._key_index else
+                "incidents i CROSS JOIN _new_groups g")
         found = c.execute(
-            # CROSS JOIN keeps incidents as the outer loop: one scan, lookups in the small tables
-            f"SELECT i.fid, n.uid_key IS NULL FROM incidents i "
-            f"CROSS JOIN _new_groups g ON i.layer = g.layer AND i.force = g.force AND i.month = g.month "
+            f"SELECT i.fid, n.uid_key IS NULL FROM {join} "
+            f"ON i.layer = g.layer AND i.force = g.force AND i.month = g.month "
             f"LEFT JOIN _new_rows n ON n.uid_key = i.uid_key "
             f"WHERE n.uid_key IS NULL OR n.content <> ({held}) OR NOT {near('x')} OR NOT {near('y')}").fetchall()
         c.execute("DELETE FROM _new_rows")
@@ -499,11 +296,11 @@ class GpkgStore:
         if row and row[0] is not None:
             box = [min(box[0], row[0]), min(box[1], row[1]), max(box[2], row[2]), max(box[3], row[3])]
         c.execute("UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, last_change=? WHERE table_name=?",
-                  (*box, _now() + "Z", table))
+                  (*box, now_text() + "Z", table))
 
     def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
-                       categories: Iterable[str] | None = None,
-                       statuses: Iterable[str] | None = None) -> gpd.GeoDataFrame:
+                       categories: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
+                       bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
         """Incident rows as a GeoDataFrame (points rebuilt from ``x``/``y``).
 
         Parameters
@@ -515,6 +312,8 @@ class GpkgStore:
         categories : iterable of str, optional
         statuses : iterable of str, optional
             Any of ``mapped``, ``no_location``, ``outside_area``; all by default.
+        bbox : (xmin, ymin, xmax, ymax), optional
+            Only points inside this box (analysis CRS, inclusive).
         """
         cols = ["uid", "layer", "source", "import_id", "crime_id", "month", "date", "category", "subcategory",
                 "force", "location", "lsoa_code", "lsoa_name", "outcome", "x", "y", "status"]
@@ -533,6 +332,9 @@ class GpkgStore:
             st = list(statuses)
             where.append(f"status IN ({','.join('?' * len(st))})" if st else "0")
             args += st
+        if bbox is not None:
+            where.append("x BETWEEN ? AND ? AND y BETWEEN ? AND ?")
+            args += [float(bbox[0]), float(bbox[2]), float(bbox[1]), float(bbox[3])]
         sql = f"SELECT fid, {', '.join(cols)} FROM incidents"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -576,7 +378,7 @@ class GpkgStore:
     # ------------------------------------------------------------------ sites, boundaries
     def upsert_sites(self, frame: gpd.GeoDataFrame, report) -> tuple[int, int]:
         """Add sites, skipping those already stored (same ``uid``)."""
-        blobs = _gpkg_blobs(frame.geometry.to_numpy(), self.srs_id)
+        blobs = gpkg_blobs(frame.geometry.to_numpy(), self.srs_id)
         cols = ["uid", "kind", "name", "detail", "source", "status"]
         with self.transaction() as c:
             import_id = self._record_import(c, report, 0, 0)
@@ -600,7 +402,7 @@ class GpkgStore:
         geoms = frame.geometry.to_numpy()
         multi = np.array([shapely.MultiPolygon([g]) if g is not None and g.geom_type == "Polygon" else g
                           for g in geoms], dtype=object)
-        blobs = _gpkg_blobs(multi, self.srs_id)
+        blobs = gpkg_blobs(multi, self.srs_id)
         cols = ["level", "code", "name", "parent_code", "force"]
         with self.transaction() as c:
             import_id = self._record_import(c, report, len(frame), 0)
@@ -622,7 +424,7 @@ class GpkgStore:
         sql = f"SELECT fid, geom, {', '.join(cols)} FROM {table}" + (f" WHERE {where}" if where else "") + " ORDER BY fid"
         rows = self._conn.execute(sql, args).fetchall()
         df = pd.DataFrame([r[2:] for r in rows], columns=cols, index=pd.Index([r[0] for r in rows], name="fid"))
-        geom = _from_blobs([r[1] for r in rows]) if rows else np.array([], dtype=object)
+        geom = from_blobs([r[1] for r in rows]) if rows else np.array([], dtype=object)
         return gpd.GeoDataFrame(df, geometry=list(geom), crs=self.crs)
 
     # ------------------------------------------------------------------ settings, harm
@@ -654,12 +456,12 @@ class GpkgStore:
     def save_operation(self, op_id: str, name: str, record: dict, geometry) -> None:
         if geometry is not None and geometry.geom_type == "Polygon":
             geometry = shapely.MultiPolygon([geometry])
-        blob = _gpkg_blobs(np.array([geometry], dtype=object), self.srs_id)[0]
+        blob = gpkg_blobs(np.array([geometry], dtype=object), self.srs_id)[0]
         with self.transaction() as c:
             c.execute("INSERT INTO operations (geom, op_id, name, record, updated_at) VALUES (?,?,?,?,?) "
                       "ON CONFLICT(op_id) DO UPDATE SET geom=excluded.geom, name=excluded.name, "
                       "record=excluded.record, updated_at=excluded.updated_at",
-                      (blob, op_id, name, json.dumps(record), _now()))
+                      (blob, op_id, name, json.dumps(record), now_text()))
             self._touch(c, "operations")
 
     def delete_operation(self, op_id: str) -> None:
@@ -686,11 +488,25 @@ class GpkgStore:
             sql, args = sql + " WHERE import_id=?", (import_id,)
         return pd.read_sql_query(sql + " ORDER BY import_id, file, row", self._conn, params=args)
 
+    def _ensure_key_index(self) -> bool:
+        """Add the ``uid_key`` index to a file made before it existed; False if it cannot be added."""
+        if not self._has_table("incidents"):
+            return False
+        if self._has_table("incidents_uid_key") and self._has_table("incidents_group"):
+            return True
+        try:
+            with self.transaction() as c:
+                for sql in KEY_INDEXES:
+                    c.execute(sql)
+        except StoreError:  # a read-only or busy file: de-duplicate by scanning instead
+            return False
+        return True
+
     def _ensure_audit_triggers(self) -> None:
         """Add the append-only triggers to a file made before they existed (one read when present)."""
         have = {r[0] for r in self._conn.execute(
             "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_log'")}
-        missing = [sql for name, sql in _AUDIT_TRIGGERS.items() if name not in have]
+        missing = [sql for name, sql in AUDIT_TRIGGERS.items() if name not in have]
         if not missing or not self._has_table("audit_log"):
             return
         try:
@@ -716,7 +532,7 @@ class GpkgStore:
         try:
             with self.transaction() as c:
                 c.execute("INSERT INTO audit_log (at, user, action, detail) VALUES (?,?,?,?)",
-                          (_now(), user, action, detail))
+                          (now_text(), user, action, detail))
         finally:
             if busy_timeout_s is not None:
                 self._conn.execute("PRAGMA busy_timeout = 30000")
@@ -726,15 +542,3 @@ class GpkgStore:
 
     def integrity_ok(self) -> bool:
         return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
-def _fault_point() -> None:
-    """Test hook: with GEO_FAULT_PAUSE=<file> set, signal and wait just before a commit.
-
-    The kill-mid-save test uses it to SIGKILL a real import at the worst moment (rows
-    written, transaction not yet committed).
-    """
-    flag = os.environ.get("GEO_FAULT_PAUSE")
-    if flag:
-        Path(flag).write_text("in transaction")
-        time.sleep(60)

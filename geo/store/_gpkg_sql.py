@@ -1,0 +1,194 @@
+"""GeoPackage plumbing for :class:`~geo.store.gpkg.GpkgStore`: the table layout, the
+schema creation, GeoPackage binary geometries and the wording of SQLite errors.
+
+The tables are written with plain SQL (GeoPackage binary geometry built from WKB)
+rather than through GDAL, which keeps rows and their bookkeeping (import history,
+de-duplication) in the same transaction.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import struct
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .base import SCHEMA_VERSION, StoreError, now_text
+
+#: Rows converted and inserted per batch (bounds the memory of the Python objects SQLite binds).
+INSERT_CHUNK = 100_000
+
+TEXT = "TEXT"
+REAL = "REAL"
+INT = "INTEGER"
+
+# feature tables: name -> (geometry type, [(column, type), ...])
+FEATURE_TABLES = {
+    "incidents": ("POINT", [
+        ("uid", TEXT), ("uid_key", INT), ("layer", TEXT), ("source", TEXT), ("import_id", INT), ("crime_id", TEXT),
+        ("month", TEXT), ("date", TEXT), ("category", TEXT), ("subcategory", TEXT), ("force", TEXT),
+        ("location", TEXT), ("lsoa_code", TEXT), ("lsoa_name", TEXT), ("outcome", TEXT),
+        ("x", REAL), ("y", REAL), ("status", TEXT),
+    ]),
+    "sites": ("POINT", [("uid", TEXT), ("kind", TEXT), ("name", TEXT), ("detail", TEXT),
+                        ("source", TEXT), ("status", TEXT), ("import_id", INT)]),
+    "boundaries": ("MULTIPOLYGON", [("level", TEXT), ("code", TEXT), ("name", TEXT),
+                                    ("parent_code", TEXT), ("force", TEXT), ("import_id", INT)]),
+    "operations": ("MULTIPOLYGON", [("op_id", TEXT), ("name", TEXT), ("record", TEXT),
+                                    ("updated_at", TEXT)]),
+}
+ATTRIBUTE_TABLES = {
+    "settings": "key TEXT PRIMARY KEY, value TEXT NOT NULL",
+    "harm_weights": "category TEXT PRIMARY KEY, weight REAL NOT NULL, basis TEXT, source TEXT",
+    "import_history": ("id INTEGER PRIMARY KEY AUTOINCREMENT, imported_at TEXT, kind TEXT, source TEXT, "
+                       "rows_read INTEGER, mapped INTEGER, no_location INTEGER, outside_area INTEGER, "
+                       "rejected INTEGER, new INTEGER, duplicates INTEGER, report TEXT"),
+    "rejected_rows": ("uid TEXT PRIMARY KEY, import_id INTEGER, file TEXT, row INTEGER, "
+                      "column_name TEXT, reason TEXT, raw TEXT"),
+    "audit_log": "id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT, user TEXT, action TEXT, detail TEXT",
+}
+#: The audit log is append-only: these triggers refuse UPDATE and DELETE on it for every
+#: writer of the file (this code, QGIS, the sqlite3 shell), so no import, save or stray
+#: statement can rewrite or trim it. Created with a new file and added to older files on open.
+AUDIT_TRIGGERS = {
+    "audit_log_no_update": "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+                           "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be changed'); END",
+    "audit_log_no_delete": "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+                           "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END",
+}
+#: The key index makes de-duplication a lookup per new row, and the group index finds a
+#: republished force-month's held rows, so adding a month costs what the month costs, not
+#: what is stored (issue 11). Added to older files on open.
+KEY_INDEXES = ["CREATE INDEX IF NOT EXISTS incidents_uid_key ON incidents(uid_key)",
+               "CREATE INDEX IF NOT EXISTS incidents_group ON incidents(layer, force, month)"]
+INDEXES = [
+    *KEY_INDEXES,
+    "CREATE UNIQUE INDEX IF NOT EXISTS sites_uid ON sites(uid)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS boundaries_level_code ON boundaries(level, code)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS operations_op_id ON operations(op_id)",
+]
+
+
+def store_error(err: sqlite3.Error, path) -> StoreError:
+    """Word an SQLite error for the user (the cause, not SQLite's follow-on complaint)."""
+    text = str(err).lower()
+    where = str(path)
+    if "full" in text:
+        return StoreError("The workspace could not be saved: the disk (or the database's size limit) is full; "
+                          "nothing was changed", where=where,
+                          fix="free disk space on the server (or move the workspaces folder to a larger disk) "
+                              "and try again")
+    if "locked" in text or "busy" in text:
+        return StoreError("The workspace is busy: another import or save held it for longer than the wait "
+                          "limit; nothing was changed", where=where,
+                          fix="try again in a minute; if it keeps happening, check that no other program "
+                              "(QGIS, another import) has the file open for writing")
+    if "readonly" in text or "read-only" in text:
+        return StoreError("The workspace file is read-only; nothing was changed", where=where,
+                          fix="ask the administrator to make the workspaces folder writable by the app")
+    if "malformed" in text or "not a database" in text:
+        return StoreError(f"The workspace file is damaged ({err})", where=where,
+                          fix="restore it from the last backup; the import history shows what to re-import")
+    return StoreError(f"The workspace could not be updated ({err}); nothing was changed", where=where,
+                      fix="try again; if it keeps happening, report this message")
+
+
+POINT_BLOB = np.dtype([("head", "S8"), ("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def point_blobs(x: np.ndarray, y: np.ndarray, srs_id: int) -> list:
+    """GeoPackage point geometries built directly from coordinates (None where missing)."""
+    a = np.zeros(len(x), dtype=POINT_BLOB)
+    a["head"] = b"GP\x00\x01" + struct.pack("<i", srs_id)
+    a["order"], a["type"], a["x"], a["y"] = 1, 1, x, y
+    out = a.view("V29").tolist()
+    for i in np.flatnonzero(~(np.isfinite(x) & np.isfinite(y))):
+        out[i] = None
+    return out
+
+
+def bindable(col: pd.Series):
+    """A function giving a slice of ``col`` as a list of Python values for SQLite.
+
+    Repetitive text (month, category, force, LSOA, ...) is factorised once, so a slice is
+    a list of references to a few shared strings rather than a million new ones.
+    """
+    if col.dtype.kind in "fiub":
+        vals = col.to_numpy()
+        return lambda a, b: vals[a:b].tolist()
+    head = col.iloc[:2000]
+    if head.nunique() > len(head) // 4:  # ids, addresses: nothing to share
+        return lambda a, b: col.iloc[a:b].tolist()
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    if len(uniques) > len(col) // 4:
+        return lambda a, b: col.iloc[a:b].tolist()
+    lookup = np.append(np.asarray(uniques, dtype=object), None)  # code -1 (missing) -> None
+    return lambda a, b: lookup[codes[a:b]].tolist()
+
+
+def gpkg_blobs(geoms: np.ndarray, srs_id: int) -> list:
+    """GeoPackage binary geometries (no envelope, little endian) from shapely geometries."""
+    header = b"GP\x00\x01" + struct.pack("<i", srs_id)
+    wkb = shapely.to_wkb(geoms, byte_order=1, include_srid=False)
+    return [None if w is None else header + w for w in wkb]
+
+
+def from_blobs(blobs: Iterable) -> np.ndarray:
+    """Shapely geometries from GeoPackage binary geometries (any envelope)."""
+    out = []
+    for b in blobs:
+        if b is None:
+            out.append(None)
+            continue
+        flags = b[3]
+        env = (flags >> 1) & 0x07
+        start = 8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}.get(env, 0)
+        out.append(b[start:])
+    return shapely.from_wkb(np.array(out, dtype=object))
+
+
+def create_schema(c, crs_obj, epsg: int) -> None:
+    """Create the GeoPackage tables, indexes and triggers (inside the caller's transaction)."""
+    from pyproj import CRS
+    c.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
+    c.execute("PRAGMA user_version = 10200")
+    c.execute("""CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY,
+        organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL,
+        definition TEXT NOT NULL, description TEXT)""")
+    c.execute("""CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
+        identifier TEXT UNIQUE, description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT
+        (strftime('%Y-%m-%dT%H:%M:%fZ','now')), min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE,
+        srs_id INTEGER, CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))""")
+    c.execute("""CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+        geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+        CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name))""")
+    wgs84 = CRS.from_epsg(4326).to_wkt("WKT1_GDAL")
+    c.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", [
+        ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", ""),
+        ("Undefined geographic SRS", 0, "NONE", 0, "undefined", ""),
+        ("WGS 84 geodetic", 4326, "EPSG", 4326, wgs84, ""),
+    ])
+    if epsg != 4326:
+        c.execute("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)",
+                  (crs_obj.name, epsg, "EPSG", epsg, crs_obj.to_wkt("WKT1_GDAL"), ""))
+    for table, (gtype, cols) in FEATURE_TABLES.items():
+        body = ", ".join(f'"{n}" {t}' for n, t in cols)
+        # incidents: plain rowid keys (AUTOINCREMENT costs a sequence-table write per row)
+        key = "INTEGER PRIMARY KEY" + ("" if table == "incidents" else " AUTOINCREMENT")
+        c.execute(f'CREATE TABLE "{table}" (fid {key}, geom {gtype}, {body})')
+        c.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?,?,?,?)",
+                  (table, "features", table, epsg))
+        c.execute("INSERT INTO gpkg_geometry_columns VALUES (?,?,?,?,0,0)", (table, "geom", gtype, epsg))
+    for table, body in ATTRIBUTE_TABLES.items():
+        c.execute(f'CREATE TABLE "{table}" ({body})')
+        c.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES (?,?,?)",
+                  (table, "attributes", table))
+    for sql in INDEXES:
+        c.execute(sql)
+    for sql in AUDIT_TRIGGERS.values():
+        c.execute(sql)
+    for k, v in {"crs": crs_obj.to_string(), "srs_id": epsg, "schema_version": SCHEMA_VERSION}.items():
+        c.execute("INSERT INTO settings VALUES (?, ?)", (k, json.dumps(v)))
