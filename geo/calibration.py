@@ -27,7 +27,8 @@ import pandas as pd
 import shapely
 
 from .displacement import engine
-from .displacement.flags import WindowPoints
+from .displacement import power as power_mod
+from .displacement.power import wilson
 from .displacement.windows import month_add, op_windows, periods, window_months
 
 logger = logging.getLogger(__name__)
@@ -45,29 +46,16 @@ DESIGNS = (
 )
 
 
+#: The destination drawn as the verdict's power draws them (:mod:`geo.displacement.power`).
+VERDICT_DEST = "anywhere 300 m–1 km (as the verdict's power)"
+
+
 @dataclass(frozen=True)
 class Placebo:
     kind: str
     name: str
     bcu: str
     geometry: object
-
-
-def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion ``k / n``.
-
-    Examples
-    --------
-    >>> [round(v, 3) for v in wilson(5, 100)]
-    [0.022, 0.112]
-    """
-    if n == 0:
-        return float("nan"), float("nan")
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
 
 
 def hot_circles(incidents, bcus, *, own_force: str, per_bcu: int, seed: int = 0, spacing_m: float = 1500.0):
@@ -158,19 +146,11 @@ def run_null(incidents, boundaries, sites, *, own_force: str, n: int, alpha: flo
 
 
 def plant(prep, target, dest_xy, *, frac_removed: float, frac_moved: float, rng):
-    """Remove `frac_removed` of the target's after-window points and move `frac_moved` of them to `dest_xy`."""
-    pts = prep.points
-    inside = shapely.contains_xy(target, pts.x, pts.y) & (pts.period == 1)
-    idx = np.flatnonzero(inside)
-    gone = rng.choice(idx, int(round(frac_removed * idx.size)), replace=False) if idx.size else idx
-    moved = gone[: int(round(frac_moved * gone.size))]
-    keep = np.ones(pts.x.size, bool)
-    keep[gone] = False
-    k = moved.size
-    x = np.r_[pts.x[keep], rng.normal(dest_xy[0], 80, k)]
-    y = np.r_[pts.y[keep], rng.normal(dest_xy[1], 80, k)]
-    return WindowPoints(x, y, np.r_[pts.period[keep], np.ones(k, np.int8)], np.r_[pts.harm[keep],
-                               pts.harm[moved]], pts.tau), k
+    """Remove `frac_removed` of the target's after-window points and move `frac_moved` of them to `dest_xy`.
+
+    The same planting as the verdict's power (:func:`geo.displacement.power.plant`).
+    """
+    return power_mod.plant(prep.points, target, dest_xy, frac_removed=frac_removed, frac_moved=frac_moved, rng=rng)
 
 
 def destinations(target, bcu_code, bcus, school_xy, rng):
@@ -194,6 +174,7 @@ def destinations(target, bcu_code, bcus, school_xy, rng):
         ok = np.flatnonzero((d >= 300) & (d <= 1500))
         if ok.size:
             out["towards a school"] = tuple(school_xy[ok[np.argmin(d[ok])]])
+    out[VERDICT_DEST] = tuple(power_mod.random_destinations(target, 1, rng, max_m=1000.0)[0])
     return out
 
 
