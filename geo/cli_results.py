@@ -50,6 +50,10 @@ def verdict_json(res) -> dict:
                           ("synthetic", "synthetic_comparison")):
             if res.checks.get(key):
                 out[name] = {k: _clean(v) for k, v in res.checks[key].items()}
+        series = res.checks.get("synthetic_series")
+        if series is not None and len(series) and "synthetic_comparison" in out:
+            out["synthetic_comparison"]["series"] = [{k: _clean(v) for k, v in r.items()}
+                                                     for r in series.to_dict("records")]
     if getattr(res, "temporal", None) is not None:
         out["temporal"] = [{k: _clean(v) for k, v in t.as_dict().items()} for t in res.temporal.tests]
     return out

@@ -16,6 +16,7 @@ from .flags import sensitivity, type_tests
 from .measures import count_areas, cross_boundary, measures
 from .migration import hotspot_migration
 from .power import N_PLANTS, planted_power
+from .synthetic import synthetic_comparison
 from .verdict import DisplacementResult, build_verdict, caveats, control_note, pre_trend_note
 from .windows import Windows, month_add, month_label, op_windows, periods, window_months
 
@@ -157,6 +158,15 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
                   "placebo_dates": placebo_dates(incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code,
                                                  own_force=own_force, alpha=a, other_targets=other_targets),
                   "placebo_type": placebo_type(table, phi=assessment.null.phi["target|count"], alpha=a)}
+        force_geom = shapely.union_all(bcus[bcus["force"] == own_force].geometry.values)
+        reach = max((r.outer_m for r in catch.rings), default=1000.0)
+        size = float(shapely.hausdorff_distance(areas.target.centroid, areas.target.boundary))
+        sc, sc_series = synthetic_comparison(
+            incidents, areas.target, windows=windows, force_geom=force_geom, reach_m=reach + size, alpha=a,
+            exclude=union_geoms(list(other_targets)) if len(other_targets) else None)
+        checks["synthetic"], checks["synthetic_series"] = sc, sc_series
+        if sc["status"] != "not available":
+            summary = dataclasses.replace(summary, notes=tuple(summary.notes) + (sc["reading"],))
     temporal = None
     if "date" in incidents and len(incidents) and \
             incidents["date"].fillna("").astype(str).str.len().ge(10).mean() > 0.9:
