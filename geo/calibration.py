@@ -293,7 +293,9 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
               "3-month windows (two designs). Detected: the verdict reports displacement (any ring, sector, piece or "
               "sites flag at the family's α shares). Across a BCU line: the nearest point of another BCU of the force "
               "300 m–1.5 km from the target's edge (only hot circles that have one); towards a school: the nearest "
-              "school 300 m–1.5 km away.", "",
+              "school 300 m–1.5 km away; anywhere 300 m–1 km: a random direction and distance, drawn exactly as the "
+              "verdict draws the plants behind its own \"power to detect a 50% move\" (`geo/displacement/power.py`, "
+              "40 plants on the operation's own data with its own over-dispersion).", "",
               "| destination | share moved | plants | mean incidents moved | mean target basket before | power | "
               "95% interval |", "|---|---:|---:|---:|---:|---:|---|"]
     for _, x in power_table(power).iterrows():
