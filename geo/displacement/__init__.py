@@ -63,6 +63,8 @@ from .flags import SHARES, AreaTest, Assessment, assess
 from .measures import ALL, BASKET, SCALES, SMALL_COUNT, count_areas, cross_boundary, measures, scaled_wdd, wdd_arrays
 from .migration import HOTSPOT_COLUMNS, Migration, hotspot_migration, hotspots_of, match_hotspots
 from .null import NullModel, dispersion
+from .power import PlantedPower, planted_power
+from .synthetic import synthetic_comparison
 from .temporal import ShiftTest, TemporalResult, temporal_shift
 from .verdict import Clause, DisplacementResult, Verdict, build_verdict
 from .windows import Windows, op_windows
@@ -75,4 +77,5 @@ __all__ = [
     "BASKET", "ALL", "SCALES", "SMALL_COUNT", "HOTSPOT_COLUMNS",
     "Catchment", "catchment", "AreaTest", "Assessment", "assess", "SHARES", "NullModel", "dispersion",
     "Clause", "Verdict", "build_verdict", "ShiftTest", "TemporalResult", "temporal_shift",
+    "PlantedPower", "planted_power", "synthetic_comparison",
 ]
