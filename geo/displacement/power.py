@@ -16,8 +16,8 @@ this operation rather than from a formula:
 
 A closed-form power (the removed count against one sector's standard error) ignores the
 spread of the planted incidents over sectors, the Holm step across 27 rings and sectors and
-the background variation of the destination, and overstated the power (100% for a target
-whose plants are found a fifth of the time).
+the background variation of the destination, and overstated the power (it printed 100% for
+the demo's Op Central, whose plants are found about 40% of the time).
 
 References
 ----------

@@ -123,7 +123,8 @@ def synthetic_comparison(incidents, target, *, windows: Windows, force_geom, rea
         The summary (``status`` "evidence", "no evidence" or "not available",
         ``pre_months``, ``post_months``, ``donors``, ``donors_used`` (weight > 1%),
         ``pre_rmspe`` and ``post_rmspe`` (harm per month), ``ratio``, ``effect_per_month``,
-        ``effect_pct``, ``p`` (gap rank), ``p_ratio`` (RMSPE-ratio rank), ``n_placebos``, ``reading``) and the monthly series
+        ``effect_pct``, ``p`` (gap rank), ``p_ratio`` (RMSPE-ratio rank), ``n_placebos``, ``reading``)
+        and the monthly series
         (``month``, ``target``, ``synthetic``, ``period`` "before"/"operation"/"after").
     """
     if windows.resolution != "month":
@@ -228,5 +229,6 @@ def synthetic_comparison(incidents, target, *, windows: Windows, force_geom, rea
     frame = pd.DataFrame({"month": use, "target": ty, "synthetic": synth, "period": period})
     out = {"status": status, "pre_months": npre, "post_months": len(post), "donors": int(donors.shape[1]),
            "donors_used": used, "pre_rmspe": pre_r, "post_rmspe": post_r, "ratio": float(ratio),
-           "effect_per_month": effect, "effect_pct": pct, "p": p, "p_ratio": p_ratio, "n_placebos": int(n_pl), "reading": reading}
+           "effect_per_month": effect, "effect_pct": pct, "p": p, "p_ratio": p_ratio, "n_placebos": int(n_pl),
+           "reading": reading}
     return out, frame
