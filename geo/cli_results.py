@@ -37,6 +37,8 @@ def verdict_json(res) -> dict:
                         [res.assessment.target] + res.assessment.family()]
         out["alpha_shares"] = res.assessment.shares
         out["phi"] = {k: _clean(v) for k, v in res.assessment.null.phi.items()}
+        if res.assessment.power is not None:
+            out["power"] = {k: _clean(v) for k, v in res.assessment.power.as_dict().items()}
     for name, frame in (("sensitivity", res.sensitivity), ("exploratory_crime_types", res.types)):
         if frame is not None:
             out[name] = [{k: _clean(v) for k, v in r.items()} for r in frame.to_dict("records")]
@@ -44,9 +46,14 @@ def verdict_json(res) -> dict:
         out["placebo_dates"] = [{k: _clean(v) for k, v in r.items()}
                                 for r in res.checks["placebo_dates"].to_dict("records")]
         out["placebo_crime_type"] = {k: _clean(v) for k, v in res.checks["placebo_type"].items()}
-        for key, name in (("seasonal", "same_months_a_year_earlier"), ("pre_fit", "pre_period_fit")):
+        for key, name in (("seasonal", "same_months_a_year_earlier"), ("pre_fit", "pre_period_fit"),
+                          ("synthetic", "synthetic_comparison")):
             if res.checks.get(key):
                 out[name] = {k: _clean(v) for k, v in res.checks[key].items()}
+        series = res.checks.get("synthetic_series")
+        if series is not None and len(series) and "synthetic_comparison" in out:
+            out["synthetic_comparison"]["series"] = [{k: _clean(v) for k, v in r.items()}
+                                                     for r in series.to_dict("records")]
     if getattr(res, "temporal", None) is not None:
         out["temporal"] = [{k: _clean(v) for k, v in t.as_dict().items()} for t in res.temporal.tests]
     return out

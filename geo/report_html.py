@@ -140,7 +140,11 @@ target's ordinary ups and downs are as large as the effect).</p>
 {{ dates_table }}
 <p>Placebo crime type: {{ ptype }}</p>
 {% if seasonal %}<p>Seasonality: {{ seasonal }}</p>{% endif %}
-{% if pre_fit %}<p>{{ pre_fit }}</p>{% endif %}{% endif %}
+{% if pre_fit %}<p>{{ pre_fit }}</p>{% endif %}
+{% if synth_png %}<h3>Synthetic comparison (sensitivity check)</h3>
+<p>{{ synth_reading }}</p>
+<img alt="Monthly basket harm of the target and its synthetic comparison" src="data:image/png;base64,{{ synth_png }}">
+{% elif synth_reading %}<p>{{ synth_reading }}</p>{% endif %}{% endif %}
 {% if temporal_table %}<h2>Day of week and time of day</h2>
 <p class="muted">Temporal displacement: did drug-market incidents move to other days or hours rather than other
 places? {{ temporal_rule }}.</p>
@@ -267,6 +271,33 @@ def trend_png(panel: pd.DataFrame, windows) -> bytes:
     return buf.getvalue()
 
 
+def synthetic_png(series: pd.DataFrame, windows) -> bytes:
+    """A line chart (PNG) of the target's monthly basket harm and its synthetic comparison."""
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    months = list(series["month"])
+    fig, ax = plt.subplots(figsize=(8, 3), dpi=100)
+    ax.plot(range(len(months)), series["target"].to_numpy(float), label="Target", color=AREA_COLORS["target"], lw=2)
+    ax.plot(range(len(months)), series["synthetic"].to_numpy(float), label="Synthetic comparison",
+            color=AREA_COLORS["control"], lw=2, ls="--")
+    for which, color in WINDOW_COLORS.items():
+        a, b = getattr(windows, which)
+        if a in months and b in months:
+            ax.axvspan(months.index(a) - 0.5, months.index(b) + 0.5, color=color, zorder=0)
+    ax.set_xticks(range(len(months)))
+    ax.set_xticklabels(months, rotation=90, fontsize=7)
+    ax.set_ylabel("basket harm")
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
 def _calibrated_tables(result) -> dict:
     """The calibrated tests, the buffer-width sensitivity and the exploratory crime types (names, rounded)."""
     from markupsafe import Markup
@@ -292,6 +323,12 @@ def _calibrated_tables(result) -> dict:
             out["seasonal"] = checks["seasonal"]["reading"]
         if checks.get("pre_fit"):
             out["pre_fit"] = checks["pre_fit"]["reading"]
+        sc = checks.get("synthetic")
+        if sc:
+            out["synth_reading"] = sc["reading"]
+            series = checks.get("synthetic_series")
+            if series is not None and len(series):
+                out["synth_png"] = base64.b64encode(synthetic_png(series, result.windows)).decode()
         pt = checks["placebo_type"]
         out["ptype"] = (f"{pt['crime_type']} in the target {pt.get('before', 0):,.0f} → {pt.get('after', 0):,.0f}, "
                         f"{pt['status']}" + (f" (p = {pt['p']:.3f})" if pt.get("p") is not None else "") + ".")

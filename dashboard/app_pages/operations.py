@@ -207,6 +207,13 @@ def show_verdict(res):
             if res.checks.get("seasonal"):
                 sz = res.checks["seasonal"]
                 st.markdown(f"**Seasonality** ({safe.md(sz['status'])}): " + safe.md(sz["reading"]))
+            sc = res.checks.get("synthetic")
+            if sc:
+                st.markdown(safe.md(sc["reading"]))
+                series = res.checks.get("synthetic_series")
+                if series is not None and len(series):
+                    st.line_chart(series.set_index("month")[["target", "synthetic"]].rename(
+                        columns={"target": "Target", "synthetic": "Synthetic comparison"}), height=220)
     if res.temporal is not None:
         with st.expander("When: day of week and time of day (temporal displacement)"):
             tem = res.temporal

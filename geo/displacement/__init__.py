@@ -32,7 +32,9 @@ The analysis has six parts, each a plain function over plain inputs, tied togeth
    moves (:func:`hotspot_migration`; Gi* flicker, not a test), a buffer-width sensitivity
    table, exploratory crime types (FDR), and checks on the operation itself (monthly
    harm, placebo dates, a placebo crime type, the same months a year earlier and the
-   pre-period fit of target and control: :mod:`.checks`).
+   pre-period fit of target and control: :mod:`.checks`; a synthetic comparison from donor
+   areas over 12+ pre-months: :mod:`.synthetic`). The verdict's power comes from planted
+   moves on the operation's own data (:mod:`.power`).
 6. **Temporal displacement** (:mod:`.temporal`): for layers with dates (calls), a shift in
    day of week and time of day between the windows in the target and the catchment,
    chi-square tests of homogeneity; "no times in the data" for dates without times.
@@ -63,6 +65,8 @@ from .flags import SHARES, AreaTest, Assessment, assess
 from .measures import ALL, BASKET, SCALES, SMALL_COUNT, count_areas, cross_boundary, measures, scaled_wdd, wdd_arrays
 from .migration import HOTSPOT_COLUMNS, Migration, hotspot_migration, hotspots_of, match_hotspots
 from .null import NullModel, dispersion
+from .power import PlantedPower, planted_power
+from .synthetic import synthetic_comparison
 from .temporal import ShiftTest, TemporalResult, temporal_shift
 from .verdict import Clause, DisplacementResult, Verdict, build_verdict
 from .windows import Windows, op_windows
@@ -75,4 +79,5 @@ __all__ = [
     "BASKET", "ALL", "SCALES", "SMALL_COUNT", "HOTSPOT_COLUMNS",
     "Catchment", "catchment", "AreaTest", "Assessment", "assess", "SHARES", "NullModel", "dispersion",
     "Clause", "Verdict", "build_verdict", "ShiftTest", "TemporalResult", "temporal_shift",
+    "PlantedPower", "planted_power", "synthetic_comparison",
 ]

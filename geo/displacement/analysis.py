@@ -1,6 +1,7 @@
 """The whole results analysis of one operation: :func:`analyse` and :func:`analyse_operation`."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import geopandas as gpd
@@ -14,6 +15,8 @@ from .checks import placebo_dates, placebo_type, pre_period_fit, pre_trend, same
 from .flags import sensitivity, type_tests
 from .measures import count_areas, cross_boundary, measures
 from .migration import hotspot_migration
+from .power import N_PLANTS, planted_power
+from .synthetic import synthetic_comparison
 from .verdict import DisplacementResult, build_verdict, caveats, control_note, pre_trend_note
 from .windows import Windows, month_add, month_label, op_windows, periods, window_months
 
@@ -57,7 +60,7 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
             buffer_m: float | None = None, ring_m: float | None = None, control=None,
             control_rule: str | None = None, scale: str = "counts", alpha: float | None = None,
             cell_size: float = 200.0, layer: str = "crime", radius_m: float | None = None, bands=None,
-            n_placebos: int = 400) -> DisplacementResult:
+            n_placebos: int = 400, n_plants: int = N_PLANTS) -> DisplacementResult:
     """Results analysis of one operation from loaded incidents (see module docstring).
 
     Parameters
@@ -88,6 +91,9 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
         rings 0-250, 250-500, 500-1,000 m.
     n_placebos : int
         Placebos drawn to estimate the over-dispersion (:mod:`geo.displacement.null`).
+    n_plants : int
+        Planted moves behind the verdict's power figure (:func:`geo.displacement.power.planted_power`);
+        0 leaves it out.
 
     Returns
     -------
@@ -135,6 +141,9 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     prep = engine.prepare(incidents, per, tau=windows.time_weights[0], bcus=bcus, own_force=own_force, months=months)
     catch, assessment = engine.run(prep, areas.target, own_bcu=bcu_code, radius_m=radius_m, bands=bands,
                                    other_targets=other_targets, sites=sites, alpha=a, n_placebos=n_placebos)
+    if n_plants:
+        pw = planted_power(prep.points, catch, null=assessment.null, alpha=a, sites=sites, n=n_plants)
+        assessment = dataclasses.replace(assessment, power=pw, power50=pw.power)
     summary = build_verdict(assessment, catch, table, windows, layer=layer)
     sens = sensitivity(prep.points, catch, null=assessment.null, alpha=a)
     types = type_tests(table, phi=assessment.null.phi["target|count"], alpha=a)
@@ -149,6 +158,15 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
                   "placebo_dates": placebo_dates(incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code,
                                                  own_force=own_force, alpha=a, other_targets=other_targets),
                   "placebo_type": placebo_type(table, phi=assessment.null.phi["target|count"], alpha=a)}
+        force_geom = shapely.union_all(bcus[bcus["force"] == own_force].geometry.values)
+        reach = max((r.outer_m for r in catch.rings), default=1000.0)
+        size = float(shapely.hausdorff_distance(areas.target.centroid, areas.target.boundary))
+        sc, sc_series = synthetic_comparison(
+            incidents, areas.target, windows=windows, force_geom=force_geom, reach_m=reach + size, alpha=a,
+            exclude=union_geoms(list(other_targets)) if len(other_targets) else None)
+        checks["synthetic"], checks["synthetic_series"] = sc, sc_series
+        if sc["status"] != "not available":
+            summary = dataclasses.replace(summary, notes=tuple(summary.notes) + (sc["reading"],))
     temporal = None
     if "date" in incidents and len(incidents) and \
             incidents["date"].fillna("").astype(str).str.len().ge(10).mean() > 0.9:

@@ -211,10 +211,10 @@ class Assessment:
 
     ``target`` is the target test; ``rings``, ``pieces`` and ``sites`` the displacement and
     diffusion family (``sites`` is ``None`` when no sensitive site reaches the catchment);
-    ``near_sites`` the sites in the zone; ``shares`` the alpha shares; ``power50`` the power
-    to detect half of the removed basket incidents moving into one sector (averaged over the
-    tested sectors, at the family's first Holm step), where "removed" is the target's count reduction, or 30% of its expected count
-    if the reduction was smaller.
+    ``near_sites`` the sites in the zone; ``shares`` the alpha shares; ``power`` the
+    :class:`geo.displacement.power.PlantedPower` of the displacement tests (planted moves on
+    this operation's data; set by :func:`geo.displacement.analyse`, ``None`` in the
+    calibration study) and ``power50`` its share detected.
     """
 
     target: AreaTest
@@ -226,6 +226,7 @@ class Assessment:
     alpha: float
     shares: dict = field(default_factory=dict)
     power50: float = float("nan")
+    power: object = None
 
     def family(self) -> list:
         """The displacement/diffusion tests, in order (rings, pieces, sites)."""
@@ -238,13 +239,6 @@ class Assessment:
         """All tests as rows (names, not codes)."""
         rows = [t.as_dict() for t in [self.target] + self.family()]
         return pd.DataFrame(rows)
-
-
-def _power(removed: float, rings: list, alpha_each: float) -> float:
-    """Mean over areas of the power to detect `removed` incidents added to one area (at `alpha_each`, two-sided)."""
-    zc = norm.ppf(1 - alpha_each / 2)
-    pw = [float(norm.sf(zc - removed / t.se)) for t in rings if np.isfinite(t.se) and t.se > 0]
-    return float(np.mean(pw)) if pw else float("nan")
 
 
 def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float, sites=None,
@@ -309,13 +303,7 @@ def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float
         site_test = _family([area_test(f"Within {site_buffer_m:,.0f} m of sensitive sites in the catchment", "sites",
                                        area_sums(pts, zone_s), ctrl, tau=tau, phi=phi["catchment|count"], alpha=a_s,
                                        sides="rise", unit="count")], a_s)[0]
-    tc = area_test("Target", "target", area_sums(pts, catch.target), ctrl, tau=tau, phi=phi["target|count"],
-                   alpha=alpha, unit="count")
-    removed = max(-tc.estimate if np.isfinite(tc.estimate) else 0.0,
-                  0.3 * (tc.expected_after if np.isfinite(tc.expected_after) else 0.0))
-    tested = [x for x in rings if x.status != TOO_FEW]
-    power = _power(0.5 * removed, [x for x in tested if x.kind == "sector"] or tested, a_r / max(len(tested), 1))
-    return Assessment(target, tuple(rings), tuple(pieces), site_test, near_sites, null, alpha, shares, power)
+    return Assessment(target, tuple(rings), tuple(pieces), site_test, near_sites, null, alpha, shares)
 
 
 def sensitivity(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float,

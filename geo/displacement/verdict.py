@@ -306,6 +306,13 @@ def _near_site(t, near_sites, catch) -> str:
     return f", within 400 m of {near_sites['name'].iloc[k]} ({kind})"
 
 
+def _power_text(a) -> str:
+    """The power clause: planted moves on this operation's data (:mod:`geo.displacement.power`)."""
+    if a.power is not None:
+        return a.power.text()
+    return "power to detect a 50% move: not measured"
+
+
 def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, layer: str = "crime",
                   enforcement_label: str = "enforcement activity") -> Verdict:
     """The four clauses from the calibrated tests (:func:`geo.displacement.flags.assess`).
@@ -362,7 +369,7 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
                     "to tell.", alpha=a.alpha, unit="basket incidents")
     else:
         dc = Clause("displacement", "no evidence", "Displacement: no evidence of displacement in the catchment "
-                    f"({catch.rule}; power to detect a 50% move: {a.power50:.0%}).", alpha=a.alpha,
+                    f"({catch.rule}; {_power_text(a)}).", alpha=a.alpha,
                     unit="basket incidents")
     if diff:
         best = min(diff, key=lambda x: x.estimate)
