@@ -166,16 +166,19 @@ def sites_exposure(sites, inc_basket, area: Area, crs, bcus, buffer_m: float):
     """Sites inside the area ranked by basket harm within ``buffer_m``; columns name, kind, n, harm, hotspot."""
     if sites is None or sites.empty:
         return pd.DataFrame(columns=["name", "kind", "n", "harm"])
+    from .site_kinds import sensitive_sites, site_label
     geom = area.geometry
     shapely.prepare(geom)
-    s = sites[shapely.contains_xy(geom, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())]
+    s = sensitive_sites(sites)  # never "other" (ordinary pharmacies, clinics), each site once
+    s = s[shapely.contains_xy(geom, s.geometry.x.to_numpy(), s.geometry.y.to_numpy())]
+    labels = [site_label(k, d) for k, d in zip(s["kind"], s["detail"] if "detail" in s else [None] * len(s))]
     if s.empty:
         return pd.DataFrame(columns=["name", "kind", "n", "harm"])
     try:
         from .sites import site_exposure
         e = site_exposure(s, inc_basket, buffers_m=(buffer_m,), hotspots=None, bcus=None)
         r = int(buffer_m)
-        out = pd.DataFrame({"name": e["name"].to_numpy(), "kind": e["kind"].to_numpy(),
+        out = pd.DataFrame({"name": e["name"].to_numpy(), "kind": labels,
                             "n": e[f"n_{r}m"].to_numpy(), "harm": e[f"harm_{r}m"].to_numpy(),
                             "trend": e["trend"].to_numpy() if "trend" in e else ""})
     except Exception as err:  # fall back to a plain buffer count
@@ -184,7 +187,7 @@ def sites_exposure(sites, inc_basket, area: Area, crs, bcus, buffer_m: float):
         pairs = tree.query(s.geometry.to_numpy(), predicate="dwithin", distance=buffer_m)
         n = np.bincount(pairs[0], minlength=len(s))
         h = np.bincount(pairs[0], weights=inc_basket["harm"].to_numpy()[pairs[1]], minlength=len(s))
-        out = pd.DataFrame({"name": s["name"].to_numpy(), "kind": s["kind"].to_numpy(), "n": n, "harm": h,
+        out = pd.DataFrame({"name": s["name"].to_numpy(), "kind": labels, "n": n, "harm": h,
                             "trend": ""})
     return out.sort_values(["harm", "n"], ascending=False).head(10).reset_index(drop=True)
 

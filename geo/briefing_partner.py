@@ -12,6 +12,7 @@ from .harm import ENFORCEMENT_LABEL
 from .periods import quarter_add
 from .render.briefing import Briefing, map_png, render_html
 from .settings import settings
+from .site_kinds import sensitive_sites, site_label
 
 
 def partner_area(ws, area: Area, pub) -> list[str]:
@@ -117,6 +118,7 @@ def build_partner(ws, area: Area, months: tuple[str, str], *, marking: str, thre
     unit_rows = [{"name": f"{r.name} ({r.code})", "count": r.count_label, "harm": r.harm_label}
                  for r in ut.sort_values("harm", ascending=False, na_position="last").itertuples()][:15]
     sites_all = ws.sites()
+    sites_all = sensitive_sites(sites_all)  # never "other" (ordinary pharmacies, clinics), each site once
     in_area = sites_all[sites_all.within(geom)] if len(sites_all) else sites_all
     png = map_png(shown, crs=ws.crs, partner_units=ut, sites=in_area,
                   title=f"Drug-market harm by {kind}, {period} (small counts suppressed)")
@@ -125,7 +127,8 @@ def build_partner(ws, area: Area, months: tuple[str, str], *, marking: str, thre
         hit = ut[shapely.contains_xy(ut.geometry.to_numpy(), r.geometry.x, r.geometry.y)]
         if len(hit):
             u = hit.iloc[0]
-            site_rows.append({"name": r.name, "kind": r.kind, "unit": f"{u['name']} ({u['code']})",
+            site_rows.append({"name": r.name, "kind": site_label(r.kind, getattr(r, "detail", None)),
+                              "unit": f"{u['name']} ({u['code']})",
                               "count": u["count_label"], "harm": u["harm_label"],
                               "_h": -1.0 if u["harm"] != u["harm"] else float(u["harm"])})
     site_rows = sorted(site_rows, key=lambda s: -s["_h"])[:10]

@@ -11,6 +11,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from ..settings import SENSITIVE_SITE_KINDS
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -70,7 +72,7 @@ def map_png(area, *, crs: str, units: gpd.GeoDataFrame | None = None, hot=None, 
     if hot is not None and len(hot):
         sm.classes(hot, "hotspot", palette.HOTSPOT_COLORS, suffix=" (Gi*)")
     sm.outline(outline, palette.BOUNDARY_COLORS["area"], linewidth=1.2)
-    sm.sites(sites, kinds=("school", "treatment", "pharmacy"))
+    sm.sites(sites, kinds=SENSITIVE_SITE_KINDS)
     return sm.png(title=title, scale_bar=True, north=True, legend_loc="below")
 
 

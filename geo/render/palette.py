@@ -90,11 +90,13 @@ WINDOW_COLORS: dict[str, str] = {"before": "#ddeeff", "after": "#ffeedd"}
 SITE_COLORS: dict[str, str] = {
     "school": "#1f77b4", "treatment": "#2ca02c", "hostel": "#9467bd", "bail hostel": "#8c564b",
     "pharmacy": "#17becf", "other": "#7f7f7f",
+    "needle exchange": "#d62728", "approved premises": "#8c564b", "youth": "#ff7f0e",
 }
 
 #: matplotlib markers of site kinds on static maps.
 SITE_MARKERS: dict[str, str] = {
     "school": "^", "treatment": "s", "hostel": "D", "bail hostel": "v", "pharmacy": "P", "other": "o",
+    "needle exchange": "X", "approved premises": "v", "youth": "*",
 }
 
 #: Outlines: BCUs and forces, the briefing's area, base units, other boundaries, cell edges.
