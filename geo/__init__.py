@@ -33,6 +33,8 @@ _LAZY = {
     "hotspot_emerging": "emerging",
     "run_hotspots": "hotspot_runs",
     "site_exposure": "sites", "most_exposed": "sites", "nearest_sites": "sites",
+    "site_kind": "site_kinds", "site_label": "site_kinds", "sensitive_sites": "site_kinds",
+    "area_trend": "trends", "published_trend": "trends", "trend_sentences": "panels",
 }
 
 __all__ = ["GeoInputError", "Settings", "settings", *_LAZY]

@@ -32,9 +32,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .briefing_data import (AREA_LEVELS, ATTRIBUTIONS, AUDIENCES, DEFAULT_MARKING, Area, area_operations, areas,
-                            hotspot_cells, inside_area, level_for_units, pct_change, polygon_area, previous_period,
-                            resolve_area, sites_exposure, sources)
+from .briefing_data import (AREA_LEVELS, ATTRIBUTIONS, AUDIENCES, DEFAULT_MARKING, Area, area_operations,
+                            areas, hotspot_cells, inside_area, level_for_units, pct_change,
+                            polygon_area, previous_period, resolve_area, sites_exposure, sources)
 from .briefing_partner import build_partner, partner_area, shift_quarters
 from .errors import GeoInputError
 from .harm import ENFORCEMENT_LABEL
@@ -225,6 +225,12 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
 
     ops, ops_note = area_operations(ws, area, inc_all if main_layer == "crime" else None, audience, threshold)
 
+    # the monthly trend, its control limits and what changed over the year, in words
+    from .coverage import covered_force_months
+    from .trends import area_trend
+    trend = area_trend(crime, area, m0, m1, coverage=covered_force_months(inc_all), unit=unit)
+    figures["trend"] = trend["lines"]
+
     headline = {"harm": fmt(harm), "count": fmt(count), "harm_all": fmt(harm_all), "drugs": fmt(drugs)}
 
     title = f"Area briefing: {area.name}"
@@ -240,6 +246,7 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
         "map_png": base64.b64encode(png).decode(), "hot_note": hot_note, "level": level,
         "unit_rows": unit_rows, "site_rows": site_rows, "buffer_m": int(buffer_m), "ops": ops, "ops_note": ops_note,
         "changed": changed, "caveats": [c for c in caveats if c], "sources": sources(ws),
+        "trend_png": trend["png"], "trend_lines": trend["lines"], "trend_note": trend["note"],
         "threshold": threshold, "enforcement_label": ENFORCEMENT_LABEL,
     }
     html = render_html(ctx)

@@ -248,3 +248,4 @@ def level_for_units(ws, area: Area):
             return lv, inside
     return "hex", disclosure.hex_units(area.geometry, cell_size=250, crs=ws.crs)
 
+

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 __all__ = [
     "AREA_COLORS", "BOUNDARY_COLORS", "CALLS_CRIME_COLORS", "CATEGORY_COLORS", "CLASS_COLORS",
     "CLUSTER_COLORS", "EMERGING_COLORS", "FALLBACK", "HOTSPOT_COLORS", "KDE_COLORS", "LINE_COLORS",
-    "MOVE_COLORS", "RING_COLORS", "SIMPLE_COLORS", "SITE_COLORS", "SITE_MARKERS", "WINDOW_COLORS",
-    "class_color", "legend_items",
+    "MOVE_COLORS", "RING_COLORS", "SIMPLE_COLORS", "SITE_COLORS", "SITE_MARKERS", "TREND_COLORS",
+    "WINDOW_COLORS", "class_color", "legend_items",
 ]
 
 #: Getis-Ord Gi* classes (:data:`geo.hotspots.HOTSPOT_LABELS`).
@@ -85,6 +85,12 @@ MOVE_COLORS: dict[str, str] = {"flagged": "#d62728", "other": "#111111"}
 
 #: The before and after windows shaded on trend charts.
 WINDOW_COLORS: dict[str, str] = {"before": "#ddeeff", "after": "#ffeedd"}
+
+#: Monthly trend charts: the series, its long-run mean, the control-limit band, months outside it.
+TREND_COLORS: dict[str, str] = {
+    "series": "#08519c", "mean": "#555555", "band": "#deebf7", "above": "#d62728", "below": "#2ca02c",
+    "not covered": "#bbbbbb",
+}
 
 #: Sensitive-site kinds (keys are lower case, spaces not underscores).
 SITE_COLORS: dict[str, str] = {
