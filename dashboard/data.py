@@ -334,7 +334,9 @@ def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months
     if access.scope_area(role_key, bcus(path, version, True)) is not None:
         s = s[s.intersects(geom)]
     exposure = site_exposure(s, pts, buffers_m=buffers, hotspots=run.hot, bcus=bcus(path, version))
-    nearest = nearest_sites(run.hot, s, wide=True) if len(run.hot) and len(s) else None
+    from geo.settings import SENSITIVE_SITE_KINDS
+    kinds = [k for k in SENSITIVE_SITE_KINDS if k in set(s["kind"])]  # never the nearest shop or clinic
+    nearest = nearest_sites(run.hot, s, wide=True, kinds=kinds) if len(run.hot) and kinds else None
     return exposure, nearest
 
 

@@ -1134,7 +1134,7 @@ def read_sites(path, *, kind: str | None = None, crs: str = "EPSG:27700", area=N
     lat = np.where(out.rejected, np.nan, lat)
     X, Y, status = _locate(lon, lat, "EPSG:4326", crs, area)
     _check_points_near_area(lon, lat, "EPSG:4326", crs, X, Y, area, name, xcol, ycol)
-    out.reject(duplicate_sites(np.where(out.rejected, "", names.astype(str)), X, Y), "name",
+    out.reject(duplicate_sites(np.where(out.rejected, "", names.fillna("").astype(str)), X, Y), "name",
                f"the same site listed twice (same name within {settings.site_duplicate_m:.0f} m)")
     report = out.report(name, "sites", status)
     keep = ~out.rejected
