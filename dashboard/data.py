@@ -340,7 +340,9 @@ def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months
     if access.scope_area(role_key, bcus(path, version, True)) is not None:
         s = s[s.intersects(geom)]
     exposure = site_exposure(s, pts, buffers_m=buffers, hotspots=run.hot, bcus=bcus(path, version))
-    nearest = nearest_sites(run.hot, s, wide=True) if len(run.hot) and len(s) else None
+    from geo.settings import SENSITIVE_SITE_KINDS
+    kinds = [k for k in SENSITIVE_SITE_KINDS if k in set(s["kind"])]  # never the nearest shop or clinic
+    nearest = nearest_sites(run.hot, s, wide=True, kinds=kinds) if len(run.hot) and kinds else None
     return exposure, nearest
 
 
@@ -473,3 +475,64 @@ def _briefing(path: str, version: float, area_key: tuple, months: tuple[str, str
         b = core.build(ws, area, months, audience=audience, generated_by=username)
         b.pdf()
     return b
+
+
+# ------------------------------------------------------------------ trends over time (Area summary)
+TREND_LEVELS = ("force", "bcu", "ward", "neighbourhood")
+
+
+def may_see_monthly(role_key: tuple) -> bool:
+    """Whether this user may see monthly series (incident-level data): not a partner (geo.access decides)."""
+    try:
+        access.require_incidents(role_key)
+    except access.AccessDenied:
+        return False
+    return True
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def trend_units(path: str, version: float, role_key: tuple, level: str):
+    """``code``, ``name`` and geometry of the areas of ``level`` this user may chart (an inspector: own BCUs)."""
+    import geopandas as gpd
+    access.require_incidents(role_key)
+    if level == "force":
+        with open_workspace(Path(path)) as ws:
+            force = ws.force or ws.name
+        geom = area(path, version)
+        if geom is None or access.scope_area(role_key, bcus(path, version, True)) is not None:
+            return gpd.GeoDataFrame({"code": [], "name": []}, geometry=[], crs=bcus(path, version).crs)
+        return gpd.GeoDataFrame({"code": ["force"], "name": [force]}, geometry=[geom], crs=bcus(path, version).crs)
+    units = bcus(path, version) if level == "bcu" else boundaries(path, version, level)
+    units = access.scope_units(role_key, units, bcus(path, version, True))
+    return units[["code", "name", "geometry"]].sort_values("name").reset_index(drop=True)
+
+
+@st.cache_data(show_spinner="Drawing the trend…", max_entries=16)
+def area_trend(path: str, version: float, role_key: tuple, level: str, code: str, last_month: str):
+    """The monthly harm of one area with control limits and change in words (:func:`geo.trends.area_trend`)."""
+    from geo.briefing import Area
+    from geo.coverage import covered_force_months
+    from geo.trends import area_trend as trend
+    units = trend_units(path, version, role_key, level)
+    row = units[units["code"] == code]
+    if row.empty:
+        raise access.AccessDenied(f"No {level} '{code}' among the areas you may see.")
+    inc = _incidents(path, version, "crime", ("mapped",), role_key)
+    r = row.iloc[0]
+    return trend(inc, Area(level, str(r["code"]), str(r["name"]), r.geometry), last_month, last_month,
+                 coverage=covered_force_months(inc))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def published_trend(path: str, version: float, threshold: int, level: str, code: str, name: str):
+    """Harm per published quarter of one area of the Area summary (partners' figures only)."""
+    from geo.trends import published_trend as trend
+    pub = partner_published(path, version, threshold)
+    if code == "force":
+        codes = None
+    elif level == pub.level:
+        codes = [code]
+    else:
+        units = boundaries(path, version, level)
+        codes = pub.units_in(units.loc[units["code"] == code].geometry.iloc[0])
+    return trend(pub, units=codes, quarters=list(pub.quarters), name=name)

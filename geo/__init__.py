@@ -35,6 +35,8 @@ _LAZY = {
     "run_hotspots": "hotspot_runs",
     "site_exposure": "sites", "most_exposed": "sites", "nearest_sites": "sites",
     "points_inside": "geometry",
+    "site_kind": "site_kinds", "site_label": "site_kinds", "sensitive_sites": "site_kinds",
+    "area_trend": "trends", "published_trend": "trends", "trend_sentences": "panels",
 }
 
 __all__ = ["GeoInputError", "Settings", "settings", *_LAZY]

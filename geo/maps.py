@@ -847,7 +847,7 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
     gdf : GeoDataFrame
         Sites (points or polygons) in any CRS.
     kind_col : str, default "kind"
-        Kind of site: school, treatment, hostel, bail hostel, pharmacy; anything
+        Kind of site (``geo.settings.SITE_KINDS``, e.g. school, treatment); anything
         else is drawn as "other". Case, spaces and underscores are ignored.
     name_col : str, default "name"
         Site name shown on hover.

@@ -446,3 +446,122 @@ def workspace_panel(ws, areas, *, months: Iterable[str] | None = None, layer: st
         coverage = cov.covered_force_months(ws, layer=layer)
     panel = monthly_panel(incidents, areas, months=months, coverage=coverage, forces=forces)
     return add_changes(add_control_limits(panel, pre=pre, k=k))
+
+
+# ------------------------------------------------------------------------- words
+
+
+def months_label(m0: str, m1: str) -> str:
+    """A run of months as a meeting reads it: "Apr–Jun 2025", "Nov 2024–Jan 2025", "Jun 2025".
+
+    Examples
+    --------
+    >>> months_label("2025-04", "2025-06"), months_label("2024-11", "2025-01")
+    ('Apr–Jun 2025', 'Nov 2024–Jan 2025')
+    """
+    from .periods import month_label
+    if m0 == m1:
+        return month_label(m0)
+    a, b = month_label(m0), month_label(m1)
+    return f"{a[:3]}–{b}" if m0[:4] == m1[:4] else f"{a}–{b}"
+
+
+def _change_words(now: float, before: float) -> str:
+    if before <= 0:
+        return "no change can be given (nothing before)"
+    pct = (now - before) / before * 100
+    if round(pct) == 0:
+        return "about the same as"
+    return f"{abs(pct):.0f}% {'above' if pct > 0 else 'below'}"
+
+
+def trend_sentences(panel: pd.DataFrame, *, code: str | None = None, measure: str = "harm",
+                    name: str | None = None, what: str | None = None) -> list[str]:
+    """What changed, in words a meeting can read, for one area of a panel.
+
+    Three sentences at most, each only when every month it needs is covered:
+
+    * the latest three months against the same months a year earlier ("Harm in
+      Sheffield, Apr–Jun 2025: 12% below the same months of 2024 (6,900 days against
+      7,840).");
+    * the latest three months against the three before;
+    * the months of the last six outside the control limits of
+      :func:`add_control_limits` (if the panel has them), or that every one lay inside.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        From :func:`monthly_panel` (with :func:`add_control_limits` for the last sentence).
+    code : str, optional
+        The area; ``None``: the panel must hold one area.
+    measure : {"harm", "count"}
+    name : str, optional
+        The area's name in the text (default: the panel's ``name``).
+    what : str, optional
+        What is measured, first word of the text (default "Harm" or "Incidents").
+
+    Returns
+    -------
+    list of str
+
+    References
+    ----------
+    Montgomery, D. C. (2019). *Introduction to Statistical Quality Control*, 8th ed.,
+    Wiley, ch. 6–7 (control limits; a point outside them is a signal, not proof of a change).
+
+    Examples
+    --------
+    >>> months = [f"{y}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)][:18]
+    >>> p = pd.DataFrame({"month": months, "code": "S", "name": "Sheffield",
+    ...                   "count": pd.array([10] * 18, dtype="Int64"),
+    ...                   "harm": pd.array([100.0] * 15 + [88.0] * 3, dtype="Float64"), "covered": True})
+    >>> trend_sentences(p)[0]
+    'Harm in Sheffield, Apr–Jun 2025: 12% below the same months of 2024 (264 days against 300).'
+    """
+    if measure not in MEASURES:
+        raise GeoInputError(f"Unknown measure '{measure}'", where="measure", fix="use 'count' or 'harm'")
+    p = panel if code is None else panel[panel["code"] == code]
+    if p["code"].nunique() != 1:
+        raise GeoInputError(f"The panel holds {p['code'].nunique()} areas", where="code",
+                            fix="pass code= of one area")
+    from .periods import month_add, month_label
+    p = p.sort_values("month")
+    name = name or str(p["name"].iloc[0])
+    word, unit = ("Harm", "days") if measure == "harm" else ("Incidents", "incidents")
+    word = what or word
+    val = {m: (float(v) if c and pd.notna(v) else None) for m, v, c in zip(p["month"], p[measure], p["covered"])}
+    covered = [m for m in p["month"] if val[m] is not None]
+    if not covered:
+        return [f"No month of {name} is covered by the data."]
+    last = covered[-1]
+
+    def total(m_end: str) -> float | None:
+        vs = [val.get(month_add(m_end, -i)) for i in range(3)]
+        return None if any(v is None for v in vs) else sum(vs)
+
+    out = []
+    m0 = month_add(last, -2)
+    now = total(last)
+    head = f"{word} in {name}, {months_label(m0, last)}:"
+    if now is not None:
+        ly = total(month_add(last, -12))
+        if ly is not None:
+            yr = str(int(last[:4]) - 1) if m0[:4] == last[:4] else months_label(month_add(m0, -12), month_add(last, -12))
+            out.append(f"{head} {_change_words(now, ly)} the same months of {yr} "
+                       f"({now:,.0f} {unit} against {ly:,.0f}).")
+        prev = total(month_add(last, -3))
+        if prev is not None:
+            out.append(f"{head} {_change_words(now, prev)} {months_label(month_add(last, -5), month_add(last, -3))} "
+                       f"({now:,.0f} {unit} against {prev:,.0f}).")
+    if f"{measure}_signal" in p.columns and p[f"{measure}_mean"].notna().any():
+        recent = p[p["month"] > month_add(last, -6)]
+        sig = recent[recent[f"{measure}_signal"] != ""]
+        r = p[p[f"{measure}_mean"].notna()].iloc[-1]
+        limits = (f"Long-run mean {float(r[f'{measure}_mean']):,.0f} {unit} a month, control limits "
+                  f"{float(r[f'{measure}_lower']):,.0f}–{float(r[f'{measure}_upper']):,.0f}.")
+        if len(sig):
+            months = ", ".join(f"{month_label(m)} {s}" for m, s in zip(sig["month"], sig[f"{measure}_signal"]))
+            out.append(f"Outside the control limits in the last six months: {months}. {limits}")
+        else:
+            out.append(f"Every month of the last six lay within the control limits. {limits}")
+    return out

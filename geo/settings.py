@@ -16,6 +16,9 @@ class Settings:
     alpha: float = 0.05
     #: Buffer rings drawn around sensitive sites, metres.
     site_buffers_m: tuple[int, ...] = (200, 400)
+    #: Two sites with the same name closer than this (metres) are one site listed twice
+    #: (e.g. a school under its old and its academy URN at the same postcode).
+    site_duplicate_m: float = 150.0
     #: Basemap tile URL template; ``None`` means no basemap (the boundaries are the
     #: basemap offline). Set e.g. to an internal tile server.
     tile_url: str | None = None
@@ -84,5 +87,29 @@ class Settings:
     sign_in_client_lock_after: int = 20
     sign_in_lock_minutes: float = 15.0
 
+
+#: The sensitive-site taxonomy, the one list: kind (as stored, lower case) -> display name.
+#: Every kind but "other" is a sensitive site, shown and ranked by default; "other"
+#: (ordinary pharmacies, clinics, hospitals, shops) is off by default and never in an
+#: exposure ranking unless the user chooses it. Colours and markers: geo.render.palette.
+SITE_KINDS: dict[str, str] = {
+    "school": "School",
+    "treatment": "Drug and alcohol treatment service",
+    "needle exchange": "Needle exchange or supervised-consumption pharmacy",
+    "hostel": "Hostel",
+    "approved premises": "Approved premises (bail hostel)",
+    "youth": "Youth facility",
+    "other": "Other (ordinary pharmacy, clinic, ...)",
+}
+#: Kinds ranked and drawn by default (all but "other").
+SENSITIVE_SITE_KINDS: tuple[str, ...] = tuple(k for k in SITE_KINDS if k != "other")
+#: Other spellings accepted in a sites file's ``kind`` column, and kinds of earlier versions.
+SITE_KIND_ALIASES: dict[str, str] = {
+    "bail hostel": "approved premises", "approved premise": "approved premises", "pharmacy": "other",
+    "needle syringe exchange": "needle exchange", "supervised consumption": "needle exchange",
+    "drug treatment": "treatment", "youth facility": "youth", "youth club": "youth", "clinic": "other",
+}
+#: School phases as shown ("School (primary)"); DfE ``PHASE`` values map onto these.
+SCHOOL_PHASES: tuple[str, ...] = ("primary", "secondary", "post-16", "all-through", "special")
 
 settings = Settings()

@@ -4,7 +4,11 @@
   site lies in or next to a significant hot spot, and the trend of monthly harm nearby;
 * :func:`most_exposed`: the most exposed sites of each BCU, ranked;
 * :func:`nearest_sites`: for each hot spot, the nearest site of each kind and its
-  distance.
+  distance;
+* the taxonomy (kinds and display names in :data:`geo.settings.SITE_KINDS`) is in
+  :mod:`geo.site_kinds` (re-exported here): :func:`site_kind`, :func:`site_label`,
+  :func:`school_phase`, :func:`classify_health_sites`, :func:`duplicate_sites` and
+  :func:`sensitive_sites` (the sites an exposure ranking uses: no "other", each site once).
 
 Distances are straight-line metres in the analysis CRS; "within r m" means a distance
 of at most r (a point exactly on the ring counts).
@@ -22,12 +26,15 @@ import shapely
 from .errors import GeoInputError
 from .grid import check_crs_metres, point_weights
 from .periods import month_range
-from .settings import settings
+from .settings import SENSITIVE_SITE_KINDS, settings
+from .site_kinds import (classify_health_sites, duplicate_sites, school_phase, sensitive_sites, site_kind,
+                         site_label)
 from .stats import mann_kendall_rows
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["buffer_columns", "hot_polygons", "most_exposed", "nearest_sites", "site_exposure"]
+__all__ = ["buffer_columns", "classify_health_sites", "duplicate_sites", "hot_polygons", "most_exposed",
+           "nearest_sites", "school_phase", "sensitive_sites", "site_exposure", "site_kind", "site_label"]
 
 NO_BCU = "(outside the BCUs)"
 
@@ -305,7 +312,8 @@ def _nearest_hot(s_geom: np.ndarray, hot: gpd.GeoDataFrame):
     return dist, cls
 
 
-def most_exposed(exposure, per_bcu: int = 10, *, by: str | None = None) -> pd.DataFrame:
+def most_exposed(exposure, per_bcu: int = 10, *, by: str | None = None,
+                 kinds: Sequence[str] | None = None) -> pd.DataFrame:
     """The most exposed sites of each BCU, ranked.
 
     Sites are ranked within their BCU by ``by`` (default the harm within the smallest
@@ -319,6 +327,9 @@ def most_exposed(exposure, per_bcu: int = 10, *, by: str | None = None) -> pd.Da
         Sites kept per BCU.
     by : str, optional
         Column to rank by; ``None``: ``harm_<smallest buffer>m``.
+    kinds : sequence of str, optional
+        Site kinds ranked; ``None``: the sensitive kinds
+        (:data:`geo.settings.SENSITIVE_SITE_KINDS`, so never "other" unless asked for).
 
     Returns
     -------
@@ -350,7 +361,8 @@ def most_exposed(exposure, per_bcu: int = 10, *, by: str | None = None) -> pd.Da
                             where=f"columns {list(exposure.columns)}",
                             fix="pass by='harm_200m' or another exposure column")
     ncol = by.replace("harm_", "n_", 1) if by.startswith("harm_") else by
-    df = exposure[exposure[by] > 0].copy()
+    wanted = set(SENSITIVE_SITE_KINDS if kinds is None else (site_kind(k) for k in kinds))
+    df = exposure[(exposure[by] > 0).to_numpy() & exposure["kind"].map(site_kind).isin(wanted).to_numpy()].copy()
     df["_bcu"] = df["bcu_name"].replace("", NO_BCU).fillna(NO_BCU)
     df["_hot"] = df["in_or_next_to_hotspot"].astype(bool) if "in_or_next_to_hotspot" in df else False
     sort = [by] + ([ncol] if ncol in df.columns and ncol != by else []) + ["_hot"]
@@ -451,3 +463,4 @@ def nearest_sites(
         out[f"nearest_{kind}"] = out["hotspot_id"].map(k["site_name"])
         out[f"{kind}_m"] = out["hotspot_id"].map(k["distance_m"])
     return out
+

@@ -221,3 +221,30 @@ def test_polygon_area_and_period_errors(sy):
 
 def test_previous_period():
     assert briefing.previous_period("2024-02", "2024-04") == ("2023-11", "2024-01")
+
+
+def test_internal_briefing_states_the_trend_a_meeting_can_read(sy):
+    ws, inc = sy
+    area = briefing.resolve_area(ws, "Sheffield")
+    b = briefing.build(ws, area, ("2025-04", "2025-06"), incidents=inc)
+    basket = briefing.inside_area(inc[inc["in_basket"] & (inc["layer"] == "crime")], area.geometry)
+    now = basket.loc[basket["month"].between("2025-04", "2025-06"), "harm"].sum()
+    year_ago = basket.loc[basket["month"].between("2024-04", "2024-06"), "harm"].sum()
+    before = basket.loc[basket["month"].between("2025-01", "2025-03"), "harm"].sum()
+    pct, pct3 = (now - year_ago) / year_ago * 100, (now - before) / before * 100
+    yoy, three = b.figures["trend"][:2]
+    assert yoy == (f"Drug-market harm in Sheffield, Apr–Jun 2025: {abs(pct):.0f}% {'above' if pct > 0 else 'below'} "
+                   f"the same months of 2024 ({now:,.0f} days against {year_ago:,.0f}).")
+    assert three.endswith(f"{'above' if pct3 > 0 else 'below'} Jan–Mar 2025 ({now:,.0f} days against {before:,.0f}).")
+    assert "control limits" in b.figures["trend"][2]
+    assert "<h2>Trend</h2>" in b.html and yoy in b.html
+    # the sites listed are sensitive sites, each once, never an ordinary shop or clinic
+    section = b.html.split("<h2>Sensitive sites")[1].split("</table>")[0]
+    names = re.findall(r"<tr><td>([^<]+)</td>", section)
+    assert names and len(names) == len(set(names))
+    assert not any(shop in section for shop in ("Boots", "Lloydspharmacy", "Superdrug", "Specsavers"))
+
+
+def test_partner_briefing_has_no_monthly_trend(partner_briefing):
+    assert "<h2>Trend</h2>" not in partner_briefing.html and "control limits" not in partner_briefing.html
+    assert "trend" not in partner_briefing.figures

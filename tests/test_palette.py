@@ -113,14 +113,14 @@ def test_gistar_classes_share_colours_on_the_dashboard_and_in_the_briefing(stati
 
 
 def test_site_kinds_share_colours_on_the_dashboard_and_in_the_briefing(static_calls):
-    sites = gpd.GeoDataFrame({"kind": ["school", "pharmacy"], "name": ["A", "B"]},
+    sites = gpd.GeoDataFrame({"kind": ["school", "needle exchange"], "name": ["A", "B"]},
                              geometry=[shapely.Point(100, 100), shapely.Point(900, 200)], crs=CRS)
     m = maps.base_map(maps.wgs84_bounds(sites))
     maps.add_sites(m, sites, buffers_m=(400,))
     dashboard = _folium_fills(m)
     area = briefing.Area("polygon", "polygon", "Test", shapely.box(0, 0, 1500, 300))
     briefing.map_png(area, crs=CRS, sites=sites)
-    for kind in ("school", "pharmacy"):
+    for kind in ("school", "needle exchange"):
         assert static_calls[kind] == palette.SITE_COLORS[kind]
         assert palette.SITE_COLORS[kind] in dashboard
 

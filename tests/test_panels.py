@@ -204,3 +204,59 @@ def test_without_force_areas_the_incidents_say_which_forces_an_area_lies_in(grid
     assert p.loc["alpha only", "covered"].all()
     assert list(p.loc["across", "covered"]) == [True, False, True]
     assert pd.isna(p.loc[("across", "2024-02"), "count"])
+
+
+# ---------------------------------------------------------------- what changed, in words
+def one_area(harm, *, covered=None, start="2024-01"):
+    months = [panels.month_range(start, "2030-12")[i] for i in range(len(harm))]
+    return pd.DataFrame({"month": months, "code": "S", "name": "Sheffield",
+                         "count": pd.array([10] * len(harm), dtype="Int64"),
+                         "harm": pd.array(harm, dtype="Float64"),
+                         "covered": covered if covered is not None else [True] * len(harm)})
+
+
+def test_year_on_year_and_three_month_change_in_words():
+    harm = [100.0] * 12 + [90.0, 90.0, 90.0] + [110.0, 100.0, 120.0]  # Jan 2024 ... Jun 2025
+    lines = panels.trend_sentences(one_area(harm))
+    # Apr-Jun 2025 = 330 against Apr-Jun 2024 = 300 and Jan-Mar 2025 = 270
+    assert lines == ["Harm in Sheffield, Apr–Jun 2025: 10% above the same months of 2024 (330 days against 300).",
+                     "Harm in Sheffield, Apr–Jun 2025: 22% above Jan–Mar 2025 (330 days against 270)."]
+    across = panels.trend_sentences(one_area([100.0] * 12 + [90.0, 100.0, 100.0], start="2023-11"),
+                                    what="Drug-market harm", name="Ward X")
+    assert across[0].startswith("Drug-market harm in Ward X, Nov 2024–Jan 2025: 3% below the same months of "
+                                "Nov 2023–Jan 2024")  # 290 against 300
+
+
+def test_no_change_is_stated_against_a_month_not_covered():
+    harm = [100.0] * 18
+    covered = [True] * 18
+    covered[4] = False  # May 2024: no year-on-year for Apr-Jun 2025
+    lines = panels.trend_sentences(one_area(harm, covered=covered))
+    assert len(lines) == 1 and "Jan–Mar 2025" in lines[0] and "about the same as" in lines[0]
+    short = panels.trend_sentences(one_area([5.0, 6.0]))
+    assert short == []
+
+
+def test_control_limit_signals_are_named_by_month():
+    harm = [100.0, 104.0, 96.0, 102.0, 98.0, 100.0, 101.0, 99.0, 160.0]
+    p = panels.add_control_limits(one_area(harm), pre=("2024-01", "2024-08"), measures=("harm",))
+    last = panels.trend_sentences(p)[-1]
+    assert last.startswith("Outside the control limits in the last six months: Sep 2024 above. Long-run mean 100 days")
+    calm = panels.add_control_limits(one_area(harm[:8]), measures=("harm",))
+    assert panels.trend_sentences(calm)[-1].startswith("Every month of the last six lay within the control limits")
+    with pytest.raises(GeoInputError, match="areas"):
+        panels.trend_sentences(pd.concat([one_area(harm), one_area(harm).assign(code="T")]))
+
+
+def test_months_label():
+    assert panels.months_label("2025-04", "2025-06") == "Apr–Jun 2025"
+    assert panels.months_label("2024-12", "2025-02") == "Dec 2024–Feb 2025"
+    assert panels.months_label("2025-06", "2025-06") == "Jun 2025"
+
+
+def test_trend_chart_is_a_png_of_the_panel():
+    from geo.render.charts import trend_png
+    harm = [100.0, 104.0, 96.0, 102.0, 98.0, 100.0, 101.0, 99.0, 160.0]
+    p = panels.add_control_limits(one_area(harm, covered=[True] * 8 + [False]), measures=("harm",))
+    png = trend_png(p, unit="harm (days)", title="Sheffield $1")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000

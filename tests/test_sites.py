@@ -1,14 +1,19 @@
 """Exposure of sensitive sites: counts and harm in buffers, hot-spot proximity, trend, ranking, nearest sites."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
+from geo import io
 from geo.errors import GeoInputError
 from geo.hotspots import gistar, grid_counts
+from geo.settings import SENSITIVE_SITE_KINDS, SITE_KINDS
+from geo.site_kinds import duplicate_sites, school_phase, sensitive_sites, site_kind, site_label
 from geo.sites import hot_polygons, most_exposed, nearest_sites, site_exposure
 
 CRS = "EPSG:27700"
@@ -171,3 +176,90 @@ def test_bad_inputs_say_how_to_fix():
         site_exposure(site, pts.drop(columns="harm"))
     with pytest.raises(GeoInputError, match=r"output of site_exposure"):
         most_exposed(pd.DataFrame({"x": [1]}))
+
+# ------------------------------------------------------------------ the taxonomy
+SITES_DIR = Path(__file__).resolve().parents[1] / "data" / "south-yorkshire" / "sites"
+
+
+@pytest.fixture(scope="module")
+def demo_health():
+    return io.read_sites(SITES_DIR / "health-sites-2014.csv").frame
+
+
+@pytest.fixture(scope="module")
+def demo_schools():
+    return io.read_sites(SITES_DIR / "schools-2019.csv").frame
+
+
+def test_real_health_sites_are_classified_by_what_they_are(demo_health):
+    kind = dict(zip(demo_health["name"], demo_health["kind"]))
+    assert kind["Doncaster Substance Misuse Service - New Beginnings"] == "treatment"
+    assert kind["North Notts Alcohol Team"] == "treatment"
+    # ordinary pharmacies and clinics are not sensitive sites: the file's keyword flag catches "Superdrug"
+    for shop in ("Superdrug", "Superdrug Pharmacy", "Boots", "Lloydspharmacy"):
+        assert kind[shop] == "other", shop
+    assert all(kind[n] == "other" for n in kind if n.lower().startswith("specsavers"))
+    raw = pd.read_csv(SITES_DIR / "health-sites-2014.csv")
+    flagged = raw[(raw["needle_syringe_exchange"] > 0) | (raw["supervised_consumption"] > 0)]
+    by_uid = dict(zip(demo_health["uid"], demo_health["kind"]))
+    assert {by_uid["health:" + str(o)] for o in flagged["org_id"]} == {"needle exchange"}
+    assert kind["Wicker Pharmacy"] == "needle exchange"
+    assert (demo_health["kind"] == "other").mean() > 0.9  # the file is mostly shops, clinics and hospitals
+    assert set(demo_health["kind"]) <= set(SITE_KINDS)
+
+
+def test_real_schools_carry_their_phase(demo_schools):
+    phase = dict(zip(demo_schools["name"], demo_schools["detail"]))
+    assert phase["St Helen's CE Primary School"] == "primary"
+    assert phase["Westfield School"] == "secondary"
+    assert {"primary", "secondary", "post-16", "special"} <= set(demo_schools["detail"])
+    row = demo_schools[demo_schools["name"] == "St Helen's CE Primary School"].iloc[0]
+    assert site_label(row["kind"], row["detail"]) == "School (primary)"
+
+
+def test_a_school_listed_twice_is_read_once(demo_schools):
+    # Westfield School, Sheffield: URNs 107135 and 145562 (academy conversion) at one postcode
+    assert (demo_schools["name"] == "Westfield School").sum() == 1
+    r = io.read_sites(SITES_DIR / "schools-2019.csv")
+    assert r.report.balanced and r.report.outcomes["rejected"] == len(r.report.rejected) > 0
+    assert set(r.report.rejected["reason"]) == {"the same site listed twice (same name within 150 m)"}
+    # two schools of one name far apart are two schools
+    assert (demo_schools["name"] == "St Joseph's Catholic Primary School").sum() == 2
+
+
+def test_duplicates_need_the_same_name_and_a_short_distance():
+    names = ["Westfield School", "WESTFIELD SCHOOL ", "Westfield School", "Eastfield School", "Westfield School"]
+    x, y = [0, 30, 2000, 10, np.nan], [0, 0, 0, 0, 0]
+    assert duplicate_sites(names, x, y).tolist() == [False, True, False, False, False]
+    assert duplicate_sites(names, x, y, within_m=10).tolist() == [False] * 5
+
+
+def test_kinds_from_files_and_earlier_versions():
+    assert site_kind("Bail_Hostel") == site_kind("approved premises") == "approved premises"
+    assert site_kind("pharmacy") == "other" and site_kind("Youth club") == "youth"
+    assert site_kind("casino") is None and site_kind(None) is None
+    assert "other" not in SENSITIVE_SITE_KINDS and set(SENSITIVE_SITE_KINDS) < set(SITE_KINDS)
+    assert school_phase("Secondary|Post16", "Academy") == "secondary"
+    assert school_phase("Primary", "Special school") == "special"
+    assert school_phase("", None) == ""
+
+
+def test_sensitive_sites_drop_other_and_duplicates():
+    s = sites_frame([("Westfield School", "school", 0, 0), ("Westfield School", "school", 20, 0),
+                     ("Boots", "pharmacy", 50, 0), ("Specsavers Hearcare", "other", 60, 0),
+                     ("Cedar House", "bail hostel", 80, 0)])
+    out = sensitive_sites(s)
+    assert out["name"].tolist() == ["Westfield School", "Cedar House"]
+    assert out["kind"].tolist() == ["school", "approved premises"]
+    assert sorted(sensitive_sites(s, kinds=("other",))["name"]) == ["Boots", "Specsavers Hearcare"]
+
+
+def test_other_sites_are_never_ranked_unless_chosen():
+    s = sites_frame([("Specsavers Hearcare", "other", 0, 0), ("Boots", "pharmacy", 10, 0),
+                     ("Hill Primary", "school", 300, 0)])
+    pts = incidents([(0, 0)] * 20 + [(300, 0)] * 2)
+    e = site_exposure(s, pts, buffers_m=(100,))
+    ranked = most_exposed(e)
+    assert ranked["name"].tolist() == ["Hill Primary"]  # the most exposed "sites" are a shop and a clinic
+    chosen = most_exposed(e, kinds=(*SENSITIVE_SITE_KINDS, "other"))
+    assert chosen["name"].tolist()[:2] == ["Specsavers Hearcare", "Boots"] and len(chosen) == 3

@@ -3,8 +3,13 @@
 Everything on this page comes from the published base table of ``geo.disclosure``
 (base unit × calendar quarter × crime type; wards and neighbourhoods are sums of whole
 base units): no incident point, id, location or tooltip with incident detail, for any role.
+The one exception is "Harm over time" for users who may see incident-level data (not
+partners, as ``geo.access`` decides): a monthly chart with control limits of an area they
+may see. Partners get the same section from the published quarterly figures.
 """
 from __future__ import annotations
+
+import base64
 
 import streamlit as st
 from streamlit_folium import st_folium
@@ -85,3 +90,38 @@ st.subheader("By crime type")
 cats = data.partner_categories(key, ver, period, threshold)
 st.dataframe(cats[["category", "count_label", "harm_label"]].rename(
     columns={"count_label": "incidents", "harm_label": "harm (days, rounded)"}), hide_index=True)
+
+# ------------------------------------------------------------------ trends over time
+st.subheader("Harm over time")
+role_key = data.user_key()
+if data.may_see_monthly(role_key):
+    TREND_LEVEL_NAMES = {"force": "Force", "bcu": "BCU", "ward": "Ward", "neighbourhood": "Neighbourhood"}
+    t_levels = [lv for lv in data.TREND_LEVELS if lv in ("force", "bcu") or lv in info["levels"]]
+    t1, t2 = st.columns([2, 3])
+    t_level = t1.radio("Level", t_levels, format_func=TREND_LEVEL_NAMES.get, horizontal=True, key="areas_t_level")
+    t_units = data.trend_units(key, ver, role_key, t_level)
+    if t_units.empty:
+        st.info("No area of this level lies inside the areas you may see: choose another level.")
+    else:
+        names = dict(zip(t_units["code"], t_units["name"]))
+        t_code = t2.selectbox("Area", list(names), format_func=names.get, key="areas_t_area")
+        trend = data.area_trend(key, ver, role_key, t_level, t_code, info["months"][-1])
+        if trend["png"]:
+            st.image(base64.b64decode(trend["png"]))
+        for line in trend["lines"]:
+            st.markdown(f"- {safe.md(line)}")
+        st.caption(safe.md(trend["note"]))
+else:
+    # partners: the published quarterly figures only, never a month
+    p_names = {"force": info["name"], **dict(zip(table["code"], table["name"]))} if not table.empty else \
+        {"force": info["name"]}
+    p_code = st.selectbox("Area", list(p_names), format_func=p_names.get, key="areas_p_area")
+    frame, lines = data.published_trend(key, ver, threshold, level, p_code, p_names[p_code])
+    if len(frame) > 1:
+        st.line_chart(frame.set_index("label")["mid"].rename("harm (CCHI days, published)"), height=220)
+    st.dataframe(frame[["label", "harm"]].rename(columns={"label": "quarter", "harm": "harm (CCHI days, rounded)"}),
+                 hide_index=True)
+    for line in lines:
+        st.markdown(f"- {safe.md(line)}")
+    st.caption("Drug-market harm by whole calendar quarter from the published figures; ranges where a count below "
+               f"{threshold} is included.")

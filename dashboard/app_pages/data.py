@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import data, ui
 from geo import safe, uploads
 from geo.errors import GeoInputError
-from geo.settings import settings
+from geo.settings import SITE_KINDS, settings
 
 
 path = data.current_path()
@@ -112,7 +112,7 @@ if kind == "Calls for service / incidents":
                 "`python -m geo import --workspace PATH --calls FILE --mapping mapping.json`.")
 elif kind == "Sensitive sites":
     site_kind = st.selectbox("Kind (for files without a 'kind' column)",
-                             ["", "school", "treatment", "hostel", "bail hostel", "pharmacy", "other"],
+                             ["", *SITE_KINDS], format_func=lambda k: SITE_KINDS.get(k, k) if k else "",
                              key="data_site_kind")
 
 if st.button("Import", type="primary", disabled=upload is None, key="data_go"):

@@ -10,7 +10,7 @@ from dashboard import data, ui
 from geo import maps, safe
 from geo.errors import GeoInputError
 from geo.hotspot_runs import CALLS_CRIME_CLASSES, METHODS, SIMPLE_LABELS, add_hotspot_layer, export_layers
-from geo.settings import settings
+from geo.settings import SENSITIVE_SITE_KINDS, settings
 from geo.sites import most_exposed
 
 path, key, ver, info = data.current()
@@ -37,6 +37,9 @@ with st.sidebar:
     default_buffers = tuple(info["settings"].get("site_buffers_m", settings.site_buffers_m))
     b_inner = st.number_input("Inner buffer (m)", 25, 2000, int(default_buffers[0]), step=25, key="hs_buffer_in")
     b_outer = st.number_input("Outer buffer (m)", 25, 5000, int(default_buffers[-1]), step=25, key="hs_buffer_out")
+    st.checkbox("Rank other sites too", value=False, key="hs_other_sites",
+                help="Ordinary pharmacies, clinics and hospitals are not sensitive sites and are left out of "
+                     "the rankings unless you tick this.")
 
 weighted = measure == "Harm"
 sel = dict(layer=layer, months=(m0, m1), categories=tuple(sorted(cats)))
@@ -158,6 +161,11 @@ titles = {
 }
 
 
+def site_kinds_ranked():
+    """The site kinds ranked: the sensitive kinds, and "other" only when the user ticks it."""
+    return (*SENSITIVE_SITE_KINDS, "other") if st.session_state.get("hs_other_sites") else SENSITIVE_SITE_KINDS
+
+
 # ------------------------------------------------------------------ the map
 @st.fragment
 def draw_map():
@@ -168,7 +176,8 @@ def draw_map():
     add_hotspot_layer(m, layer_frame, classes=draw_classes, method=method, name="Hot spots",
                       title=titles[method], column=draw_column)
     if exposure is not None:  # only the most exposed sites: hundreds of markers would hide the hot spots
-        top = most_exposed(exposure, per_bcu=int(st.session_state.get("hs_per_bcu", 10)), by=inner)
+        top = most_exposed(exposure, per_bcu=int(st.session_state.get("hs_per_bcu", 10)), by=inner,
+                           kinds=site_kinds_ranked())
         if len(top):
             maps.add_sites(m, gpd.GeoDataFrame(top, geometry="geometry", crs=exposure.crs),
                            buffers_m=(buffers[0],), name="Most exposed sites")
@@ -238,7 +247,7 @@ else:
     bcu_names = sorted(n for n in exposure["bcu_name"].unique() if n)
     pick = e1.selectbox("BCU", ["All BCUs", *bcu_names], key="hs_site_bcu")
     per_bcu = e2.number_input("Sites per BCU", 1, 100, 10, key="hs_per_bcu")
-    ranked = most_exposed(exposure, per_bcu=int(per_bcu), by=inner)
+    ranked = most_exposed(exposure, per_bcu=int(per_bcu), by=inner, kinds=site_kinds_ranked())
     if pick != "All BCUs":
         ranked = ranked[ranked["bcu_name"] == pick]
     n_near = int(exposure["in_or_next_to_hotspot"].sum())

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GeoInputError
+from ..settings import SITE_KINDS as settings_site_kinds
 from ..report import REJECTED_COLUMNS, ImportReport
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ INCIDENT_COLUMNS = [
     "force", "location", "lsoa_code", "lsoa_name", "outcome", "x", "y", "status",
 ]
 
-SITE_KINDS = ("school", "treatment", "hostel", "bail hostel", "pharmacy", "other")
+SITE_KINDS = tuple(settings_site_kinds)  # the taxonomy, one list: geo.settings.SITE_KINDS
 BOUNDARY_LEVELS = ("force", "bcu", "ward", "neighbourhood", "lsoa")
 
 

@@ -24,13 +24,16 @@ def read_sites(path, *, kind: str | None = None, crs: str = "EPSG:27700", area=N
         CSV (or vector file for the generic form).
 
         * DfE school lists (``URN``, ``SCHNAME``, ``LATITUDE``, ``LONGITUDE``): kind
-          ``school``, detail from ``PHASE``.
+          ``school``, detail the phase (:func:`geo.site_kinds.school_phase`).
         * Health sites (``needle_syringe_exchange``, ``supervised_consumption``,
-          ``substance_keyword_in_name``): kind ``treatment`` when any of those flags is
-          set, else ``pharmacy`` for pharmacies and ``other`` otherwise.
-        * Generic: a ``kind`` column (school, treatment, hostel, bail hostel, pharmacy,
-          other) or the ``kind`` argument, a ``name`` column, and ``longitude``/
-          ``latitude`` (or ``lon``/``lat``) columns.
+          ``substance_keyword_in_name``): :func:`geo.site_kinds.classify_health_sites`
+          (treatment services, needle-exchange pharmacies, and ``other``).
+        * Generic: a ``kind`` column (a kind of :data:`geo.settings.SITE_KINDS` or an
+          alias such as "bail hostel") or the ``kind`` argument, a ``name`` column, and
+          ``longitude``/``latitude`` (or ``lon``/``lat``) columns.
+
+        A site listed twice (the same name within ``settings.site_duplicate_m``) is
+        rejected the second time.
     kind : str, optional
         Kind for every row of a generic file without a ``kind`` column.
 
@@ -40,6 +43,8 @@ def read_sites(path, *, kind: str | None = None, crs: str = "EPSG:27700", area=N
         ``frame`` columns: ``uid``, ``kind``, ``name``, ``detail``, ``source``,
         ``status``, ``geometry``.
     """
+    from ..settings import settings
+    from ..site_kinds import classify_health_sites, duplicate_sites, school_phase, site_kind
     path = Path(path)
     name = str(path)
     df, geom = read_table(path)
@@ -47,29 +52,27 @@ def read_sites(path, *, kind: str | None = None, crs: str = "EPSG:27700", area=N
     out = RowOutcomes(df, name)
     if {"URN", "SCHNAME", "LATITUDE", "LONGITUDE"} <= cols:
         kinds = pd.Series("school", index=df.index)
-        names, detail = df["SCHNAME"], df.get("PHASE", pd.Series("", index=df.index))
+        names = df["SCHNAME"]
+        detail = pd.Series([school_phase(p, t) for p, t in zip(df.get("PHASE", pd.Series("", index=df.index)),
+                                                               df.get("SCHTYPE", pd.Series("", index=df.index)))],
+                           index=df.index, dtype=object)
         ids = "school:" + df["URN"].str.strip()
         lon, lat, xcol, ycol = to_float(df["LONGITUDE"]), to_float(df["LATITUDE"]), "LONGITUDE", "LATITUDE"
     elif {"needle_syringe_exchange", "supervised_consumption", "substance_keyword_in_name"} <= cols:
-        flag = lambda c: pd.to_numeric(df[c], errors="coerce").fillna(0).astype(int) > 0  # noqa: E731
-        treat = flag("needle_syringe_exchange") | flag("supervised_consumption") | flag("substance_keyword_in_name")
-        pharm = df.get("source", pd.Series("", index=df.index)).str.lower().eq("pharmacy")
-        kinds = pd.Series(np.where(treat, "treatment", np.where(pharm, "pharmacy", "other")), index=df.index)
-        services = [c.replace("_", " ") for c in ("needle_syringe_exchange", "supervised_consumption", "alcohol_intervention")]
-        detail = df.apply(lambda r: ", ".join(s for s, c in zip(services, ("needle_syringe_exchange", "supervised_consumption", "alcohol_intervention")) if str(r.get(c, "0")).strip() not in ("", "0")), axis=1) if len(df) else pd.Series(dtype=str)
+        kinds, detail = classify_health_sites(df)
         names = df["name"]
         ids = "health:" + df.get("org_id", df.index.astype(str).to_series(index=df.index)).astype(str)
         lon, lat, xcol, ycol = to_float(df["longitude"]), to_float(df["latitude"]), "longitude", "latitude"
     else:
         lower = {c.lower(): c for c in df.columns}
         if "kind" in lower:
-            kinds = df[lower["kind"]].str.strip().str.lower()
+            kinds = df[lower["kind"]].map(lambda k: site_kind(k) or str(k).strip().lower())
         elif kind:
-            kinds = pd.Series(kind.lower(), index=df.index)
+            kinds = pd.Series(site_kind(kind) or kind.lower(), index=df.index)
         else:
             raise GeoInputError(
                 "The sites file has no 'kind' column and no kind was given", where=f"{name}, line 1 (header)",
-                fix="add a 'kind' column (school, treatment, hostel, bail hostel, pharmacy, other) "
+                fix=f"add a 'kind' column ({', '.join(SITE_KINDS)}) "
                     "or import with --kind KIND",
             )
         names = df[lower["name"]] if "name" in lower else pd.Series("", index=df.index)
@@ -87,8 +90,7 @@ def read_sites(path, *, kind: str | None = None, crs: str = "EPSG:27700", area=N
                     fix="add 'longitude' and 'latitude' columns in WGS84 degrees",
                 )
             lon, lat, xcol, ycol = to_float(df[xk]), to_float(df[yk]), xk, yk
-        out.reject(~kinds.isin(SITE_KINDS).to_numpy(), "kind",
-                   "unknown kind (use school, treatment, hostel, bail hostel, pharmacy or other)")
+        out.reject(~kinds.isin(SITE_KINDS).to_numpy(), "kind", f"unknown kind (use {', '.join(SITE_KINDS)})")
     check_lonlat_file(lon, lat, name, xcol, ycol)
     out.reject(~(np.isfinite(lon) & np.isfinite(lat)), f"{xcol}/{ycol}", "missing or unparseable coordinate")
     x0, y0, x1, y1 = UK_LONLAT_BOX
@@ -98,6 +100,8 @@ def read_sites(path, *, kind: str | None = None, crs: str = "EPSG:27700", area=N
     lat = np.where(out.rejected, np.nan, lat)
     X, Y, status = locate(lon, lat, "EPSG:4326", crs, area)
     check_points_near_area(lon, lat, "EPSG:4326", crs, X, Y, area, name, xcol, ycol)
+    out.reject(duplicate_sites(np.where(out.rejected, "", names.fillna("").astype(str)), X, Y), "name",
+               f"the same site listed twice (same name within {settings.site_duplicate_m:.0f} m)")
     report = out.report(name, "sites", status)
     keep = ~out.rejected
     uid = ids[keep].to_numpy(dtype=object).copy()

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 __all__ = [
     "AREA_COLORS", "BOUNDARY_COLORS", "CALLS_CRIME_COLORS", "CATEGORY_COLORS", "CLASS_COLORS",
     "CLUSTER_COLORS", "EMERGING_COLORS", "FALLBACK", "HOTSPOT_COLORS", "KDE_COLORS", "LINE_COLORS",
-    "MOVE_COLORS", "RING_COLORS", "SIMPLE_COLORS", "SITE_COLORS", "SITE_MARKERS", "WINDOW_COLORS",
-    "class_color", "legend_items",
+    "MOVE_COLORS", "RING_COLORS", "SIMPLE_COLORS", "SITE_COLORS", "SITE_MARKERS", "TREND_COLORS",
+    "WINDOW_COLORS", "class_color", "legend_items",
 ]
 
 #: Getis-Ord Gi* classes (:data:`geo.hotspots.HOTSPOT_LABELS`).
@@ -86,15 +86,23 @@ MOVE_COLORS: dict[str, str] = {"flagged": "#d62728", "other": "#111111"}
 #: The before and after windows shaded on trend charts.
 WINDOW_COLORS: dict[str, str] = {"before": "#ddeeff", "after": "#ffeedd"}
 
+#: Monthly trend charts: the series, its long-run mean, the control-limit band, months outside it.
+TREND_COLORS: dict[str, str] = {
+    "series": "#08519c", "mean": "#555555", "band": "#deebf7", "above": "#d62728", "below": "#2ca02c",
+    "not covered": "#bbbbbb",
+}
+
 #: Sensitive-site kinds (keys are lower case, spaces not underscores).
 SITE_COLORS: dict[str, str] = {
     "school": "#1f77b4", "treatment": "#2ca02c", "hostel": "#9467bd", "bail hostel": "#8c564b",
     "pharmacy": "#17becf", "other": "#7f7f7f",
+    "needle exchange": "#d62728", "approved premises": "#8c564b", "youth": "#ff7f0e",
 }
 
 #: matplotlib markers of site kinds on static maps.
 SITE_MARKERS: dict[str, str] = {
     "school": "^", "treatment": "s", "hostel": "D", "bail hostel": "v", "pharmacy": "P", "other": "o",
+    "needle exchange": "X", "approved premises": "v", "youth": "*",
 }
 
 #: Outlines: BCUs and forces, the briefing's area, base units, other boundaries, cell edges.
