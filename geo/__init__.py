@@ -33,6 +33,7 @@ _LAZY = {
     "hotspot_emerging": "emerging",
     "run_hotspots": "hotspot_runs",
     "site_exposure": "sites", "most_exposed": "sites", "nearest_sites": "sites",
+    "run_national": "national",
 }
 
 __all__ = ["GeoInputError", "Settings", "settings", *_LAZY]
