@@ -145,13 +145,13 @@ def test_geoparquet_partitions_carry_bbox_covering(national):
 
     import pyarrow.parquet as pq
     _, out, _ = national
-    files = sorted((out / "points").glob("force=*/month=*/*.parquet"))
+    files = sorted((out / "points").glob("*/*/*.parquet"))
     forces = {f.parent.parent.name for f in files}
-    assert "force=south-yorkshire" in forces and "force=derbyshire" in forces
+    assert "south-yorkshire" in forces and "derbyshire" in forces
     schema = pq.read_schema(files[0])
     assert "bbox" in schema.names
     assert "covering" in json.loads(schema.metadata[b"geo"])["columns"]["geometry"]
-    assert not list((out / "points").glob("force=derbyshire/month=2025-02"))
+    assert not list((out / "points").glob("derbyshire/2025-02"))
 
 
 def test_hotspots_per_force_on_the_national_grid(national):
@@ -236,3 +236,16 @@ def test_archive_without_street_files_is_refused(tmp_path):
     (tmp_path / "2025-01" / "2025-01-south-yorkshire-outcomes.csv").write_text("Crime ID,Month\n")
     with pytest.raises(GeoInputError, match="no police.uk street-crime file"):
         list_sources(tmp_path)
+
+
+def test_reading_back_lazily_and_one_bcu_year(national, single):
+    from geo.national import bcu_year, national_points
+    _, out, _ = national
+    rows, expected = single
+    lazy = national_points(out, columns=["force", "harm", "geometry"])
+    by_force = lazy.groupby("force")["harm"].sum().compute()
+    want = expected.groupby("force")["harm"].sum()
+    np.testing.assert_allclose(by_force.loc[want.index], want, rtol=1e-12)
+    sheff = bcu_year(out, "south-yorkshire", "Sheffield", 2025)
+    want_n = ((rows["force"] == "South Yorkshire") & rows["lsoa_name"].str.startswith("Sheffield ")).sum()
+    assert len(sheff) == want_n > 0 and set(sheff["bcu"]) == {"Sheffield"}

@@ -194,7 +194,7 @@ def partition_source(source: Source, out, harm_table, *, crs: str = "EPSG:27700"
     files = []
     for (force, month), part in f.groupby(["force", "month"], sort=True):
         slug = re.sub(r"[^a-z0-9]+", "-", force.lower()).strip("-") or "unknown"
-        target = out / "points" / f"force={slug}" / f"month={month}" / f"{source.key}.parquet"
+        target = out / "points" / slug / month / f"{source.key}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
         part.reset_index(drop=True).to_parquet(tmp, write_covering_bbox=True, index=False)

@@ -25,8 +25,8 @@ RINGS_M = (0.0, 250.0, 500.0, 1000.0)
 
 
 def force_slugs(out) -> list[str]:
-    """The forces written under ``points/`` (folder names without ``force=``)."""
-    return sorted(p.name.removeprefix("force=") for p in (Path(out) / "points").glob("force=*") if p.is_dir())
+    """The forces written under ``points/`` (their folder names)."""
+    return sorted(p.name for p in (Path(out) / "points").iterdir() if p.is_dir()) if (Path(out) / "points").is_dir() else []
 
 
 def read_force_points(out, slug: str, *, months=None, bbox=None, columns=None):
@@ -36,10 +36,10 @@ def read_force_points(out, slug: str, *, months=None, bbox=None, columns=None):
     row groups outside it are not read.
     """
     import geopandas as gpd
-    folder = Path(out) / "points" / f"force={slug}"
+    folder = Path(out) / "points" / slug
     parts = []
-    for mdir in sorted(folder.glob("month=*")):
-        if months is not None and mdir.name.removeprefix("month=") not in months:
+    for mdir in sorted(p for p in folder.glob("*") if p.is_dir()):
+        if months is not None and mdir.name not in months:
             continue
         for f in sorted(mdir.glob("*.parquet")):
             parts.append(gpd.read_parquet(f, columns=columns, bbox=bbox))

@@ -124,7 +124,7 @@ def connect(scheduler: str | None = None, *, workers: int = 2, memory_limit: str
             yield client
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit=memory_limit,
-                      processes=processes, dashboard_address=None) as cluster, Client(cluster) as client:
+                      processes=processes, dashboard_address=":0") as cluster, Client(cluster) as client:
         yield client
 
 
@@ -139,7 +139,7 @@ def run_national(archive, out, *, client=None, scheduler: str | None = None, wor
     archive : str or Path
         Folder or zip in police.uk layout (``YYYY-MM/YYYY-MM-<force>-street.csv``).
     out : str or Path
-        Output folder: ``points/force=<f>/month=<m>/*.parquet`` (GeoParquet with bbox
+        Output folder: ``points/<force>/<YYYY-MM>/*.parquet`` (GeoParquet with bbox
         covering columns), ``panels/{force,bcu,lsoa,coverage}.parquet``,
         ``hotspots/<f>.parquet``, ``emerging/<f>.parquet``, ``monitor.parquet`` and
         ``summary.json``.
