@@ -467,3 +467,16 @@ def _briefing(path: str, version: float, area_key: tuple, months: tuple[str, str
         b = core.build(ws, area, months, audience=audience, generated_by=username)
         b.pdf()
     return b
+
+
+# ---------------------------------------------------------------- national view (geo.national)
+def national_folder() -> Path:
+    """Output folder of a national run (``python -m geo national``): ``GEO_NATIONAL`` or ``national/``."""
+    return Path(os.environ.get("GEO_NATIONAL", ROOT / "national"))
+
+
+@st.cache_data(show_spinner="Reading the national panels…", max_entries=2)
+def national_view(folder: str, version: int):
+    """The national panels, read-only (``version``: the run's summary file time, the cache key)."""
+    from geo.national.view import national_view as read
+    return read(folder)
