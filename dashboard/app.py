@@ -42,6 +42,7 @@ pages = [
 pages += [
     st.Page("app_pages/areas.py", title="Area summary", icon=":material/hexagon:"),
     st.Page("app_pages/briefings.py", title="Briefings", icon=":material/description:"),
+    st.Page("app_pages/national.py", title="National view", icon=":material/public:"),
     st.Page("app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
 ]
 pages = auth.allowed_pages(user, pages)  # role-aware: the rest are not registered at all

@@ -536,3 +536,16 @@ def published_trend(path: str, version: float, threshold: int, level: str, code:
         units = boundaries(path, version, level)
         codes = pub.units_in(units.loc[units["code"] == code].geometry.iloc[0])
     return trend(pub, units=codes, quarters=list(pub.quarters), name=name)
+
+
+# ---------------------------------------------------------------- national view (geo.national)
+def national_folder() -> Path:
+    """Output folder of a national run (``python -m geo national``): ``GEO_NATIONAL`` or ``national/``."""
+    return Path(os.environ.get("GEO_NATIONAL", ROOT / "national"))
+
+
+@st.cache_data(show_spinner="Reading the national panels…", max_entries=2)
+def national_view(folder: str, version: int):
+    """The national panels, read-only (``version``: the run's summary file time, the cache key)."""
+    from geo.national.view import national_view as read
+    return read(folder)

@@ -37,6 +37,7 @@ _LAZY = {
     "points_inside": "geometry",
     "site_kind": "site_kinds", "site_label": "site_kinds", "sensitive_sites": "site_kinds",
     "area_trend": "trends", "published_trend": "trends", "trend_sentences": "panels",
+    "run_national": "national",
 }
 
 __all__ = ["GeoInputError", "Settings", "settings", *_LAZY]

@@ -107,6 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     from .cli_operations import add_operations_parser
     add_operations_parser(sub)
     # --- end operations register ---
+    # --- national pipeline (geo/cli_national.py) ---
+    from .cli_national import add_national_parser
+    add_national_parser(sub)
+    # --- end national pipeline ---
     return p
 
 
@@ -429,6 +433,11 @@ def main(argv=None) -> int:
             from .cli_operations import run_operations
             return run_operations(args)
         # --- end operations register ---
+        # --- national pipeline (geo/cli_national.py) ---
+        if args.command == "national":
+            from .cli_national import run_national_cli
+            return run_national_cli(args)
+        # --- end national pipeline ---
     except GeoInputError as err:
         if args.command == "displacement":
             print(f"error: {err}", file=sys.stderr)
@@ -439,6 +448,9 @@ def main(argv=None) -> int:
             print("No output was written.", file=sys.stderr)
             return 2
         print(f"error: {err}", file=sys.stderr)
+        if args.command == "national":
+            print("Files finished before the error are kept; run again to resume.", file=sys.stderr)
+            return 2
         print("Nothing was changed in the workspace.", file=sys.stderr)
         return 2
     return 1

@@ -63,8 +63,8 @@ def test_sign_in_form_with_a_local_account_and_sign_out(workspaces):
 @pytest.mark.parametrize("role, pages", [
     ("partner", {"areas", "briefings"}),
     ("inspector", {"map", "operations", "areas", "briefings"}),
-    ("analyst", {"map", "operations", "data", "harm", "areas", "briefings"}),
-    ("admin", {"map", "operations", "data", "harm", "areas", "briefings", "admin"}),
+    ("analyst", {"map", "operations", "data", "harm", "areas", "briefings", "national"}),
+    ("admin", {"map", "operations", "data", "harm", "areas", "briefings", "admin", "national"}),
 ])
 def test_pages_registered_per_role(workspaces, role, pages):
     at = sign_in_for_test(AppTest.from_file(APP, default_timeout=90), role).run()
@@ -74,7 +74,7 @@ def test_pages_registered_per_role(workspaces, role, pages):
     if role == "partner":
         assert got == {"areas", "briefings"}  # nothing with incident points, not even by URL
     if role == "inspector":
-        assert not {"data", "harm", "admin"} & got
+        assert not {"data", "harm", "admin", "national"} & got
     if role != "admin":
         assert "admin" not in got
 

@@ -18,7 +18,8 @@ GEO = ROOT / "geo"
 # What `python -m geo --help` (and `python -m geo SUBCOMMAND --help`) must not load: each costs
 # from a tenth of a second (numpy) to seconds (geopandas, scipy.stats, weasyprint).
 HEAVY = ("numpy", "pandas", "geopandas", "shapely", "pyproj", "pyogrio", "pyarrow", "scipy", "sklearn",
-         "matplotlib", "jinja2", "weasyprint", "folium", "branca", "streamlit", "argon2", "esda", "libpysal")
+         "matplotlib", "jinja2", "weasyprint", "folium", "branca", "streamlit", "argon2", "esda", "libpysal",
+         "dask", "distributed", "dask_geopandas")
 
 
 def _run(code: str) -> subprocess.CompletedProcess:

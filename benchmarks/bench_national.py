@@ -1,0 +1,152 @@
+"""Benchmark the national pipeline (geo.national on dask.distributed) against the single-process path.
+
+Run ``python benchmarks/bench_national.py`` (``--rows 1000000 6000000`` by default;
+``--quick`` for 100,000 rows; ``--years 3`` for three years of the same yearly size;
+``--single-max-rows N`` to skip the single-process path above N rows, as it holds every
+row in memory). For each size a synthetic national archive is written to a temp folder by
+``benchmarks/make_national_archive.py`` (43 forces x 12 months in police.uk's layout,
+sampled from the real South Yorkshire rows; not timed, never kept in the repo), then each
+measured run is its own child process:
+
+* national, panels: ``run_national(..., hotspots=False)`` on a ``LocalCluster`` of 2 worker
+  processes (1 thread each) limited to 2 GB each: every file read, validated, weighted
+  and written as GeoParquet by force and month, then the force / BCU / LSOA panels.
+* national, + hot spots: a second run on the same output folder with hot spots on: every
+  file is already finished (resumed), so this times the per-force Gi* and emerging hot
+  spots (500 m national grid) alone.
+* single process: ``geo.io.read_police_uk`` of the whole archive -> ``geo.harm.add_harm``
+  -> ``geo.aggregate.monthly`` per force, per (force, BCU) and per (force, LSOA): the same
+  panels with everything in one process's memory.
+
+Reported: wall time, and peak RSS (VmHWM) of the driver and of each worker. The two panel
+paths must give the same totals (checked and printed). Results go to
+``benchmarks/results/national.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "national.json"
+
+
+def rss_peak_mb() -> float:
+    """This process's peak RSS in MB (VmHWM, Linux)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+# ------------------------------------------------------------------------------ children
+def child_national(archive: str, out: str, workers: int, memory_limit: str, hotspots: bool) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from geo.national import connect, run_national
+    with connect(workers=workers, memory_limit=memory_limit) as client:
+        t = time.perf_counter()
+        res = run_national(archive, out, client=client, hotspots=hotspots, progress=False)
+        wall = time.perf_counter() - t
+        peaks = client.run(rss_peak_mb)
+    import pandas as pd
+    force = pd.read_parquet(Path(out) / "panels" / "force.parquet")
+    return {"wall_s": wall, "driver_peak_mb": rss_peak_mb(), "worker_peak_mb": sorted(peaks.values()),
+            "rows": res.rows, "files": res.files, "done_now": res.done_now,
+            "count": float(force["count"].sum()), "harm": float(force["harm"].sum())}
+
+
+def child_single(archive: str) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from geo.aggregate import monthly
+    from geo.harm import add_harm, read_harm_weights
+    from geo.io import read_police_uk
+    from geo.national.archive import bcu_of
+    from geo.workspace import DEFAULT_HARM_TABLE
+    t = time.perf_counter()
+    f = add_harm(read_police_uk(archive).frame, read_harm_weights(DEFAULT_HARM_TABLE))
+    f["bcu"] = bcu_of(f["lsoa_name"])
+    f["force_bcu"] = f["force"] + "|" + f["bcu"]
+    f["force_lsoa"] = f["force"] + "|" + f["lsoa_code"]
+    force = monthly(f, by="force")
+    monthly(f, by="force_bcu")
+    monthly(f, by="force_lsoa")
+    wall = time.perf_counter() - t
+    return {"wall_s": wall, "peak_mb": rss_peak_mb(), "rows": len(f),
+            "count": float(force["count"].sum()), "harm": float(force["harm"].sum())}
+
+
+def _child(args: list[str]) -> dict:
+    r = subprocess.run([sys.executable, __file__, "--child", *args], cwd=ROOT, capture_output=True, text=True)
+    line = [x for x in r.stdout.splitlines() if x.startswith("RESULT ")]
+    if r.returncode != 0 or not line:
+        return {"error": (r.stderr or r.stdout)[-2000:]}
+    return json.loads(line[-1][7:])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 6_000_000])
+    ap.add_argument("--years", type=int, default=1)
+    ap.add_argument("--quick", action="store_true", help="100,000 rows only")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--memory-limit", default="2GB")
+    ap.add_argument("--single-max-rows", type=int, default=6_000_000)
+    ap.add_argument("--no-hotspots", action="store_true")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        kind, *rest = args.child
+        if kind == "national":
+            res = child_national(rest[0], rest[1], int(rest[2]), rest[3], rest[4] == "1")
+        else:
+            res = child_single(rest[0])
+        print("RESULT " + json.dumps(res))
+        return 0
+    sizes = [100_000] if args.quick else args.rows
+    results = []
+    for rows in sizes:
+        tmp = Path(tempfile.mkdtemp(prefix="bench-national-"))
+        try:
+            archive, out = tmp / "archive", tmp / "out"
+            t = time.perf_counter()
+            subprocess.run([sys.executable, str(HERE / "make_national_archive.py"), str(archive),
+                            "--rows", str(rows), "--years", str(args.years)], check=True, cwd=ROOT,
+                           stdout=subprocess.DEVNULL)
+            print(f"\n{rows:,} rows x {args.years} year(s): archive written in {time.perf_counter() - t:.0f} s "
+                  f"(not timed)", flush=True)
+            rec = {"rows_per_year": rows, "years": args.years, "workers": args.workers,
+                   "memory_limit": args.memory_limit}
+            rec["national"] = _child(["national", str(archive), str(out), str(args.workers), args.memory_limit, "0"])
+            print("  national, panels:", rec["national"], flush=True)
+            if not args.no_hotspots:
+                rec["hotspots"] = _child(["national", str(archive), str(out), str(args.workers),
+                                          args.memory_limit, "1"])
+                print("  national, + hot spots (resumed):", rec["hotspots"], flush=True)
+            if rows * args.years <= args.single_max_rows:
+                rec["single"] = _child(["single", str(archive)])
+                print("  single process:", rec["single"], flush=True)
+                n, s = rec["national"], rec["single"]
+                if "error" not in n and "error" not in s:
+                    same = n["count"] == s["count"] and abs(n["harm"] - s["harm"]) <= 1e-9 * abs(s["harm"])
+                    print(f"  same totals: {same}; wall national/single = {n['wall_s'] / s['wall_s']:.2f}; "
+                          f"peak worker {max(n['worker_peak_mb']):,.0f} MB vs single {s['peak_mb']:,.0f} MB")
+            results.append(rec)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "results": results}, indent=1))
+    print(f"\nresults: {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
