@@ -231,7 +231,8 @@ def audit_as(who: str, action: str, detail: str = "", path=None) -> bool:
     busy = False
     try:
         with data.open_workspace(path) as ws:
-            ws.store.audit(who, action, detail, busy_timeout_s=AUDIT_BUSY_S)
+            before, after = ws.store.audit(who, action, detail, busy_timeout_s=AUDIT_BUSY_S)
+        data.same_data(path, before, after)
         return True
     except sqlite3.OperationalError as err:
         busy = "locked" in str(err) or "busy" in str(err)

@@ -22,13 +22,14 @@ from __future__ import annotations
 from geo.render.map_assets import (LOCAL_ASSETS, VENDOR_DIR, OfflineMap, escape_raw_text, inline_assets,
                                    localize, render_standalone)
 from geo.render.map_layers import (SITE_COLORS, add_areas, add_boundaries, add_categories, add_choropleth,
-                                   add_draw, add_points, add_sites, site_kind)
-from geo.render.maps import DISPLAY_SIMPLIFY_M, add_legend, base_map, finish, wgs84_bounds
+                                   add_draw, add_labels, add_points, add_sites, site_kind)
+from geo.render.maps import DISPLAY_SIMPLIFY_M, PANES, add_legend, base_map, finish, wgs84_bounds
 
 __all__ = [
     "DISPLAY_SIMPLIFY_M",
     "LOCAL_ASSETS",
     "OfflineMap",
+    "PANES",
     "SITE_COLORS",
     "VENDOR_DIR",
     "add_areas",
@@ -36,6 +37,7 @@ __all__ = [
     "add_categories",
     "add_choropleth",
     "add_draw",
+    "add_labels",
     "add_legend",
     "add_points",
     "add_sites",

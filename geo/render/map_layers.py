@@ -15,18 +15,21 @@ import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from branca.element import MacroElement
+from jinja2 import Template
 
 from geo import safe
 from geo.errors import GeoInputError
 from geo.render import palette as _palette
-from geo.render.map_assets import localize
-from geo.render.maps import (add_legend, display_value, geojson_data, is_point_layer, layer_name, to_wgs84,
-                             tooltip_columns)
+from geo.render.map_assets import FastGeoJson, localize
+from geo.render.maps import (add_legend, display_value, geojson_data, is_point_layer, layer_name, pane_of,
+                             to_wgs84, tooltip_columns)
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["SITE_COLORS", "add_areas", "add_boundaries", "add_categories", "add_choropleth", "add_draw",
-           "add_points", "add_sites", "site_kind"]
+           "add_labels", "add_points", "add_sites",
+           "site_kind"]
 
 #: Colours of sensitive-site kinds (keys are lower case, spaces not underscores): the shared palette.
 SITE_COLORS = _palette.SITE_COLORS
@@ -126,12 +129,14 @@ def add_choropleth(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, *, name: s
 
 
 def _filled_group(m: folium.Map, data: gpd.GeoDataFrame, tooltip, *, name: str, opacity: float,
-                  outline: str = _palette.BOUNDARY_COLORS["edge"]) -> folium.FeatureGroup:
+                  outline: str = _palette.BOUNDARY_COLORS["edge"], pane: str = "geo_fill",
+                  show: bool = True) -> folium.FeatureGroup:
     """A layer of polygons filled with their ``_fill`` colour (data already in WGS84)."""
-    group = folium.FeatureGroup(name=layer_name(name))
+    group = folium.FeatureGroup(name=layer_name(name), show=show)
     if len(data):
-        folium.GeoJson(
+        FastGeoJson(
             geojson_data(data, [c for c in data.columns if c.startswith("_")]),
+            **pane_of(m, pane),
             style_function=lambda f: {"fillColor": f["properties"]["_fill"],
                                       "fillOpacity": opacity, "color": outline, "weight": 0.4},
             highlight_function=lambda f: {"weight": 2, "color": _palette.BOUNDARY_COLORS["highlight"]},
@@ -144,7 +149,7 @@ def _filled_group(m: folium.Map, data: gpd.GeoDataFrame, tooltip, *, name: str, 
 def add_categories(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, colors: dict[str, str], *,
                    name: str, title: str, tooltip_fields: Sequence[tuple[str, str]] = (),
                    formats: dict[str, str] | None = None, legend_items=None,
-                   opacity: float = 0.7) -> folium.FeatureGroup:
+                   opacity: float = 0.7, pane: str = "geo_hotspots", show: bool = True) -> folium.FeatureGroup:
     """Add polygons coloured by a categorical `column` (e.g. hot-spot classes), with a legend.
 
     Parameters
@@ -166,6 +171,10 @@ def add_categories(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, colors: di
         The legend's rows; by default one per category present, in ``colors`` order.
     opacity : float, default 0.7
         Fill opacity.
+    pane : str, default "geo_hotspots"
+        Drawing pane (:data:`geo.render.maps.PANES`): above a harm choropleth, under outlines.
+    show : bool, default True
+        Switched on in the layer control at first.
 
     Returns
     -------
@@ -176,7 +185,8 @@ def add_categories(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, colors: di
     data = to_wgs84(gdf, [column, *[f for f, _ in fields if f != column]], "gdf")
     data = data.assign(_fill=data[column].astype(str).map(colors).fillna(_palette.FALLBACK))
     data, tooltip = tooltip_columns(data, [f for f, _ in fields], [lab for _, lab in fields], formats)
-    group = _filled_group(m, data, tooltip, name=name, opacity=opacity, outline=_palette.BOUNDARY_COLORS["category_edge"])
+    group = _filled_group(m, data, tooltip, name=name, opacity=opacity,
+                          outline=_palette.BOUNDARY_COLORS["category_edge"], pane=pane, show=show)
     if legend_items is None:
         present = set(data[column].astype(str))
         legend_items = [(c, k) for k, c in colors.items() if k in present]
@@ -192,8 +202,9 @@ def _category_colors(values: pd.Series) -> dict[str, str]:
 
 _CLUSTER_CALLBACK = """
 function callback(row) {
-    var marker = L.circleMarker(new L.LatLng(row[0], row[1]),
-        {radius: 4, color: row[2], fillColor: row[2], fillOpacity: 0.8, weight: 1});
+    var options = {radius: 4, color: row[2], fillColor: row[2], fillOpacity: 0.8, weight: 1};
+    /*PANE*/
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), options);
     if (row[3]) { marker.bindTooltip(row[3]); }
     return marker;
 }
@@ -263,17 +274,20 @@ def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
                    for _, row in data[fields].iterrows()] if fields else [""] * len(data))
         rows = [[round(y, 6), round(x, 6), c, t]
                 for x, y, c, t in zip(data.geometry.x, data.geometry.y, fill, labels)]
-        layer = folium.plugins.FastMarkerCluster(rows, callback=_CLUSTER_CALLBACK,
+        pane = pane_of(m, "geo_crime")
+        callback = _CLUSTER_CALLBACK.replace(
+            "/*PANE*/", f'options.pane = "{pane["pane"]}";' if pane else "")
+        layer = folium.plugins.FastMarkerCluster(rows, callback=callback,
                                                  icon_create_function=_CLUSTER_ICON,
                                                  name=layer_name(name))
     else:
         data = data.assign(_fill=fill)
         data, tooltip = tooltip_columns(data, fields, fields)
         layer = folium.FeatureGroup(name=layer_name(name))
-        folium.GeoJson(
+        FastGeoJson(
             geojson_data(data, [c for c in data.columns if c.startswith("_")]),
             marker=folium.CircleMarker(radius=radius, weight=1, fill=True,
-                                       fill_opacity=0.8),
+                                       fill_opacity=0.8, **pane_of(m, "geo_crime")),
             style_function=lambda f: {"color": f["properties"]["_fill"],
                                       "fillColor": f["properties"]["_fill"]},
             tooltip=tooltip,
@@ -296,7 +310,8 @@ def site_kind(value) -> str:
 
 def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
               name_col: str = "name", buffers_m: Sequence[float] = (200,),
-              name: str = "Sensitive sites") -> folium.FeatureGroup:
+              name: str = "Sensitive sites", radius: float = 7, show: bool = True,
+              buffers_layer: bool = False, show_buffers: bool = False) -> folium.FeatureGroup:
     """Add sensitive sites coloured by kind, with buffer rings and a legend.
 
     Parameters
@@ -314,11 +329,20 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
         in the frame's own CRS if projected, else in its UTM zone.
     name : str, default "Sensitive sites"
         Layer name in the layer control.
+    radius : float, default 7
+        Marker radius in pixels (the Map page draws sites small, 4, under the crime).
+    show : bool, default True
+        Sites switched on in the layer control at first.
+    buffers_layer : bool, default False
+        Draw the rings as their own layer, "<name>: <radii> m buffers", so they can be
+        switched on on request; by default they belong to the sites' layer.
+    show_buffers : bool, default False
+        With `buffers_layer`, the rings are switched on at first.
 
     Returns
     -------
     folium.FeatureGroup
-        The layer, already added to `m`.
+        The sites' layer, already added to `m`.
 
     Raises
     ------
@@ -332,49 +356,124 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
         metric = data.estimate_utm_crs() if len(data) else "EPSG:3857"
     kinds = data[kind_col].map(site_kind)
     data = data.assign(_fill=kinds.map(SITE_COLORS))
-    group = folium.FeatureGroup(name=layer_name(name))
+    group = folium.FeatureGroup(name=layer_name(name), show=show)
+    rings_text = ", ".join(f"{r:,.0f}" for r in sorted(buffers_m))
+    ring_group = group
+    if buffers_layer and buffers_m:
+        ring_group = folium.FeatureGroup(name=layer_name(f"{name}: {rings_text} m buffers"), show=show_buffers)
 
     points = bool(len(data)) and (data.geom_type == "Point").all()
     in_metres = data.to_crs(metric)
-    for radius in sorted(buffers_m, reverse=True):
-        if points:  # a Leaflet circle of `radius` metres: the page carries one point per ring
+    for ring in sorted(buffers_m, reverse=True):
+        if points:  # a Leaflet circle of `ring` metres: the page carries one point per ring
             rings = data.copy()
         else:
             rings = in_metres.assign(_fill=data["_fill"].to_numpy(),
-                                     geometry=in_metres.buffer(radius)).to_crs(4326)
-        rings = rings.assign(_t0=[f"{radius:,.0f} m of {safe.js_html(n)}"
+                                     geometry=in_metres.buffer(ring)).to_crs(4326)
+        rings = rings.assign(_t0=[f"{ring:,.0f} m of {safe.js_html(n)}"
                                   for n in rings[name_col]])
-        folium.GeoJson(
+        FastGeoJson(
             geojson_data(rings, ["_fill", "_t0"]),
-            marker=folium.Circle(radius=float(radius)) if points else None,
+            marker=folium.Circle(radius=float(ring), **pane_of(m, "geo_sites")) if points else None,
             style_function=lambda f: {"color": f["properties"]["_fill"], "weight": 1.5,
                                       "dashArray": "5 4",
                                       "fillColor": f["properties"]["_fill"],
                                       "fillOpacity": 0.06},
             tooltip=(folium.GeoJsonTooltip(fields=["_t0"], labels=False)
                      if len(rings) else None),
-        ).add_to(group)
+            **({} if points else pane_of(m, "geo_sites")),
+        ).add_to(ring_group)
 
     data = data.assign(_kind=kinds.str.capitalize())
     data, tooltip = tooltip_columns(data, [name_col, "_kind"], ["Site", "Kind"])
-    folium.GeoJson(
+    weight = 2 if radius >= 6 else 1
+    FastGeoJson(
         geojson_data(data, ["_fill", "_t0", "_t1"]),
-        marker=folium.CircleMarker(radius=7, weight=2, fill=True, fill_opacity=0.95),
+        marker=folium.CircleMarker(radius=radius, weight=weight, fill=True, fill_opacity=0.95,
+                                   **pane_of(m, "geo_sites")),
         style_function=lambda f: {"color": _palette.BOUNDARY_COLORS["site_edge"], "fillColor": f["properties"]["_fill"],
-                                  "weight": 2, "fillOpacity": 0.95},
+                                  "weight": weight, "fillOpacity": 0.95},
         tooltip=tooltip,
     ).add_to(group)
+    if ring_group is not group:
+        ring_group.add_to(m)
     group.add_to(m)
 
     present = [k for k in SITE_COLORS if k in set(kinds)]
-    rings = ", ".join(f"{r:,.0f}" for r in sorted(buffers_m))
-    title = f"{name} (rings: {rings} m)" if buffers_m else name
+    title = f"{name} (rings: {rings_text} m)" if buffers_m and ring_group is group else name
     add_legend(m, title, [(SITE_COLORS[k], k.capitalize()) for k in present], layer=group)
     return group
 
 
+def add_labels(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col: str = "name",
+               min_zoom: int = 0, max_zoom: int = 19, show: bool = True,
+               css_class: str = "geo-label") -> folium.FeatureGroup:
+    """Add area names (BCUs, wards) as text labels shown only between two zoom levels.
+
+    Parameters
+    ----------
+    m : folium.Map
+    gdf : GeoDataFrame
+        Polygons in any CRS; each label sits on a point inside its polygon.
+    name : str
+        Layer name in the layer control.
+    name_col : str, default "name"
+        Column with each area's name (escaped: names come from files).
+    min_zoom, max_zoom : int
+        Labels show only at these Leaflet zoom levels (e.g. BCUs 9-12, wards 12 and in).
+    show : bool, default True
+        Switched on in the layer control at first.
+    css_class : str, default "geo-label"
+        CSS class of the labels (``geo-label`` and ``geo-label-small`` are styled).
+
+    Returns
+    -------
+    folium.FeatureGroup
+        The layer, already added to `m`.
+    """
+    data = to_wgs84(gdf, [name_col], "labels")
+    group = folium.FeatureGroup(name=layer_name(name), show=show)
+    if len(data):
+        where = data.geometry.representative_point()
+        for point, label in zip(where, data[name_col]):
+            folium.Marker([round(point.y, 5), round(point.x, 5)], interactive=False, keyboard=False,
+                          icon=folium.DivIcon(html=f"<span>{safe.js_html(label)}</span>", class_name=css_class,
+                                              icon_size=(0, 0)),
+                          **pane_of(m, "geo_labels")).add_to(group)
+    group.add_to(m)
+    m.add_child(_ZoomRange(group, int(min_zoom), int(max_zoom)))
+    return group
+
+
+class _ZoomRange(MacroElement):
+    """Hide a layer's markers outside a zoom range (the layer stays in the layer control)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }}, layer = {{ this.layer.get_name() }};
+            function update() {
+                var z = map.getZoom(), on = z >= {{ this.lo }} && z <= {{ this.hi }};
+                layer.eachLayer(function(l) {
+                    var el = l.getElement && l.getElement();
+                    if (el) { el.style.display = on ? "" : "none"; }
+                });
+            }
+            map.on("zoomend overlayadd", update);
+            map.whenReady(update);
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer, lo: int, hi: int):
+        super().__init__()
+        self._name = "ZoomRange"
+        self.layer, self.lo, self.hi = layer, lo, hi
+
+
 def add_boundaries(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col: str,
-                   color: str = _palette.BOUNDARY_COLORS["outline"], weight: float = 2) -> folium.FeatureGroup:
+                   color: str = _palette.BOUNDARY_COLORS["outline"], weight: float = 2,
+                   show: bool = True) -> folium.FeatureGroup:
     """Add boundary outlines (beats, wards, LSOAs) with their name on hover.
 
     The polygons are not filled, so layers underneath keep their tooltips.
@@ -392,6 +491,8 @@ def add_boundaries(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col:
         Line colour.
     weight : float, default 2
         Line width in pixels.
+    show : bool, default True
+        Switched on in the layer control at first.
 
     Returns
     -------
@@ -400,7 +501,7 @@ def add_boundaries(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col:
     """
     return _named_polygons(m, gdf, name=name, name_col=name_col, what="boundaries",
                            style={"color": color, "weight": weight, "fill": False},
-                           highlight={"weight": weight + 2})
+                           highlight={"weight": weight + 2}, show=show)
 
 
 def add_areas(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
@@ -432,13 +533,14 @@ def add_areas(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
 
 
 def _named_polygons(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col: str, what: str,
-                    style: dict, highlight: dict | None = None) -> folium.FeatureGroup:
+                    style: dict, highlight: dict | None = None, show: bool = True) -> folium.FeatureGroup:
     """A layer of polygons drawn in one fixed style, each named on hover."""
     data = to_wgs84(gdf, [name_col], what)
     data, tooltip = tooltip_columns(data, [name_col], [name])
-    group = folium.FeatureGroup(name=layer_name(name))
-    folium.GeoJson(
+    group = folium.FeatureGroup(name=layer_name(name), show=show)
+    FastGeoJson(
         geojson_data(data, ["_t0"]),
+        **pane_of(m, "geo_lines"),
         style_function=lambda f: style,
         highlight_function=(lambda f: highlight) if highlight else None,
         tooltip=tooltip,
