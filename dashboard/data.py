@@ -318,8 +318,10 @@ def clear() -> None:
 def _hotspot_inputs(path: str, version: float, role_key: tuple, layer: str, months, categories):
     """The selected incidents and the study area (an inspector's BCUs, else the force)."""
     from geo.hotspot_runs import select_incidents
-    inc = _incidents(path, version, layer, ("mapped",), role_key)
+    inc = _incidents_shared(path, version, layer, ("mapped",), role_key)  # read-only; select makes a new frame
     pts = select_incidents(inc, months=months, categories=list(categories), name=layer)
+    if pts is inc:  # no filter: never hand the shared frame to the analysis
+        pts = inc.copy()
     geom = access.scope_area(role_key, bcus(path, version, True))
     return pts, (area(path, version) if geom is None else geom)
 

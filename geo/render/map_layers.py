@@ -286,8 +286,8 @@ def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
         layer = folium.FeatureGroup(name=layer_name(name))
         FastGeoJson(
             geojson_data(data, [c for c in data.columns if c.startswith("_")]),
-            marker=folium.CircleMarker(radius=radius, weight=1, fill=True,
-                                       fill_opacity=0.8, **pane_of(m, "geo_crime")),
+            marker=_in_pane(folium.CircleMarker(radius=radius, weight=1, fill=True, fill_opacity=0.8),
+                            m, "geo_crime"),
             style_function=lambda f: {"color": f["properties"]["_fill"],
                                       "fillColor": f["properties"]["_fill"]},
             tooltip=tooltip,
@@ -300,6 +300,12 @@ def add_points(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str,
             shown.append((_OTHER_COLOR, "Other"))
         add_legend(m, name, shown, layer=layer)
     return layer
+
+
+def _in_pane(marker, m: folium.Map, pane: str):
+    """`marker` drawn in `pane` (folium's vector markers drop a ``pane=`` argument)."""
+    marker.options.update(pane_of(m, pane))
+    return marker
 
 
 def site_kind(value) -> str:
@@ -374,7 +380,7 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
                                   for n in rings[name_col]])
         FastGeoJson(
             geojson_data(rings, ["_fill", "_t0"]),
-            marker=folium.Circle(radius=float(ring), **pane_of(m, "geo_sites")) if points else None,
+            marker=_in_pane(folium.Circle(radius=float(ring)), m, "geo_sites") if points else None,
             style_function=lambda f: {"color": f["properties"]["_fill"], "weight": 1.5,
                                       "dashArray": "5 4",
                                       "fillColor": f["properties"]["_fill"],
@@ -389,8 +395,8 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
     weight = 2 if radius >= 6 else 1
     FastGeoJson(
         geojson_data(data, ["_fill", "_t0", "_t1"]),
-        marker=folium.CircleMarker(radius=radius, weight=weight, fill=True, fill_opacity=0.95,
-                                   **pane_of(m, "geo_sites")),
+        marker=_in_pane(folium.CircleMarker(radius=radius, weight=weight, fill=True, fill_opacity=0.95),
+                        m, "geo_sites"),
         style_function=lambda f: {"color": _palette.BOUNDARY_COLORS["site_edge"], "fillColor": f["properties"]["_fill"],
                                   "weight": weight, "fillOpacity": 0.95},
         tooltip=tooltip,
