@@ -14,7 +14,6 @@ import re
 from collections.abc import Sequence
 
 import folium
-import folium.map
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -134,8 +133,7 @@ def base_map(bounds: Sequence[float], *, tile_url: str | None = None,
                    prefer_canvas=True, control_scale=True, **kwargs)
     m.asset_base = asset_base
     m.get_root().header.add_child(Element(_MAP_CSS), name="geo_maps_css")
-    for pane, z_index in PANES.items():  # drawing order that the layer control cannot change
-        folium.map.CustomPane(pane, z_index=z_index, pointer_events=pane != "geo_labels").add_to(m)
+    m.add_child(_Panes(PANES))  # drawing order that the layer control cannot change
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return localize(m, asset_base=asset_base)
 
@@ -256,6 +254,28 @@ def geojson_data(gdf: gpd.GeoDataFrame, keep: Sequence[str]) -> dict:
 def is_point_layer(gdf: gpd.GeoDataFrame) -> bool:
     """True if `gdf` holds points (or multipoints) only."""
     return bool(len(gdf)) and set(gdf.geom_type.unique()) <= {"Point", "MultiPoint"}
+
+
+class _Panes(MacroElement):
+    """Leaflet panes for the layers, inside the overlay pane (so below markers and tooltips)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }}, overlay = map.getPane("overlayPane");
+            {% for name, z in this.panes.items() %}
+            var pane = map.createPane({{ name|tojson }}, overlay);
+            pane.style.zIndex = {{ z|int }};
+            {% if name == "geo_labels" %}pane.style.pointerEvents = "none";{% endif %}
+            {% endfor %}
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, panes: dict[str, int]):
+        super().__init__()
+        self._name = "Panes"
+        self.panes = dict(panes)
 
 
 class _Legend(MacroElement):
