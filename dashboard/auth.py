@@ -231,7 +231,9 @@ def audit_as(who: str, action: str, detail: str = "", path=None) -> bool:
     busy = False
     try:
         with data.open_workspace(path) as ws:
-            ws.store.audit(who, action, detail, busy_timeout_s=AUDIT_BUSY_S)
+            times = ws.store.audit(who, action, detail, busy_timeout_s=AUDIT_BUSY_S)
+        if times:  # a file store: the write moved its mtime but changed no data
+            data.same_data(path, *times)
         return True
     except sqlite3.OperationalError as err:
         busy = "locked" in str(err) or "busy" in str(err)

@@ -48,15 +48,38 @@ def current() -> tuple[Path, str, float, dict]:
     return path, key, ver, info(key, ver)
 
 
+#: (path, mtime after an audit entry) -> the data version before it. An audit entry
+#: (every map view, every download) writes the file but changes no data, so it must not
+#: empty every cache: without this each filter change reloaded all 250k incidents.
+_SAME_DATA: dict[tuple[str, int], int] = {}
+
+
+def same_data(path, before: int, after: int) -> None:
+    """Record that the write which moved `path`'s mtime from `before` to `after` changed no data.
+
+    Called after an audit entry (:meth:`geo.store.GpkgStore.audit` returns both times,
+    read while it held the write lock and after its commit).
+    """
+    key = str(path)
+    _SAME_DATA[(key, after)] = _SAME_DATA.get((key, before), before)
+    if len(_SAME_DATA) > 10_000:  # a long-running server: keep the newest
+        for k in list(_SAME_DATA)[:5_000]:
+            del _SAME_DATA[k]
+
+
 def version(path: Path) -> float | str:
-    """Changes whenever the workspace is written (cache key): the file's modification time,
-    or with ``GEO_STORE`` set the shared PostGIS store's change counters, so that one
-    user's import or edit is seen by every other user's next run."""
+    """Changes whenever the workspace's data are written (cache key); audit entries do not count.
+
+    With ``GEO_STORE`` set: the shared PostGIS store's change counters, so that one user's
+    import or edit is seen by every other user's next run."""
     from geo.store import store_url
     if store_url(path):
         with open_workspace(path) as ws:
             return ws.store.version()
-    return path.stat().st_mtime_ns if path.exists() else 0
+    if not path.exists():
+        return 0
+    ns = path.stat().st_mtime_ns
+    return _SAME_DATA.get((str(path), ns), ns)
 
 
 @contextmanager
@@ -302,8 +325,10 @@ def clear() -> None:
 def _hotspot_inputs(path: str, version: float, role_key: tuple, layer: str, months, categories):
     """The selected incidents and the study area (an inspector's BCUs, else the force)."""
     from geo.hotspot_runs import select_incidents
-    inc = _incidents(path, version, layer, ("mapped",), role_key)
+    inc = _incidents_shared(path, version, layer, ("mapped",), role_key)  # read-only; select makes a new frame
     pts = select_incidents(inc, months=months, categories=list(categories), name=layer)
+    if pts is inc:  # no filter: never hand the shared frame to the analysis
+        pts = inc.copy()
     geom = access.scope_area(role_key, bcus(path, version, True))
     return pts, (area(path, version) if geom is None else geom)
 
@@ -549,3 +574,82 @@ def national_view(folder: str, version: int):
     """The national panels, read-only (``version``: the run's summary file time, the cache key)."""
     from geo.national.view import national_view as read
     return read(folder)
+
+
+# ---------------------------------------------------------------- the Map page (fast paths)
+# Every Map and Hotspots interaction must answer in about a second: the scoped incidents
+# are shared read-only (cache_resource: no 250k-row unpickle per run), each incident's
+# unit is looked up once per layer and level, and each filter's aggregate is cached.
+# Keys carry the scope key ``(role, bcus)`` like every scoped cache.
+@st.cache_resource(show_spinner="Loading incidents…", max_entries=8)
+def _incidents_shared(path: str, version: float, layer: str | None, statuses, role_key: tuple):
+    return _incidents(path, version, layer, statuses, role_key)
+
+
+def incidents_readonly(path: str, version: float, layer: str | None = None, statuses: tuple = ("mapped",), *,
+                       user=None):
+    """:func:`incidents`, shared between runs and sessions of the same scope: never modify it.
+
+    Filtering (``inc[mask]``) makes a new frame and is fine; assigning a column is not.
+    """
+    key = access.require_incidents(_user(user))
+    return _incidents_shared(path, version, layer, tuple(statuses) if statuses is not None else None, key)
+
+
+@st.cache_resource(show_spinner="Placing incidents in areas…", max_entries=8)
+def _unit_codes(path: str, version: float, layer: str, level: str, role_key: tuple):
+    from geo.aggregate import unit_of
+    return unit_of(_incidents_shared(path, version, layer, ("mapped",), role_key), boundaries(path, version, level))
+
+
+def select(inc, months: tuple[str, str], categories: tuple = (), basket_only: bool = False):
+    """The rows of `inc` in the month range, of `categories` (all if empty), in the basket if asked."""
+    mask = (inc["month"] >= months[0]) & (inc["month"] <= months[1])
+    if categories:
+        mask &= inc["category"].isin(list(categories))
+    if basket_only:
+        mask &= inc["in_basket"]
+    return inc[mask]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def map_units(path: str, version: float, role_key: tuple, layer: str, level: str, months: tuple,
+              categories: tuple, basket_only: bool):
+    """Count and harm per unit of `level` for one filter (units with at least one incident)."""
+    from geo.aggregate import by_unit
+    access.require_incidents(role_key)
+    inc = _incidents_shared(path, version, layer, ("mapped",), role_key)
+    shown = select(inc, months, categories, basket_only)
+    agg = by_unit(shown, boundaries(path, version, level), codes=_unit_codes(path, version, layer, level, role_key))
+    return agg[agg["count"] > 0]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def map_frame(path: str, version: float, role_key: tuple):
+    """The polygons a map is framed on for this scope (an inspector's own BCUs, else the force)."""
+    from geo.render.map_view import view_area
+    b = bcus(path, version, True)
+    with open_workspace(Path(path)) as ws:
+        force = ws.force
+    return view_area(b, force=force, scope=access.scope_area(role_key, b))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def map_boundaries(path: str, version: float, role_key: tuple, level: str):
+    """Boundaries of `level` that touch the map's frame, simplified and in WGS84 (ready to draw, cached)."""
+    from geo.render.maps import to_wgs84
+    frame = map_frame(path, version, role_key)
+    b = bcus(path, version, True) if level == "bcu" else boundaries(path, version, level)
+    if len(frame) and level != "bcu":
+        b = b[b.intersects(frame.union_all().buffer(-1))]
+    return to_wgs84(b, ["code", "name", "force"] if "force" in b.columns else ["code", "name"], level)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def map_sites(path: str, version: float, role_key: tuple):
+    """Sites inside the map's frame: (drawn at first: schools, treatment; the rest)."""
+    from geo.render.map_view import sites_in_view
+    s = sites(path, version)
+    if not len(s):
+        return s, s
+    return sites_in_view(s, map_frame(path, version, role_key))

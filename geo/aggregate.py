@@ -8,7 +8,33 @@ import pandas as pd
 from .errors import GeoInputError
 
 
-def by_unit(incidents: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, keep_empty: bool = True) -> gpd.GeoDataFrame:
+def unit_of(incidents: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+    """The ``code`` of the unit each incident lies in (the first matched on a shared edge).
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Points.
+    units : GeoDataFrame
+        Polygons with a ``code`` column, in the same CRS.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed like `incidents`; ``None`` where a point lies in no unit. Compute it once
+        per layer and pass it to :func:`by_unit` (``codes=``) for every filter.
+    """
+    if incidents.crs != units.crs:
+        raise GeoInputError(f"Incidents ({incidents.crs}) and units ({units.crs}) are in different CRSs",
+                            fix="reproject one to the other's CRS first")
+    pts = incidents[incidents.geometry.notna()]
+    joined = gpd.sjoin(pts[["geometry"]], units[["code", "geometry"]], how="inner", predicate="intersects")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined["code"].reindex(incidents.index).astype(object).where(lambda c: c.notna(), None)
+
+
+def by_unit(incidents: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, keep_empty: bool = True,
+            codes: pd.Series | None = None) -> gpd.GeoDataFrame:
     """Count incidents and sum their harm per polygon unit.
 
     Parameters
@@ -19,6 +45,9 @@ def by_unit(incidents: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, keep_empty:
         Polygons with ``code`` and ``name`` in the same CRS.
     keep_empty : bool
         Keep units with no incident (count 0).
+    codes : pandas.Series, optional
+        :func:`unit_of` computed earlier for these incidents or a superset of them
+        (looked up by index); skips the spatial join.
 
     Returns
     -------
@@ -29,9 +58,13 @@ def by_unit(incidents: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, keep_empty:
     if incidents.crs != units.crs:
         raise GeoInputError(f"Incidents ({incidents.crs}) and units ({units.crs}) are in different CRSs",
                             fix="reproject one to the other's CRS first")
-    pts = incidents[incidents.geometry.notna()]
-    joined = gpd.sjoin(pts[["harm", "geometry"]], units[["code", "geometry"]], how="inner", predicate="intersects")
-    joined = joined[~joined.index.duplicated(keep="first")]
+    if codes is None:
+        pts = incidents[incidents.geometry.notna()]
+        joined = gpd.sjoin(pts[["harm", "geometry"]], units[["code", "geometry"]], how="inner", predicate="intersects")
+        joined = joined[~joined.index.duplicated(keep="first")]
+    else:
+        joined = pd.DataFrame({"harm": incidents["harm"].to_numpy(),
+                               "code": codes.reindex(incidents.index).to_numpy()}).dropna(subset=["code"])
     agg = joined.groupby("code").agg(count=("harm", "size"), harm=("harm", "sum"))
     out = units.merge(agg, left_on="code", right_index=True, how="left" if keep_empty else "inner")
     out["count"] = out["count"].fillna(0).astype(int)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .errors import GeoInputError
 from .grid import auto_cell_size, point_weights, point_xy
-from .hotspots import CALLS_CRIME_CLASSES, HOTSPOT_LABELS, gistar, grid_counts, kde, knee_eps
+from .hotspots import CALLS_CRIME_CLASSES, HOTSPOT_LABELS, auto_eps, gistar, grid_counts, kde
 from .hotspots import point_clusters
 from .kde import auto_bandwidth
 from .render import palette
@@ -111,8 +111,11 @@ class HotspotRun:
                          f"{a('bandwidth')}, cells of {p['cell_size']:,.0f} m{a('cell_size')}")
         if self.method in ("dbscan", "hdbscan"):
             eps = p.get("eps_m")
-            parts.append((f"eps {eps:,.0f} m{a('eps_m')}, " if eps else "")
-                         + f"min_samples {p['min_samples']}{a('min_samples')}")
+            floor = (f" (never below {settings.dbscan_min_eps_m:,.0f} m: police.uk map points)"
+                     if self.method == "dbscan" and "eps_m" in p.get("auto", ()) else "")
+            parts.append((f"radius {eps:,.0f} m{a('eps_m')}{floor}, " if eps else "")
+                         + f"min_samples {p['min_samples']}{a('min_samples')}"
+                         + (f", minimum cluster harm {p['min_harm']:,.0f}" if p.get("min_harm") else ""))
             parts.append(f"{s['n_units']:,} clusters, {s['n_noise']:,} incidents in none")
         else:
             parts.append(f"{s['n_hot']:,} hot and {s['n_cold']:,} cold of "
@@ -162,7 +165,8 @@ def auto_parameters(points, method: str, *, weight: str | None = None, area=None
         ms = min_samples or (max(5, int(round(math.log(n)))) if n > 1 else 2)
         out["min_samples"] = ms
         if method == "dbscan" and n > ms:
-            out["eps_m"] = knee_eps(x, y, ms - 1)
+            out["eps_m"] = auto_eps(x, y, ms - 1)
+            out["min_eps_m"] = float(settings.dbscan_min_eps_m)
     return out
 
 
@@ -285,7 +289,8 @@ def run_hotspots(
         layer["class"] = np.select([rank <= 5, rank <= 20], list(CLUSTER_CLASSES[:2]),
                                    CLUSTER_CLASSES[2])
         classes = CLUSTER_CLASSES
-        params.update(eps_m=layer.attrs["eps_m"], min_samples=layer.attrs["min_samples"])
+        params.update(eps_m=layer.attrs["eps_m"], min_samples=layer.attrs["min_samples"],
+                      min_harm=layer.attrs["min_harm"])
         summary["n_noise"] = layer.attrs["n_noise"]
         auto = [k for k in auto if k in ("eps_m", "min_samples")
                 and not (k == "eps_m" and method == "hdbscan")]

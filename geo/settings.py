@@ -54,6 +54,20 @@ class Settings:
     gistar_distance_cells: float = 1.5
     #: Convex hulls of tiny point clusters are padded by this many metres.
     cluster_hull_pad_m: float = 10.0
+    #: Point clusters (DBSCAN): the automatic radius never goes below this many metres.
+    #: police.uk moves every crime to one of a fixed set of anonymised map points (a street
+    #: segment's or a landmark's, typically tens of metres apart), so a smaller radius finds
+    #: single map points, not clusters of places.
+    dbscan_min_eps_m: float = 100.0
+    #: Point clusters: a cluster whose summed harm (CCHI days) is below this is not a hot
+    #: cluster (the automatic value also keeps it at or above the median single incident's harm x min_samples).
+    cluster_min_harm: float = 0.0
+    #: Point-distance work (DBSCAN neighbourhoods, point Gi*) estimated above this many
+    #: megabytes is refused before it starts, with how to make it fit.
+    max_pair_memory_mb: float = 1_500.0
+    #: Site kinds drawn on the Map page at first (inside the user's area); every other kind
+    #: is a layer the user switches on.
+    map_site_kinds: tuple[str, ...] = ("school", "treatment")
     #: Significance level for Emerging Hot Spot Analysis bins (esri's default 90%).
     ehsa_alpha: float = 0.10
     #: Crime types (police.uk categories) and call categories in the drug-market harm basket.

@@ -72,7 +72,7 @@ def test_rendered_map_loads_nothing_from_the_internet(full_map):
 
 
 def test_every_vendored_asset_exists():
-    for rel in filter(None, maps._LOCAL_ASSETS.values()):
+    for rel in filter(None, maps.LOCAL_ASSETS.values()):
         assert (maps.VENDOR_DIR / rel).is_file(), rel
     assert (maps.VENDOR_DIR / "LICENSES.md").is_file()
 
@@ -148,7 +148,7 @@ def test_site_buffers_are_in_metres_for_lonlat_input(sites):
 
 
 def test_site_kinds_are_normalised(sites):
-    assert [maps._site_kind(k) for k in sites["kind"]] == [
+    assert [maps.site_kind(k) for k in sites["kind"]] == [
         "school", "bail hostel", "pharmacy", "other"]
 
 
@@ -170,7 +170,7 @@ def test_legend_escapes_html():
 def test_unvendored_plugin_is_dropped_with_a_warning(cells, caplog):
     m = maps.base_map(maps.wgs84_bounds(cells))
     folium.plugins.MiniMap().add_to(m)
-    with caplog.at_level(logging.WARNING, logger="geo.maps"):
+    with caplog.at_level(logging.WARNING, logger="geo.render.map_assets"):
         html = m.get_root().render()
     assert "Control.MiniMap.js" not in html  # (its own OSM tile layer is still there)
     assert "not vendored" in caplog.text

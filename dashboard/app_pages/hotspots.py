@@ -96,6 +96,9 @@ if method == "kde":
                "Cells are classed by the top 1, 5 and 10 % of smoothed intensity: a description, not a test.")
 if method == "dbscan":
     params["eps_m"] = override("Radius", "eps", auto.get("eps_m", 100.0), lo=5.0, hi=5000.0, step=5.0, col=p1)
+    p3.caption(f"The automatic radius is never below {settings.dbscan_min_eps_m:,.0f} m: police.uk places every "
+               "crime on one of a fixed set of anonymised map points, so a smaller radius finds single map points, "
+               "not clusters of places. Clusters with less harm than the minimum shown above the map are dropped.")
 if method in ("dbscan", "hdbscan"):
     params["min_samples"] = override("Minimum incidents", "ms", auto["min_samples"], lo=2, hi=500, step=1,
                                      unit="", integer=True, col=p2)
@@ -170,7 +173,8 @@ def site_kinds_ranked():
 @st.fragment
 def draw_map():
     bcu = data.bcus(key, ver, all_forces=False)
-    frames = [bcu] if len(bcu) else [run.layer]
+    frame = data.map_frame(key, ver, role_key)  # the user's own area (an inspector's BCU), else the force
+    frames = [frame] if len(frame) else [run.layer]
     m = maps.base_map(maps.wgs84_bounds(*frames), tile_url=info["settings"].get("tile_url") or settings.tile_url,
                       attribution=info["settings"].get("tile_attribution", ""))
     add_hotspot_layer(m, layer_frame, classes=draw_classes, method=method, name="Hot spots",

@@ -1,4 +1,9 @@
-"""Map page: where harm concentrates, what lies near sensitive sites, what changed."""
+"""Map page: where harm concentrates, what lies near sensitive sites, what changed.
+
+The filters, numbers, map and downloads are one ``st.fragment``: a filter change reruns
+only this part (not the router and sidebar), reads shared, cached data (``data.map_*``)
+and rebuilds the map from small, cached frames.
+"""
 from __future__ import annotations
 
 import streamlit as st
@@ -6,8 +11,12 @@ from streamlit_folium import st_folium
 
 from dashboard import data, ui
 from geo import aggregate, maps, safe
+from geo.errors import GeoInputError
 from geo.harm import ENFORCEMENT_LABEL
+from geo.hotspot_runs import add_hotspot_layer
+from geo.hotspots import HOTSPOT_LABELS
 from geo.render import palette
+from geo.render.map_view import shown_table
 from geo.settings import settings
 
 path, key, ver, info = data.current()
@@ -20,110 +29,153 @@ if not layers:
     st.stop()
 
 main_layer = "crime" if "crime" in layers else layers[0]
-with st.sidebar:
-    st.markdown("### Filters")
-    m0, m1, cats, measure = ui.incident_filters(info, main_layer, "map")
-    basket_only = st.toggle("Drug-market harm basket only", value=False, key="map_basket",
-                            help="Violence and sexual offences, robbery, weapons, public order, criminal damage "
-                                 "and arson, anti-social behaviour, and drug-related calls. Drug offences are "
-                                 "never in it: their count measures enforcement activity.")
-    buffer_m = st.number_input("Site buffer (m)", min_value=50, max_value=2000, step=50,
-                               value=int(info["settings"].get("site_buffers_m", settings.site_buffers_m)[0]),
-                               key="map_buffer")
-
-inc = data.incidents(key, ver, main_layer)
-sel = inc[(inc["month"] >= m0) & (inc["month"] <= m1)]
-if cats:
-    sel = sel[sel["category"].isin(cats)]
-shown = sel[sel["in_basket"]] if basket_only else sel
-value_col = "harm" if measure == "Harm" else "count"
-
-# ---- headline numbers
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Incidents shown", ui.num(len(shown)))
-c2.metric("Harm (CCHI days)", ui.num(shown["harm"].sum()))
-c3.metric("Drug-market harm basket", ui.num(sel.loc[sel["in_basket"], "harm"].sum()))
-if main_layer == "crime":
-    drugs = int((sel["category"] == settings.enforcement_category).sum())
-    c4.metric("Drug offences", ui.num(drugs), help=ENFORCEMENT_LABEL)
-change = aggregate.latest_change(shown)
-if change:
-    st.caption(
-        f"**What changed:** {ui.month_label(change['month'])} against {ui.month_label(change['previous'])}: "
-        f"harm {ui.num(change['harm'])} ({ui.pct(change['harm_pct'])}), "
-        f"incidents {ui.num(change['count'])} ({ui.pct(change['count_pct'])}).")
-
-no_loc = data.incidents(key, ver, main_layer, ("no_location",))
-no_loc = no_loc[(no_loc["month"] >= m0) & (no_loc["month"] <= m1)]
-if len(no_loc):
-    st.caption(f"{ui.num(len(no_loc))} incidents in this period have no location: counted on the Data page, "
-               "not drawn.")
+role_key = data.user_key()
+HOT_CLASSES = tuple(c for c in HOTSPOT_LABELS[::-1] if c != "Not significant")
 
 
-# ---- the map
-@st.fragment
-def draw_map():
+def build_map(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_only: bool, buffer_m: int,
+              hot: bool):
+    """The folium map and the table of what it shows (layer -> frame)."""
     levels = info["levels"]
     fine = next((lv for lv in ("lsoa", "neighbourhood", "ward") if lv in levels), None)
-    bcu = data.bcus(key, ver, all_forces=True)
-    force_bcu = bcu[bcu["force"] == info["force"]] if info["force"] else bcu
-    frames = [force_bcu] if len(force_bcu) else [shown]
-    m = maps.base_map(maps.wgs84_bounds(*frames), tile_url=info["settings"].get("tile_url") or settings.tile_url,
+    frame = data.map_frame(key, ver, role_key)
+    m = maps.base_map(maps.wgs84_bounds(frame if len(frame) else shown),
+                      tile_url=info["settings"].get("tile_url") or settings.tile_url,
                       attribution=info["settings"].get("tile_attribution", ""))
+    table: dict = {}
     label = "Harm (CCHI days)" if value_col == "harm" else "Incidents"
     if len(shown) > settings.max_points_on_map and fine:
-        units = data.boundaries(key, ver, fine)
-        agg = aggregate.by_unit(shown, units)
-        agg = agg[agg["count"] > 0]
-        maps.add_choropleth(m, agg, value_col, name=f"{label} by {fine.upper() if fine == 'lsoa' else fine}",
-                            label=label, tooltip_fields=["name", "count", "harm"])
-        st.session_state["map_table"] = agg.drop(columns="geometry")
+        agg = data.map_units(key, ver, role_key, main_layer, fine, (m0, m1), cats, basket_only)
+        name = f"{label} by {fine.upper() if fine == 'lsoa' else fine}"
+        maps.add_choropleth(m, agg, value_col, name=name, label=label, tooltip_fields=["name", "count", "harm"])
+        table[name] = agg
     else:
         maps.add_points(m, shown, name="Incidents", color_by="category",
                         tooltip_fields=["category", "month", "location"], max_points=settings.max_points_on_map)
-        st.session_state["map_table"] = shown.drop(columns="geometry")
+        table["Incidents"] = shown
+    if hot:
+        try:
+            run = data.hotspots(key, ver, role_key, main_layer, (m0, m1), cats, "gistar", value_col == "harm", ())
+            add_hotspot_layer(m, run.layer, classes=HOT_CLASSES, method="gistar", name="Hot spots (Gi*)",
+                              title=f"Gi* hot and cold spots ({'harm' if value_col == 'harm' else 'count'})")
+            table["Hot spots (Gi*)"] = run.layer[run.layer["class"].isin(HOT_CLASSES)]
+        except GeoInputError as err:
+            st.warning(safe.md(err))
     if main_layer != "calls" and "calls" in layers:
-        calls = data.incidents(key, ver, "calls")
-        calls = calls[(calls["month"] >= m0) & (calls["month"] <= m1)]
+        calls = data.select(data.incidents_readonly(key, ver, "calls"), (m0, m1))
         maps.add_points(m, calls, name="Calls for service", color=palette.LINE_COLORS["calls"],
                         tooltip_fields=["category", "date"], max_points=settings.max_points_on_map)
-    sites = data.sites(key, ver)
-    if len(sites):
-        maps.add_sites(m, sites, buffers_m=(buffer_m,))
+        table["Calls for service"] = calls
+    first, rest = data.map_sites(key, ver, role_key)
+    if len(first):
+        maps.add_sites(m, first, buffers_m=(buffer_m,), name="Schools and drug treatment", radius=4,
+                       buffers_layer=True)
+        table["Schools and drug treatment"] = first
+    if len(rest):
+        maps.add_sites(m, rest, buffers_m=(buffer_m,), name="Other sensitive sites", radius=4, show=False,
+                       buffers_layer=True)
+    bcu = data.map_boundaries(key, ver, role_key, "bcu")
     if len(bcu):
-        maps.add_boundaries(m, bcu, name="BCUs (neighbours grey)" if len(bcu) > len(force_bcu) else "BCUs",
-                            name_col="name")
+        maps.add_boundaries(m, bcu, name="BCUs", name_col="name")
+        own = bcu[bcu["force"] == info["force"]] if info["force"] and "force" in bcu else bcu
+        maps.add_labels(m, own, name="BCU names", min_zoom=8, max_zoom=11)
     for lv in ("ward", "neighbourhood"):
         if lv in levels:
-            maps.add_boundaries(m, data.boundaries(key, ver, lv), name=f"{lv.title()}s", name_col="name",
+            units = data.map_boundaries(key, ver, role_key, lv)
+            maps.add_boundaries(m, units, name=f"{lv.title()}s", name_col="name", show=lv == "ward",
                                 color=palette.BOUNDARY_COLORS["boundary"], weight=1)
+            if lv == "ward":
+                maps.add_labels(m, units, name="Ward names", min_zoom=13, css_class="geo-label-small")
     ops = data.operation_areas(key, ver)
     if len(ops):
         maps.add_areas(m, ops, name="Operation target areas", name_col="name")
-    maps.finish(m)
-    st_folium(m, returned_objects=[], height=620, use_container_width=True, key="main_map")
+    return maps.finish(m), table
 
 
-if shown.empty:
-    st.info("No incidents match these filters. Widen the month range or clear the crime-type filter.")
-else:
-    draw_map()
-    data.audit_once("viewed map", f"{main_layer}, {m0}..{m1}, {len(shown)} incidents")
-    table = st.session_state.get("map_table")
-    if table is not None:
-        st.download_button("Download what is shown (CSV)", safe.csv_bytes(table),
-                           file_name=f"{path.stem}-{m0}-{m1}-map.csv", mime="text/csv",
-                           on_click=data.audit, args=("downloaded map CSV", f"{main_layer}, {m0}..{m1}, {len(table)} rows"))
+@st.fragment
+def map_section():
+    with st.container(border=True):
+        f1, f2 = st.columns([3, 2])
+        with f1:
+            m0, m1, cats, measure = ui.incident_filters(info, main_layer, "map")
+        with f2:
+            basket_only = st.toggle("Drug-market harm basket only", value=False, key="map_basket",
+                                    help="Violence and sexual offences, robbery, weapons, public order, criminal "
+                                         "damage and arson, anti-social behaviour, and drug-related calls. Drug "
+                                         "offences are never in it: their count measures enforcement activity.")
+            hot = st.toggle("Hot spots (Gi*) on the map", value=False, key="map_hot",
+                            help="Getis-Ord Gi* hot and cold spots of the same selection, in the colours of the "
+                                 "Hotspots page (automatic cell size, FDR-corrected).")
+            buffer_m = st.number_input("Site buffer (m)", min_value=50, max_value=2000, step=50,
+                                       value=int(info["settings"].get("site_buffers_m", settings.site_buffers_m)[0]),
+                                       key="map_buffer", help="Rings around sites, switched on in the map's "
+                                                              "layer list (\"... buffers\").")
+    cats = tuple(sorted(cats))
+    inc = data.incidents_readonly(key, ver, main_layer)
+    sel = data.select(inc, (m0, m1), cats)
+    shown = sel[sel["in_basket"]] if basket_only else sel
+    value_col = "harm" if measure == "Harm" else "count"
 
-st.subheader("Harm by crime type")
-if len(sel):
-    from geo.harm import summarise
-    t = summarise(sel)
-    t["category"] = t["category"].where(t["category"] != settings.enforcement_category,
-                                        t["category"] + " (enforcement activity)")
-    t["harm_share"] = t["harm_share"] * 100
-    st.dataframe(t, hide_index=True,
-                 column_config={"harm": st.column_config.NumberColumn("harm (days)", format="localized"),
-                                "count": st.column_config.NumberColumn(format="localized"),
-                                "harm_share": st.column_config.ProgressColumn("share of harm", format="%.0f%%",
-                                                                              min_value=0, max_value=100)})
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Incidents shown", ui.num(len(shown)))
+    c2.metric("Harm (CCHI days)", ui.num(shown["harm"].sum()))
+    c3.metric("Drug-market harm basket", ui.num(sel.loc[sel["in_basket"], "harm"].sum()))
+    if main_layer == "crime":
+        drugs = int((sel["category"] == settings.enforcement_category).sum())
+        c4.metric("Drug offences", ui.num(drugs), help=ENFORCEMENT_LABEL)
+    change = aggregate.latest_change(shown)
+    if change:
+        st.caption(
+            f"**What changed:** {ui.month_label(change['month'])} against {ui.month_label(change['previous'])}: "
+            f"harm {ui.num(change['harm'])} ({ui.pct(change['harm_pct'])}), "
+            f"incidents {ui.num(change['count'])} ({ui.pct(change['count_pct'])}).")
+    no_loc = data.select(data.incidents_readonly(key, ver, main_layer, ("no_location",)), (m0, m1))
+    if len(no_loc):
+        st.caption(f"{ui.num(len(no_loc))} incidents in this period have no location: counted on the Data page, "
+                   "not drawn.")
+
+    if shown.empty:
+        st.info("No incidents match these filters. Widen the month range or clear the crime-type filter.")
+    else:
+        m, table = build_map(shown, value_col, m0, m1, cats, basket_only, buffer_m, hot)
+        st.caption("Crime is drawn above every other layer. Schools and drug treatment services in your area are "
+                   "shown small; other sites, site buffers and neighbourhoods are in the layer list.")
+        st_folium(m, returned_objects=[], height=620, use_container_width=True, key="main_map")
+        data.audit_once("viewed map", f"{main_layer}, {m0}..{m1}, {len(shown)} incidents")
+        stem = f"{path.stem}-{m0}-{m1}-map"
+        detail = f"{main_layer}, {m0}..{m1}"
+        d1, d2, d3 = st.columns(3)
+        rows = shown_table(table)
+        d1.download_button("Download what is shown (CSV)", safe.csv_bytes(rows), file_name=f"{stem}.csv",
+                           mime="text/csv", on_click=data.audit,
+                           args=("downloaded map CSV", f"{detail}, {len(rows)} rows"), key="map_csv")
+        d2.download_button("Download the map (HTML, works offline)", lambda: maps.render_standalone(m),
+                           file_name=f"{stem}.html", mime="text/html", on_click=data.audit,
+                           args=("downloaded map HTML", detail), key="map_html")
+        d3.download_button("Download the map (PNG)", lambda: map_png(table, f"{info['name']}: {m0} to {m1}"),
+                           file_name=f"{stem}.png", mime="image/png", on_click=data.audit,
+                           args=("downloaded map PNG", detail), key="map_png")
+
+    st.subheader("Harm by crime type")
+    if len(sel):
+        from geo.harm import summarise
+        t = summarise(sel)
+        t["category"] = t["category"].where(t["category"] != settings.enforcement_category,
+                                            t["category"] + " (enforcement activity)")
+        t["harm_share"] = t["harm_share"] * 100
+        st.dataframe(t, hide_index=True,
+                     column_config={"harm": st.column_config.NumberColumn("harm (days)", format="localized"),
+                                    "count": st.column_config.NumberColumn(format="localized"),
+                                    "harm_share": st.column_config.ProgressColumn("share of harm", format="%.0f%%",
+                                                                                  min_value=0, max_value=100)})
+
+
+def map_png(table: dict, title: str) -> bytes:
+    """A static PNG of the map's main layers (no tiles; the boundaries are the basemap)."""
+    from geo.render.map_view import static_map_png
+    return static_map_png(table, frame=data.map_frame(key, ver, role_key), outlines=data.bcus(key, ver),
+                          value_col=st.session_state.get("map_measure", "Harm").lower(),
+                          title=title)
+
+
+map_section()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..stats import fdr_bh
 from .calls import CALLS_CRIME_CLASSES, calls_vs_crime
 from .change import change_surface
-from .clusters import CLUSTER_COLUMNS, knee_eps, point_clusters
+from .clusters import CLUSTER_COLUMNS, auto_eps, check_pair_memory, knee_eps, point_clusters
 from .gistar import CORRECTIONS, HOTSPOT_LABELS, gistar
 from .grid import GRID_COLUMNS, GridSpec, auto_cell_size, cells_to_array, grid_counts
 from .kde import KDEResult, auto_bandwidth, kde
@@ -22,5 +22,5 @@ from .kde import KDEResult, auto_bandwidth, kde
 __all__ = [
     "CALLS_CRIME_CLASSES", "CLUSTER_COLUMNS", "CORRECTIONS", "GRID_COLUMNS", "GridSpec", "HOTSPOT_LABELS",
     "KDEResult", "auto_bandwidth", "auto_cell_size", "calls_vs_crime", "cells_to_array", "change_surface",
-    "fdr_bh", "gistar", "grid_counts", "kde", "knee_eps", "point_clusters",
+    "auto_eps", "check_pair_memory", "fdr_bh", "gistar", "grid_counts", "kde", "knee_eps", "point_clusters",
 ]

@@ -49,6 +49,77 @@ def knee_eps(x: np.ndarray, y: np.ndarray, k: int, max_sample: int = 50_000,
     return max(float(kd[knee]), 1.0)
 
 
+def auto_eps(x: np.ndarray, y: np.ndarray, k: int) -> float:
+    """DBSCAN's automatic radius: the k-distance knee (:func:`knee_eps`), never below ``settings.dbscan_min_eps_m``.
+
+    police.uk publishes every crime at one of a fixed set of anonymised map points, so
+    many incidents share a location; the knee of such data is often the gap between
+    map points (a few metres), and DBSCAN would then call each busy map point a
+    "cluster". The floor (100 m by default) keeps clusters at the scale of places.
+
+    References
+    ----------
+    Ester, Kriegel, Sander & Xu (1996), KDD-96, 226-231; Tompson, Johnson, Ashby, Perkins
+    & Edwards (2015), "UK open source crime data: accuracy and possibilities for research",
+    Cartography and Geographic Information Science 42(2), 97-111 (the snap points).
+    """
+    knee = knee_eps(x, y, k)
+    floor = float(setting("dbscan_min_eps_m", 100.0))
+    if knee < floor:
+        logger.info("DBSCAN: the k-distance knee (%.0f m) is below the minimum radius; using %.0f m", knee, floor)
+    return max(knee, floor)
+
+
+def check_pair_memory(x: np.ndarray, y: np.ndarray, radius_m: float, *, what: str = "DBSCAN",
+                      sample: int = 2_000, seed: int = 0) -> float:
+    """Estimate the memory of all point pairs within `radius_m`; refuse it above ``settings.max_pair_memory_mb``.
+
+    scikit-learn's DBSCAN keeps every point's neighbours within the radius (an index and
+    a distance, 16 bytes a pair), so a large radius over a dense force can need tens of
+    gigabytes. The number of pairs is estimated from a random sample of points before
+    anything is allocated.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Point coordinates (metres).
+    radius_m : float
+        Neighbourhood radius.
+    what : str
+        Name of the method, for the message.
+    sample : int, default 2000
+        Points sampled for the estimate.
+    seed : int, default 0
+
+    Returns
+    -------
+    float
+        The estimate in megabytes.
+
+    Raises
+    ------
+    GeoInputError
+        If the estimate exceeds ``settings.max_pair_memory_mb``; the message gives a
+        radius that fits.
+    """
+    n = len(x)
+    if n == 0:
+        return 0.0
+    xy = np.column_stack([x, y])
+    idx = np.random.default_rng(seed).choice(n, min(sample, n), replace=False)
+    tree = cKDTree(xy)
+    per_point = float(np.mean(tree.query_ball_point(xy[idx], r=radius_m, return_length=True)))
+    mb = n * per_point * 16 / 1e6
+    limit = float(setting("max_pair_memory_mb", 1500.0))
+    if mb > limit:
+        fits = radius_m * math.sqrt(limit / mb)  # pairs grow about with the radius squared
+        raise GeoInputError(
+            f"{what} with a {radius_m:,.0f} m radius over {n:,} incidents would need about "
+            f"{mb:,.0f} MB of memory (the limit is {limit:,.0f} MB)",
+            fix=f"use a radius of about {fits:,.0f} m or less, or fewer months or crime types")
+    return mb
+
+
 def point_clusters(
     points,
     *,
@@ -57,6 +128,7 @@ def point_clusters(
     min_samples: int | None = None,
     weight: str | None = None,
     category_col: str | None = None,
+    min_harm: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Dense clusters of points with scikit-learn's DBSCAN or HDBSCAN.
 
@@ -70,8 +142,8 @@ def point_clusters(
         HDBSCAN is slow above ~100k points.
     eps_m : float, optional
         DBSCAN neighbourhood radius in metres. ``None``: the knee of the sorted
-        ``min_samples``-distance curve (:func:`knee_eps`), logged. For HDBSCAN ``None``
-        means 0.
+        ``min_samples``-distance curve, never below ``settings.dbscan_min_eps_m``
+        (:func:`auto_eps`), logged. For HDBSCAN ``None`` means 0.
     min_samples : int, optional
         Points (the point itself included) needed to make a core point; HDBSCAN's
         ``min_cluster_size`` too. ``None``: ``max(5, round(ln n))``, logged.
@@ -79,6 +151,11 @@ def point_clusters(
         Column of harm weights summed into ``harm`` (clustering itself is unweighted).
     category_col : str, optional
         Column of categories (e.g. crime type) summarised in ``top_categories``.
+    min_harm : float, optional
+        Clusters whose summed harm is below this are dropped (their points count as
+        noise). ``None``: ``settings.cluster_min_harm`` if set, else, with `weight`, the
+        median incident's harm times ``min_samples`` (a cluster must hold at least the
+        harm of ``min_samples`` typical incidents); without `weight` no floor.
 
     Returns
     -------
@@ -87,7 +164,7 @@ def point_clusters(
         ``harm`` (sum of weights; ``n`` if unweighted), ``area_m2``, ``top_categories``
         (``"Robbery 12; Drugs 3"``, top three, ``""`` without ``category_col``) and
         ``geometry`` (convex hull, buffered by ``cluster_hull_pad_m`` = 10 m when it is a
-        point or line). ``attrs``: ``n_noise``, ``method``, ``eps_m``, ``min_samples``.
+        point or line). ``attrs``: ``n_noise``, ``method``, ``eps_m``, ``min_samples``, ``min_harm``.
 
     Raises
     ------
@@ -125,14 +202,27 @@ def point_clusters(
         eps_m = _check_distance(eps_m)
     if method == "dbscan":
         if eps_m is None:
-            eps_m = knee_eps(x, y, min_samples - 1)
-            logger.info("DBSCAN eps set automatically to %s m (k-distance knee)",
-                        f"{eps_m:,.0f}")
+            eps_m = auto_eps(x, y, min_samples - 1)
+            logger.info("DBSCAN eps set automatically to %s m", f"{eps_m:,.0f}")
+        check_pair_memory(x, y, eps_m, what="DBSCAN")
         labels = DBSCAN(eps=eps_m, min_samples=min_samples).fit_predict(xy)
     else:
         labels = HDBSCAN(min_cluster_size=min_samples, min_samples=min_samples,
                          cluster_selection_epsilon=float(eps_m or 0.0),
                          copy=True).fit_predict(xy)
+    if min_harm is None:
+        min_harm = float(setting("cluster_min_harm", 0.0)) or (
+            float(np.median(w)) * min_samples if w is not None and len(w) else 0.0)
+    min_harm = float(min_harm)
+    if min_harm > 0 and (labels >= 0).any():
+        ww0 = np.ones(n) if w is None else w
+        sums = np.bincount(labels[labels >= 0], ww0[labels >= 0])
+        small = np.flatnonzero(sums < min_harm)
+        if small.size:
+            logger.info("%s: %s cluster(s) below the minimum harm %.0f dropped", method, small.size, min_harm)
+            labels = np.where(np.isin(labels, small), -1, labels)
+            kept = np.unique(labels[labels >= 0])
+            labels = np.where(labels >= 0, np.searchsorted(kept, labels), -1)
     n_noise = int((labels < 0).sum())
     logger.info("%s: %s cluster(s), %s noise point(s)", method,
                 int(labels.max()) + 1 if labels.size else 0, n_noise)
@@ -169,5 +259,5 @@ def point_clusters(
     out.insert(0, "cluster_id", np.arange(1, k + 1, dtype=np.int64))
     out = out[list(CLUSTER_COLUMNS)]
     out.attrs.update({"n_noise": n_noise, "method": method, "eps_m": eps_m,
-                      "min_samples": int(min_samples)})
+                      "min_samples": int(min_samples), "min_harm": min_harm})
     return out

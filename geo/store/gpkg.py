@@ -517,7 +517,8 @@ class GpkgStore:
             if "readonly" not in str(err):
                 raise
 
-    def audit(self, user: str, action: str, detail: str = "", *, busy_timeout_s: float | None = None) -> None:
+    def audit(self, user: str, action: str, detail: str = "", *,
+              busy_timeout_s: float | None = None) -> tuple[int, int]:
         """Append one entry to the audit log (the only write the log accepts).
 
         Parameters
@@ -526,13 +527,22 @@ class GpkgStore:
         busy_timeout_s : float, optional
             Wait at most this long for another writer (an import) to finish, instead of
             the connection's 30 s; then ``sqlite3.OperationalError('database is locked')``.
+
+        Returns
+        -------
+        tuple of int
+            The file's modification time (ns) once the write lock was held and after the
+            commit: a cache keyed by the file's mtime may treat the two as the same data
+            (an audit entry changes no data), see ``dashboard.data.version``.
         """
         if busy_timeout_s is not None:
             self._conn.execute(f"PRAGMA busy_timeout = {int(float(busy_timeout_s) * 1000)}")
         try:
             with self.transaction() as c:
+                before = self.path.stat().st_mtime_ns
                 c.execute("INSERT INTO audit_log (at, user, action, detail) VALUES (?,?,?,?)",
                           (now_text(), user, action, detail))
+            return before, self.path.stat().st_mtime_ns
         finally:
             if busy_timeout_s is not None:
                 self._conn.execute("PRAGMA busy_timeout = 30000")

@@ -1,0 +1,230 @@
+"""How long the dashboard's interactions take in a real browser (``make bench``).
+
+Starts ``streamlit run dashboard/app.py`` headless on a private copy of the South
+Yorkshire demo (18 months), signs in through the form as the demo users in a headless
+Chromium (Debian's ``/usr/bin/chromium`` through Playwright, as the browser tests do), and
+times each interaction from the click until the page has settled: the script has
+finished (``data-test-script-state='notRunning'``), no spinner is left and, on map pages,
+the Leaflet map is drawn in its frame. Each interaction is repeated ``--repeat`` times
+(alternating between two states, e.g. Harm and Count); p50 and p95 are reported against
+the 1.5 s target.
+
+Interactions: Map (analyst): Harm <-> Count, crime type, one month-slider step, the hot
+spot layer; Map (inspector): Harm <-> Count; Hotspots: each method; Area summary: level.
+The first visit of each page is timed separately (caches cold); the interactions after
+it are what a user feels every time (the first of each pair also fills its cache). Results analysis and the partner briefing are not
+timed here yet.
+
+Usage: ``python benchmarks/bench_interactions.py [--quick] [--repeat N]``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PASSWORD = "bench-password-1234"
+TARGET_S = 1.5
+TIMEOUT_MS = 120_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(folder: Path, accounts: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "GEO_WORKSPACES": str(folder), "GEO_ACCOUNTS": str(accounts), "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--server.enableStaticServing", "true",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("streamlit did not start")
+
+
+def settle(page, *, map_page: bool) -> None:
+    """Wait until the script has finished, no spinner shows and (map pages) the map is drawn."""
+    try:  # the run may start a moment after the click (or finish before we look)
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", state="attached",
+                               timeout=1_500)
+    except Exception:
+        pass
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached",
+                           timeout=TIMEOUT_MS)
+    page.wait_for_selector("[data-testid='stSpinner']", state="detached", timeout=TIMEOUT_MS)
+    if map_page:
+        frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').first
+        frame.locator(".leaflet-container .leaflet-overlay-pane").first.wait_for(state="attached",
+                                                                                timeout=TIMEOUT_MS)
+        frame.locator(".leaflet-container").first.evaluate(
+            "el => new Promise(r => el.ownerDocument.defaultView.requestAnimationFrame(() => r()))")
+
+
+def timed(page, action, *, map_page: bool = True) -> float:
+    t = time.perf_counter()
+    action()
+    settle(page, map_page=map_page)
+    return time.perf_counter() - t
+
+
+def sign_in(page, url: str, user: str) -> float:
+    page.goto(url)
+    page.get_by_role("textbox", name="Username").fill(user)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    t = time.perf_counter()
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("button", name="Sign out").wait_for(timeout=TIMEOUT_MS)
+    settle(page, map_page=True)
+    return time.perf_counter() - t
+
+
+def go_to(page, title: str, *, map_page: bool = True) -> float:
+    return timed(page, lambda: page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click(),
+                 map_page=map_page)
+
+
+def radio(page, key_label: str, option: str):
+    return lambda: page.get_by_test_id("stRadio").filter(has_text=key_label).get_by_text(option, exact=True).click()
+
+
+def crime_type(page, option: str | None):
+    def act():
+        box = page.get_by_test_id("stMultiSelect").filter(has_text="Crime types")
+        if option is None:  # remove the chosen type again
+            box.get_by_role("combobox").click()
+            page.keyboard.press("Backspace")
+            page.keyboard.press("Escape")
+        else:
+            box.get_by_role("combobox").click()
+            page.get_by_role("option", name=option, exact=True).click()
+            page.keyboard.press("Escape")
+    return act
+
+
+def month_step(page, key: str):
+    def act():
+        thumbs = page.get_by_test_id("stSlider").filter(has_text="Months").get_by_role("slider")
+        thumbs.last.focus()
+        page.keyboard.press(key)
+    return act
+
+
+def toggle(page, label: str):
+    return lambda: page.get_by_test_id("stCheckbox").filter(has_text=label).locator("label").first.click()
+
+
+def method(page, name: str):
+    def act():
+        page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
+        page.get_by_role("option", name=name, exact=True).click()
+    return act
+
+
+def pct(values: list[float], q: float) -> float:
+    import numpy as np
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="2 repeats, no HDBSCAN")
+    ap.add_argument("--repeat", type=int, default=None, help="repeats of each interaction (default 6)")
+    args = ap.parse_args(argv)
+    repeat = args.repeat or (2 if args.quick else 6)
+    if not CHROMIUM.is_file():
+        print(f"SKIP: no Chromium at {CHROMIUM} (apt-get install chromium)")
+        return 0
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("SKIP: playwright is not installed (pip install -e .[bench])")
+        return 0
+    from geo.auth import AccountStore
+    from geo.demo import ensure_demo_workspaces
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-interactions-"))
+    sy, _ = ensure_demo_workspaces(ROOT / "workspaces", progress=lambda s: None)
+    shutil.copy(sy, tmp / sy.name)
+    with AccountStore(tmp / "accounts.db") as store:
+        store.add("bench-analyst", PASSWORD, "analyst", ())
+        store.add("bench-inspector", PASSWORD, "inspector", ("E08000019",))
+    proc, url = start_app(tmp, tmp / "accounts.db")
+    results: dict[str, list[float]] = {}
+
+    def run(name: str, actions: list, *, map_page: bool = True) -> None:
+        times = []
+        for i in range(repeat):
+            times.append(timed(page, actions[i % len(actions)], map_page=map_page))
+        results[name] = times
+        print(f"  {name:<42} p50 {pct(times, 50):6.2f} s   p95 {pct(times, 95):6.2f} s", flush=True)
+
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            ctx.set_default_timeout(TIMEOUT_MS)
+            page = ctx.new_page()
+            print(f"South Yorkshire demo, {repeat} repeats per interaction; target p95 < {TARGET_S} s")
+            results["Sign in (analyst) -> Map, cold"] = [sign_in(page, url, "bench-analyst")]
+            print(f"  {'Sign in (analyst) -> Map, cold':<42} {results['Sign in (analyst) -> Map, cold'][0]:6.2f} s")
+            run("Map: Harm <-> Count", [radio(page, "Show", "Count"), radio(page, "Show", "Harm")])
+            run("Map: crime type (Robbery / all)", [crime_type(page, "Robbery"), crime_type(page, None)])
+            run("Map: month slider step", [month_step(page, "ArrowLeft"), month_step(page, "ArrowRight")])
+            run("Map: hot spot layer on / off", [toggle(page, "Hot spots (Gi*)"), toggle(page, "Hot spots (Gi*)")])
+            results["Hotspots: open, cold"] = [go_to(page, "Hotspots")]
+            print(f"  {'Hotspots: open, cold':<42} {results['Hotspots: open, cold'][0]:6.2f} s")
+            from geo.hotspot_runs import METHODS
+            gi = METHODS["gistar"]
+            for key in ("kde", "dbscan", "emerging") + (() if args.quick else ("hdbscan",)):
+                run(f"Hotspots: {gi} <-> {METHODS[key]}", [method(page, METHODS[key]), method(page, gi)])
+            results["Area summary: open, cold"] = [go_to(page, "Area summary")]
+            levels = page.get_by_test_id("stRadio").filter(has_text="Areas").locator("label")
+            options = [levels.nth(i).inner_text() for i in range(levels.count())]
+            if len(options) >= 2:
+                run("Area summary: level change", [radio(page, "Areas", options[1]), radio(page, "Areas", options[0])])
+            ctx.close()
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            ctx.set_default_timeout(TIMEOUT_MS)
+            page = ctx.new_page()
+            results["Sign in (inspector) -> Map, cold"] = [sign_in(page, url, "bench-inspector")]
+            run("Map (inspector): Harm <-> Count", [radio(page, "Show", "Count"), radio(page, "Show", "Harm")])
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"\n| interaction | n | p50 (s) | p95 (s) | < {TARGET_S} s p95 |")
+    print("|---|---:|---:|---:|---|")
+    for name, times in results.items():
+        cold = len(times) == 1
+        verdict = "(first visit)" if cold else ("PASS" if pct(times, 95) < TARGET_S else "MISS")
+        print(f"| {name} | {len(times)} | {pct(times, 50):.2f} | {pct(times, 95):.2f} | {verdict} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

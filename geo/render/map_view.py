@@ -1,0 +1,187 @@
+"""What a map shows: its frame, the sensitive sites drawn at first, and the table behind it.
+
+Pure functions over frames (no folium, no workspace), used by the Map page and its
+exports, so the page stays "read widgets -> call -> render".
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.errors import GeoInputError
+from geo.settings import settings
+
+__all__ = ["shown_table", "sites_in_view", "static_map_png", "view_area"]
+
+
+def view_area(bcus: gpd.GeoDataFrame, *, force: str | None = None, scope=None) -> gpd.GeoDataFrame:
+    """The polygons a map is framed on: the user's own area, else the force's BCUs.
+
+    Parameters
+    ----------
+    bcus : GeoDataFrame
+        BCU polygons (all forces) with ``force``.
+    force : str, optional
+        The workspace's force; its BCUs are the frame of a user who may see all of it.
+    scope : shapely geometry, optional
+        The area the user is limited to (:func:`geo.access.scope_area`), e.g. an
+        inspector's BCU: the map is framed on it, not on the force.
+
+    Returns
+    -------
+    GeoDataFrame
+        One or more polygons in the CRS of `bcus` (empty if `bcus` is empty and there is
+        no scope: frame on the data instead).
+    """
+    if scope is not None and not scope.is_empty:
+        return gpd.GeoDataFrame(geometry=[scope], crs=bcus.crs)
+    if force and "force" in bcus.columns and (bcus["force"] == force).any():
+        return bcus[bcus["force"] == force]
+    return bcus
+
+
+def sites_in_view(sites: gpd.GeoDataFrame, area: gpd.GeoDataFrame, *, kinds: Iterable[str] | None = None,
+                  kind_col: str = "kind") -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Sensitive sites inside `area`, split into the kinds drawn at first and the rest.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Sites with a `kind_col`.
+    area : GeoDataFrame
+        The map's frame (:func:`view_area`), same CRS.
+    kinds : iterable of str, optional
+        Kinds drawn at first; default ``settings.map_site_kinds`` (schools and drug
+        treatment services). A kind matches if it contains one of these words, case and
+        underscores ignored ("Primary school" is a school).
+    kind_col : str, default "kind"
+
+    Returns
+    -------
+    (GeoDataFrame, GeoDataFrame)
+        Sites of `kinds` inside `area`, and every other site inside it.
+
+    Raises
+    ------
+    GeoInputError
+        If `sites` lacks `kind_col` or the two frames' CRSs differ.
+    """
+    if kind_col not in sites.columns:
+        raise GeoInputError(f"The sites have no column {kind_col!r}", where=", ".join(map(str, sites.columns)),
+                            fix="import sites with a kind column (school, treatment, ...)")
+    if len(sites) and len(area) and sites.crs != area.crs:
+        raise GeoInputError(f"Sites ({sites.crs}) and the map area ({area.crs}) are in different CRSs",
+                            fix="reproject one to the other's CRS first")
+    inside = sites
+    if len(area) and len(sites):
+        inside = sites[sites.intersects(area.union_all())]
+    words = [k.lower().replace("_", " ") for k in (settings.map_site_kinds if kinds is None else kinds)]
+    kind = inside[kind_col].astype(str).str.lower().str.replace("_", " ")
+    first = np.array([any(w in k for w in words) for k in kind], dtype=bool)
+    return inside[first], inside[~first]
+
+
+def shown_table(layers: Mapping[str, gpd.GeoDataFrame], *, decimals: int = 5) -> pd.DataFrame:
+    """One table of every layer a map shows, for its CSV download.
+
+    Parameters
+    ----------
+    layers : mapping of layer name -> GeoDataFrame
+        E.g. ``{"Harm by LSOA": units, "Calls for service": calls, "Sensitive sites": sites}``;
+        empty frames are skipped.
+    decimals : int, default 5
+        Decimal places of the longitude/latitude columns (5: about 1 m).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``map layer`` first, then every column of every layer (blank where a layer lacks it),
+        with ``longitude``/``latitude`` (WGS84) for points and no geometry.
+    """
+    parts = []
+    for name, gdf in layers.items():
+        if gdf is None or not len(gdf):
+            continue
+        part = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        if gdf.crs is not None and (gdf.geom_type == "Point").all():
+            lonlat = gdf.geometry.to_crs(4326)
+            part["longitude"] = lonlat.x.round(decimals).to_numpy()
+            part["latitude"] = lonlat.y.round(decimals).to_numpy()
+        part.insert(0, "map layer", name)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame({"map layer": []})
+    return pd.concat(parts, ignore_index=True, sort=False)
+
+
+def static_map_png(layers: Mapping[str, gpd.GeoDataFrame], *, frame: gpd.GeoDataFrame,
+                   outlines: gpd.GeoDataFrame | None = None, value_col: str = "harm", title: str = "") -> bytes:
+    """The map as a PNG (no tiles; the outlines are the basemap), for a document or an e-mail.
+
+    Layers are drawn by what they hold, in the interactive map's order: polygons with a
+    ``class`` column as hot-spot classes, other polygons as a choropleth of `value_col`,
+    then `outlines`, then points with a ``kind`` column as sensitive sites, then every
+    other point layer (crime, calls) on top.
+
+    Parameters
+    ----------
+    layers : mapping of layer name -> GeoDataFrame
+        What the map shows (as the Map page's CSV), any CRS.
+    frame : GeoDataFrame
+        The map's frame (:func:`view_area`), in a projected CRS in metres.
+    outlines : GeoDataFrame, optional
+        Boundaries drawn as lines (BCUs).
+    value_col : str, default "harm"
+        Column of the choropleth.
+    title : str, default ""
+        Shown above the map (escaped for matplotlib).
+
+    Returns
+    -------
+    bytes
+        PNG.
+
+    Raises
+    ------
+    GeoInputError
+        If `frame` is empty or not in a projected CRS.
+    """
+    from geo import safe
+    from geo.render import palette
+    from geo.render.static_maps import StaticMap
+
+    if not len(frame) or frame.crs is None or not frame.crs.is_projected:
+        raise GeoInputError("A static map needs a frame in a projected CRS (metres)",
+                            fix="pass the map's frame in the workspace's CRS")
+    crs = frame.crs
+    sm = StaticMap(bounds=frame.total_bounds, pad=0.03)
+    polys, sites, points = [], [], []
+    for name, gdf in layers.items():
+        if gdf is None or not len(gdf):
+            continue
+        g = gdf.to_crs(crs)
+        if g.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+            polys.append((name, g))
+        elif "kind" in g.columns:
+            sites.append(g)
+        else:
+            points.append((name, g))
+    for name, g in polys:
+        if "class" in g.columns:
+            sm.classes(g, "class", palette.HOTSPOT_COLORS)
+        elif value_col in g.columns:
+            sm.choropleth(g, value_col, label=safe.mpl_text(name))
+    sm.fill(frame, "none", edgecolor=palette.BOUNDARY_COLORS["area"], linewidth=1.2)
+    if outlines is not None and len(outlines):
+        sm.outline(outlines.to_crs(crs), palette.BOUNDARY_COLORS["bcu"], linewidth=0.6)
+    for g in sites:
+        sm.sites(g, size=8)
+    colors = iter(palette.CATEGORY_COLORS)
+    for name, g in points:
+        color = next(colors, palette.FALLBACK)
+        sm.ax.scatter(g.geometry.x, g.geometry.y, s=3, c=color, linewidths=0, zorder=6)
+        sm.marker("o", color, safe.mpl_text(name))
+    return sm.png(title=safe.mpl_text(title), scale_bar=True, north=True)
