@@ -5,7 +5,6 @@ from .. import access
 from ..errors import GeoInputError
 from .core import Who, opened, refused, writer
 
-GONE = "The operation is no longer in the register"
 
 
 def _targets(ws) -> dict:
@@ -20,6 +19,16 @@ def _stored(ws, key: str):
     if op is None:
         return None, None
     return op, _targets(ws).get(op.op_id)
+
+
+def _missing(ws, key: str, user: Who) -> GeoInputError:
+    """The error for an operation not in the register, naming those ``user`` may choose."""
+    try:
+        names = ", ".join(o.name for o in list_operations(ws, user=user)) or "(none)"
+    except access.AccessDenied:
+        names = "(none)"
+    return GeoInputError(f"No operation called '{key}' in this workspace (it may have been removed)",
+                         fix=f"use one of: {names}")
 
 
 def operation_areas(where, *, user: Who):
@@ -50,8 +59,7 @@ def get_operation(where, key: str, *, user: Who):
     with opened(where) as ws:
         op, target = _stored(ws, key)
         if op is None:
-            names = ", ".join(o.name for o in list_operations(ws, user=user)) or "(none)"
-            raise GeoInputError(f"No operation '{key}' in the register", fix=f"use one of: {names}")
+            raise _missing(ws, key, user)
         access.check_can_read_operation(user, op, target=target, bcus=ws.bcus(all_forces=True))
         return op, target
 
@@ -96,7 +104,7 @@ def delete_operation(where, key: str, *, user: Who):
     with opened(where) as ws:
         old, old_target = _stored(ws, key)
         if old is None:
-            raise GeoInputError(GONE, where=f"operation '{key}'", fix="reload the register; names must match exactly")
+            raise _missing(ws, key, user)
         try:
             access.check_can_edit_operation(who, old, target=old_target, bcus=ws.bcus(all_forces=True))
         except access.AccessDenied as err:
@@ -114,7 +122,7 @@ def check_analysis(where, key: str, *, user: Who, control_units=()) -> tuple:
     with opened(where) as ws:
         op, target = _stored(ws, key)
         if op is None:
-            raise GeoInputError(GONE, where=f"operation '{key}'", fix="choose another operation")
+            raise _missing(ws, key, user)
         all_bcus = ws.bcus(all_forces=True)
         try:
             access.check_can_analyse(user, op, target=target, bcus=all_bcus)
