@@ -21,7 +21,8 @@ def hotspot_inputs(where, *, user: Who, layer: str, months=None, categories=()):
     access.require_incidents(user)
     with opened(where) as ws:
         all_bcus = ws.bcus(all_forces=True)
-        inc = access.scope_incidents(user, ws.incidents(layer=layer), all_bcus)
+        inc = access.scope_incidents(user, ws.incidents(layer=layer, months=tuple(months) if months else None),
+                                     all_bcus)
         geom = access.scope_area(user, all_bcus)
         area = ws.area() if geom is None else geom
     pts = select_incidents(inc, months=tuple(months) if months else None, categories=list(categories or ()),

@@ -5,15 +5,17 @@ from .. import access
 from .core import Who, opened
 
 
-def incidents(where, *, user: Who, layer: str | None = None, statuses=("mapped",)):
-    """Incident-level rows ``user`` may see (:func:`geo.access.scope_incidents`).
+def incidents(where, *, user: Who, layer: str | None = None, statuses=("mapped",), months=None):
+    """Incident-level rows ``user`` may see (:func:`geo.access.scope_incidents`), optionally of a
+    month range ``(first, last)``.
 
     A partner, or nobody, gets :class:`~geo.auth.AccessDenied`; an inspector the incidents
     inside their BCU(s) only.
     """
     access.require_incidents(user)
     with opened(where) as ws:
-        inc = ws.incidents(layer=layer, statuses=tuple(statuses) if statuses is not None else None)
+        inc = ws.incidents(layer=layer, months=tuple(months) if months else None,
+                           statuses=tuple(statuses) if statuses is not None else None)
         return access.scope_incidents(user, inc, ws.bcus(all_forces=True))
 
 
