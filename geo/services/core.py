@@ -224,8 +224,8 @@ def import_files(where, *, user: Who, boundaries=(), boundary_options: dict | No
     with opened(where) as ws:
         def done(kind, f, rep):
             reports.append(rep)
-            ws.store.audit(who.username, "imported", f"{kind}: {Path(str(f)).name}, {rep.rows_read} rows read, "
-                                                     f"{getattr(rep, 'new', 0)} new")
+            new = f", {rep.new} new" if getattr(rep, "new", None) is not None else ""
+            ws.store.audit(who.username, "imported", f"{kind}: {Path(str(f)).name}, {rep.rows_read} rows read{new}")
         for f in boundaries:
             done("boundaries", f, ws.import_boundaries(f, **(boundary_options or {})))
         for f in crime:
