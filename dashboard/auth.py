@@ -230,10 +230,7 @@ def audit_as(who: str, action: str, detail: str = "", path=None) -> bool:
         return False
     busy = False
     try:
-        with data.open_workspace(path) as ws:
-            times = ws.store.audit(who, action, detail, busy_timeout_s=AUDIT_BUSY_S)
-        if times:  # a file store: the write moved its mtime but changed no data
-            data.same_data(path, *times)
+        data.record(path, who, action, detail, busy_timeout_s=AUDIT_BUSY_S)
         return True
     except sqlite3.OperationalError as err:
         busy = "locked" in str(err) or "busy" in str(err)

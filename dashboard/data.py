@@ -1,24 +1,22 @@
-"""The only place with Streamlit caches around ``geo``.
+"""The only place with Streamlit caches, each a thin wrapper over :mod:`geo.services`.
+
+Pages read "widgets -> one call here -> render"; this module calls ``geo.services`` (which
+asks :mod:`geo.access` and writes the audit log) and caches what it returns. It decides
+nothing about who sees what: it passes the signed-in user (or ``user=`` given by a test)
+on, and every scoped cache is keyed by :func:`user_key`, ``(role, bcus)``, so roles never
+share a cached frame.
 
 Cached functions take small hashable arguments: the workspace path and its file
 modification time (``version``), so any save invalidates what was read before.
-
-Who sees what is decided by :mod:`geo.access`, never here or in a page: functions that
-return scoped data take the signed-in user (or their :func:`user_key`, ``(role, bcus)``,
-which is part of every cache key the scope depends on) and call ``geo.access`` on it.
-Writes (operations) check the user the same way and write their audit entry themselves.
 """
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
 
-import geo
-from geo import access
-from geo.workspace import Workspace
+from geo import access, services
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,6 +70,7 @@ def version(path: Path) -> float | str:
 
     With ``GEO_STORE`` set: the shared PostGIS store's change counters, so that one user's
     import or edit is seen by every other user's next run."""
+    path = Path(path)
     from geo.store import store_url
     if store_url(path):
         with open_workspace(path) as ws:
@@ -82,28 +81,6 @@ def version(path: Path) -> float | str:
     return _SAME_DATA.get((str(path), ns), ns)
 
 
-@contextmanager
-def open_workspace(path: Path | None = None):
-    """A workspace opened for one read or write, closed afterwards."""
-    ws = Workspace.open(path or current_path())
-    try:
-        yield ws
-    finally:
-        ws.close()
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def info(path: str, version: float) -> dict:
-    with open_workspace(Path(path)) as ws:
-        return {
-            "name": ws.name, "crs": ws.crs, "force": ws.force,
-            "layers": ws.store.layers(), "months": ws.store.months(),
-            "crime_months": ws.store.months("crime"), "calls_months": ws.store.months("calls"),
-            "crime_categories": ws.store.categories("crime"), "calls_categories": ws.store.categories("calls"),
-            "levels": ws.store.boundary_levels(), "settings": ws.store.settings(),
-        }
-
-
 def _user(user=None):
     """``user``, or the signed-in user (``None`` if nobody is)."""
     if user is not None:
@@ -112,35 +89,93 @@ def _user(user=None):
     return auth.current_user()
 
 
+def user_key(user=None) -> tuple:
+    """The signed-in user's (or ``user``'s) scope key ``(role, bcus)``, for caches of scoped results."""
+    return access.scope_key(_user(user))
+
+
+def clear() -> None:
+    st.cache_data.clear()
+
+
+# ---------------------------------------------------------------- the workspace and reference layers
+def info(path: str, version: float) -> dict:
+    """:func:`geo.services.workspace_info`: name, CRS, force, layers, months, categories, levels, settings."""
+    return _info(path, version, user_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _info(path: str, version: float, role_key: tuple) -> dict:
+    return services.workspace_info(path, user=role_key)
+
+
+def boundaries(path: str, version: float, level: str | None = None):
+    return _boundaries(path, version, level, user_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _boundaries(path: str, version: float, level, role_key: tuple):
+    return services.boundaries(path, user=role_key, level=level)
+
+
+def bcus(path: str, version: float, all_forces: bool = False):
+    return _bcus(path, version, all_forces, user_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _bcus(path: str, version: float, all_forces: bool, role_key: tuple):
+    return services.bcus(path, user=role_key, all_forces=all_forces)
+
+
+def sites(path: str, version: float):
+    return _sites(path, version, user_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _sites(path: str, version: float, role_key: tuple):
+    return services.sites(path, user=role_key)
+
+
+def area(path: str, version: float):
+    return _area(path, version, user_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _area(path: str, version: float, role_key: tuple):
+    return services.force_area(path, user=role_key)
+
+
+def harm_table(path: str, version: float):
+    return _harm_table(path, version, user_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _harm_table(path: str, version: float, role_key: tuple):
+    return services.harm_table(path, user=role_key)
+
+
+# ---------------------------------------------------------------- incidents
 def incidents(path: str, version: float, layer: str | None = None, statuses: tuple = ("mapped",), *, user=None):
-    """Incident-level rows for the signed-in user (or ``user``), scoped by :func:`geo.access.scope_incidents`.
+    """Incident-level rows for the signed-in user (or ``user``): :func:`geo.services.incidents`.
 
     A partner, or nobody signed in, gets :class:`geo.auth.AccessDenied`; an inspector the
-    incidents inside their BCU(s) only. The cache is keyed by the role and BCUs, so roles
-    never share a cached frame.
+    incidents inside their BCU(s) only.
     """
-    key = access.require_incidents(_user(user))
-    return _incidents(path, version, layer, tuple(statuses) if statuses is not None else None, key)
+    return _incidents(path, version, layer, tuple(statuses) if statuses is not None else None, user_key(user))
 
 
 @st.cache_data(show_spinner="Loading incidents…", max_entries=8)
 def _incidents(path: str, version: float, layer: str | None, statuses, role_key: tuple):
-    access.require_incidents(role_key)
-    with open_workspace(Path(path)) as ws:
-        inc = ws.incidents(layer=layer, statuses=statuses)
-        return access.scope_incidents(role_key, inc, ws.bcus(all_forces=True))
+    return services.incidents(path, user=role_key, layer=layer, statuses=statuses)
 
 
-def user_key() -> tuple:
-    """The signed-in user's scope key ``(role, bcus)``, for caches of scoped results."""
-    return access.scope_key(_user())
-
-
+# ---------------------------------------------------------------- the audit log
 def audit(action: str, detail: str = "") -> None:
     """Record an action by the signed-in user in the current workspace's audit log.
 
     Pages call it for what they show or hand out (map views, downloads), e.g.
-    ``st.download_button(..., on_click=data.audit, args=("downloaded map CSV", detail))``.
+    ``st.download_button(..., on_click=data.audit, args=("downloaded map CSV", detail))``;
+    changes are recorded by the service that makes them.
     """
     from dashboard import auth
     auth.audit(action, detail)
@@ -155,230 +190,189 @@ def audit_once(action: str, detail: str = "") -> None:
         audit(action, detail)
 
 
-@st.cache_data(show_spinner="Aggregating…", max_entries=4)
-def partner_published(path: str, version: float, threshold: int):
-    """The published base table for partners (:func:`geo.disclosure.published_for`), every complete quarter.
-
-    Holds no incident detail (base unit × quarter × crime type counts, small ones hidden),
-    so it is safe for any role; every partner figure is derived from it.
-    """
-    from geo import disclosure
-    with open_workspace(Path(path)) as ws:
-        return disclosure.published_for(ws, threshold=threshold)
+def record(path, who, action: str, detail: str = "", *, busy_timeout_s: float | None = None) -> None:
+    """:func:`geo.services.record`: one audit entry by ``who`` (a user, or a name) in workspace ``path``."""
+    times = services.record(path, who, action, detail, busy_timeout_s=busy_timeout_s)
+    if times:  # a file store: the entry moved the file's time but changed no data
+        same_data(path, *times)
 
 
-@st.cache_data(show_spinner="Aggregating…", max_entries=16)
-def partner_units(path: str, version: float, level: str, quarters: tuple[str, ...], threshold: int,
-                  basket_only: bool):
-    """Published figures per unit of ``level`` (the base level, or ward/neighbourhood built from base units)."""
-    pub = partner_published(path, version, threshold)
-    parents = None
-    if level != pub.level:
-        parents = boundaries(path, version, level)
-        f = info(path, version)["force"]
-        if f:
-            parents = parents[parents["force"].fillna(f) == f]
-    return pub.unit_table(parents=parents, quarters=quarters, basket=True if basket_only else None)
+def audit_log(path, *, user=None):
+    """The workspace's audit log (admins): :func:`geo.services.audit_log`."""
+    return services.audit_log(path, user=_user(user))
 
 
-@st.cache_data(show_spinner="Aggregating…", max_entries=16)
-def partner_categories(path: str, version: float, quarters: tuple[str, ...], threshold: int):
-    """Published figures per crime type over the force."""
-    return partner_published(path, version, threshold).table("category", quarters=quarters)
+# ---------------------------------------------------------------- changes (Admin, Harm, Data pages)
+def change_settings(path, changes: dict, *, user=None) -> list[str]:
+    """:func:`geo.services.change_settings` (admins; audited); clears the caches."""
+    done = services.change_settings(path, changes, user=_user(user))
+    clear()
+    return done
+
+
+def save_harm_table(path, table, *, user=None) -> None:
+    """:func:`geo.services.save_harm_table` (audited); clears the caches."""
+    services.save_harm_table(path, table, user=_user(user))
+    clear()
+
+
+def restore_harm_defaults(path, *, user=None) -> None:
+    """:func:`geo.services.restore_harm_defaults` (audited); clears the caches."""
+    services.restore_harm_defaults(path, user=_user(user))
+    clear()
+
+
+def import_upload(path, name: str, content: bytes, *, kind: str, mapping=None, site_kind=None, user=None):
+    """:func:`geo.services.import_upload` (audited); clears the caches; returns the import report."""
+    report = services.import_upload(path, user=_user(user), name=name, data=content, kind=kind, mapping=mapping,
+                                    site_kind=site_kind)
+    clear()
+    return report
+
+
+def import_history(path: str, version: float):
+    return _import_history(path, version, user_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _import_history(path: str, version: float, role_key: tuple):
+    return services.import_history(path, user=role_key)
+
+
+def import_report(path: str, version: float, import_id: int):
+    return _import_report(path, version, int(import_id), user_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def boundaries(path: str, version: float, level: str | None = None):
-    with open_workspace(Path(path)) as ws:
-        return ws.boundaries(level)
+def _import_report(path: str, version: float, import_id: int, role_key: tuple):
+    return services.import_report(path, import_id, user=role_key)
+
+
+def rejected_rows(path: str, version: float, import_id: int | None = None):
+    return _rejected_rows(path, version, import_id, user_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def bcus(path: str, version: float, all_forces: bool = False):
-    with open_workspace(Path(path)) as ws:
-        return ws.bcus(all_forces=all_forces)
+def _rejected_rows(path: str, version: float, import_id, role_key: tuple):
+    return services.rejected_rows(path, user=role_key, import_id=import_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def sites(path: str, version: float):
-    with open_workspace(Path(path)) as ws:
-        return ws.sites()
+# ---------------------------------------------------------------- partner products (Areas page)
+def partner_published(path: str, version: float, threshold: int):
+    """:func:`geo.services.partner_published`: the published base table for partners."""
+    return _partner_published(path, version, threshold, user_key())
 
 
+@st.cache_data(show_spinner="Aggregating…", max_entries=4)
+def _partner_published(path: str, version: float, threshold: int, role_key: tuple):
+    return services.partner_published(path, user=role_key, threshold=threshold)
+
+
+def partner_units(path: str, version: float, level: str, quarters: tuple[str, ...], threshold: int,
+                  basket_only: bool):
+    """Published figures per unit of ``level`` (:func:`geo.services.partner_units`)."""
+    return _partner_units(path, version, level, tuple(quarters), threshold, basket_only, user_key())
+
+
+@st.cache_data(show_spinner="Aggregating…", max_entries=16)
+def _partner_units(path: str, version: float, level: str, quarters: tuple, threshold: int, basket_only: bool,
+                   role_key: tuple):
+    return services.partner_units(path, user=role_key, level=level, quarters=quarters, threshold=threshold,
+                                  basket_only=basket_only,
+                                  published=_partner_published(path, version, threshold, role_key))
+
+
+def partner_categories(path: str, version: float, quarters: tuple[str, ...], threshold: int):
+    """Published figures per crime type over the force (:func:`geo.services.partner_categories`)."""
+    return _partner_categories(path, version, tuple(quarters), threshold, user_key())
+
+
+@st.cache_data(show_spinner="Aggregating…", max_entries=16)
+def _partner_categories(path: str, version: float, quarters: tuple, threshold: int, role_key: tuple):
+    return services.partner_categories(path, user=role_key, quarters=quarters, threshold=threshold,
+                                       published=_partner_published(path, version, threshold, role_key))
+
+
+# ---------------------------------------------------------------- the operations register (Operations page)
 def operation_areas(path: str, version: float, *, user=None):
     """The operations layer (target polygons) the signed-in user (or ``user``) may see on a map."""
-    return _operation_areas(path, version, access.require_incidents(_user(user), "operations"))
+    return _operation_areas(path, version, user_key(user))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _operation_areas(path: str, version: float, role_key: tuple):
-    with open_workspace(Path(path)) as ws:
-        return access.scope_operation_areas(role_key, ws.operation_areas(), ws.bcus(all_forces=True))
+    return services.operation_areas(path, user=role_key)
 
 
-# ---------------------------------------------------------------- the operations register (Operations page)
 def operations(path: str, version: float, *, user=None) -> list:
-    """The operations the signed-in user (or ``user``) may list and read (:func:`geo.access.scope_operations`)."""
-    return _operations(path, version, access.require_incidents(_user(user), "operations"))
+    """The operations the signed-in user (or ``user``) may list and read (:func:`geo.services.list_operations`)."""
+    return _operations(path, version, user_key(user))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _operations(path: str, version: float, role_key: tuple) -> list:
-    with open_workspace(Path(path)) as ws:
-        register, areas = ws.operations(), ws.operation_areas()
-        return access.scope_operations(role_key, register, targets=dict(zip(areas["op_id"], areas.geometry)),
-                                       bcus=ws.bcus(all_forces=True))
-
-
-def _stored(ws, op_id: str):
-    """The stored operation ``op_id`` and its target polygon, or ``(None, None)``."""
-    op = next((o for o in ws.operations() if o.op_id == op_id), None)
-    if op is None:
-        return None, None
-    areas = ws.operation_areas()
-    hit = areas[areas["op_id"] == op_id]
-    return op, (hit.geometry.iloc[0] if len(hit) else None)
+    return services.list_operations(path, user=role_key)
 
 
 def save_operation(path, op, *, user=None) -> str | None:
-    """Create or change ``op`` for the signed-in user (or ``user``); returns the save's warning or ``None``.
-
-    Checked by :func:`geo.access.check_can_edit_operation` (an inspector: their BCUs only,
-    for the operation as saved and as it was) and recorded in the audit log.
-
-    Raises
-    ------
-    GeoInputError
-        The operation cannot be saved as given (no name, bad dates, no target, ...).
-    AccessDenied
-        The user may not create or change it.
-    """
-    from geo import operations as ops
-    user = _user(user)
-    access.require_incidents(user, "operations")
-    with open_workspace(Path(path)) as ws:
-        old, old_target = _stored(ws, op.op_id)
-        ops.validate(op, existing_names={o.name for o in ws.operations() if o.op_id != op.op_id})
-        target = ops.target_geometry(op, crs=ws.crs,
-                                     boundaries=ws.boundaries() if op.target_kind == "unit" else None)
-        try:
-            access.check_can_edit_operation(user, op, target=target, bcus=ws.bcus(all_forces=True), existing=old,
-                                            existing_target=old_target)
-        except access.AccessDenied as err:
-            ws.store.audit(user.username, "access refused", f"save operation '{op.name}': {err}")
-            raise
-        warning = ws.save_operation(op)
-        ws.store.audit(user.username, "operation saved" if old is None else "operation changed", op.name)
+    """Create or change ``op`` for the signed-in user (or ``user``): :func:`geo.services.save_operation`
+    (checked by :mod:`geo.access`, audited); returns the save's warning or ``None``."""
+    warning = services.save_operation(path, op, user=_user(user))
     clear()
     return warning
 
 
 def delete_operation(path, op_id: str, *, user=None) -> None:
-    """Delete operation ``op_id`` for the signed-in user (or ``user``), checked and audited like a save."""
-    user = _user(user)
-    access.require_incidents(user, "operations")
-    with open_workspace(Path(path)) as ws:
-        old, old_target = _stored(ws, op_id)
-        if old is None:
-            raise geo.GeoInputError("The operation is no longer in the register", fix="reload the page")
-        try:
-            access.check_can_edit_operation(user, old, target=old_target, bcus=ws.bcus(all_forces=True))
-        except access.AccessDenied as err:
-            ws.store.audit(user.username, "access refused", f"delete operation '{old.name}': {err}")
-            raise
-        ws.delete_operation(op_id)
-        ws.store.audit(user.username, "operation deleted", old.name)
+    """Delete operation ``op_id``: :func:`geo.services.delete_operation` (checked, audited)."""
+    services.delete_operation(path, op_id, user=_user(user))
     clear()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def area(path: str, version: float):
-    with open_workspace(Path(path)) as ws:
-        return ws.area()
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def harm_table(path: str, version: float):
-    with open_workspace(Path(path)) as ws:
-        return ws.harm_table()
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def import_history(path: str, version: float):
-    with open_workspace(Path(path)) as ws:
-        return ws.store.import_history(), ws.store.incident_summary()
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def rejected_rows(path: str, version: float, import_id: int | None = None):
-    with open_workspace(Path(path)) as ws:
-        return ws.store.rejected_rows(import_id)
-
-
-def clear() -> None:
-    st.cache_data.clear()
-
-
 # ---------------------------------------------------------------- hot spots (Hotspots page)
-# Keyed like the incidents they read: (path, version, role_key, filters, method, params),
-# so an inspector's BCU-limited results are never served to another role.
+# Keyed like the incidents they read: (path, version, role_key, filters, method, params).
+@st.cache_data(show_spinner=False, max_entries=8)
 def _hotspot_inputs(path: str, version: float, role_key: tuple, layer: str, months, categories):
     """The selected incidents and the study area (an inspector's BCUs, else the force)."""
-    from geo.hotspot_runs import select_incidents
     inc = _incidents_shared(path, version, layer, ("mapped",), role_key)  # read-only; select makes a new frame
-    pts = select_incidents(inc, months=months, categories=list(categories), name=layer)
-    if pts is inc:  # no filter: never hand the shared frame to the analysis
-        pts = inc.copy()
-    geom = access.scope_area(role_key, bcus(path, version, True))
-    return pts, (area(path, version) if geom is None else geom)
+    return services.hotspot_inputs(path, user=role_key, layer=layer, months=months, categories=categories,
+                                   incidents=inc)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def hotspot_defaults(path: str, version: float, role_key: tuple, layer: str, months: tuple,
                      categories: tuple, method: str, weighted: bool) -> dict:
     """The cell size / bandwidth / eps / min_samples / period the method would choose."""
-    from geo.hotspot_runs import auto_parameters
-    pts, geom = _hotspot_inputs(path, version, role_key, layer, months, categories)
-    return auto_parameters(pts, method, weight="harm" if weighted else None, area=geom)
+    return services.hotspot_defaults(path, user=role_key, layer=layer, method=method, weighted=weighted,
+                                     inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
              method: str, weighted: bool, params: tuple):
-    """``geo.hotspot_runs.run_hotspots`` on the selection; ``params`` is a sorted tuple of pairs."""
-    from geo.hotspot_runs import run_hotspots
-    pts, geom = _hotspot_inputs(path, version, role_key, layer, months, categories)
-    return run_hotspots(pts, method, weight="harm" if weighted else None, area=geom,
-                        category_col="category", **dict(params))
+    """:func:`geo.services.find_hotspots` on the selection; ``params`` is a sorted tuple of pairs."""
+    return services.find_hotspots(path, user=role_key, layer=layer, method=method, weighted=weighted,
+                                  params=dict(params),
+                                  inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
                   method: str, weighted: bool, params: tuple, buffers: tuple):
-    """Site exposure (all sites of the area) and, per hot spot, the nearest site of each kind."""
-    from geo.sites import nearest_sites, site_exposure
-    s = sites(path, version)
-    if not len(s):
-        return None, None
+    """Site exposure (the sites of the user's area) and, per hot spot, the nearest site of each kind."""
     run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
-    pts, geom = _hotspot_inputs(path, version, role_key, layer, months, categories)
-    if access.scope_area(role_key, bcus(path, version, True)) is not None:
-        s = s[s.intersects(geom)]
-    exposure = site_exposure(s, pts, buffers_m=buffers, hotspots=run.hot, bcus=bcus(path, version))
-    from geo.settings import SENSITIVE_SITE_KINDS
-    kinds = [k for k in SENSITIVE_SITE_KINDS if k in set(s["kind"])]  # never the nearest shop or clinic
-    nearest = nearest_sites(run.hot, s, wide=True, kinds=kinds) if len(run.hot) and kinds else None
-    return exposure, nearest
+    return services.hotspot_site_exposure(path, user=role_key, run=run, layer=layer, buffers=buffers,
+                                          inputs=_hotspot_inputs(path, version, role_key, layer, months,
+                                                                 categories))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def calls_vs_crime(path: str, version: float, role_key: tuple, months: tuple, cell_size: float | None,
                    shape: str, weighted: bool):
-    """``geo.hotspots.calls_vs_crime`` on the workspace's calls and crime layers."""
-    from geo.hotspots import calls_vs_crime as cvc
-    calls, geom = _hotspot_inputs(path, version, role_key, "calls", months, ())
-    crime, _ = _hotspot_inputs(path, version, role_key, "crime", months, ())
-    return cvc(calls, crime, cell_size=cell_size, shape=shape, weight="harm" if weighted else None, area=geom)
+    """:func:`geo.services.calls_vs_crime` on the workspace's calls and crime layers."""
+    return services.calls_vs_crime(path, user=role_key, months=months, cell_size=cell_size, shape=shape,
+                                   weighted=weighted,
+                                   calls=_hotspot_inputs(path, version, role_key, "calls", months, ()),
+                                   crime=_hotspot_inputs(path, version, role_key, "crime", months, ()))
 
 
 def gpkg_bytes(layers: dict) -> bytes:
@@ -392,57 +386,28 @@ def gpkg_bytes(layers: dict) -> bytes:
 
 
 # ---------------------------------------------------------------- results analysis (Operations page)
-# Keyed by (path, version, role_key, operation, options): the analysis reads incident-level data on both sides
-# of the force boundary, so only roles that may see incidents get it, and roles never share a cached result.
+# Keyed by (path, version, role_key, operation, options): roles never share a cached result.
 def displacement(path: str, version: float, op_id: str, *, before=None, after=None, layer=None,
                  buffer_m=None, control: str = "bcu", control_units: tuple = (), user=None):
-    """Results analysis of one operation (:func:`geo.displacement.analyse_operation`), cached.
+    """Results analysis of one operation (:func:`geo.services.analyse_operation`), cached.
 
-    Checked first by :func:`geo.access.check_can_analyse` (an inspector: operations inside
-    their BCUs, control units inside them too).
+    Checked first, uncached, by :func:`check_analysis` (refusals are audited with the user).
     """
     key = check_analysis(path, version, op_id, tuple(control_units), user=user)
     return _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units), key)
 
 
 def check_analysis(path: str, version: float, op_id: str, control_units: tuple = (), *, user=None) -> tuple:
-    """Raise :class:`geo.auth.AccessDenied` unless the user may analyse ``op_id``; returns their scope key."""
-    user = _user(user)
-    key = access.require_incidents(user, "results analysis")
-    try:
-        _check_analysis(path, version, op_id, tuple(control_units), key)
-    except access.AccessDenied as err:
-        from dashboard import auth
-        auth.audit_as(user.username, "access refused", f"analyse operation {op_id}: {err}", Path(path))
-        raise
-    return key
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _check_analysis(path: str, version: float, op_id: str, control_units: tuple, role_key: tuple) -> bool:
-    with open_workspace(Path(path)) as ws:
-        op, target = _stored(ws, op_id)
-        if op is None:
-            raise geo.GeoInputError("The operation is no longer in the register", fix="choose another operation")
-        all_bcus = ws.bcus(all_forces=True)
-        access.check_can_analyse(role_key, op, target=target, bcus=all_bcus)
-        if control_units:
-            b = ws.boundaries()
-            keys = b["level"].astype(str) + ":" + b["code"].astype(str)
-            access.check_control_units(role_key, b[keys.isin(control_units)], all_bcus)
-    return True
+    """:func:`geo.services.check_analysis`: raises :class:`geo.auth.AccessDenied` unless the user may
+    analyse ``op_id``; returns their scope key."""
+    return services.check_analysis(path, op_id, user=_user(user), control_units=tuple(control_units))
 
 
 @st.cache_data(show_spinner="Analysing the operation…", max_entries=8)
 def _displacement(path: str, version: float, op_id: str, before, after, layer, buffer_m, control: str,
                   control_units: tuple, role_key: tuple):
-    from geo.displacement import analyse_operation
-    with open_workspace(Path(path)) as ws:
-        op = next((o for o in ws.operations() if o.op_id == op_id), None)
-        if op is None:
-            raise geo.GeoInputError("The operation is no longer in the register", fix="choose another operation")
-        return analyse_operation(ws, op, before=before, after=after, layer=layer, buffer_m=buffer_m,
-                                 control=control, control_units=list(control_units) or None)
+    return services.analyse_operation(path, op_id, user=role_key, before=before, after=after, layer=layer,
+                                      buffer_m=buffer_m, control=control, control_units=list(control_units) or None)
 
 
 def displacement_report(path: str, version: float, op_id: str, before=None, after=None, layer=None,
@@ -460,46 +425,28 @@ def displacement_report(path: str, version: float, op_id: str, before=None, afte
 @st.cache_data(show_spinner="Writing the report…", max_entries=8)
 def _displacement_report(path: str, version: float, op_id: str, before, after, layer, buffer_m, control: str,
                          control_units: tuple, role_key: tuple):
-    from geo.report_html import render_html, to_csv
     res = _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units),
                         role_key)
-    all_bcus = bcus(path, version, all_forces=True)
-    names = dict(zip(all_bcus["code"], all_bcus["name"]))
-    return (render_html(res, bcus=all_bcus, bcu_name=names.get(res.operation.get("bcu"))).encode("utf-8"),
-            to_csv(res).encode("utf-8"))
+    html, csv = services.operation_report(path, op_id, user=role_key, result=res,
+                                          control_units=list(control_units) or None)
+    return html.encode("utf-8"), csv.encode("utf-8")
 
 
+# ---------------------------------------------------------------- briefings (Briefings page)
 def briefing(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str, *, user=None):
-    """Build an area briefing for the signed-in user (or ``user``); role checked here.
+    """An area briefing for the signed-in user (or ``user``): :func:`geo.services.build_briefing`.
 
-    A partner gets partner briefings only; an inspector only areas within their BCU(s).
+    ``area_key``: ``(kind, code)`` of a BCU, ward or neighbourhood, or ``("polygon", geojson)``.
+    Cached per user; the service checks the audience and area and audits a drawn area.
     """
-    from dashboard import auth
-    user = _user(user)
-    access.check_audience(user, audience)
-    b = _briefing(path, version, area_key, months, audience, user.cache_key, user.username)
-    if area_key and area_key[0] == "polygon":  # the drawn area itself, so a differencing attempt can be seen
-        auth.audit_as(user.username, "briefing on a drawn area",
-                      f"{audience} briefing, {months[0]}..{months[1]}, polygon {str(area_key[1])[:4000]}", Path(path))
-    return b
+    return _briefing(path, version, tuple(area_key), tuple(months), audience, _user(user))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _briefing(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str,
-              role_key: tuple, username: str):
-    from geo import briefing as core
-    access.check_audience(role_key, audience)
-    with open_workspace(Path(path)) as ws:
-        kind, code = area_key
-        if kind == "polygon":
-            area = core.polygon_area(code, crs=ws.crs)
-        else:
-            area = core.resolve_area(ws, code, level=kind)
-        access.check_inside(role_key, area.geometry, ws.bcus(all_forces=True),
-                            what="the briefing area (inspectors brief on their own BCU)")
-        b = core.build(ws, area, months, audience=audience, generated_by=username)
-        b.pdf()
-    return b
+def _briefing(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str, user):
+    kind, code = area_key
+    where = {"polygon": code} if kind == "polygon" else {"kind": kind, "code": code}
+    return services.build_briefing(path, user=user, months=months, audience=audience, **where)
 
 
 # ------------------------------------------------------------------ trends over time (Area summary)

@@ -24,6 +24,15 @@ operations
     The operations register: ``operations add`` (target from a GeoJSON file, a boundary
     unit, or a point and radius; dates; tactic; targeted harms), ``operations list``,
     ``operations remove``; exits 2 on bad input (see :mod:`geo.cli_operations`).
+
+Who is asking
+-------------
+Every command that reads or changes a workspace goes through :mod:`geo.services` with an
+identity, scoped by :mod:`geo.access` and written to the audit log like the dashboard's:
+``--as USERNAME`` acts as that account of the accounts file (``GEO_ACCOUNTS``), with its
+role and BCUs (an inspector's commands see and change their BCUs only; a partner gets no
+incident-level output); without it, the local operator ``cli:<os user>`` with the analyst
+role. A refused command exits 3.
 """
 from __future__ import annotations
 
@@ -37,6 +46,19 @@ import sys
 from pathlib import Path
 
 from .errors import GeoInputError
+
+
+def add_identity(parser) -> None:
+    """``--as USERNAME`` (``--user`` is kept as its old spelling): who the command acts as."""
+    parser.add_argument("--as", "--user", dest="as_user", metavar="USERNAME", default=None,
+                        help="act as this account of the accounts file (GEO_ACCOUNTS), with its role and BCUs; "
+                             "default: the local operator cli:<os user>, analyst role")
+
+
+def identity(args):
+    """The :class:`geo.auth.User` the command acts as (:func:`geo.services.cli_user`)."""
+    from .services import cli_user
+    return cli_user(getattr(args, "as_user", None))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--repair", action="store_true",
                      help="repair boundary polygons that cannot be read (make_valid; listed in the report)")
     imp.add_argument("--rejected-out", help="write the rejected rows to this CSV")
+    add_identity(imp)
 
     demo = sub.add_parser("demo", help="build the bundled demo workspaces if missing")
     demo.add_argument("--folder", default=None, help="where to put them (default: workspaces/)")
@@ -83,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     hot.add_argument("--period", choices=["month", "week", "day"], help="emerging periods (default: automatic)")
     hot.add_argument("--alpha", type=float, help="significance level (default: 0.05; emerging 0.10)")
     hot.add_argument("--buffers", type=float, nargs="+", help="site buffers in metres (default: 200 400)")
+    add_identity(hot)
     dsp = sub.add_parser("displacement", help="results analysis of an operation: prints the verdict; --json, --out report")
     dsp.add_argument("--workspace", required=True, help="workspace GeoPackage")
     dsp.add_argument("--operation", required=True, help="operation name in the register")
@@ -100,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     dsp.add_argument("--radius-m", type=float, help="displacement catchment reach in metres (default: rings "
                                                     "0-250, 250-500, 500-1,000 m)")
     dsp.add_argument("--csv", help="also write the tables to this CSV (default: next to --out)")
+    add_identity(dsp)
     _add_auth_parsers(sub)
     from .cli_results import add_calibrate_parser
     add_calibrate_parser(sub)
@@ -115,36 +140,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _displacement(args) -> int:
-    from .displacement import analyse_operation
-    from .report_html import render_html, to_csv
-    from .workspace import Workspace
+    from . import services
     path = Path(args.workspace)
     if not path.exists():
         raise GeoInputError("The workspace file does not exist", where=str(path), fix="give the path of a .gpkg")
-    ws = Workspace.open(path)
-    try:
-        res = analyse_operation(ws, args.operation, before=args.before, after=args.after, layer=args.layer,
-                                buffer_m=args.buffer_m, control=args.control, control_units=args.control_units,
-                                alpha=args.alpha, radius_m=args.radius_m)
-        bcus = ws.boundaries("bcu")
-    finally:
-        ws.close()
+    user = identity(args)
+    with services.opened(path) as ws:  # scoped by geo.access: an inspector analyses their BCUs' operations only
+        res = services.analyse_operation(ws, args.operation, user=user, before=args.before, after=args.after,
+                                         layer=args.layer, buffer_m=args.buffer_m, control=args.control,
+                                         control_units=args.control_units, alpha=args.alpha,
+                                         radius_m=args.radius_m)
+        html, tables = services.operation_report(ws, args.operation, user=user, result=res,
+                                                 control_units=args.control_units) if args.out else (None, None)
     from .cli_results import print_verdict, write_json
-    names = dict(zip(bcus["code"], bcus["name"]))
     print_verdict(res)
     if args.json:
         write_json(res, args.json)
         print(f"Wrote {args.json}.")
     if args.out:
         out = Path(args.out)
-        out.write_text(render_html(res, bcus=bcus, bcu_name=names.get(res.operation.get("bcu"))), encoding="utf-8")
+        out.write_text(html, encoding="utf-8")
         csv = Path(args.csv) if args.csv else out.with_suffix(".csv")
-        csv.write_text(to_csv(res), encoding="utf-8")
+        csv.write_text(tables, encoding="utf-8")
         print(f"Wrote {out} and {csv}.")
     return 0
 
 
-def _load_mapping(ws, spec: str):
+def _load_mapping(spec: str):
     from .io import ColumnMapping
     path = Path(spec)
     if path.suffix.lower() == ".json" and path.exists():
@@ -154,44 +176,45 @@ def _load_mapping(ws, spec: str):
             raise GeoInputError(f"The mapping file is not a valid mapping: {err}", where=str(path),
                                 fix='write JSON like {"name": "cfs", "category": "TYPE", "timestamp": "DATE", '
                                     '"x": "LON", "y": "LAT", "crs": "EPSG:4326"}') from None
-    return ws.mapping(spec)
+    return spec  # the name of a mapping saved in the workspace
 
 
 def _import(args) -> int:
-    from .workspace import Workspace
+    from . import services
     path = Path(args.workspace)
+    user = identity(args)
     created = not path.exists()
-    ws = Workspace.create(path, name=args.name or path.stem, crs=args.crs, force=args.force) if created \
-        else Workspace.open(path)
+    made = services.create_workspace(path, user=user, name=args.name or path.stem, crs=args.crs,
+                                     force=args.force) if created else None
     try:
-        return _import_into(ws, args)
+        with services.opened(made or path) as ws:
+            return _import_into(ws, args, user)
     except GeoInputError:
         if created:  # a refused first import leaves no half-made workspace behind
-            ws.close()
+            made.close()
             path.unlink(missing_ok=True)
         raise
     finally:
-        ws.close()
+        if made is not None:
+            made.close()
 
 
-def _import_into(ws, args) -> int:
-    reports = []
+def _import_into(ws, args, user) -> int:
+    from . import services
     for f in args.boundaries:
         if not (args.level and args.name_field and args.code_field):
             raise GeoInputError("--boundaries needs --level, --name-field and --code-field", where=f,
                                 fix="e.g. --level bcu --name-field LAD13NM --code-field LAD13CD")
-        reports.append(ws.import_boundaries(f, level=args.level, name_field=args.name_field,
-                                            code_field=args.code_field, parent_field=args.parent_field,
-                                            force_field=args.force_field, repair=args.repair))
-    for f in args.crime:
-        reports.append(ws.import_crime(f))
     for f in args.calls:
         if not args.mapping:
             raise GeoInputError("--calls needs --mapping (a saved mapping name or a JSON file)", where=f,
                                 fix="add --mapping NAME")
-        reports.append(ws.import_calls(f, _load_mapping(ws, args.mapping)))
-    for f in args.sites:
-        reports.append(ws.import_sites(f, kind=args.kind))
+    options = {"level": args.level, "name_field": args.name_field, "code_field": args.code_field,
+               "parent_field": args.parent_field, "force_field": args.force_field, "repair": args.repair}
+    reports = services.import_files(ws, user=user, boundaries=args.boundaries, boundary_options=options,
+                                    crime=args.crime, calls=args.calls,
+                                    mapping=_load_mapping(args.mapping) if args.calls else None,
+                                    sites=args.sites, site_kind=args.kind)
     if not reports:
         print("Nothing to import: give --crime, --calls, --sites or --boundaries.", file=sys.stderr)
         return 2
@@ -212,9 +235,8 @@ def _hotspots(args) -> int:
     import os
     import tempfile
 
-    from .hotspot_runs import export_layers, run_hotspots, select_incidents
-    from .sites import site_exposure
-    from .workspace import Workspace
+    from . import services
+    from .hotspot_runs import export_layers
 
     path, out = Path(args.workspace), Path(args.out)
     if not path.is_file():
@@ -223,26 +245,22 @@ def _hotspots(args) -> int:
     if out.suffix.lower() != ".gpkg":
         raise GeoInputError(f"--out must be a GeoPackage file ending in .gpkg, got {out.name!r}",
                             fix=f"e.g. --out {out.with_suffix('.gpkg').name}")
-    ws = Workspace.open(path)
-    try:
-        layers = ws.store.layers()
+    user = identity(args)
+    with services.opened(path) as ws:  # scoped by geo.access: an inspector's own BCUs, never a partner
+        layers = services.workspace_info(ws, user=user)["layers"]
         layer = args.layer or ("crime" if "crime" in layers else (layers[0] if layers else None))
         if layer not in layers:
             raise GeoInputError(f"The workspace holds no {layer or 'incidents'}", where=str(path),
                                 fix=f"import some first, or choose --layer {' or '.join(layers) or 'crime'}")
-        incidents = select_incidents(ws.incidents(layer=layer), months=tuple(args.months) if args.months else None,
-                                     categories=args.crime_types, name=layer)
-        run = run_hotspots(incidents, args.method, cell_size=args.cell_size, shape=args.shape,
-                           weight="harm" if args.harm else None, area=ws.area(), alpha=args.alpha,
-                           bandwidth=args.bandwidth, eps_m=args.eps, min_samples=args.min_samples,
-                           period=args.period, category_col="category")
-        sites = ws.sites()
-        exposure = None
-        if len(sites):
-            buffers = tuple(args.buffers or ws.setting("site_buffers_m"))
-            exposure = site_exposure(sites, incidents, buffers_m=buffers, hotspots=run.hot, bcus=ws.bcus())
-    finally:
-        ws.close()
+        sel = {"layer": layer, "months": tuple(args.months) if args.months else None,
+               "categories": args.crime_types}
+        inputs = services.hotspot_inputs(ws, user=user, **sel)
+        params = {"cell_size": args.cell_size, "shape": args.shape, "alpha": args.alpha, "bandwidth": args.bandwidth,
+                  "eps_m": args.eps, "min_samples": args.min_samples, "period": args.period}
+        run = services.find_hotspots(ws, user=user, method=args.method, weighted=args.harm, params=params,
+                                     inputs=inputs, **sel)
+        exposure, _ = services.hotspot_site_exposure(ws, user=user, run=run, buffers=args.buffers, inputs=inputs,
+                                                     **sel)
     frames = export_layers(run, exposure)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".gpkg", dir=out.parent)
@@ -309,7 +327,7 @@ def _add_auth_parsers(sub) -> None:
                         "e.g. --from 2024-01 --to 2024-03; a --polygon is snapped to whole LSOAs")
     b.add_argument("--marking", help="protective marking (default: the workspace's, or OFFICIAL-SENSITIVE)")
     b.add_argument("--out", required=True, help="FILE.pdf or FILE.html")
-    b.add_argument("--user", default="command line", help="who is producing it (for the audit log)")
+    add_identity(b)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -374,31 +392,18 @@ def _demo_accounts(folder) -> None:
 
 
 def _briefing(args) -> int:
-    from . import briefing
-    from .workspace import Workspace
+    from . import services
     path = Path(args.workspace)
     if not path.exists():
         raise GeoInputError("No workspace file there", where=str(path), fix="give the path of a .gpkg workspace")
-    ws = Workspace.open(path)
-    try:
-        if args.polygon:
-            area = briefing.polygon_area(Path(args.polygon).read_text(), crs=ws.crs,
-                                         name=Path(args.polygon).stem)
-        elif args.area:
-            area = briefing.resolve_area(ws, args.area, level=args.level)
-        else:
-            raise GeoInputError("Give --area NAME or --polygon FILE.geojson", fix="e.g. --area Sheffield")
-        b = briefing.build(ws, area, (args.start, args.end), audience=args.audience, marking=args.marking,
-                           generated_by=args.user)
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() in (".html", ".htm"):
-            out.write_text(b.html, encoding="utf-8")
-        else:
-            out.write_bytes(b.pdf())
-        ws.store.audit(args.user, "exported briefing", f"{briefing.audit_detail(b)}, {out.name}")
-    finally:
-        ws.close()
+    if not (args.polygon or args.area):
+        raise GeoInputError("Give --area NAME or --polygon FILE.geojson", fix="e.g. --area Sheffield")
+    where = {"polygon": Path(args.polygon).read_text(), "polygon_name": Path(args.polygon).stem} if args.polygon \
+        else {"kind": args.level, "code": args.area}
+    out = Path(args.out)
+    # checked by geo.access (a partner: partner briefings; an inspector: their BCUs) and audited with the user
+    b = services.write_briefing(path, out, user=identity(args), months=(args.start, args.end),
+                                audience=args.audience, marking=args.marking, **where)
     print(f"Wrote {out} ({b.audience} briefing, {b.marking}).")
     return 0
 
@@ -438,6 +443,10 @@ def main(argv=None) -> int:
             from .cli_national import run_national_cli
             return run_national_cli(args)
         # --- end national pipeline ---
+    except PermissionError as err:  # geo.auth.AccessDenied: the identity may not do this
+        print(f"refused: {err}", file=sys.stderr)
+        print("Nothing was written.", file=sys.stderr)
+        return 3
     except GeoInputError as err:
         if args.command == "displacement":
             print(f"error: {err}", file=sys.stderr)

@@ -11,8 +11,11 @@ The target of an operation is exactly one of:
     a circle of ``M`` metres around a point given in degrees (WGS84) or in the workspace's
     projected CRS (e.g. British National Grid eastings and northings).
 
-The operation is validated and saved with :meth:`geo.workspace.Workspace.save_operation`,
-the same code the Operations page uses, and the change is written to the audit log.
+Every read and write goes through :mod:`geo.services` with the command line's identity
+(``--as USERNAME``, or the local operator ``cli:<os user>``; see :func:`geo.services.cli_user`):
+an inspector lists, adds and removes operations of their own BCU(s) only. The operation is
+validated and saved by :func:`geo.services.save_operation`, the same code the Operations
+page uses, which writes the audit entry with the user.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ def add_operations_parser(sub) -> None:
 
     Imports nothing heavy, so that ``python -m geo --help`` stays quick.
     """
+    from .cli import add_identity
     ops = sub.add_parser("operations", help="the operations register: add, list or remove operations")
     osub = ops.add_subparsers(dest="operations_command", required=True)
 
@@ -55,64 +59,65 @@ def add_operations_parser(sub) -> None:
     add.add_argument("--harm", action="append", default=[], metavar="CRIME_TYPE",
                      help="a targeted harm (crime type or call group); repeatable")
     add.add_argument("--notes", default="", help="free-text notes")
-    add.add_argument("--user", default="command line", help="who is adding it (for the audit log)")
+    add_identity(add)
 
     ls = osub.add_parser("list", help="list the operations in the register")
     ls.add_argument("--workspace", required=True, help="workspace GeoPackage")
     ls.add_argument("--json", action="store_true", help="print the records as JSON")
+    add_identity(ls)
 
     rm = osub.add_parser("remove", help="remove an operation from the register")
     rm.add_argument("--workspace", required=True, help="workspace GeoPackage")
     rm.add_argument("--name", required=True, help="the operation's name (or its id)")
-    rm.add_argument("--user", default="command line", help="who is removing it (for the audit log)")
+    add_identity(rm)
 
 
 def run_operations(args) -> int:
     """Run ``python -m geo operations ...``; raises :class:`GeoInputError` on bad input."""
-    from .workspace import Workspace
+    from . import services
+    from .cli import identity
     path = Path(args.workspace)
     if not path.exists():
         raise GeoInputError("The workspace file does not exist", where=str(path),
                             fix="give the path of a .gpkg workspace (python -m geo import creates one)")
-    ws = Workspace.open(path)
-    try:
-        return {"add": _add, "list": _list, "remove": _remove}[args.operations_command](ws, args)
-    finally:
-        ws.close()
+    user = identity(args)
+    with services.opened(path) as ws:
+        return {"add": _add, "list": _list, "remove": _remove}[args.operations_command](ws, args, user)
 
 
 # ---------------------------------------------------------------------------- add
 
 
-def _add(ws, args) -> int:
+def _add(ws, args, user) -> int:
+    from . import services
     from .operations import Operation, target_geometry
+    info = services.workspace_info(ws, user=user)
     name = args.name.strip()
     start, end = _date(args.start, "--start"), _date(args.end, "--end")
     tactic = _tactic(args.tactic)
-    target = _target(ws, args)
-    harms = _harms(ws, args.harm)
+    target = _target(ws, args, user, info)
+    harms = _harms(ws, args.harm, user, info)
     op = Operation(name=name, bcu="", tactic=tactic, start=start, end=end, notes=args.notes,
                    targeted_harms=harms, **target)
-    bcus = ws.bcus()
+    bcus = services.bcus(ws, user=user)
     if args.bcu:
         op.bcu = _bcu(bcus, args.bcu)
         bcu_note = ""
     else:
         if op.target_kind == "unit":
-            geom = target_geometry(op, crs=ws.crs, boundaries=ws.boundaries())
+            geom = target_geometry(op, crs=info["crs"], boundaries=services.boundaries(ws, user=user))
         else:
-            geom = target_geometry(op, crs=ws.crs)
+            geom = target_geometry(op, crs=info["crs"])
         op.bcu, bcu_note = _bcu_of(bcus, geom)
-    warning = ws.save_operation(op)
-    ws.store.audit(args.user, "operation saved", op.name)
+    warning = services.save_operation(ws, op, user=user)  # checked by geo.access, audited with the user
     bcu_name = dict(zip(bcus["code"], bcus["name"])).get(op.bcu, op.bcu)
     print(f"Added '{op.name}' ({op.tactic}, {op.start} to {op.end}) in {bcu_name} BCU{bcu_note}.")
-    print(f"Target: {_describe(op)}; area {_area_ha(ws, op):,.1f} ha.")
+    print(f"Target: {_describe(op)}; area {_area_ha(ws, op, user):,.1f} ha.")
     print("Targeted harms: " + ("; ".join(op.targeted_harms) if op.targeted_harms else
                                 "none declared (the analysis uses the drug-market basket)"))
     if warning:
         print(f"Warning: {warning}")
-    months = ws.store.months()
+    months = info["months"]
     if months and (op.start[:7] < months[0] or op.end[:7] > months[-1]):
         print(f"Note: the workspace holds {months[0]} to {months[-1]}; the operation's months are not all "
               "covered yet, so results analysis waits for that data.")
@@ -144,7 +149,7 @@ def _tactic(text: str) -> str:
                         fix="give one of: " + "; ".join(f"'{x}'" for x in (hits or TACTICS)))
 
 
-def _target(ws, args) -> dict:
+def _target(ws, args, user, info: dict) -> dict:
     given = [o for o, v in (("--geojson", args.geojson), ("--unit", args.unit), ("--lonlat", args.lonlat),
                             ("--en", args.en)) if v is not None]
     if len(given) != 1:
@@ -158,7 +163,7 @@ def _target(ws, args) -> dict:
     if given[0] == "--geojson":
         return {"target_kind": "polygon", "target_geojson": _read_polygon(Path(args.geojson))}
     if given[0] == "--unit":
-        return {"target_kind": "unit", "target_unit": _unit(ws, args.unit)}
+        return {"target_kind": "unit", "target_unit": _unit(ws, args.unit, user, info)}
     if args.radius is None or not math.isfinite(args.radius) or args.radius <= 0:
         raise GeoInputError("A point target needs a radius above 0 m", where="--radius",
                             fix="add --radius METRES, e.g. --radius 300")
@@ -169,30 +174,31 @@ def _target(ws, args) -> dict:
                                 fix="give LON LAT in degrees (e.g. --lonlat -1.47 53.38), or eastings and "
                                     "northings with --en")
     else:
-        lon, lat = _en_to_lonlat(ws, *args.en)
-    _check_in_reach(ws, lon, lat, given[0])
+        lon, lat = _en_to_lonlat(info["crs"], *args.en)
+    _check_in_reach(ws, user, info["crs"], lon, lat, given[0])
     return {"target_kind": "point_radius", "lon": round(lon, 7), "lat": round(lat, 7), "radius_m": args.radius}
 
 
-def _en_to_lonlat(ws, e: float, n: float) -> tuple[float, float]:
+def _en_to_lonlat(crs: str, e: float, n: float) -> tuple[float, float]:
     from pyproj import CRS, Transformer
     if not (math.isfinite(e) and math.isfinite(n)):
         raise GeoInputError("Eastings and northings must be numbers", where="--en", fix="e.g. --en 435300 387200")
-    if abs(e) <= 180 and abs(n) <= 90 and CRS(ws.crs).is_projected:
+    if abs(e) <= 180 and abs(n) <= 90 and CRS(crs).is_projected:
         raise GeoInputError(f"{e:g} {n:g} look like longitude and latitude, not eastings and northings",
-                            where="--en", fix=f"use --lonlat {e:g} {n:g}, or give metres in {ws.crs}")
-    lon, lat = Transformer.from_crs(ws.crs, "EPSG:4326", always_xy=True).transform(e, n)
+                            where="--en", fix=f"use --lonlat {e:g} {n:g}, or give metres in {crs}")
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(e, n)
     return float(lon), float(lat)
 
 
-def _check_in_reach(ws, lon: float, lat: float, option: str) -> None:
+def _check_in_reach(ws, user, crs: str, lon: float, lat: float, option: str) -> None:
     """Refuse a point far from the workspace (e.g. swapped coordinates); near the edge is fine."""
     import shapely
     from pyproj import Transformer
-    area = ws.area()
+    from . import services
+    area = services.force_area(ws, user=user)
     if area is None:
         return
-    x, y = Transformer.from_crs("EPSG:4326", ws.crs, always_xy=True).transform(lon, lat)
+    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
     if not (math.isfinite(x) and math.isfinite(y)) or area.distance(shapely.Point(x, y)) > 50_000:
         swap = " (are the two numbers swapped?)" if option == "--lonlat" else ""
         raise GeoInputError(f"The point ({lon:.5f}, {lat:.5f}) is more than 50 km from the workspace's area{swap}",
@@ -246,17 +252,18 @@ def _read_polygon(path: Path) -> str:
     return shapely.to_geojson(target)
 
 
-def _unit(ws, spec: str) -> str:
+def _unit(ws, spec: str, user, info: dict) -> str:
+    from . import services
     level, sep, key = spec.partition(":")
     level, key = level.strip().lower(), key.strip()
-    levels = [lv for lv in ws.store.boundary_levels()]
+    levels = list(info["levels"])
     if not sep or not key:
         raise GeoInputError(f"'{spec}' is not LEVEL:CODE", where="--unit",
                             fix=f"e.g. --unit ward:E05001045 or --unit ward:Central (levels: {', '.join(levels)})")
     if level not in levels:
         raise GeoInputError(f"The workspace has no '{level}' boundaries", where="--unit",
                             fix=f"use one of the levels it holds: {', '.join(levels) or '(none: import boundaries)'}")
-    b = ws.boundaries(level)
+    b = services.boundaries(ws, user=user, level=level)
     hit = b[b["code"] == key]
     if hit.empty:
         hit = b[b["name"].str.casefold() == key.casefold()]
@@ -273,8 +280,10 @@ def _unit(ws, spec: str) -> str:
                         "boundaries (QGIS or the Area summary page)")
 
 
-def _harms(ws, harms: list[str]) -> list[str]:
-    known = sorted(set(ws.store.categories()) | set(ws.harm_table()["category"]))
+def _harms(ws, harms: list[str], user, info: dict) -> list[str]:
+    from . import services
+    held = set(info["crime_categories"]) | set(info["calls_categories"])
+    known = sorted(held | set(services.harm_table(ws, user=user)["category"]))
     by_fold = {k.casefold(): k for k in known}
     out = []
     for h in harms:
@@ -316,8 +325,9 @@ def _describe(op) -> str:
     return "a polygon"
 
 
-def _area_ha(ws, op) -> float:
-    row = ws.operation_areas()
+def _area_ha(ws, op, user) -> float:
+    from . import services
+    row = services.operation_areas(ws, user=user)
     row = row[row["op_id"] == op.op_id]
     return float(row.geometry.area.iloc[0]) / 1e4 if len(row) else float("nan")
 
@@ -325,16 +335,18 @@ def _area_ha(ws, op) -> float:
 # ---------------------------------------------------------------------- list, remove
 
 
-def _list(ws, args) -> int:
-    ops = ws.operations()
+def _list(ws, args, user) -> int:
+    from . import services
+    ops = services.list_operations(ws, user=user)  # an inspector: their BCUs' operations only
     if args.json:
         print(json.dumps([o.to_dict() for o in ops], indent=2, ensure_ascii=False))
         return 0
     if not ops:
         print("No operations in the register. Add one: python -m geo operations add --workspace ... --name ...")
         return 0
-    names = dict(zip(ws.bcus(all_forces=True)["code"], ws.bcus(all_forces=True)["name"]))
-    areas = ws.operation_areas().set_index("op_id").geometry.area / 1e4
+    bcus = services.bcus(ws, user=user, all_forces=True)
+    names = dict(zip(bcus["code"], bcus["name"]))
+    areas = services.operation_areas(ws, user=user).set_index("op_id").geometry.area / 1e4
     for o in ops:
         print(f"{o.name}")
         print(f"  {o.start} to {o.end} · {o.tactic} · {names.get(o.bcu, o.bcu)} BCU")
@@ -346,16 +358,16 @@ def _list(ws, args) -> int:
     return 0
 
 
-def _remove(ws, args) -> int:
-    ops = ws.operations()
+def _remove(ws, args, user) -> int:
+    from . import services
+    ops = services.list_operations(ws, user=user)
     key = args.name.strip()
     hit = [o for o in ops if o.name == key or o.op_id == key]
     if not hit:
-        raise GeoInputError(f"No operation called '{args.name}'", where=str(ws.store.path),
+        raise GeoInputError(f"No operation called '{args.name}'", where=str(args.workspace),
                             fix="give the exact name; the register holds: " +
                                 ("; ".join(o.name for o in ops) or "(no operations)"))
     op = hit[0]
-    ws.delete_operation(op.op_id)
-    ws.store.audit(args.user, "operation deleted", op.name)
+    services.delete_operation(ws, op.op_id, user=user)  # checked by geo.access, audited with the user
     print(f"Removed '{op.name}' from the register.")
     return 0

@@ -79,22 +79,21 @@ def add_calibrate_parser(sub) -> None:
     cal.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     cal.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     cal.add_argument("--out", required=True, help="Markdown file to write, e.g. docs/CALIBRATION.md")
+    from .cli import add_identity
+    add_identity(cal)
 
 
 def run_calibrate(args) -> int:
-    from .calibration import calibrate
-    from .workspace import Workspace
+    from . import services
+    from .cli import identity
     path = Path(args.workspace)
     if not path.exists():
         raise GeoInputError("The workspace file does not exist", where=str(path), fix="give the path of a .gpkg")
     if args.placebos < 50:
         raise GeoInputError(f"--placebos must be at least 50, got {args.placebos}",
                             fix="use 500 or more for the published table")
-    ws = Workspace.open(path)
-    try:
-        md = calibrate(ws, placebos=args.placebos, alpha=args.alpha, seed=args.seed)
-    finally:
-        ws.close()
+    md = services.run_calibration(path, user=identity(args), placebos=args.placebos, alpha=args.alpha,
+                                  seed=args.seed)
     Path(args.out).write_text(md, encoding="utf-8")
     print(f"Wrote {args.out}.")
     return 0

@@ -123,7 +123,7 @@ def test_map_view_and_downloads_are_audited(workspaces):
     for page, actions in {"map.py": ["downloaded map CSV"],
                           "hotspots.py": ["downloaded hot spots CSV", "downloaded hot spots GeoPackage",
                                           "downloaded site exposure CSV"],
-                          "data.py": ["downloaded rejected rows", "imported"],
+                          "data.py": ["downloaded rejected rows"],
                           "operations.py": ["downloaded operations register", "downloaded results report",
                                             "downloaded results tables"]}.items():
         src = (ROOT / "dashboard" / "app_pages" / page).read_text()
@@ -132,6 +132,15 @@ def test_map_view_and_downloads_are_audited(workspaces):
         # every download button on these pages records who took the file
         assert src.count("download_button(") == src.count("on_click=data.audit"), page
     assert list(inspect.signature(data.audit).parameters) == ["action", "detail"]
+    # changes are audited by the service that makes them, never by a page
+    services = "".join(p.read_text() for p in (ROOT / "geo" / "services").glob("*.py"))
+    for a in ("imported", "harm weights saved", "harm weights restored", "setting changed", "operation saved",
+              "operation deleted"):
+        assert f'"{a}"' in services, a
+    for page in (ROOT / "dashboard" / "app_pages").glob("*.py"):
+        src = page.read_text()
+        assert "open_workspace" not in src and "ws.store" not in src and ".audit(" not in src.replace(
+            "data.audit(", ""), page.name
 
 
 def test_the_area_behind_a_partners_drawn_polygon_is_audited(workspaces):

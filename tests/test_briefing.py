@@ -165,9 +165,15 @@ def test_partner_drawn_polygon_is_snapped_and_audited(demo_workspaces, tmp_path)
     ws_path = tmp_path / "sy.gpkg"
     shutil.copy(demo_workspaces["south-yorkshire"], ws_path)
     out = tmp_path / "drawn.html"
+    import os
+
+    from geo.auth import AccountStore
+    env = {**os.environ, "GEO_ACCOUNTS": str(tmp_path / "accounts.db")}
+    with AccountStore(env["GEO_ACCOUNTS"]) as store:  # the command line acts as pat's account (--as)
+        store.add("pat", "Tt-a-long-test-password-1", "partner")
     r = subprocess.run([sys.executable, "-m", "geo", "briefing", "--workspace", str(ws_path), "--polygon", str(f),
                         "--from", "2024-01", "--to", "2024-03", "--audience", "partner", "--out", str(out),
-                        "--user", "pat"], capture_output=True, text=True)
+                        "--as", "pat"], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     ws = Workspace.open(ws_path)
     log = ws.store.audit_log()

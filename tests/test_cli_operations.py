@@ -61,7 +61,7 @@ def test_add_a_ward_by_code_with_targeted_harms(ws_path, capsys):
     assert saved.symmetric_difference(ward).area < 1e-6 * ward.area
     assert f"area {ward.area / 1e4:,.1f} ha" in out
     assert (audit["action"].eq("operation saved") & audit["detail"].eq("Op Sycamore")
-            & audit["user"].eq("command line")).any()
+            & audit["user"].str.startswith("cli:")).any()  # the local operator, cli:<os user>
     rc, out, _ = run(capsys, "list", "--workspace", ws_path)
     assert rc == 0 and "Op Sycamore\n  2025-03-01 to 2025-03-31 · Crackdown / high-visibility patrol · Sheffield BCU" \
         in out and "targeted harms: Drugs; Robbery" in out and out.rstrip().endswith("3 operations.")
@@ -167,13 +167,17 @@ def test_bad_dates_and_tactics(ws_path, capsys, kw, message):
     assert "Op Bad" not in register(ws_path)[0]
 
 
-def test_names_are_unique_and_remove_needs_the_exact_name(ws_path, capsys):
+def test_names_are_unique_and_remove_needs_the_exact_name(ws_path, capsys, tmp_path, monkeypatch):
+    from geo.auth import AccountStore
+    monkeypatch.setenv("GEO_ACCOUNTS", str(tmp_path / "accounts.db"))
+    with AccountStore() as store:
+        store.add("a.analyst", "Tt-a-long-test-password-1", "analyst")
     rc, _, err = add(capsys, ws_path, "Op Central (demo)", "--unit", f"ward:{CENTRAL}")
     assert rc == 2 and "already exists" in err
     rc, _, err = run(capsys, "remove", "--workspace", ws_path, "--name", "Op Centra")
     assert rc == 2 and "No operation called 'Op Centra'" in err and "Op Central (demo); Op Beighton (demo)" in err
     assert len(register(ws_path)[0]) == 2
-    rc, out, _ = run(capsys, "remove", "--workspace", ws_path, "--name", "Op Central (demo)", "--user", "a.analyst")
+    rc, out, _ = run(capsys, "remove", "--workspace", ws_path, "--name", "Op Central (demo)", "--as", "a.analyst")
     assert rc == 0 and out.startswith("Removed 'Op Central (demo)'")
     ops, areas, audit = register(ws_path)
     assert set(ops) == {"Op Beighton (demo)"} and len(areas) == 1

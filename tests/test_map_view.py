@@ -155,7 +155,7 @@ def test_dbscan_refuses_work_that_would_not_fit_in_memory(monkeypatch):
     xy = np.column_stack([x, y])
     pairs = cKDTree(xy).query_ball_point(xy, r=100.0, return_length=True).sum()
     assert check_pair_memory(x, y, 100.0) == pytest.approx(pairs * 16 / 1e6)  # every point sampled: exact
-    monkeypatch.setattr("geo.hotspots.setting", lambda name, fallback: 1e-4 if name == "max_pair_memory_mb"
+    monkeypatch.setattr("geo.hotspots.clusters.setting", lambda name, fallback: 1e-4 if name == "max_pair_memory_mb"
                         else getattr(settings, name, fallback))
     with pytest.raises(GeoInputError, match="would need about .* MB .* use a radius of about"):
         point_clusters(pts, eps_m=500.0, min_samples=3)

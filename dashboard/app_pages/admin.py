@@ -108,23 +108,17 @@ with tab_settings:
     marking = st.text_input("Protective marking on briefings", value=s.get("protective_marking") or DEFAULT_MARKING,
                             key="admin_marking", max_chars=60)
     if st.button("Save settings", type="primary", key="admin_save_settings"):
-        changed = []
-        with data.open_workspace(path) as ws:
-            if int(threshold) != int(s.get("suppression_threshold", settings.suppression_threshold)):
-                ws.set_setting("suppression_threshold", int(threshold))
-                changed.append(f"suppression_threshold = {int(threshold)}")
-            if marking.strip() and marking.strip() != (s.get("protective_marking") or DEFAULT_MARKING):
-                ws.set_setting("protective_marking", marking.strip())
-                changed.append(f"protective_marking = {marking.strip()}")
-            for c in changed:
-                ws.store.audit(user.username, "setting changed", c)
-        data.clear()
+        changes = {}
+        if int(threshold) != int(s.get("suppression_threshold", settings.suppression_threshold)):
+            changes["suppression_threshold"] = int(threshold)
+        if marking.strip() and marking.strip() != (s.get("protective_marking") or DEFAULT_MARKING):
+            changes["protective_marking"] = marking.strip()
+        changed = data.change_settings(path, changes, user=user)  # admins only; each change audited
         st.session_state["admin_flash"] = "Saved: " + "; ".join(changed) if changed else "Nothing changed."
         st.rerun()
 
 with tab_audit:
-    with data.open_workspace(path) as ws:
-        log = ws.store.audit_log()
+    log = data.audit_log(path, user=user)
     st.markdown(f"**Workspace {safe.md(info['name'])}**: sign-ins, areas viewed, exports, operations and settings changed.")
     who = st.multiselect("User", sorted(log["user"].unique()), key="admin_audit_user", placeholder="Everyone")
     shown = log[log["user"].isin(who)] if who else log

@@ -62,8 +62,7 @@ else:
     choices = history["id"].tolist()[::-1]
     labels = {int(r.id): f"#{r.id} {r.kind}: {Path(str(r.source)).name}" for r in history.itertuples()}
     chosen = st.selectbox("Import report", choices, format_func=labels.get, key="data_import")
-    with data.open_workspace(path) as ws:
-        rep = ws.store.import_report(int(chosen))
+    rep = data.import_report(key, ver, int(chosen))
     if rep:
         o = rep["outcomes"]
         cols = st.columns(5)
@@ -120,15 +119,13 @@ if st.button("Import", type="primary", disabled=upload is None, key="data_go"):
     label = safe.md(uploads.display_label(upload.name))
     try:
         uploads.check_upload_size(upload.size, upload.name)
-        with st.spinner(f"Importing {label}…"), data.open_workspace(path) as ws:
+        with st.spinner(f"Importing {label}…"):
             kind_key = {"police.uk street crime": "crime", "Sensitive sites": "sites"}.get(kind, "calls")
-            report = ws.import_upload(upload.name, upload.getvalue(), kind=kind_key, mapping=mapping_name,
-                                      site_kind=site_kind or None)
+            report = data.import_upload(path, upload.name, upload.getvalue(), kind=kind_key, mapping=mapping_name,
+                                        site_kind=site_kind or None)  # audited by geo.services
     except GeoInputError as err:
         st.error(f"Nothing was imported. {safe.md(str(err))}")
     else:
-        data.audit("imported", f"{kind}: {uploads.display_label(upload.name)}, {report.rows_read} rows read, {report.new} new")
-        data.clear()
         st.success(f"Imported {label}: {ui.num(report.rows_read)} rows read, "
                    f"{ui.num(report.new)} new, {ui.num(report.duplicates)} already held.")
         st.code(report.summary())

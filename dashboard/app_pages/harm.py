@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, data
+from dashboard import data
 from geo import harm, safe
 from geo.errors import GeoInputError
 from geo.harm import ENFORCEMENT_LABEL
-from geo.workspace import DEFAULT_HARM_TABLE
 
 path, key, ver, info = data.current()
 st.title("Harm weights")
@@ -34,18 +33,13 @@ edited = st.data_editor(
 c1, c2, c3 = st.columns(3)
 if c1.button("Save weights", type="primary", key="harm_save"):
     try:
-        with data.open_workspace(path) as ws:
-            ws.set_harm_table(edited)
-            ws.store.audit(auth.username(), "harm weights saved", f"{len(edited)} categories")
+        data.save_harm_table(path, edited)  # validated and audited by geo.services
     except GeoInputError as err:
         st.error(safe.md(err))
     else:
-        data.clear()
         st.success("Saved. Maps and tables now use these weights.")
 if c2.button("Restore the CCHI defaults", key="harm_reset"):
-    with data.open_workspace(path) as ws:
-        ws.set_harm_table(harm.read_harm_weights(DEFAULT_HARM_TABLE))
-    data.clear()
+    data.restore_harm_defaults(path)  # audited by geo.services
     st.success("Restored the default table.")
     st.rerun()
 c3.download_button("Download weights (CSV)", safe.csv_bytes(edited), file_name="harm-weights.csv",

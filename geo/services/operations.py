@@ -1,0 +1,172 @@
+"""The operations register and results analysis, scoped by :mod:`geo.access` and audited."""
+from __future__ import annotations
+
+from .. import access
+from ..errors import GeoInputError
+from .core import Who, opened, refused, writer
+
+
+
+def _targets(ws) -> dict:
+    areas = ws.operation_areas()
+    return dict(zip(areas["op_id"], areas.geometry))
+
+
+def _stored(ws, key: str):
+    """The stored operation with id (or else name) ``key`` and its target polygon, or ``(None, None)``."""
+    register = ws.operations()
+    op = next((o for o in register if o.op_id == key), None) or next((o for o in register if o.name == key), None)
+    if op is None:
+        return None, None
+    return op, _targets(ws).get(op.op_id)
+
+
+def _missing(ws, key: str, user: Who) -> GeoInputError:
+    """The error for an operation not in the register, naming those ``user`` may choose."""
+    try:
+        names = ", ".join(o.name for o in list_operations(ws, user=user)) or "(none)"
+    except access.AccessDenied:
+        names = "(none)"
+    return GeoInputError(f"No operation called '{key}' in this workspace (it may have been removed)",
+                         fix=f"use one of: {names}")
+
+
+def operation_areas(where, *, user: Who):
+    """The operations layer (``op_id``, ``name``, target ``geometry``) ``user`` may see on a map."""
+    access.require_incidents(user, "operations")
+    with opened(where) as ws:
+        return access.scope_operation_areas(user, ws.operation_areas(), ws.bcus(all_forces=True))
+
+
+def list_operations(where, *, user: Who) -> list:
+    """The operations ``user`` may list and read (:func:`geo.access.scope_operations`)."""
+    access.require_incidents(user, "operations")
+    with opened(where) as ws:
+        return access.scope_operations(user, ws.operations(), targets=_targets(ws), bcus=ws.bcus(all_forces=True))
+
+
+def get_operation(where, key: str, *, user: Who):
+    """One operation by id (or name) with its target polygon, as ``(operation, target)``.
+
+    Raises
+    ------
+    GeoInputError
+        No such operation.
+    AccessDenied
+        ``user`` may not read it (an inspector: outside their BCUs).
+    """
+    access.require_incidents(user, "operations")
+    with opened(where) as ws:
+        op, target = _stored(ws, key)
+        if op is None:
+            raise _missing(ws, key, user)
+        access.check_can_read_operation(user, op, target=target, bcus=ws.bcus(all_forces=True))
+        return op, target
+
+
+def save_operation(where, op, *, user: Who) -> str | None:
+    """Create or change ``op``; returns the save's warning (target outside the force) or ``None``.
+
+    Checked by :func:`geo.access.check_can_edit_operation` (an inspector: their BCUs only,
+    for the operation as saved and as it was); the save, or the refusal, is audited.
+
+    Raises
+    ------
+    GeoInputError
+        The operation cannot be saved as given (no name, bad dates, no target, ...).
+    AccessDenied
+        The user may not create or change it.
+    """
+    from .. import operations as ops
+    who = writer(user, "save an operation")
+    access.require_incidents(who, "operations")
+    with opened(where) as ws:
+        old, old_target = _stored(ws, op.op_id)
+        if old is not None and old.op_id != op.op_id:
+            old, old_target = None, None
+        ops.validate(op, existing_names={o.name for o in ws.operations() if o.op_id != op.op_id})
+        target = ops.target_geometry(op, crs=ws.crs, boundaries=ws.boundaries() if op.target_kind == "unit" else None)
+        try:
+            access.check_can_edit_operation(who, op, target=target, bcus=ws.bcus(all_forces=True), existing=old,
+                                            existing_target=old_target)
+        except access.AccessDenied as err:
+            refused(ws, who, f"save operation '{op.name}'", err)
+            raise
+        warning = ws.save_operation(op)
+        ws.store.audit(who.username, "operation saved" if old is None else "operation changed", op.name)
+    return warning
+
+
+def delete_operation(where, key: str, *, user: Who):
+    """Delete the operation with id (or name) ``key``, checked and audited like a save; returns it."""
+    who = writer(user, "delete an operation")
+    access.require_incidents(who, "operations")
+    with opened(where) as ws:
+        old, old_target = _stored(ws, key)
+        if old is None:
+            raise _missing(ws, key, user)
+        try:
+            access.check_can_edit_operation(who, old, target=old_target, bcus=ws.bcus(all_forces=True))
+        except access.AccessDenied as err:
+            refused(ws, who, f"delete operation '{old.name}'", err)
+            raise
+        ws.delete_operation(old.op_id)
+        ws.store.audit(who.username, "operation deleted", old.name)
+    return old
+
+
+def check_analysis(where, key: str, *, user: Who, control_units=()) -> tuple:
+    """Raise :class:`~geo.auth.AccessDenied` unless ``user`` may analyse operation ``key``
+    (and use ``control_units``, ``"level:code"``); returns their scope key. Refusals are audited."""
+    scope = access.require_incidents(user, "results analysis")
+    with opened(where) as ws:
+        op, target = _stored(ws, key)
+        if op is None:
+            raise _missing(ws, key, user)
+        all_bcus = ws.bcus(all_forces=True)
+        try:
+            access.check_can_analyse(user, op, target=target, bcus=all_bcus)
+            if control_units:
+                b = ws.boundaries()
+                keys = b["level"].astype(str) + ":" + b["code"].astype(str)
+                access.check_control_units(user, b[keys.isin(list(control_units))], all_bcus)
+        except access.AccessDenied as err:
+            refused(ws, user, f"analyse operation {op.op_id}", err)
+            raise
+    return scope
+
+
+def analyse_operation(where, key: str, *, user: Who, before=None, after=None, layer: str | None = None,
+                      buffer_m: float | None = None, control: str = "bcu", control_units=None,
+                      **options):
+    """Results analysis (:func:`geo.displacement.analyse_operation`) of operation ``key`` (id or name).
+
+    Checked first by :func:`check_analysis`. The service reads the incident frame (the
+    chosen layer, mapped and outside the area: the catchment crosses the force boundary)
+    and hands it to the analysis. ``options``: ``alpha``, ``radius_m``, ... as there.
+    """
+    from ..displacement import analyse_operation as analyse
+    check_analysis(where, key, user=user, control_units=tuple(control_units or ()))
+    with opened(where) as ws:
+        op, _ = _stored(ws, key)
+        layers = ws.store.layers()
+        layer = layer or ("crime" if "crime" in layers else (layers[0] if layers else "crime"))
+        inc = ws.incidents(layer=layer, statuses=("mapped", "outside_area")) if layer in layers else None
+        return analyse(ws, op, before=before, after=after, layer=layer, buffer_m=buffer_m, control=control,
+                       control_units=list(control_units) if control_units else None, incidents=inc, **options)
+
+
+def operation_report(where, key: str, *, user: Who, result=None, **options) -> tuple[str, str]:
+    """``(HTML report, CSV tables)`` of the results analysis of ``key`` (same checks).
+
+    ``result``: an analysis already made for the same user and options, to skip redoing it.
+    """
+    from ..report_html import render_html, to_csv
+    if result is None:
+        result = analyse_operation(where, key, user=user, **options)
+    else:
+        check_analysis(where, key, user=user, control_units=tuple(options.get("control_units") or ()))
+    with opened(where) as ws:
+        all_bcus = ws.bcus(all_forces=True)
+    names = dict(zip(all_bcus["code"], all_bcus["name"]))
+    return render_html(result, bcus=all_bcus, bcu_name=names.get(result.operation.get("bcu"))), to_csv(result)

@@ -1,0 +1,160 @@
+"""Hot spots, site exposure, briefings and the calibration: scoped inputs, then the statistics on frames."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import access
+from .core import Who, need_role, opened, writer
+
+
+# ------------------------------------------------------------------ hot spots
+def hotspot_inputs(where, *, user: Who, layer: str, months=None, categories=(), incidents=None):
+    """``(points, study area)``: the selected incidents ``user`` may see and the area to analyse
+    (an inspector's BCUs, else the force area).
+
+    Raises
+    ------
+    AccessDenied
+        For partners and nobody signed in.
+    """
+    from ..hotspot_runs import select_incidents
+    access.require_incidents(user)
+    with opened(where) as ws:
+        all_bcus = ws.bcus(all_forces=True)
+        if incidents is None:  # else a frame already read (a cache shared between runs): scoped again here
+            incidents = ws.incidents(layer=layer, months=tuple(months) if months else None)
+        inc = access.scope_incidents(user, incidents, all_bcus)
+        geom = access.scope_area(user, all_bcus)
+        area = ws.area() if geom is None else geom
+    pts = select_incidents(inc, months=tuple(months) if months else None, categories=list(categories or ()),
+                           name=layer)
+    if pts is incidents:  # no filter: never hand a shared frame to an analysis
+        pts = pts.copy()
+    return pts, area
+
+
+def hotspot_defaults(where, *, user: Who, layer: str, months=None, categories=(), method: str,
+                     weighted: bool = False, inputs=None) -> dict:
+    """The cell size / bandwidth / eps / min_samples / period ``method`` would choose on the selection.
+
+    ``inputs``: :func:`hotspot_inputs` already made for the same user and selection.
+    """
+    from ..hotspot_runs import auto_parameters
+    pts, area = inputs or hotspot_inputs(where, user=user, layer=layer, months=months, categories=categories)
+    return auto_parameters(pts, method, weight="harm" if weighted else None, area=area)
+
+
+def find_hotspots(where, *, user: Who, layer: str, months=None, categories=(), method: str,
+                  weighted: bool = False, params: dict | None = None, inputs=None):
+    """:func:`geo.hotspot_runs.run_hotspots` on the scoped selection (``params``: its options)."""
+    from ..hotspot_runs import run_hotspots
+    pts, area = inputs or hotspot_inputs(where, user=user, layer=layer, months=months, categories=categories)
+    return run_hotspots(pts, method, weight="harm" if weighted else None, area=area, category_col="category",
+                        **dict(params or {}))
+
+
+def hotspot_site_exposure(where, *, user: Who, run, layer: str, months=None, categories=(), buffers=None,
+                          inputs=None):
+    """Site exposure (:func:`geo.sites.site_exposure`) of the sites in ``user``'s area, and per hot
+    spot of ``run`` the nearest site of each kind; ``(None, None)`` without sites.
+
+    ``buffers``: metres (default the workspace's ``site_buffers_m``).
+    """
+    from ..sites import nearest_sites, site_exposure
+    pts, area = inputs or hotspot_inputs(where, user=user, layer=layer, months=months, categories=categories)
+    with opened(where) as ws:
+        s = ws.sites()
+        force_bcus = ws.bcus()
+        limited = access.scope_area(user, ws.bcus(all_forces=True)) is not None
+        buffers = tuple(buffers or ws.setting("site_buffers_m"))
+    if not len(s):
+        return None, None
+    if limited:
+        s = s[s.intersects(area)]
+    exposure = site_exposure(s, pts, buffers_m=buffers, hotspots=run.hot, bcus=force_bcus)
+    from ..settings import SENSITIVE_SITE_KINDS
+    kinds = [k for k in SENSITIVE_SITE_KINDS if k in set(s["kind"])]  # never the nearest shop or clinic
+    nearest = nearest_sites(run.hot, s, wide=True, kinds=kinds) if len(run.hot) and kinds else None
+    return exposure, nearest
+
+
+def calls_vs_crime(where, *, user: Who, months=None, cell_size: float | None = None, shape: str = "square",
+                   weighted: bool = False, calls=None, crime=None):
+    """:func:`geo.hotspots.calls_vs_crime` on the scoped calls and crime (``calls`` / ``crime``:
+    :func:`hotspot_inputs` of each layer, already made)."""
+    from ..hotspots import calls_vs_crime as cvc
+    calls_pts, area = calls or hotspot_inputs(where, user=user, layer="calls", months=months)
+    crime_pts, _ = crime or hotspot_inputs(where, user=user, layer="crime", months=months)
+    return cvc(calls_pts, crime_pts, cell_size=cell_size, shape=shape, weight="harm" if weighted else None,
+               area=area)
+
+
+# ------------------------------------------------------------------ briefings
+def briefing_area(ws, *, user: Who, kind: str | None = None, code: str | None = None,
+                  polygon: str | None = None, polygon_name: str | None = None):
+    """The :class:`geo.briefing.Area` asked for, refused unless it lies inside ``user``'s area.
+
+    ``kind``/``code``: a unit (``bcu``, ``ward``, ``neighbourhood``; ``kind=None`` looks in
+    all three, by name or code); ``polygon``: GeoJSON text (WGS84).
+    """
+    from .. import briefing as core
+    from ..errors import GeoInputError
+    if polygon:
+        area = core.polygon_area(polygon, crs=ws.crs, **({"name": polygon_name} if polygon_name else {}))
+    elif code:
+        area = core.resolve_area(ws, code, level=kind)
+    else:
+        raise GeoInputError("No briefing area given", fix="choose an area, or draw one")
+    access.check_inside(user, area.geometry, ws.bcus(all_forces=True),
+                        what="the briefing area (inspectors brief on their own BCU)")
+    return area
+
+
+def build_briefing(where, *, user: Who, months: tuple[str, str], audience: str = "internal", kind=None,
+                   code=None, polygon=None, polygon_name=None, marking: str | None = None, pdf: bool = True):
+    """An area briefing (:func:`geo.briefing.build`) for ``user``.
+
+    A partner gets partner briefings only; an inspector only areas inside their BCU(s).
+    The area behind a drawn polygon is audited (a differencing attempt can be seen).
+    ``pdf``: render the PDF now too (so a cached briefing downloads at once).
+    """
+    from .. import briefing as core
+    who = writer(user, "prepare a briefing")
+    access.check_audience(who, audience)
+    with opened(where) as ws:
+        area = briefing_area(ws, user=who, kind=kind, code=code, polygon=polygon, polygon_name=polygon_name)
+        inc = ws.incidents()
+        b = core.build(ws, area, tuple(months), audience=audience, marking=marking, generated_by=who.username,
+                       incidents=inc)
+        if polygon:
+            ws.store.audit(who.username, "briefing on a drawn area",
+                           f"{audience} briefing, {months[0]}..{months[1]}, polygon {str(polygon)[:4000]}")
+    if pdf:
+        b.pdf()
+    return b
+
+
+def write_briefing(where, out, *, user: Who, **options):
+    """:func:`build_briefing`, written to ``out`` (``.html``/``.htm``: HTML, else PDF); audited."""
+    from .. import briefing as core
+    out = Path(out)
+    b = build_briefing(where, user=user, pdf=False, **options)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".html", ".htm"):
+        out.write_text(b.html, encoding="utf-8")
+    else:
+        out.write_bytes(b.pdf())
+    with opened(where) as ws:
+        ws.store.audit(user.username, "exported briefing", f"{core.audit_detail(b)}, {out.name}")
+    return b
+
+
+# ------------------------------------------------------------------ calibration
+def run_calibration(where, *, user: Who, **options) -> str:
+    """:func:`geo.calibration.calibrate` (the whole force's data: analysts and admins); audited."""
+    from ..calibration import calibrate
+    who = writer(need_role(user, "data", "run the calibration"), "run the calibration")
+    with opened(where) as ws:
+        md = calibrate(ws, **options)
+        ws.store.audit(who.username, "calibration run", ", ".join(f"{k}={v}" for k, v in options.items()))
+    return md
