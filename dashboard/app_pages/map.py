@@ -37,12 +37,18 @@ if cats:
     sel = sel[sel["category"].isin(cats)]
 shown = sel[sel["in_basket"]] if basket_only else sel
 value_col = "harm" if measure == "Harm" else "count"
+weighted = ui.layer_weighted(info, main_layer)  # no harm weights (Portland calls): counts are never called harm
+noun = "Incidents" if weighted or main_layer != "calls" else "Calls"
 
 # ---- headline numbers
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Incidents shown", ui.num(len(shown)))
-c2.metric("Harm (CCHI days)", ui.num(shown["harm"].sum()))
-c3.metric("Drug-market harm basket", ui.num(sel.loc[sel["in_basket"], "harm"].sum()))
+c1.metric(f"{noun} shown", ui.num(len(shown)))
+if weighted:
+    c2.metric("Harm (CCHI days)", ui.num(shown["harm"].sum()))
+    c3.metric("Drug-market harm basket", ui.num(sel.loc[sel["in_basket"], "harm"].sum()))
+else:
+    c2.metric(f"Drug-related {noun.lower()}", ui.num(int(sel["in_basket"].sum())),
+              help="No harm weights for these categories: counted, not weighed.")
 if main_layer == "crime":
     drugs = int((sel["category"] == settings.enforcement_category).sum())
     c4.metric("Drug offences", ui.num(drugs), help=ENFORCEMENT_LABEL)
@@ -50,8 +56,8 @@ change = aggregate.latest_change(shown)
 if change:
     st.caption(
         f"**What changed:** {ui.month_label(change['month'])} against {ui.month_label(change['previous'])}: "
-        f"harm {ui.num(change['harm'])} ({ui.pct(change['harm_pct'])}), "
-        f"incidents {ui.num(change['count'])} ({ui.pct(change['count_pct'])}).")
+        + (f"harm {ui.num(change['harm'])} ({ui.pct(change['harm_pct'])}), " if weighted else "")
+        + f"{noun.lower()} {ui.num(change['count'])} ({ui.pct(change['count_pct'])}).")
 
 no_loc = data.incidents(key, ver, main_layer, ("no_location",))
 no_loc = no_loc[(no_loc["month"] >= m0) & (no_loc["month"] <= m1)]
@@ -70,13 +76,13 @@ def draw_map():
     frames = [force_bcu] if len(force_bcu) else [shown]
     m = maps.base_map(maps.wgs84_bounds(*frames), tile_url=info["settings"].get("tile_url") or settings.tile_url,
                       attribution=info["settings"].get("tile_attribution", ""))
-    label = "Harm (CCHI days)" if value_col == "harm" else "Incidents"
+    label = "Harm (CCHI days)" if value_col == "harm" else noun
     if len(shown) > settings.max_points_on_map and fine:
         units = data.boundaries(key, ver, fine)
         agg = aggregate.by_unit(shown, units)
         agg = agg[agg["count"] > 0]
         maps.add_choropleth(m, agg, value_col, name=f"{label} by {fine.upper() if fine == 'lsoa' else fine}",
-                            label=label, tooltip_fields=["name", "count", "harm"])
+                            label=label, tooltip_fields=["name", "count", "harm"] if weighted else ["name", "count"])
         st.session_state["map_table"] = agg.drop(columns="geometry")
     else:
         maps.add_points(m, shown, name="Incidents", color_by="category",
@@ -115,13 +121,15 @@ else:
                            file_name=f"{path.stem}-{m0}-{m1}-map.csv", mime="text/csv",
                            on_click=data.audit, args=("downloaded map CSV", f"{main_layer}, {m0}..{m1}, {len(table)} rows"))
 
-st.subheader("Harm by crime type")
+st.subheader("Harm by crime type" if weighted else f"{noun} by {'call group' if main_layer == 'calls' else 'type'}")
 if len(sel):
     from geo.harm import summarise
     t = summarise(sel)
     t["category"] = t["category"].where(t["category"] != settings.enforcement_category,
                                         t["category"] + " (enforcement activity)")
     t["harm_share"] = t["harm_share"] * 100
+    if not weighted:
+        t = t.drop(columns=[c for c in t.columns if c.startswith("harm")])
     st.dataframe(t, hide_index=True,
                  column_config={"harm": st.column_config.NumberColumn("harm (days)", format="localized"),
                                 "count": st.column_config.NumberColumn(format="localized"),
