@@ -421,11 +421,26 @@ def audit_failed(name: str) -> None:
     audit_as(str(name)[:64] or "(blank)", "sign-in refused", "wrong username or password")
 
 
+def _bcu_names() -> dict:
+    """BCU code -> name in the current workspace (empty if there is none)."""
+    from dashboard import data
+    try:
+        path = data.current_path()
+        if path is None or not path.exists():
+            return {}
+        bcus = data.bcus(str(path), data.version(path), True)
+        return dict(zip(bcus["code"], bcus["name"]))
+    except Exception:  # the sidebar must draw even if the workspace cannot be read
+        log.exception("could not read the BCU names")
+        return {}
+
+
 def sidebar(user: User) -> None:
     """Who is signed in, and the sign-out button."""
     with st.sidebar:
         from geo.safe import md  # the label comes from the account or the identity provider
-        st.markdown(f"**{md(user.label)}** · {user.role}" + (f" · {md(', '.join(user.bcus))}"
+        areas = ", ".join(_bcu_names().get(c, c) for c in user.bcus)
+        st.markdown(f"**{md(user.label)}** · {user.role}" + (f" · {md(areas)}"
                                                              if user.role == "inspector" and user.bcus else ""))
         notice = st.session_state.pop(NOTICE_KEY, None)
         if notice:

@@ -239,6 +239,12 @@ def _code_list(value, names: dict) -> str:
     return ", ".join(names.get(str(c), str(c)) for c in value)
 
 
+def _texty(s) -> bool:
+    """Object or string dtype (pandas 2 and 3)."""
+    import pandas as pd
+    return pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
+
+
 def _is_month_series(s) -> bool:
     vals = s.dropna().astype(str)
     return len(vals) > 0 and bool(vals.str.fullmatch(r"\d{4}-\d{2}").all())
@@ -265,13 +271,13 @@ def readable(df, *, names: dict | None = None, measure: str = "Harm (days)"):
         s = out[col]
         label = column_label(col, measure=measure)
         kind = "text"
-        if col == "bcus" and s.dtype == object:
+        if col == "bcus" and _texty(s):
             out[col] = s.map(lambda v: _code_list(v, names))
-        elif col in CODE_COLUMNS and names and s.dtype == object:
+        elif col in CODE_COLUMNS and names and _texty(s):
             out[col] = s.map(lambda v: unit_label(v, names) if isinstance(v, str) else v)
-        elif col in _TIME_COLUMNS and s.dtype == object:
+        elif col in _TIME_COLUMNS and _texty(s):
             out[col] = s.map(when_label)
-        elif col in ("month", "start_month", "end_month") or (s.dtype == object and col.endswith("month")
+        elif col in ("month", "start_month", "end_month") or (_texty(s) and col.endswith("month")
                                                                 and _is_month_series(s)):
             out[col] = s.map(lambda v: month_label(v) if isinstance(v, str) else "")
         elif pd.api.types.is_bool_dtype(s):
@@ -287,7 +293,7 @@ def readable(df, *, names: dict | None = None, measure: str = "Harm (days)"):
             else:
                 kind = "int"
                 out[col] = s.round(0).astype("Int64") if pd.api.types.is_float_dtype(s) else s
-        if s.dtype == object and kind == "text":
+        if _texty(s) and kind == "text":
             out[col] = out[col].map(lambda v: "" if v is None or (isinstance(v, float) and v != v)
                                     or v in ("None", "nan") else v)
         spec[col] = (label, kind)
