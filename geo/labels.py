@@ -15,7 +15,7 @@ import re
 
 from .periods import month_label
 
-__all__ = ["has_harm_weights", "column_label", "area_names", "unit_label", "near_labels", "number", "harm_days", "month_label",
+__all__ = ["has_harm_weights", "column_label", "option_labels", "area_names", "unit_label", "near_labels", "number", "harm_days", "month_label",
            "date_label", "when_label", "measure_label", "readable"]
 
 #: Column name -> what a reader calls it (with its unit).
@@ -158,6 +158,31 @@ def unit_label(unit: str | None, names: dict) -> str:
         word = _LEVEL_WORDS.get(level, level)
         return f"{name} ({word})" if name else f"{word} {code}"
     return names.get(unit, unit)
+
+
+def option_labels(codes, names, *, level: str = "") -> dict:
+    """Code -> what a picker shows: the name; ``"District 711"`` when the name is only the code; the code in
+    brackets only when two units share a name.
+
+    Examples
+    --------
+    >>> option_labels(["711", "E05001045"], ["711", "Darnall"], level="neighbourhood")
+    {'711': 'Neighbourhood 711', 'E05001045': 'Darnall'}
+    >>> option_labels(["a", "b"], ["Park", "Park"])
+    {'a': 'Park (a)', 'b': 'Park (b)'}
+    """
+    codes, names = [str(c) for c in codes], [str(n) for n in names]
+    seen: dict = {}
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+    word = _LEVEL_WORDS.get(level, level or "unit")
+    out = {}
+    for c, n in zip(codes, names):
+        if n == c or not n:
+            out[c] = f"{word[:1].upper()}{word[1:]} {c}"
+        else:
+            out[c] = f"{n} ({c})" if seen[n] > 1 else n
+    return out
 
 
 def near_labels(cells, wards, *, shape: str = "cell") -> list[str]:

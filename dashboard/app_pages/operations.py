@@ -17,7 +17,7 @@ from dashboard import auth, data, ui
 from geo import access, maps, safe
 from geo.auth import AccessDenied
 from geo.errors import GeoInputError
-from geo.labels import unit_label
+from geo.labels import option_labels, unit_label
 from geo.operations import TACTICS, Operation
 from geo.render import palette
 
@@ -332,7 +332,7 @@ if target_kind == "unit":
         units = units[units["parent_code"] == bcu] if (units["parent_code"] == bcu).any() else units
     units = units.sort_values("name")
     codes = units["code"].tolist()
-    labels = dict(zip(units["code"], units["name"] + " (" + units["code"] + ")"))
+    labels = option_labels(units["code"], units["name"], level=level)  # "Darnall", not "711 (711)"
     cur = op.target_unit.split(":", 1)[1] if op and op.target_unit else None
     code = st.selectbox("Unit", codes, format_func=labels.get, key=k + "unit",
                         index=codes.index(cur) if cur in codes else 0)
