@@ -13,10 +13,28 @@ from dashboard import auth, data
 # An emoji favicon is drawn locally; a ":material/...:" page_icon is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="Harm-focused drug-market map", page_icon="🗺️", layout="wide")
 
+#: Every page: (file under app_pages/, title, icon). The file name is the page's URL path.
+PAGES = [
+    ("map", "Map", ":material/map:"),
+    ("hotspots", "Hotspots", ":material/local_fire_department:"),
+    ("operations", "Operations", ":material/target:"),
+    ("data", "Data and imports", ":material/upload_file:"),
+    ("harm", "Harm weights", ":material/balance:"),
+    ("areas", "Area summary", ":material/hexagon:"),
+    ("briefings", "Briefings", ":material/description:"),
+    ("national", "National view", ":material/public:"),
+    ("admin", "Admin", ":material/admin_panel_settings:"),
+]
+
 user = auth.check_session()  # every run: idle timeout, account removed, disabled or changed -> signed out
 if user is None:
-    st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:", url_path="sign-in")]).run()
+    # The sign-in form answers at every page's address too (with no menu), so a deep link such as
+    # /operations shows the form and, once signed in, opens that page.
+    sign_in = [st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:", url_path="sign-in", default=True)]
+    sign_in += [st.Page(auth.sign_in_page, title="Sign in", url_path=name) for name, _, _ in PAGES]
+    st.navigation(sign_in, position="hidden").run()
     st.stop()
+auth.sync_cookie(user)  # a refresh or a new tab stays signed in (a signed, expiring cookie)
 
 paths = data.workspace_paths()
 with st.sidebar:
@@ -32,19 +50,8 @@ with st.sidebar:
         st.selectbox("Workspace", list(labels), format_func=labels.get, key="workspace",
                      label_visibility="collapsed")
 
-pages = [
-    st.Page("app_pages/map.py", title="Map", icon=":material/map:", default=True),
-    st.Page("app_pages/hotspots.py", title="Hotspots", icon=":material/local_fire_department:"),
-    st.Page("app_pages/operations.py", title="Operations", icon=":material/target:"),
-    st.Page("app_pages/data.py", title="Data and imports", icon=":material/upload_file:"),
-    st.Page("app_pages/harm.py", title="Harm weights", icon=":material/balance:"),
-]
-pages += [
-    st.Page("app_pages/areas.py", title="Area summary", icon=":material/hexagon:"),
-    st.Page("app_pages/briefings.py", title="Briefings", icon=":material/description:"),
-    st.Page("app_pages/national.py", title="National view", icon=":material/public:"),
-    st.Page("app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
-]
+pages = [st.Page(f"app_pages/{name}.py", title=title, icon=icon, default=(name == "map"))
+         for name, title, icon in PAGES]
 pages = auth.allowed_pages(user, pages)  # role-aware: the rest are not registered at all
 auth.sidebar(user)
 nav = st.navigation(pages)

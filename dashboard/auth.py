@@ -28,6 +28,14 @@ a message. Sign-in attempts are throttled per account and per client
 The demo accounts' passwords are shown on the sign-in page only when the app runs in demo
 mode (environment ``GEO_DEMO=1``, as ``make run`` sets it).
 
+A browser refresh or a new tab starts a new Streamlit session; it stays signed in through
+a signed, expiring cookie (:mod:`geo.sessions`: HMAC with a server secret kept beside the
+accounts file). The cookie is read from ``st.context.cookies`` (sent when the browser
+connects) and written by a small script (``st.html(..., unsafe_allow_javascript=True)``,
+``SameSite=Strict``, ``Secure`` over https); it is re-issued while the user is active, so
+it expires after the idle timeout, and it is checked like a session (removed, disabled or
+changed accounts are refused). Signing out revokes it and clears it.
+
 Tests sign in with ``tests/conftest.py``'s ``sign_in_for_test(at, role)``, which creates
 the account in the test's private accounts file and puts it into the session the way the
 form does; there is no switch that turns sign-in off.
@@ -42,12 +50,15 @@ import time
 import streamlit as st
 
 from geo import auth as core
+from geo import sessions
 from geo.auth import AccessDenied, User
 
 SESSION_KEY = "auth_user"
 SEEN_KEY = "auth_seen"  # time of the session's last run, for the idle timeout
 FLASH_KEY = "auth_flash"  # why the session was signed out, shown on the sign-in page
 NOTICE_KEY = "audit_notice"  # an audit entry that went to the accounts log, shown in the sidebar
+TOKEN_KEY = "auth_token"  # the session cookie's token this session last wrote, and when
+NO_COOKIE_KEY = "auth_cookie_off"  # signed out here: do not sign back in from the cookie sent at connection
 log = logging.getLogger(__name__)
 
 
@@ -108,10 +119,92 @@ def sign_out(reason: str = "", *, user: User | None = None) -> None:
     user = user or _session_user()
     st.session_state.pop(SESSION_KEY, None)
     st.session_state.pop(SEEN_KEY, None)
+    _revoke_cookie()
     if reason:
         st.session_state[FLASH_KEY] = reason
     if user is not None:
         audit_as(user.username, "signed out", reason or user.role)
+
+
+def _cookie_token() -> str | None:
+    """The session cookie the browser sent when this session connected, if any."""
+    try:
+        return st.context.cookies.get(sessions.COOKIE_NAME)
+    except Exception:  # no browser (AppTest) or an older Streamlit
+        return None
+
+
+def _secure() -> bool:
+    try:
+        return str(st.context.url or "").startswith("https://")
+    except Exception:
+        return False
+
+
+def _revoke_cookie() -> None:
+    """Sign-out: the cookie's tokens are refused from now on, and the next run clears the cookie."""
+    for token in (st.session_state.pop(TOKEN_KEY, {}) or {}).get("token"), _cookie_token():
+        try:
+            tok = sessions.read_token(token, secret=sessions.session_secret())
+            if tok is not None:
+                sessions.revoke(tok)
+        except Exception:  # a sign-out must not fail; the cookie also expires by itself
+            log.exception("could not revoke a session token")
+    st.session_state[NO_COOKIE_KEY] = True
+
+
+def _user_from_cookie(now: float) -> User | None:
+    """Sign this new session in from the browser's session cookie (a refresh or a new tab)."""
+    if st.session_state.get(NO_COOKIE_KEY):
+        return None
+    token = _cookie_token()
+    if not token:
+        return None
+    try:
+        user, tok = sessions.user_from_token(token, now=now)
+    except Exception:
+        log.exception("could not check a session cookie")
+        return None
+    if user is None:
+        st.session_state[NO_COOKIE_KEY] = True  # the sign-in page clears it
+        if tok:
+            st.session_state[FLASH_KEY] = tok
+        return None
+    st.session_state[SESSION_KEY] = user.to_dict()
+    st.session_state[SEEN_KEY] = now
+    st.session_state[TOKEN_KEY] = {"token": token, "at": tok.issued}
+    return user
+
+
+#: Seconds between re-issues of the session cookie while the user is active.
+COOKIE_REFRESH_S = 60.0
+
+
+def sync_cookie(user: User, *, now: float | None = None) -> None:
+    """Write (or renew) the session cookie of a signed-in local user; call once per run after sign-in.
+
+    Renewed at most every :data:`COOKIE_REFRESH_S` seconds, so the cookie expires
+    :func:`idle_minutes` after the user's last interaction. OIDC sessions keep
+    Streamlit's own ``st.login`` cookie instead.
+    """
+    if user.source != "local":
+        return
+    now = time.time() if now is None else now
+    have = st.session_state.get(TOKEN_KEY) or {}
+    if have and now - float(have.get("at", 0)) < COOKIE_REFRESH_S:
+        return
+    ttl = idle_minutes() * 60
+    token = sessions.make_token(user.username, user.version, secret=sessions.session_secret(), now=now, ttl_s=ttl)
+    st.session_state[TOKEN_KEY] = {"token": token, "at": now}
+    st.session_state.pop(NO_COOKIE_KEY, None)
+    with st.sidebar:
+        st.html(sessions.cookie_script(token, max_age_s=ttl, secure=_secure()), unsafe_allow_javascript=True)
+
+
+def clear_cookie() -> None:
+    """On the sign-in page: remove a session cookie that no longer signs anyone in."""
+    if _cookie_token() or st.session_state.get(NO_COOKIE_KEY):
+        st.html(sessions.cookie_script(None, secure=_secure()), unsafe_allow_javascript=True)
 
 
 def _session_user() -> User | None:
@@ -163,6 +256,10 @@ def check_session(*, now: float | None = None) -> User | None:
             return None
         st.session_state[SEEN_KEY] = now
         return user
+    if not oidc_configured():
+        restored = _user_from_cookie(time.time() if now is None else now)
+        if restored is not None:
+            return restored
     return current_user()
 
 
@@ -280,6 +377,7 @@ def sign_in_page() -> None:
             pass
         return
 
+    clear_cookie()
     flash = st.session_state.pop(FLASH_KEY, None)
     if flash:
         st.warning(flash)
@@ -322,11 +420,26 @@ def audit_failed(name: str) -> None:
     audit_as(str(name)[:64] or "(blank)", "sign-in refused", "wrong username or password")
 
 
+def _bcu_names() -> dict:
+    """BCU code -> name in the current workspace (empty if there is none)."""
+    from dashboard import data
+    try:
+        path = data.current_path()
+        if path is None or not path.exists():
+            return {}
+        bcus = data.bcus(str(path), data.version(path), True)
+        return dict(zip(bcus["code"], bcus["name"]))
+    except Exception:  # the sidebar must draw even if the workspace cannot be read
+        log.exception("could not read the BCU names")
+        return {}
+
+
 def sidebar(user: User) -> None:
     """Who is signed in, and the sign-out button."""
     with st.sidebar:
         from geo.safe import md  # the label comes from the account or the identity provider
-        st.markdown(f"**{md(user.label)}** · {user.role}" + (f" · {md(', '.join(user.bcus))}"
+        areas = ", ".join(_bcu_names().get(c, c) for c in user.bcus)
+        st.markdown(f"**{md(user.label)}** · {user.role}" + (f" · {md(areas)}"
                                                              if user.role == "inspector" and user.bcus else ""))
         notice = st.session_state.pop(NOTICE_KEY, None)
         if notice:

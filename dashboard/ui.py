@@ -1,18 +1,50 @@
-"""Small display helpers shared by pages: readable numbers, dates and empty states."""
+"""Small display helpers shared by pages: readable tables, numbers, dates and empty states.
+
+The labels themselves (column names, area names, rounding) are decided in
+:mod:`geo.labels`; :func:`table` shows any frame through it with ``st.column_config``.
+"""
 from __future__ import annotations
 
-import datetime as dt
-
+from geo.labels import date_label, when_label  # noqa: F401  (used by pages as ui.date_label, ui.when_label)
 from geo.periods import month_label  # noqa: F401  ('2024-01' -> 'Jan 2024'), used by pages as ui.month_label
 
+_FORMATS = {"int": "localized", "float2": "%.2f", "pvalue": "%.3f", "share": "%.0f%%"}
 
-def date_label(d) -> str:
-    """An ISO date as '5 Jan 2024'."""
-    try:
-        d = dt.date.fromisoformat(str(d)[:10])
-        return f"{d.day} {d.strftime('%b %Y')}"
-    except ValueError:
-        return str(d)
+
+def column_config(spec: dict) -> dict:
+    """``st.column_config`` for the ``(label, kind)`` pairs of :func:`geo.labels.readable`."""
+    import streamlit as st
+    out = {}
+    for col, (label, kind) in spec.items():
+        if kind == "text":
+            out[col] = st.column_config.TextColumn(label)
+        else:
+            out[col] = st.column_config.NumberColumn(label, format=_FORMATS[kind])
+    return out
+
+
+def table(df, *, names: dict | None = None, measure: str = "Harm (days)", config: dict | None = None, **kwargs):
+    """Show ``df`` readably: names not codes, human column labels, separators, whole days, "Mar 2024".
+
+    ``names`` maps area codes to names (:func:`area_names`); ``measure`` is the label of
+    ``harm`` (``"Calls"`` on a layer without harm weights); ``config`` overrides single
+    columns; the rest goes to ``st.dataframe`` (``hide_index`` defaults to True).
+    """
+    import streamlit as st
+
+    from geo.labels import readable
+    shown, spec = readable(df, names=names, measure=measure)
+    cfg = column_config(spec)
+    cfg.update(config or {})
+    kwargs.setdefault("hide_index", True)
+    return st.dataframe(shown, column_config=cfg, **kwargs)
+
+
+def area_names(path: str, version: float) -> dict:
+    """Code -> name of every boundary in the workspace (BCUs, wards, LSOAs), cached with the boundaries."""
+    from dashboard import data
+    from geo.labels import area_names as names
+    return names(data.boundaries(path, version))
 
 
 def num(x, digits: int = 0) -> str:
@@ -35,15 +67,6 @@ def count_columns(*names: str, labels: dict | None = None) -> dict:
     return {n: st.column_config.NumberColumn(labels.get(n, n), format="localized") for n in names}
 
 
-def when_label(ts) -> str:
-    """An ISO timestamp as '22 Nov 2026, 19:39'."""
-    try:
-        d = dt.datetime.fromisoformat(str(ts))
-        return f"{d.day} {d.strftime('%b %Y, %H:%M')}"
-    except ValueError:
-        return str(ts)
-
-
 def incident_filters(info: dict, layer: str, prefix: str, *, measure_label: str = "Show"):
     """Sidebar filters shared by the map pages: months, types and count-or-harm.
 
@@ -64,7 +87,28 @@ def incident_filters(info: dict, layer: str, prefix: str, *, measure_label: str 
     cats_all = info["crime_categories"] if layer == "crime" else info["calls_categories"]
     cats = st.multiselect("Crime types" if layer == "crime" else "Call groups", cats_all,
                           placeholder="All types", key=f"{prefix}_types")
+    if not layer_weighted(info, layer):
+        st.caption(f"{'Calls' if layer == 'calls' else 'Incidents'} here have no harm weights, so they are "
+                   "counted, not weighed as harm.")
+        return m0, m1, cats, "Count"
     measure = st.radio(measure_label, ["Harm", "Count"], horizontal=True, key=f"{prefix}_measure",
                        help="Harm weighs each incident by its harm (days, Cambridge Crime Harm Index); "
                             "count treats every incident the same.")
     return m0, m1, cats, measure
+
+
+def layer_weighted(info: dict, layer: str) -> bool:
+    """True if the current workspace's harm table weighs any category of ``layer``."""
+    from dashboard import data
+    from geo.labels import has_harm_weights
+    path = data.current_path()
+    if path is None:
+        return True
+    cats = info.get("crime_categories" if layer == "crime" else "calls_categories") or []
+    return has_harm_weights(cats, data.harm_table(str(path), data.version(path)))
+
+
+def measure_name(info: dict, layer: str) -> str:
+    """What the ``harm`` column measures on ``layer``: "Harm (days)", or "Calls" / "Incidents" without weights."""
+    from geo.labels import measure_label
+    return measure_label(layer_weighted(info, layer), layer=layer)

@@ -33,6 +33,8 @@ _LAZY = {
     "calls_vs_crime": "hotspots",
     "hotspot_emerging": "emerging",
     "run_hotspots": "hotspot_runs",
+    "make_token": "sessions", "read_token": "sessions",
+    "column_label": "labels", "readable": "labels",
     "site_exposure": "sites", "most_exposed": "sites", "nearest_sites": "sites",
     "points_inside": "geometry",
     "site_kind": "site_kinds", "site_label": "site_kinds", "sensitive_sites": "site_kinds",

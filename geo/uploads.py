@@ -92,6 +92,17 @@ def save_upload(name: str, data: bytes, folder, *, max_mb: float | None = None) 
     return target
 
 
+def hide_temp_paths(text, label: str) -> str:
+    """``text`` with any path of a saved upload's temporary folder replaced by the upload's ``label``.
+
+    Examples
+    --------
+    >>> hide_temp_paths("bad rows in /tmp/geo-upload-ab12cd/upload.csv line 3", "crimes.csv")
+    'bad rows in crimes.csv line 3'
+    """
+    return re.sub(r"[^\s'\"()]*geo-upload-[^\s/\\]+[/\\][^\s'\"(),:;]*", lambda m: label, str(text))
+
+
 @contextmanager
 def saved_upload(name: str, data: bytes, *, max_mb: float | None = None):
     """Context manager: the upload saved in a fresh temporary folder, removed afterwards."""

@@ -74,8 +74,12 @@ def test_map_page_on_portland_calls(workspaces):
     at = app(workspaces["portland"]).run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Incidents shown"] == "19,296"
+    assert metrics["Calls shown"] == "19,296"
     assert "Drug offences" not in metrics  # no police.uk crime in Portland
+    # the call groups have no harm weights: nothing counts calls as "harm" (issue 12)
+    assert not any("harm" in label.lower() for label in metrics)
+    assert [r for r in at.radio if r.key == "map_measure"] == []  # no Harm/Count choice
+    assert any("counted, not weighed" in c.value for c in at.sidebar.caption)
 
 
 def test_data_page_shows_reconciled_reports_and_rejected_rows(workspaces):

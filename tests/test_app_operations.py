@@ -97,3 +97,30 @@ def test_portland_week_uses_day_windows(workspaces, monkeypatch):
     tem = next(d.value for d in at.dataframe if "Distribution" in d.value.columns)   # temporal displacement
     hours = tem[(tem["Area"] == "Target") & (tem["Distribution"] == "time of day")]
     assert list(hours["Status"]) == ["no times in the data"]      # the NIJ extract holds dates only
+
+
+def test_register_and_form_read_as_names_not_codes(workspaces, monkeypatch):
+    """Issue 12: the register's target is the ward's name; a new operation starts in the latest months."""
+    sy = workspaces["south-yorkshire"]
+    at = page(sy, monkeypatch).run()
+    assert not at.exception, at.exception
+    register = at.dataframe[0].value
+    ws = Workspace.open(sy)
+    wards = ws.boundaries("ward")
+    ops = {o.name: o for o in ws.operations()}
+    months = ws.store.months()
+    ws.close()
+    central = register[register["name"] == "Op Central (demo)"].iloc[0]
+    code = ops["Op Central (demo)"].target_unit.split(":")[1]
+    assert central["target"] == f"{wards.set_index('code').loc[code, 'name']} (ward)"
+    assert not register["target"].str.contains(r"ward:|E0\d{7}").any()
+    start = at.date_input(key="ops_new_start").value
+    assert start.strftime("%Y-%m") == months[-3]  # two months after it remain for results analysis
+    assert at.date_input(key="ops_new_end").value.strftime("%Y-%m") == months[-3]
+
+
+def test_portland_units_are_named_not_repeated(workspaces, monkeypatch):
+    at = page(workspaces["portland"], monkeypatch).run()
+    at.radio(key="ops_new_kind").set_value("unit").run()
+    shown = at.selectbox(key="ops_new_unit").options  # the labels shown, as the browser gets them
+    assert shown and all(s.startswith("Neighbourhood ") for s in shown), shown[:5]  # not "711 (711)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data
+from dashboard import auth, data, ui
 from geo import auth as core
 from geo import safe
 from geo.briefing import DEFAULT_MARKING
@@ -29,9 +29,9 @@ with tab_accounts:
     users = store.users()
     if users["demo"].any():
         st.warning("Demo accounts with published passwords exist. Remove them before real use.")
-    st.dataframe(users, hide_index=True, key="admin_users")
     bcus = data.bcus(key, ver)
     bcu_names = dict(zip(bcus["code"], bcus["name"]))
+    ui.table(users, names=bcu_names, key="admin_users")
 
     st.subheader("Add an account")
     with st.form("admin_add", clear_on_submit=True):
@@ -122,10 +122,10 @@ with tab_audit:
     st.markdown(f"**Workspace {safe.md(info['name'])}**: sign-ins, areas viewed, exports, operations and settings changed.")
     who = st.multiselect("User", sorted(log["user"].unique()), key="admin_audit_user", placeholder="Everyone")
     shown = log[log["user"].isin(who)] if who else log
-    st.dataframe(shown, hide_index=True, key="admin_audit")
+    ui.table(shown, key="admin_audit")
     st.download_button("Download the audit log (CSV)", safe.csv_bytes(shown), mime="text/csv",
                        file_name=f"{path.stem}-audit-log.csv", key="admin_audit_csv")
     with core.AccountStore() as store:
         acc = store.account_log()
     st.markdown("**Accounts**: created, role and password changes, sign-in locks (all workspaces).")
-    st.dataframe(acc, hide_index=True, key="admin_account_log")
+    ui.table(acc, key="admin_account_log")

@@ -81,15 +81,18 @@ else:
     st.caption(f"Grey areas: a count below {threshold}. {table.attrs.get('note', '')}")
     out = table.drop(columns="geometry")[["code", "name", "count_label", "harm_label"]]
     out = out.rename(columns={"count_label": "incidents", "harm_label": "harm (CCHI days, rounded)"})
-    st.dataframe(out, hide_index=True)
+    ui.table(out, config={"code": st.column_config.TextColumn("Code"), "name": st.column_config.TextColumn("Area"),
+                          "incidents": st.column_config.TextColumn("Incidents"),
+                          "harm (CCHI days, rounded)": st.column_config.TextColumn("Harm (CCHI days, rounded)")})
     st.download_button("Download the table (CSV)", safe.csv_bytes(out), mime="text/csv",
                        file_name=f"{path.stem}-{level}-{period[0]}-{period[-1]}-suppressed.csv", key="areas_csv",
                        on_click=data.audit, args=("exported area table", f"{level}, {label}"))
 
 st.subheader("By crime type")
 cats = data.partner_categories(key, ver, period, threshold)
-st.dataframe(cats[["category", "count_label", "harm_label"]].rename(
-    columns={"count_label": "incidents", "harm_label": "harm (days, rounded)"}), hide_index=True)
+ui.table(cats[["category", "count_label", "harm_label"]],
+         config={"count_label": st.column_config.TextColumn("Incidents"),
+                 "harm_label": st.column_config.TextColumn("Harm (days, rounded)")})
 
 # ------------------------------------------------------------------ trends over time
 st.subheader("Harm over time")

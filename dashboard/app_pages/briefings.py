@@ -15,6 +15,7 @@ from dashboard import auth, data
 from geo import briefing, disclosure, maps, safe
 from geo.auth import AccessDenied, allowed_bcus
 from geo.errors import GeoInputError
+from geo.labels import option_labels
 
 user = auth.require_user()
 path, key, ver, info = data.current()
@@ -45,7 +46,7 @@ elif kind in ("ward", "neighbourhood"):
     if units.empty:
         st.info(f"No {kind}s in your area.")
         st.stop()
-    labels = dict(zip(units["code"], units["name"]))
+    labels = option_labels(units["code"], units["name"], level=kind)  # Portland districts: "Neighbourhood 711"
     code = st.selectbox(kinds[kind], list(labels), format_func=labels.get, key=f"brief_{kind}")
     area_key = (kind, code)
 else:

@@ -19,6 +19,12 @@ if path is None:
             "`python -m geo import --workspace workspaces/NAME.gpkg --force 'Force name' --boundaries ...`.")
     st.stop()
 
+flash = st.session_state.pop("data_flash", None)  # the outcome of an import, shown after the page reloads
+if flash:
+    st.success(safe.md(flash["message"]))
+    if flash.get("summary"):
+        st.text(flash["summary"])  # plain text, not code highlighting
+
 key, ver = str(path), data.version(path)
 info = data.info(key, ver)
 history, summary = data.import_history(key, ver)
@@ -81,17 +87,29 @@ else:
             st.caption(f"The republished month replaced the one held: {ui.num(rep.get('updated') or 0)} rows updated "
                        f"to their newer version, {ui.num(rep.get('removed') or 0)} held rows no longer published "
                        "were removed.")
+        src = Path(str(rep.get("source") or "the file")).name
         for w in rep.get("warnings", []):
-            st.warning(safe.md(w))
+            st.warning(safe.md(uploads.hide_temp_paths(w, src)))
         for f, why in rep.get("skipped_files", {}).items():
-            st.info(f"Skipped {safe.md(f)}: {safe.md(why)}")
+            st.info(f"Skipped {safe.md(uploads.hide_temp_paths(f, src))}: {safe.md(uploads.hide_temp_paths(why, src))}")
     rej = data.rejected_rows(key, ver, int(chosen))
     st.markdown(f"**Rejected rows of this import:** {ui.num(len(rej))}")
     if len(rej):
-        st.dataframe(rej.head(500), hide_index=True)
+        ui.table(rej.head(500))
         st.download_button("Download rejected rows (CSV)", safe.csv_bytes(rej),
                            file_name=f"{path.stem}-import-{chosen}-rejected.csv", mime="text/csv",
                            on_click=data.audit, args=("downloaded rejected rows", f"import {chosen}, {len(rej)} rows"))
+
+def import_message(report, label: str) -> str:
+    """One sentence with every outcome of an import."""
+    o = report.outcomes
+    parts = [f"{ui.num(report.rows_read)} rows read", f"{ui.num(o.get('mapped', 0))} mapped",
+             f"{ui.num(o.get('no_location', 0))} with no location", f"{ui.num(o.get('outside_area', 0))} outside the area",
+             f"{ui.num(o.get('rejected', 0))} rejected"]
+    held = (f" Of the rows kept, {ui.num(report.new or 0)} were new and {ui.num(report.duplicates or 0)} "
+            "already held." if report.new is not None else "")
+    return f"Imported {label}: " + ", ".join(parts) + "." + held
+
 
 # ---- import more
 st.subheader("Import a file")
@@ -126,6 +144,8 @@ if st.button("Import", type="primary", disabled=upload is None, key="data_go"):
     except GeoInputError as err:
         st.error(f"Nothing was imported. {safe.md(str(err))}")
     else:
-        st.success(f"Imported {label}: {ui.num(report.rows_read)} rows read, "
-                   f"{ui.num(report.new)} new, {ui.num(report.duplicates)} already held.")
-        st.code(report.summary())
+        shown_name = uploads.display_label(upload.name)  # escaped where shown
+        st.session_state["data_flash"] = {"message": import_message(report, shown_name),
+                                          "summary": uploads.hide_temp_paths(report.summary(), shown_name)}
+        st.session_state.pop("data_import", None)  # the report shown is the new import's
+        st.rerun()  # the tables above were read before the import

@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import data, ui
-from geo import maps, safe
+from geo import labels, maps, safe
 from geo.errors import GeoInputError
 from geo.hotspot_runs import CALLS_CRIME_CLASSES, METHODS, SIMPLE_LABELS, add_hotspot_layer, export_layers
 from geo.settings import SENSITIVE_SITE_KINDS, settings
@@ -205,8 +205,19 @@ draw_map()
 # ------------------------------------------------------------------ tables and downloads
 
 st.subheader("Hot spots")
-hot = run.hot.drop(columns="geometry")
 id_col = "cluster_id" if method in ("dbscan", "hdbscan") else "cell_id"
+hot = run.hot.drop(columns="geometry")
+
+
+def near(frame, word: str) -> list[str]:
+    """"hexagon near Darnall" for each row of ``frame``: the ward (else neighbourhood, LSOA) under it."""
+    fine = next((lv for lv in ("ward", "neighbourhood", "lsoa") if lv in info["levels"]), None)
+    return labels.near_labels(frame, data.boundaries(key, ver, fine) if fine else None, shape=word)
+
+
+cell_word = "hexagon" if shape == "hex" else "square"
+if len(hot) and id_col in hot:  # names, not a cell id
+    hot.insert(0, "where", near(run.hot, "cluster" if id_col == "cluster_id" else cell_word))
 sort_col = "harm" if "harm" in hot.columns else ("intensity_km2" if "intensity_km2" in hot.columns else "n")
 hot = hot.sort_values(sort_col, ascending=False)
 drop = [c for c in ("row", "col", "pvalue", "hotspot", "pattern") if c in hot.columns]
@@ -219,12 +230,8 @@ else:
     st.caption(f"{len(hot):,} hot {'clusters' if id_col == 'cluster_id' else 'cells'}, most "
                f"{'harm' if sort_col == 'harm' else 'intense'} first; the nearest site of each kind and its "
                "distance in metres (0: inside the hot spot).")
-    fmt = {c: st.column_config.NumberColumn(format="%.0f") for c in hot.columns if c.endswith("_m")}
-    fmt.update({"harm": st.column_config.NumberColumn("harm (days)", format="%.0f"),
-                "gistar": st.column_config.NumberColumn("Gi* z", format="%.2f"),
-                "p_adj": st.column_config.NumberColumn("p (FDR)", format="%.4f"),
-                "area_m2": st.column_config.NumberColumn("area (m²)", format="%.0f")})
-    st.dataframe(hot, hide_index=True, column_config=fmt, height=300, key="hs_hot_table")
+    ui.table(hot.drop(columns=[id_col]), measure=ui.measure_name(info, layer), height=300, key="hs_hot_table",
+             config={"where": st.column_config.TextColumn("Where")})
 
 stem = f"{path.stem}-{method}-{m0}-{m1}"
 d1, d2, d3 = st.columns(3)
@@ -261,13 +268,10 @@ else:
                + (" (with fewer than 5 months no trend can reach the 5 % level)."
                   if len(exposure.attrs.get("months", [])) < 5 else "."))
     show = ranked.drop(columns=["geometry", "site_id", "bcu_code", "trend_tau"], errors="ignore")
-    cfg = {c: st.column_config.NumberColumn(format="%.0f") for c in show.columns
-           if c.startswith(("harm_", "hotspot_distance"))}
-    cfg["trend_pvalue"] = st.column_config.NumberColumn("trend p", format="%.3f")
     if show.empty:
         st.caption("No site has incidents within the inner buffer.")
     else:
-        st.dataframe(show, hide_index=True, column_config=cfg, height=360, key="hs_sites_table")
+        ui.table(show, measure=ui.measure_name(info, layer), height=360, key="hs_sites_table")
 
 # ------------------------------------------------------------------ calls vs crime
 st.subheader("Calls for service against recorded crime")
@@ -303,5 +307,5 @@ else:
                 st_folium(m, returned_objects=[], height=480, use_container_width=True, key="cvc_map")
 
             draw_cvc()
-            st.dataframe(pd.DataFrame(hidden.drop(columns="geometry")), hide_index=True, height=240,
-                         key="hs_cvc_table")
+            ui.table(pd.DataFrame(hidden.drop(columns=["geometry", "cell_id"], errors="ignore")).assign(
+                where=near(hidden, cell_word)), height=240, key="hs_cvc_table", config={"where": st.column_config.TextColumn("Where")})

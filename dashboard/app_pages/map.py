@@ -43,11 +43,11 @@ def build_map(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_only:
                       tile_url=info["settings"].get("tile_url") or settings.tile_url,
                       attribution=info["settings"].get("tile_attribution", ""))
     table: dict = {}
-    label = "Harm (CCHI days)" if value_col == "harm" else "Incidents"
+    label = "Harm (CCHI days)" if value_col == "harm" else noun
     if len(shown) > settings.max_points_on_map and fine:
         agg = data.map_units(key, ver, role_key, main_layer, fine, (m0, m1), cats, basket_only)
         name = f"{label} by {fine.upper() if fine == 'lsoa' else fine}"
-        maps.add_choropleth(m, agg, value_col, name=name, label=label, tooltip_fields=["name", "count", "harm"])
+        maps.add_choropleth(m, agg, value_col, name=name, label=label, tooltip_fields=["name", "count", "harm"] if weighted else ["name", "count"])
         table[name] = agg
     else:
         maps.add_points(m, shown, name="Incidents", color_by="category",
@@ -92,6 +92,10 @@ def build_map(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_only:
     return maps.finish(m), table
 
 
+weighted = ui.layer_weighted(info, main_layer)  # no harm weights (Portland calls): counts are never called harm
+noun = "Incidents" if weighted or main_layer != "calls" else "Calls"
+
+
 @st.fragment
 def map_section():
     with st.container(border=True):
@@ -117,9 +121,13 @@ def map_section():
     value_col = "harm" if measure == "Harm" else "count"
 
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Incidents shown", ui.num(len(shown)))
-    c2.metric("Harm (CCHI days)", ui.num(shown["harm"].sum()))
-    c3.metric("Drug-market harm basket", ui.num(sel.loc[sel["in_basket"], "harm"].sum()))
+    c1.metric(f"{noun} shown", ui.num(len(shown)))
+    if weighted:
+        c2.metric("Harm (CCHI days)", ui.num(shown["harm"].sum()))
+        c3.metric("Drug-market harm basket", ui.num(sel.loc[sel["in_basket"], "harm"].sum()))
+    else:
+        c2.metric(f"Drug-related {noun.lower()}", ui.num(int(sel["in_basket"].sum())),
+                  help="No harm weights for these categories: counted, not weighed.")
     if main_layer == "crime":
         drugs = int((sel["category"] == settings.enforcement_category).sum())
         c4.metric("Drug offences", ui.num(drugs), help=ENFORCEMENT_LABEL)
@@ -127,8 +135,8 @@ def map_section():
     if change:
         st.caption(
             f"**What changed:** {ui.month_label(change['month'])} against {ui.month_label(change['previous'])}: "
-            f"harm {ui.num(change['harm'])} ({ui.pct(change['harm_pct'])}), "
-            f"incidents {ui.num(change['count'])} ({ui.pct(change['count_pct'])}).")
+            + (f"harm {ui.num(change['harm'])} ({ui.pct(change['harm_pct'])}), " if weighted else "")
+            + f"{noun.lower()} {ui.num(change['count'])} ({ui.pct(change['count_pct'])}).")
     no_loc = data.select(data.incidents_readonly(key, ver, main_layer, ("no_location",)), (m0, m1))
     if len(no_loc):
         st.caption(f"{ui.num(len(no_loc))} incidents in this period have no location: counted on the Data page, "
@@ -156,13 +164,16 @@ def map_section():
                            file_name=f"{stem}.png", mime="image/png", on_click=data.audit,
                            args=("downloaded map PNG", detail), key="map_png")
 
-    st.subheader("Harm by crime type")
+    st.subheader("Harm by crime type" if weighted
+                 else f"{noun} by {'call group' if main_layer == 'calls' else 'type'}")
     if len(sel):
         from geo.harm import summarise
         t = summarise(sel)
         t["category"] = t["category"].where(t["category"] != settings.enforcement_category,
                                             t["category"] + " (enforcement activity)")
         t["harm_share"] = t["harm_share"] * 100
+        if not weighted:
+            t = t.drop(columns=[c for c in t.columns if c.startswith("harm")])
         st.dataframe(t, hide_index=True,
                      column_config={"harm": st.column_config.NumberColumn("harm (days)", format="localized"),
                                     "count": st.column_config.NumberColumn(format="localized"),

@@ -17,6 +17,7 @@ from dashboard import auth, data, ui
 from geo import access, maps, safe
 from geo.auth import AccessDenied
 from geo.errors import GeoInputError
+from geo.labels import option_labels, unit_label
 from geo.operations import TACTICS, Operation
 from geo.render import palette
 
@@ -31,6 +32,7 @@ if flash:
 register = data.operations(key, ver)  # scoped by geo.access: an inspector sees their BCUs' operations only
 bcus = data.bcus(key, ver)
 bcu_names = dict(zip(bcus["code"], bcus["name"]))
+area_names = ui.area_names(key, ver)  # codes -> names, for the register's targets
 
 # ---- the register
 if register:
@@ -38,11 +40,11 @@ if register:
         "name": o.name, "BCU": bcu_names.get(o.bcu, o.bcu), "tactic": o.tactic,
         "start": ui.date_label(o.start), "end": ui.date_label(o.end),
         "days": (o.end_date - o.start_date).days + 1,
-        "target": (f"unit {o.target_unit}" if o.target_kind == "unit" else
+        "target": (unit_label(o.target_unit, area_names) if o.target_kind == "unit" else
                    f"{o.radius_m or 0:,.0f} m radius" if o.target_kind == "point_radius" else "drawn polygon"),
         "targeted harms": ", ".join(o.targeted_harms) or "all", "notes": o.notes,
     } for o in register])
-    st.dataframe(table, hide_index=True)
+    ui.table(table)
     st.download_button("Download the register (CSV)", safe.csv_bytes(table),
                        file_name=f"{path.stem}-operations.csv", mime="text/csv",
                        on_click=data.audit, args=("downloaded operations register", f"{len(table)} operations"))
@@ -121,19 +123,19 @@ def results_section():
             "total_estimate": "WDD total", "total_p": "p (total)", "wdq": "WDQ", "etest_p": "E-test p"}
     st.dataframe(keyt[list(cols)].rename(columns=cols), hide_index=True, key="res_key_table")
     with st.expander("All measures (per crime type, counts and harm)"):
-        st.dataframe(res.table, hide_index=True)
+        ui.table(res.table, names=area_names)
     st.markdown("**Across boundaries, equal-area design** (Poisson, not calibrated: read the verdict above)")
     if len(res.cross):
-        st.dataframe(pd.DataFrame(res.cross.drop(columns="geometry"))[
+        ui.table(pd.DataFrame(res.cross.drop(columns="geometry"))[
             ["level", "name", "force", "status", "before", "after", "estimate", "harm_estimate", "p", "p_holm",
-             "reading"]], hide_index=True)
+             "reading"]], names=area_names)
     mv = res.migration.moves
     if len(mv):
         st.markdown("**Hot spot moves** (descriptive only: Gi* hot spots before and after flicker from month to "
                     "month, so a move is not a test)")
-        st.dataframe(pd.DataFrame(mv.drop(columns="geometry"))[
+        ui.table(pd.DataFrame(mv.drop(columns="geometry"))[
             ["kind", "distance_m", "n_before", "n_after", "from_bcu", "to_bcu", "crosses_bcu", "crosses_force",
-             "near_site", "flag"]], hide_index=True)
+             "near_site", "flag"]], names=area_names)
     st.markdown("**Caveats**")
     for cav in res.caveats:
         st.caption("• " + safe.md(cav))
@@ -316,11 +318,13 @@ bcu = c1.selectbox("BCU", bcu_codes, format_func=bcu_names.get, key=k + "bcu",
                    index=bcu_codes.index(op.bcu) if op and op.bcu in bcu_codes else 0)
 tactic = c2.selectbox("Tactic", TACTICS, key=k + "tactic", index=TACTICS.index(op.tactic) if op else 0)
 months = info["months"]
+# A new operation defaults to one of the latest months held, leaving two months after it for results analysis.
 default_start = dt.date.fromisoformat(op.start) if op else (
-    dt.date.fromisoformat(months[len(months) // 2] + "-01") if months else dt.date.today())
+    dt.date.fromisoformat(months[max(0, len(months) - 3)] + "-01") if months else dt.date.today().replace(day=1))
+default_end = dt.date.fromisoformat(op.end) if op else (
+    (default_start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1))
 start = c1.date_input("Start", value=default_start, key=k + "start", format="DD/MM/YYYY")
-end = c2.date_input("End", value=dt.date.fromisoformat(op.end) if op else default_start + dt.timedelta(days=27),
-                    key=k + "end", format="DD/MM/YYYY")
+end = c2.date_input("End", value=default_end, key=k + "end", format="DD/MM/YYYY")
 
 kinds = {"unit": "A boundary unit", "point_radius": "A point and radius", "polygon": "A drawn polygon"}
 target_kind = st.radio("Target area", list(kinds), format_func=kinds.get, horizontal=True, key=k + "kind",
@@ -335,7 +339,7 @@ if target_kind == "unit":
         units = units[units["parent_code"] == bcu] if (units["parent_code"] == bcu).any() else units
     units = units.sort_values("name")
     codes = units["code"].tolist()
-    labels = dict(zip(units["code"], units["name"] + " (" + units["code"] + ")"))
+    labels = option_labels(units["code"], units["name"], level=level)  # "Darnall", not "711 (711)"
     cur = op.target_unit.split(":", 1)[1] if op and op.target_unit else None
     code = st.selectbox("Unit", codes, format_func=labels.get, key=k + "unit",
                         index=codes.index(cur) if cur in codes else 0)
