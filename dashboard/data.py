@@ -65,6 +65,11 @@ def same_data(path, before: int, after: int) -> None:
             del _SAME_DATA[k]
 
 
+def open_workspace(path):
+    """The workspace at ``path``, open for one ``with`` block (:func:`geo.services.opened`)."""
+    return services.opened(path)
+
+
 def version(path: Path) -> float | str:
     """Changes whenever the workspace's data are written (cache key); audit entries do not count.
 

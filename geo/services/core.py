@@ -26,6 +26,14 @@ def opened(where):
     if isinstance(where, Workspace):
         yield where
         return
+    from ..store import store_url
+    if store_url(where):  # a PostGIS workspace (a postgresql:// URL, or a path with GEO_STORE set)
+        ws = Workspace.open(where)
+        try:
+            yield ws
+        finally:
+            ws.close()
+        return
     path = Path(where)
     if not path.is_file():
         raise GeoInputError("The workspace file does not exist", where=str(path),
