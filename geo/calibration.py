@@ -276,8 +276,8 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
              "compass sectors and by BCU and force; force-months without data are left out and said so. The rings and "
              "sectors are one family corrected by the max-statistic (single-step maxT; Westfall & Young 1993): the "
              "same placebo copies give, each, the largest standardised |z| = |z| / √φ over their rings and sectors, "
-             "and a real ring or sector is flagged when at most its α share of those maxima (counting the real one; "
-             "only placebos with at least as many rings and sectors tested) reach its own |z|. This respects the correlation of overlapping rings and sectors, so it is less "
+             "and a real ring or sector is flagged when at most its α share of those maxima (counting the real one) "
+             "reach its own |z|. This respects the correlation of overlapping rings and sectors, so it is less "
              "conservative than Holm; pieces across a BCU or force line (each with its own control) keep Holm.", "",
              "## False alarms: placebo operations where nothing happened", "",
              f"{len(null)} placebo operations: {int((null['kind'] == 'circle').sum())} circles of 300–500 m at the "
