@@ -195,22 +195,6 @@ def _family(tests: list, alpha: float, null_max=None) -> list:
     return out
 
 
-def _family_null(null: NullModel, key: str, m: int):
-    """Placebo maxima of family `key` over at least as many tested members as the real family's `m`.
-
-    A placebo with fewer members that had enough incidents has a smaller maximum by
-    construction; comparing the real family only with placebos of at least its size keeps
-    the maxT threshold from being too low. ``None`` (Holm) when fewer than
-    :data:`~geo.displacement.null.MIN_PLACEBOS` placebos qualify.
-    """
-    mx, nv = null.maxz.get(key), null.maxz.get(key + "|n")
-    if mx is None:
-        return None
-    if nv is not None:
-        mx = mx[nv >= m]
-    return mx if mx.size >= MIN_PLACEBOS else None
-
-
 def _replace(t: AreaTest, **kw) -> AreaTest:
     d = t.as_dict()
     d.update(kw)
@@ -322,7 +306,7 @@ def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float
                         phi=phi.get("sector|count", phi["catchment|count"]), alpha=a_r, unit="count",
                         ring=x.label.rsplit(" m ", 1)[0] + " m", direction=x.label.rsplit(" m ", 1)[1])
               for x in catch.sectors]
-    rings = _family(rings, a_r, _family_null(null, MAXT_FAMILY, sum(t.status != TOO_FEW for t in rings)))
+    rings = _family(rings, a_r, null.maxz.get(MAXT_FAMILY))
     pieces = []
     for pc in catch.pieces:
         pc_ctrl = area_sums(pts, pc.control)

@@ -26,9 +26,7 @@ sizes and force, and returns the factor ``phi`` by which the Poisson variance is
    (:attr:`NullModel.maxz`). The family-wise adjusted p of a real ring or sector is the
    share of placebo maxima at least as large (:func:`maxt_adjust`; single-step maxT,
    Westfall & Young 1993), which respects the correlation of overlapping rings and
-   sectors and is less conservative than Holm or Bonferroni. Only placebos with at least
-   as many members tested (enough incidents) as the real family count, since a smaller
-   family has a smaller maximum.
+   sectors and is less conservative than Holm or Bonferroni.
 
 References
 ----------
@@ -250,8 +248,7 @@ class NullModel:
     maxz : dict of str -> ndarray
         Per family (``"rings"``: the rings and their sectors, count unit), the largest
         standardised ``|z| / sqrt(phi)`` of each placebo over the family's members with
-        enough incidents: the joint null used by :func:`maxt_adjust`; ``"rings|n"`` the
-        number of those members in each placebo.
+        enough incidents: the joint null used by :func:`maxt_adjust`.
     """
 
     phi: dict
@@ -364,7 +361,6 @@ def dispersion(r: Raster, shapes: dict, *, centre, control, tau: float = 1.0, ca
         ok = np.isfinite(m).any(axis=0)
         maxz[MAXT_FAMILY] = np.nanmax(np.where(np.isfinite(m), m, -np.inf)[:, ok], axis=0) if ok.any() \
             else np.zeros(0)
-        maxz[MAXT_FAMILY + "|n"] = np.isfinite(m).sum(axis=0)[ok]
     logger.info("over-dispersion from %s placebos: %s", idx.size,
                 ", ".join(f"{k} {v:.2f}" for k, v in phi.items()))
     return NullModel(phi, n, int(idx.size), rule, maxz)
