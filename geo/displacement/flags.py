@@ -11,8 +11,12 @@ the Poisson variance inflated by the over-dispersion ``phi`` estimated from plac
 ``rings``
     each distance ring (0-250, 250-500, 500-1,000 m), and each ring's eight compass
     sectors, against the rest of the BCU; two-sided (a rise is possible displacement, a
-    fall a diffusion of benefits); Holm across rings and sectors at ``alpha * 0.4``.
-    Sectors use one pooled ``phi`` from the placebos' sectors.
+    fall a diffusion of benefits); family-wise at ``alpha * 0.4`` by the max-statistic
+    (single-step maxT, Westfall & Young 1993): a ring or sector is flagged when its
+    standardised ``|z|`` is reached by the largest ``|z|`` over the rings and sectors of at
+    most that share of the placebo copies (:func:`geo.displacement.null.maxt_adjust`), which
+    uses the correlation of overlapping rings and sectors; Holm when there are too few
+    placebos. Sectors use one pooled ``phi`` from the placebos' sectors.
 ``pieces``
     each ring cut by every other BCU of the force and every other force, against the rest
     of that BCU or force; one-sided (rises); Holm across pieces at ``alpha * 0.3``.
