@@ -210,7 +210,7 @@ def run_power(incidents, boundaries, sites, *, own_force: str, per_bcu: int = 6,
 
 
 FLAGS = (("target", "Target effect (harm), two-sided", 1.0),
-         ("rings", "Rings and ring sectors: displacement or diffusion (Holm over rings + sectors, two-sided)", 0.4),
+         ("rings", "Rings and ring sectors: displacement or diffusion (max-statistic over rings + sectors, two-sided)", 0.4),
          ("pieces", "Displacement into another BCU or force (Holm over pieces, rises)", 0.3),
          ("sites", "Displacement towards sensitive sites (rises)", 0.3),
          ("any", "Any displacement or diffusion flag (rings, pieces, sites)", 1.0))
@@ -273,7 +273,12 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
              "(q95|z| / 1.96)²) over their z-scores (the \"spread of placebo z-scores\" is √φ). Areas with fewer "
              "than 3 basket incidents before, or 10 before and after, are \"too few to tell\" and never flagged. "
              "The catchment is rings 0–250, 250–500 and 500–1,000 m from the target's edge, each cut into eight "
-             "compass sectors and by BCU and force; force-months without data are left out and said so.", "",
+             "compass sectors and by BCU and force; force-months without data are left out and said so. The rings and "
+             "sectors are one family corrected by the max-statistic (single-step maxT; Westfall & Young 1993): the "
+             "same placebo copies give, each, the largest standardised |z| = |z| / √φ over their rings and sectors, "
+             "and a real ring or sector is flagged when at most its α share of those maxima (counting the real one) "
+             "reach its own |z|. This respects the correlation of overlapping rings and sectors, so it is less "
+             "conservative than Holm; pieces across a BCU or force line (each with its own control) keep Holm.", "",
              "## False alarms: placebo operations where nothing happened", "",
              f"{len(null)} placebo operations: {int((null['kind'] == 'circle').sum())} circles of 300–500 m at the "
              f"hottest basket-crime locations of the four BCUs and {int((null['kind'] == 'ward').sum())} whole wards, "
@@ -303,7 +308,8 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
               "its z by this spread.", "",
               "The displacement/diffusion family splits α = 0.05 into 0.4 (rings and sectors), 0.3 (pieces by BCU/force) and "
               "0.3 (sensitive sites), so by Bonferroni the whole family fires on at most 5% of operations that did "
-              "nothing; each member's nominal rate is an upper bound (Holm within a family, correlated members).", "",
+              "nothing; the rings' max-statistic aims at its share exactly, the pieces' Holm and the single sites "
+              "test are upper bounds.", "",
               "## Power: planted displacement at real hot locations", "",
               "Half of the target's after-window basket incidents removed (the operation's effect) and 30% or 50% of "
               "the removed incidents, with their harm, planted 300 m–1.5 km from the target's edge (sd 80 m), "

@@ -22,7 +22,8 @@ The analysis has six parts, each a plain function over plain inputs, tied togeth
    a catchment of rings 0-250, 250-500 and 500-1,000 m (:func:`catchment`), cut by BCU,
    force and compass sector; every flag is a test with a stated share of alpha (target
    effect at alpha; rings and sectors 40%, BCU/force pieces 30%, sensitive sites 30% of
-   alpha, Holm within each), its Poisson variance inflated by the over-dispersion measured
+   alpha; rings and sectors family-wise by the max-statistic over the same placebo copies,
+   Holm within the others), its Poisson variance inflated by the over-dispersion measured
    on placebo copies of the target and rings in the same BCU; areas with too few
    incidents are "too few to tell". :class:`Verdict` reads aloud: harm, displacement,
    diffusion, activity. ``python -m geo calibrate`` measures the false-alarm rates and
@@ -64,7 +65,7 @@ from .areas import Catchment, StudyAreas, catchment, cross_units, equal_area_wid
 from .flags import SHARES, AreaTest, Assessment, assess
 from .measures import ALL, BASKET, SCALES, SMALL_COUNT, count_areas, cross_boundary, measures, scaled_wdd, wdd_arrays
 from .migration import HOTSPOT_COLUMNS, Migration, hotspot_migration, hotspots_of, match_hotspots
-from .null import NullModel, dispersion
+from .null import NullModel, dispersion, maxt_adjust
 from .power import PlantedPower, planted_power
 from .synthetic import synthetic_comparison
 from .temporal import ShiftTest, TemporalResult, temporal_shift
@@ -78,6 +79,7 @@ __all__ = [
     "analyse", "analyse_operation", "scaled_wdd", "wdd_arrays", "coverage",
     "BASKET", "ALL", "SCALES", "SMALL_COUNT", "HOTSPOT_COLUMNS",
     "Catchment", "catchment", "AreaTest", "Assessment", "assess", "SHARES", "NullModel", "dispersion",
+    "maxt_adjust",
     "Clause", "Verdict", "build_verdict", "ShiftTest", "TemporalResult", "temporal_shift",
     "PlantedPower", "planted_power", "synthetic_comparison",
 ]

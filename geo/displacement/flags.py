@@ -11,8 +11,12 @@ the Poisson variance inflated by the over-dispersion ``phi`` estimated from plac
 ``rings``
     each distance ring (0-250, 250-500, 500-1,000 m), and each ring's eight compass
     sectors, against the rest of the BCU; two-sided (a rise is possible displacement, a
-    fall a diffusion of benefits); Holm across rings and sectors at ``alpha * 0.4``.
-    Sectors use one pooled ``phi`` from the placebos' sectors.
+    fall a diffusion of benefits); family-wise at ``alpha * 0.4`` by the max-statistic
+    (single-step maxT, Westfall & Young 1993): a ring or sector is flagged when its
+    standardised ``|z|`` is reached by the largest ``|z|`` over the rings and sectors of at
+    most that share of the placebo copies (:func:`geo.displacement.null.maxt_adjust`), which
+    uses the correlation of overlapping rings and sectors; Holm when there are too few
+    placebos. Sectors use one pooled ``phi`` from the placebos' sectors.
 ``pieces``
     each ring cut by every other BCU of the force and every other force, against the rest
     of that BCU or force; one-sided (rises); Holm across pieces at ``alpha * 0.3``.
@@ -25,6 +29,13 @@ fires on at most ``alpha`` of operations that did nothing. An area with fewer th
 basket incidents before, or fewer than 10 before and after, is "too few to tell" and
 never flagged. Crime types are tested only as exploratory results (Benjamini-Hochberg),
 outside the verdict.
+
+References
+----------
+Westfall, P. H., & Young, S. S. (1993). Resampling-Based Multiple Testing: Examples and
+Methods for p-Value Adjustment. Wiley.
+Wheeler, A. P., & Ratcliffe, J. H. (2018). A simple weighted displacement difference test
+to evaluate place based crime interventions. Crime Science 7(11).
 """
 from __future__ import annotations
 
@@ -38,7 +49,7 @@ from scipy.stats import norm
 
 from .. import stats
 from .areas import Catchment, band_label, points_inside, union_geoms
-from .null import NullModel, wdd_z
+from .null import MAXT_FAMILY, MIN_PLACEBOS, NullModel, maxt_adjust, wdd_z
 
 __all__ = ["SHARES", "MIN_BEFORE", "MIN_TOTAL", "SITE_KINDS", "SITE_BUFFER_M", "WindowPoints", "AreaTest",
            "Assessment", "window_points", "area_sums", "area_test", "sites_zone", "assess", "sensitivity",
@@ -94,7 +105,7 @@ class AreaTest:
     ``estimate`` is the harm (CCHI days, ``unit="harm"``) or the basket incidents
     (``unit="count"``) above the control's prediction over the after window (positive: a
     rise), ``expected_after`` that prediction, ``harm_estimate`` the harm point estimate, ``ci_low``/``ci_high`` its interval at the family's level, ``p`` the
-    calibrated p-value, ``p_adj`` after the family's Holm adjustment, ``alpha`` the level it
+    calibrated p-value, ``p_adj`` after the family's adjustment (maxT or Holm), ``alpha`` the level it
     is tested at, ``phi`` the variance inflation used. ``status`` is "evidence", "no evidence"
     or "too few to tell"; ``reading`` is "displacement", "diffusion", "reduction", "increase" or "".
     """
@@ -160,16 +171,26 @@ def area_test(name: str, kind: str, sums: np.ndarray, control: np.ndarray, *, ta
                     p, p, alpha, phi, sides, "no evidence", unit=unit, harm_estimate=h_est, **extra)
 
 
-def _family(tests: list, alpha: float) -> list:
-    """Holm across the tested members; flag those with adjusted p below `alpha`."""
+def _family(tests: list, alpha: float, null_max=None) -> list:
+    """Flag the tested members whose family-wise adjusted p is within `alpha`.
+
+    With ``null_max`` (placebo maxima of the standardised ``|z|``, at least
+    :data:`~geo.displacement.null.MIN_PLACEBOS` of them) the adjustment is single-step
+    maxT (:func:`~geo.displacement.null.maxt_adjust`, flag where ``p_adj <= alpha``);
+    otherwise Holm (flag where ``p_adj < alpha``).
+    """
     idx = [i for i, t in enumerate(tests) if t.status != TOO_FEW]
     out = list(tests)
     if not idx:
         return out
-    adj = stats.holm([tests[i].p for i in idx])
+    maxt = null_max is not None and np.isfinite(np.asarray(null_max, float)).sum() >= MIN_PLACEBOS
+    if maxt:
+        adj = maxt_adjust([tests[i].estimate / tests[i].se for i in idx], null_max)
+    else:
+        adj = stats.holm([tests[i].p for i in idx])
     for i, pa in zip(idx, adj):
         t = tests[i]
-        ev = pa < alpha
+        ev = pa <= alpha if maxt else pa < alpha
         if t.sides == "two-sided":
             reading = ("displacement" if t.estimate > 0 else "diffusion") if ev else ""
         else:
@@ -289,7 +310,7 @@ def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float
                         phi=phi.get("sector|count", phi["catchment|count"]), alpha=a_r, unit="count",
                         ring=x.label.rsplit(" m ", 1)[0] + " m", direction=x.label.rsplit(" m ", 1)[1])
               for x in catch.sectors]
-    rings = _family(rings, a_r)
+    rings = _family(rings, a_r, null.maxz.get(MAXT_FAMILY))
     pieces = []
     for pc in catch.pieces:
         pc_ctrl = area_sums(pts, pc.control)

@@ -15,7 +15,7 @@ this operation rather than from a formula:
    verdict reports displacement, with its Wilson interval and the number of plants.
 
 A closed-form power (the removed count against one sector's standard error) ignores the
-spread of the planted incidents over sectors, the Holm step across 27 rings and sectors and
+spread of the planted incidents over sectors, the family-wise step across 27 rings and sectors and
 the background variation of the destination, and overstated the power (it printed 100% for
 the demo's Op Central, whose plants are found about 40% of the time).
 

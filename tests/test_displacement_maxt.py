@@ -1,0 +1,80 @@
+"""The max-statistic (single-step maxT) family-wise adjustment of the rings and sectors, on simulations with a known answer."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import norm
+
+from geo.displacement.flags import AreaTest, _family
+from geo.displacement.null import MAXT_FAMILY, maxt_adjust
+
+ALPHA = 0.05
+
+
+def _threshold(null_max, alpha=ALPHA) -> float:
+    """Smallest |z| that maxT flags at `alpha`."""
+    grid = np.linspace(0.0, 6.0, 6001)
+    return float(grid[np.argmax(maxt_adjust(grid, null_max) <= alpha)])
+
+
+def test_independent_members_give_sidaks_threshold():
+    rng = np.random.default_rng(0)
+    m, b = 10, 40_000
+    null_max = np.abs(rng.normal(size=(b, m))).max(axis=1)
+    sidak = norm.isf((1 - (1 - ALPHA) ** (1 / m)) / 2)           # 2.80 for 10 members
+    assert abs(_threshold(null_max) - sidak) < 0.05
+    assert _threshold(null_max) < norm.isf(ALPHA / m / 2) + 0.05   # never above Bonferroni's (2.81)
+
+
+def test_correlated_members_give_a_lower_threshold_than_bonferroni():
+    rng = np.random.default_rng(1)
+    m, b = 10, 40_000
+    common = rng.normal(size=(b, 1))
+    z = 0.95 * common + np.sqrt(1 - 0.95 ** 2) * rng.normal(size=(b, m))   # corr 0.9
+    thr = _threshold(np.abs(z).max(axis=1))
+    assert 1.96 < thr < norm.isf(ALPHA / m / 2) - 0.3
+    identical = np.abs(common[:, 0])                                     # one test repeated m times
+    assert abs(_threshold(identical) - norm.isf(ALPHA / 2)) < 0.05
+
+
+def test_family_wise_error_of_fresh_families_is_alpha():
+    rng = np.random.default_rng(2)
+    m = 27
+    null_max = np.abs(rng.normal(size=(400, m))).max(axis=1)        # 400 placebo copies, as the null draws
+    real = rng.normal(size=(20_000, m))
+    p = maxt_adjust(real.ravel(), null_max).reshape(real.shape)
+    fwer = float((p <= ALPHA).any(axis=1).mean())
+    assert 0.03 < fwer < 0.07                                          # alpha up to the 400 copies' noise
+    assert np.isnan(maxt_adjust([np.nan], null_max)[0])                # not tested: no p
+
+
+def _test(est, se):
+    return AreaTest("x", "ring", 20, 30, 1, 1, 1, est, se, 0, 0, 2 * norm.sf(abs(est / se)), 0, 0.02, 1.0,
+                    "two-sided", "no evidence", unit="count")
+
+
+def test_family_uses_the_placebo_maxima_and_falls_back_to_holm():
+    rng = np.random.default_rng(3)
+    null_max = np.abs(rng.normal(size=(1000, 27))).max(axis=1)
+    tests = [_test(2.9, 1.0), _test(-2.9, 1.0), _test(0.5, 1.0)]
+    # |z| = 2.9: Holm over three at 0.02 needs p < 0.0067 (|z| > 2.71) and flags; maxT over 27 members does not
+    holm = _family(tests, 0.02)
+    assert [t.status for t in holm] == ["evidence", "evidence", "no evidence"]
+    mt = _family(tests, 0.02, null_max)
+    assert [t.status for t in mt] == ["no evidence"] * 3
+    assert np.isclose(mt[0].p_adj, maxt_adjust([2.9], null_max)[0])
+    big = _family([_test(5.0, 1.0), _test(-5.0, 1.0)], 0.02, null_max)
+    assert [t.reading for t in big] == ["displacement", "diffusion"]
+    few = _family(tests, 0.02, null_max[:10])                           # too few placebos: Holm
+    assert [t.status for t in few] == [t.status for t in holm]
+
+
+def test_the_analysis_adjusts_rings_by_its_own_placebo_maxima():
+    from tests.test_displacement import _analyse, _incidents
+    res = _analyse(_incidents(np.random.default_rng(5)))
+    a = res.assessment
+    null_max = a.null.maxz[MAXT_FAMILY]
+    assert null_max.size >= 30 and np.all(null_max >= 0)
+    tested = [t for t in a.rings if t.status != "too few to tell"]
+    assert tested
+    for t in tested:
+        assert np.isclose(t.p_adj, maxt_adjust([t.estimate / t.se], null_max)[0])
