@@ -160,7 +160,10 @@ def map_section():
         d2.download_button("Download the map (HTML, works offline)", lambda: maps.render_standalone(m),
                            file_name=f"{stem}.html", mime="text/html", on_click=data.audit,
                            args=("downloaded map HTML", detail), key="map_html")
-        d3.download_button("Download the map (PNG)", lambda: map_png(table, f"{info['name']}: {m0} to {m1}"),
+        # the PNG is drawn when clicked, outside this run: everything it needs is read now
+        png_args = (table, f"{info['name']}: {m0} to {m1}", data.map_frame(key, ver, role_key),
+                    data.bcus(key, ver), value_col)
+        d3.download_button("Download the map (PNG)", lambda: map_png(*png_args),
                            file_name=f"{stem}.png", mime="image/png", on_click=data.audit,
                            args=("downloaded map PNG", detail), key="map_png")
 
@@ -181,12 +184,13 @@ def map_section():
                                                                                   min_value=0, max_value=100)})
 
 
-def map_png(table: dict, title: str) -> bytes:
-    """A static PNG of the map's main layers (no tiles; the boundaries are the basemap)."""
+def map_png(table: dict, title: str, frame, outlines, value_col: str) -> bytes:
+    """A static PNG of the map's main layers (no tiles; the boundaries are the basemap).
+
+    Runs when the download is clicked, outside the page's run (no session, no signed-in user):
+    it takes everything as arguments."""
     from geo.render.map_view import static_map_png
-    return static_map_png(table, frame=data.map_frame(key, ver, role_key), outlines=data.bcus(key, ver),
-                          value_col=st.session_state.get("map_measure", "Harm").lower(),
-                          title=title)
+    return static_map_png(table, frame=frame, outlines=outlines, value_col=value_col, title=title)
 
 
 map_section()
