@@ -119,7 +119,9 @@ def test_partner_session_carries_no_incident_detail(context, page, network_log, 
     quarter = r"(Jan–Mar|Apr–Jun|Jul–Sep|Oct–Dec) 20\d\d"
     shown = re.sub(quarter, "", page.get_by_test_id("stMain").inner_text())
     assert not re.search(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d", shown), shown[:500]
-    choose = page.get_by_test_id("stMain").get_by_test_id("stSelectbox")
+    # the quarter picker (the trend section's "Area" select box lists areas, not periods)
+    choose = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(
+        has=page.get_by_text("Quarter", exact=True))
     if choose.count():  # one complete quarter: a select box; several: a slider
         choose.first.click()
         options = page.get_by_role("option").all_inner_texts()
