@@ -181,7 +181,8 @@ def main(argv=None) -> int:
         for i in range(repeat):
             times.append(timed(page, actions[i % len(actions)], map_page=map_page))
         results[name] = times
-        print(f"  {name:<42} p50 {pct(times, 50):6.2f} s   p95 {pct(times, 95):6.2f} s", flush=True)
+        print(f"  {name:<42} p50 {pct(times, 50):6.2f} s   p95 {pct(times, 95):6.2f} s   "
+              f"({', '.join(f'{t:.2f}' for t in times)})", flush=True)
 
     try:
         with sync_playwright() as pw:

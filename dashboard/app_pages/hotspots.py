@@ -178,7 +178,7 @@ def hotspot_body():
 
     # ------------------------------------------------------------------ the map
     def draw_map():
-        bcu = data.bcus(key, ver, all_forces=False)
+        bcu = data.map_boundaries(key, ver, role_key, "bcu")  # cached, simplified, in WGS84 (as the Map page)
         frame = data.map_frame(key, ver, role_key)  # the user's own area (an inspector's BCU), else the force
         frames = [frame] if len(frame) else [run.layer]
         m = maps.base_map(maps.wgs84_bounds(*frames), tile_url=info["settings"].get("tile_url") or settings.tile_url,
