@@ -15,7 +15,7 @@ The first visit of each page is timed separately (caches cold); the interactions
 it are what a user feels every time (the first of each pair also fills its cache). Results analysis and the partner briefing are not
 timed here yet.
 
-Usage: ``python benchmarks/bench_interactions.py [--quick] [--repeat N]``.
+Usage: ``python benchmarks/bench_interactions.py [--quick] [--repeat N] [--only hotspots]``.
 """
 from __future__ import annotations
 
@@ -152,6 +152,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 repeats, no HDBSCAN")
     ap.add_argument("--repeat", type=int, default=None, help="repeats of each interaction (default 6)")
+    ap.add_argument("--only", choices=("hotspots",), default=None,
+                    help="time only these interactions (after signing in): 'hotspots' for the Hotspots page")
     args = ap.parse_args(argv)
     repeat = args.repeat or (2 if args.quick else 6)
     if not CHROMIUM.is_file():
@@ -179,7 +181,8 @@ def main(argv=None) -> int:
         for i in range(repeat):
             times.append(timed(page, actions[i % len(actions)], map_page=map_page))
         results[name] = times
-        print(f"  {name:<42} p50 {pct(times, 50):6.2f} s   p95 {pct(times, 95):6.2f} s", flush=True)
+        print(f"  {name:<42} p50 {pct(times, 50):6.2f} s   p95 {pct(times, 95):6.2f} s   "
+              f"({', '.join(f'{t:.2f}' for t in times)})", flush=True)
 
     try:
         with sync_playwright() as pw:
@@ -190,16 +193,21 @@ def main(argv=None) -> int:
             print(f"South Yorkshire demo, {repeat} repeats per interaction; target p95 < {TARGET_S} s")
             results["Sign in (analyst) -> Map, cold"] = [sign_in(page, url, "bench-analyst")]
             print(f"  {'Sign in (analyst) -> Map, cold':<42} {results['Sign in (analyst) -> Map, cold'][0]:6.2f} s")
-            run("Map: Harm <-> Count", [radio(page, "Show", "Count"), radio(page, "Show", "Harm")])
-            run("Map: crime type (Robbery / all)", [crime_type(page, "Robbery"), crime_type(page, None)])
-            run("Map: month slider step", [month_step(page, "ArrowLeft"), month_step(page, "ArrowRight")])
-            run("Map: hot spot layer on / off", [toggle(page, "Hot spots (Gi*)"), toggle(page, "Hot spots (Gi*)")])
+            if args.only is None:
+                run("Map: Harm <-> Count", [radio(page, "Show", "Count"), radio(page, "Show", "Harm")])
+                run("Map: crime type (Robbery / all)", [crime_type(page, "Robbery"), crime_type(page, None)])
+                run("Map: month slider step", [month_step(page, "ArrowLeft"), month_step(page, "ArrowRight")])
+                run("Map: hot spot layer on / off",
+                    [toggle(page, "Hot spots (Gi*)"), toggle(page, "Hot spots (Gi*)")])
             results["Hotspots: open, cold"] = [go_to(page, "Hotspots")]
             print(f"  {'Hotspots: open, cold':<42} {results['Hotspots: open, cold'][0]:6.2f} s")
             from geo.hotspot_runs import METHODS
             gi = METHODS["gistar"]
             for key in ("kde", "dbscan", "emerging") + (() if args.quick else ("hdbscan",)):
                 run(f"Hotspots: {gi} <-> {METHODS[key]}", [method(page, METHODS[key]), method(page, gi)])
+            if args.only is not None:
+                browser.close()
+                return report(results)
             results["Area summary: open, cold"] = [go_to(page, "Area summary")]
             levels = page.get_by_test_id("stRadio").filter(has_text="Areas").locator("label")
             options = [levels.nth(i).inner_text() for i in range(levels.count())]
@@ -217,6 +225,11 @@ def main(argv=None) -> int:
         proc.wait(timeout=20)
         shutil.rmtree(tmp, ignore_errors=True)
 
+    return report(results)
+
+
+def report(results: dict[str, list[float]]) -> int:
+    """Print the p50/p95 table (markdown) of ``results``; 0."""
     print(f"\n| interaction | n | p50 (s) | p95 (s) | < {TARGET_S} s p95 |")
     print("|---|---:|---:|---:|---|")
     for name, times in results.items():

@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo import access, services
+from geo.services import opened as open_workspace  # the merge left three callers without it
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -351,23 +352,53 @@ def hotspot_defaults(path: str, version: float, role_key: tuple, layer: str, mon
                                      inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+# The runs and the site exposure are shared read-only (cache_resource): a cache hit hands back
+# the same object at once instead of unpickling thousands of polygons on every rerun.
+@st.cache_resource(show_spinner=False, max_entries=16)
 def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
              method: str, weighted: bool, params: tuple):
-    """:func:`geo.services.find_hotspots` on the selection; ``params`` is a sorted tuple of pairs."""
+    """:func:`geo.services.find_hotspots` on the selection; ``params`` is a sorted tuple of pairs.
+
+    Shared between runs and sessions of the same scope: never modify the result (filtering and
+    ``assign`` make new frames and are fine).
+    """
     return services.find_hotspots(path, user=role_key, layer=layer, method=method, weighted=weighted,
                                   params=dict(params),
                                   inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
                   method: str, weighted: bool, params: tuple, buffers: tuple):
-    """Site exposure (the sites of the user's area) and, per hot spot, the nearest site of each kind."""
+    """Site exposure (the sites of the user's area) and, per hot spot, the nearest site of each kind
+    (shared read-only, like :func:`hotspots`)."""
     run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
     return services.hotspot_site_exposure(path, user=role_key, run=run, layer=layer, buffers=buffers,
                                           inputs=_hotspot_inputs(path, version, role_key, layer, months,
                                                                  categories))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def hotspot_table(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
+                  method: str, weighted: bool, params: tuple, buffers: tuple, word: str, level: str | None):
+    """The hot spots of :func:`hotspots` as a table: ``where`` ("hexagon near <ward>", from the
+    boundaries of ``level``), most harm (else most intense, else most incidents) first, and the
+    nearest site of each kind from :func:`hotspot_sites`. No geometry; cached by its inputs."""
+    from geo import labels
+    run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
+    _, nearest = hotspot_sites(path, version, role_key, layer, months, categories, method, weighted, params,
+                               buffers)
+    id_col = "cluster_id" if method in ("dbscan", "hdbscan") else "cell_id"
+    hot = run.hot.drop(columns="geometry")
+    if len(hot) and id_col in hot:  # names, not a cell id
+        hot.insert(0, "where", labels.near_labels(run.hot, _boundaries(path, version, level, role_key) if level else None,
+                                                  shape=word))
+    sort_col = "harm" if "harm" in hot.columns else ("intensity_km2" if "intensity_km2" in hot.columns else "n")
+    hot = hot.sort_values(sort_col, ascending=False)
+    hot = hot.drop(columns=[c for c in ("row", "col", "pvalue", "hotspot", "pattern") if c in hot.columns])
+    if nearest is not None:
+        hot = hot.merge(nearest.rename(columns={"hotspot_id": id_col}), on=id_col, how="left")
+    return hot
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import Counter
 
 import geopandas as gpd
 import numpy as np
@@ -118,6 +117,21 @@ def check_pair_memory(x: np.ndarray, y: np.ndarray, radius_m: float, *, what: st
             f"{mb:,.0f} MB of memory (the limit is {limit:,.0f} MB)",
             fix=f"use a radius of about {fits:,.0f} m or less, or fewer months or crime types")
     return mb
+
+
+def _top_categories(cats: pd.Series, lab: np.ndarray, k: int) -> list[str]:
+    """``"Robbery 12; Drugs 3"`` per cluster: its three most frequent categories, ties in order of
+    first appearance (as ``Counter.most_common``), one vectorised pass instead of a loop per cluster."""
+    codes, names = pd.factorize(cats.astype(str).to_numpy())
+    frame = pd.DataFrame({"l": lab, "c": codes, "i": np.arange(len(lab))})
+    g = frame.groupby(["l", "c"], sort=False)["i"].agg(["size", "min"]).reset_index()
+    g = g.sort_values(["l", "size", "min"], ascending=[True, False, True], kind="stable")
+    g = g[g.groupby("l", sort=False).cumcount() < 3]
+    text = pd.Series(np.asarray(names, dtype=object)[g["c"].to_numpy()], index=g.index) + " " + g["size"].astype(str)
+    top = [""] * k
+    for lbl, joined in text.groupby(g["l"], sort=False).agg("; ".join).items():
+        top[int(lbl)] = joined
+    return top
 
 
 def point_clusters(
@@ -241,12 +255,7 @@ def point_clusters(
     else:
         hulls = np.array([], dtype=object)
     if category_col is not None and k:
-        cats = points[category_col].to_numpy()[keep]
-        top = [""] * k
-        frame = pd.DataFrame({"l": lab, "c": cats})
-        for lbl, grp in frame.groupby("l", sort=False)["c"]:
-            top[int(lbl)] = "; ".join(f"{c} {m}" for c, m in
-                                      Counter(grp.astype(str)).most_common(3))
+        top = _top_categories(points[category_col][keep], lab, k)
     else:
         top = [""] * k
     out = gpd.GeoDataFrame(
