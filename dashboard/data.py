@@ -17,7 +17,6 @@ from pathlib import Path
 import streamlit as st
 
 from geo import access, services
-from geo.services import opened as open_workspace  # the merge left three callers without it
 
 ROOT = Path(__file__).resolve().parents[1]
 
