@@ -79,7 +79,7 @@ def test_map_page_on_portland_calls(workspaces):
     # the call groups have no harm weights: nothing counts calls as "harm" (issue 12)
     assert not any("harm" in label.lower() for label in metrics)
     assert [r for r in at.radio if r.key == "map_measure"] == []  # no Harm/Count choice
-    assert any("counted, not weighed" in c.value for c in at.sidebar.caption)
+    assert any("counted, not weighed" in c.value for c in at.caption)  # the filters sit in the Map fragment
 
 
 def test_data_page_shows_reconciled_reports_and_rejected_rows(workspaces):
