@@ -65,21 +65,15 @@ def same_data(path, before: int, after: int) -> None:
             del _SAME_DATA[k]
 
 
-def open_workspace(path):
-    """The workspace at ``path``, open for one ``with`` block (:func:`geo.services.opened`)."""
-    return services.opened(path)
-
-
 def version(path: Path) -> float | str:
     """Changes whenever the workspace's data are written (cache key); audit entries do not count.
 
     With ``GEO_STORE`` set: the shared PostGIS store's change counters, so that one user's
     import or edit is seen by every other user's next run."""
     path = Path(path)
-    from geo.store import store_url
-    if store_url(path):
-        with open_workspace(path) as ws:
-            return ws.store.version()
+    shared = services.store_version(path)  # None for a GeoPackage file (not opened)
+    if shared is not None:
+        return shared
     if not path.exists():
         return 0
     ns = path.stat().st_mtime_ns
@@ -319,6 +313,16 @@ def _operations(path: str, version: float, role_key: tuple) -> list:
     return services.list_operations(path, user=role_key)
 
 
+def operation_bcus(path: str, version: float, *, user=None) -> list:
+    """:func:`geo.services.operation_bcus`: the BCU codes this user may give an operation."""
+    return _operation_bcus(path, version, user_key(user))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _operation_bcus(path: str, version: float, role_key: tuple) -> list:
+    return services.operation_bcus(path, user=role_key)
+
+
 def save_operation(path, op, *, user=None) -> str | None:
     """Create or change ``op`` for the signed-in user (or ``user``): :func:`geo.services.save_operation`
     (checked by :mod:`geo.access`, audited); returns the save's warning or ``None``."""
@@ -489,60 +493,34 @@ TREND_LEVELS = ("force", "bcu", "ward", "neighbourhood")
 
 
 def may_see_monthly(role_key: tuple) -> bool:
-    """Whether this user may see monthly series (incident-level data): not a partner (geo.access decides)."""
-    try:
-        access.require_incidents(role_key)
-    except access.AccessDenied:
-        return False
-    return True
+    """Whether this user may see monthly series: :func:`geo.services.may_see_monthly`."""
+    return services.may_see_monthly(role_key)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def trend_units(path: str, version: float, role_key: tuple, level: str):
-    """``code``, ``name`` and geometry of the areas of ``level`` this user may chart (an inspector: own BCUs)."""
-    import geopandas as gpd
-    access.require_incidents(role_key)
-    if level == "force":
-        with open_workspace(Path(path)) as ws:
-            force = ws.force or ws.name
-        geom = area(path, version)
-        if geom is None or access.scope_area(role_key, bcus(path, version, True)) is not None:
-            return gpd.GeoDataFrame({"code": [], "name": []}, geometry=[], crs=bcus(path, version).crs)
-        return gpd.GeoDataFrame({"code": ["force"], "name": [force]}, geometry=[geom], crs=bcus(path, version).crs)
-    units = bcus(path, version) if level == "bcu" else boundaries(path, version, level)
-    units = access.scope_units(role_key, units, bcus(path, version, True))
-    return units[["code", "name", "geometry"]].sort_values("name").reset_index(drop=True)
+    """:func:`geo.services.trend_units`: the areas of ``level`` this user may chart."""
+    return services.trend_units(path, user=role_key, level=level)
 
 
 @st.cache_data(show_spinner="Drawing the trend…", max_entries=16)
 def area_trend(path: str, version: float, role_key: tuple, level: str, code: str, last_month: str):
-    """The monthly harm of one area with control limits and change in words (:func:`geo.trends.area_trend`)."""
-    from geo.briefing import Area
-    from geo.coverage import covered_force_months
-    from geo.trends import area_trend as trend
-    units = trend_units(path, version, role_key, level)
-    row = units[units["code"] == code]
-    if row.empty:
-        raise access.AccessDenied(f"No {level} '{code}' among the areas you may see.")
-    inc = _incidents(path, version, "crime", ("mapped",), role_key)
-    r = row.iloc[0]
-    return trend(inc, Area(level, str(r["code"]), str(r["name"]), r.geometry), last_month, last_month,
-                 coverage=covered_force_months(inc))
+    """:func:`geo.services.area_trend` over the cached crime incidents and trend units."""
+    return services.area_trend(path, user=role_key, level=level, code=code, last_month=last_month,
+                               units=trend_units(path, version, role_key, level),
+                               incidents=_incidents(path, version, "crime", ("mapped",), role_key))
+
+
+def published_trend(path: str, version: float, threshold: int, level: str, code: str, name: str):
+    """:func:`geo.services.published_trend`: harm per published quarter of one area."""
+    return _published_trend(path, version, threshold, level, code, name, user_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def published_trend(path: str, version: float, threshold: int, level: str, code: str, name: str):
-    """Harm per published quarter of one area of the Area summary (partners' figures only)."""
-    from geo.trends import published_trend as trend
-    pub = partner_published(path, version, threshold)
-    if code == "force":
-        codes = None
-    elif level == pub.level:
-        codes = [code]
-    else:
-        units = boundaries(path, version, level)
-        codes = pub.units_in(units.loc[units["code"] == code].geometry.iloc[0])
-    return trend(pub, units=codes, quarters=list(pub.quarters), name=name)
+def _published_trend(path: str, version: float, threshold: int, level: str, code: str, name: str,
+                     role_key: tuple):
+    return services.published_trend(path, user=role_key, threshold=threshold, level=level, code=code, name=name,
+                                     published=_partner_published(path, version, threshold, role_key))
 
 
 # ---------------------------------------------------------------- national view (geo.national)
@@ -551,11 +529,14 @@ def national_folder() -> Path:
     return Path(os.environ.get("GEO_NATIONAL", ROOT / "national"))
 
 
+def national_view(folder: str, version: int, *, user=None):
+    """:func:`geo.services.national_view` (``version``: the run's summary file time, the cache key)."""
+    return _national_view(folder, version, user_key(user))
+
+
 @st.cache_data(show_spinner="Reading the national panels…", max_entries=2)
-def national_view(folder: str, version: int):
-    """The national panels, read-only (``version``: the run's summary file time, the cache key)."""
-    from geo.national.view import national_view as read
-    return read(folder)
+def _national_view(folder: str, version: int, role_key: tuple):
+    return services.national_view(folder, user=role_key)
 
 
 # ---------------------------------------------------------------- the Map page (fast paths)
@@ -565,7 +546,7 @@ def national_view(folder: str, version: int):
 # Keys carry the scope key ``(role, bcus)`` like every scoped cache.
 @st.cache_resource(show_spinner="Loading incidents…", max_entries=8)
 def _incidents_shared(path: str, version: float, layer: str | None, statuses, role_key: tuple):
-    return _incidents(path, version, layer, statuses, role_key)
+    return _incidents(path, version, layer, statuses, role_key)  # scoped by geo.services.incidents
 
 
 def incidents_readonly(path: str, version: float, layer: str | None = None, statuses: tuple = ("mapped",), *,
@@ -573,9 +554,10 @@ def incidents_readonly(path: str, version: float, layer: str | None = None, stat
     """:func:`incidents`, shared between runs and sessions of the same scope: never modify it.
 
     Filtering (``inc[mask]``) makes a new frame and is fine; assigning a column is not.
+    A partner or nobody gets :class:`~geo.auth.AccessDenied` from the service (never cached).
     """
-    key = access.require_incidents(_user(user))
-    return _incidents_shared(path, version, layer, tuple(statuses) if statuses is not None else None, key)
+    return _incidents_shared(path, version, layer, tuple(statuses) if statuses is not None else None,
+                             user_key(user))
 
 
 @st.cache_resource(show_spinner="Placing incidents in areas…", max_entries=8)
@@ -597,41 +579,27 @@ def select(inc, months: tuple[str, str], categories: tuple = (), basket_only: bo
 @st.cache_data(show_spinner=False, max_entries=64)
 def map_units(path: str, version: float, role_key: tuple, layer: str, level: str, months: tuple,
               categories: tuple, basket_only: bool):
-    """Count and harm per unit of `level` for one filter (units with at least one incident)."""
-    from geo.aggregate import by_unit
-    access.require_incidents(role_key)
-    inc = _incidents_shared(path, version, layer, ("mapped",), role_key)
-    shown = select(inc, months, categories, basket_only)
-    agg = by_unit(shown, boundaries(path, version, level), codes=_unit_codes(path, version, layer, level, role_key))
-    return agg[agg["count"] > 0]
+    """:func:`geo.services.map_units` over the shared incidents and their cached unit codes."""
+    return services.map_units(path, user=role_key, incidents=_incidents_shared(path, version, layer, ("mapped",),
+                                                                               role_key),
+                              level=level, months=months, categories=categories, basket_only=basket_only,
+                              codes=_unit_codes(path, version, layer, level, role_key),
+                              units=boundaries(path, version, level))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def map_frame(path: str, version: float, role_key: tuple):
-    """The polygons a map is framed on for this scope (an inspector's own BCUs, else the force)."""
-    from geo.render.map_view import view_area
-    b = bcus(path, version, True)
-    with open_workspace(Path(path)) as ws:
-        force = ws.force
-    return view_area(b, force=force, scope=access.scope_area(role_key, b))
+    """:func:`geo.services.map_frame`: an inspector's own BCUs, else the force."""
+    return services.map_frame(path, user=role_key)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def map_boundaries(path: str, version: float, role_key: tuple, level: str):
-    """Boundaries of `level` that touch the map's frame, simplified and in WGS84 (ready to draw, cached)."""
-    from geo.render.maps import to_wgs84
-    frame = map_frame(path, version, role_key)
-    b = bcus(path, version, True) if level == "bcu" else boundaries(path, version, level)
-    if len(frame) and level != "bcu":
-        b = b[b.intersects(frame.union_all().buffer(-1))]
-    return to_wgs84(b, ["code", "name", "force"] if "force" in b.columns else ["code", "name"], level)
+    """:func:`geo.services.map_boundaries`: boundaries touching the frame, in WGS84."""
+    return services.map_boundaries(path, user=role_key, level=level, frame=map_frame(path, version, role_key))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def map_sites(path: str, version: float, role_key: tuple):
-    """Sites inside the map's frame: (drawn at first: schools, treatment; the rest)."""
-    from geo.render.map_view import sites_in_view
-    s = sites(path, version)
-    if not len(s):
-        return s, s
-    return sites_in_view(s, map_frame(path, version, role_key))
+    """:func:`geo.services.map_sites`: (kinds drawn at first, the rest) inside the frame."""
+    return services.map_sites(path, user=role_key, frame=map_frame(path, version, role_key))

@@ -74,6 +74,10 @@ def geo_of(sy):
     finally:
         ws.close()
     found["published"] = services.partner_published(sy, user=USERS["analyst"])
+    found["path"] = sy
+    found["sheffield_wards"] = set(wards.loc[wards["parent_code"] == SHEFFIELD, "code"])
+    # the whole force's crime in the last month, read once: services given a frame scope it again
+    found["crime"] = services.incidents(sy, user=USERS["analyst"], layer="crime", months=(months[-1],) * 2)
     return found
 
 
@@ -127,6 +131,30 @@ READS = {
         p, user=u, quarters=g["quarters"], published=g["published"]), SIGNED_IN, None),
     "partner_units": (lambda p, u, g: services.partner_units(
         p, user=u, level="ward", quarters=g["quarters"], published=g["published"]), SIGNED_IN, None),
+    # views (geo.services.views): the Area summary's trends and the Map page
+    "trend_units": (lambda p, u, g: services.trend_units(p, user=u, level="ward"), INCIDENT_ROLES,
+                    lambda r, g: len(r) and set(r["code"]) == g["sheffield_wards"]),
+    "area_trend": (lambda p, u, g: services.area_trend(p, user=u, level="ward", code=g["sheffield_ward"],
+                                                       last_month=g["months"][-1], incidents=g["crime"]),
+                   INCIDENT_ROLES, None),
+    "published_trend": (lambda p, u, g: services.published_trend(
+        p, user=u, threshold=None, level="ward", code=g["sheffield_ward"], name="a ward",
+        published=g["published"]), SIGNED_IN, None),
+    "map_frame": (lambda p, u, g: services.map_frame(p, user=u), SIGNED_IN,
+                  lambda r, g: len(r) and _inside_sheffield(g, r.geometry)),
+    # (per ward, a point inside the Sheffield BCU may fall in a neighbouring ward's generalised polygon)
+    "map_units": (lambda p, u, g: services.map_units(p, user=u, incidents=g["crime"], level="bcu",
+                                                     months=(g["months"][-1],) * 2), INCIDENT_ROLES,
+                  lambda r, g: set(r["code"]) == {SHEFFIELD}),
+    # every Sheffield ward, and the neighbours touching its edge only
+    "map_boundaries": (lambda p, u, g: services.map_boundaries(p, user=u, level="ward"), SIGNED_IN,
+                       lambda r, g: g["sheffield_wards"] <= set(r["code"]) and len(r) < len(
+                           services.map_boundaries(g["path"], user=USERS["analyst"], level="ward"))),
+    "map_sites": (lambda p, u, g: services.map_sites(p, user=u), SIGNED_IN,
+                  lambda r, g: len(r[0]) + len(r[1]) and _inside_sheffield(
+                      g, list(r[0].geometry) + list(r[1].geometry))),
+    "operation_bcus": (lambda p, u, g: services.operation_bcus(p, user=u), INCIDENT_ROLES,
+                       lambda r, g: r == [SHEFFIELD]),
 }
 
 
@@ -297,6 +325,58 @@ def test_cli_identity(sy_rw, tmp_path, monkeypatch, capsys):
     log = _audit(sy_rw)
     assert log.loc[log["action"] == "operation deleted", "user"].str.startswith("cli:").any()
     assert services.cli_user().role == services.LOCAL_OPERATOR_ROLE == "analyst"
+
+
+def test_views_scope_what_an_inspector_charts_and_maps(sy, geo_of):
+    """An inspector's force row and a Rotherham ward are refused; the analyst's are not;
+    a partner may not see monthly series; the map counts of the whole force split by scope."""
+    ins, ana = USERS["inspector"], USERS["analyst"]
+    assert len(services.trend_units(sy, user=ana, level="force")) == 1
+    assert len(services.trend_units(sy, user=ins, level="force")) == 0
+    assert set(services.trend_units(sy, user=ins, level="bcu")["code"]) == {SHEFFIELD}
+    with pytest.raises(AccessDenied):
+        services.area_trend(sy, user=ins, level="ward", code=geo_of["rotherham_ward"],
+                            last_month=geo_of["months"][-1], incidents=geo_of["crime"])
+    services.area_trend(sy, user=ana, level="ward", code=geo_of["rotherham_ward"],
+                        last_month=geo_of["months"][-1], incidents=geo_of["crime"])
+    assert [r for r in USERS if services.may_see_monthly(USERS[r])] == sorted(INCIDENT_ROLES, key=list(USERS).index)
+    last = (geo_of["months"][-1],) * 2
+    whole = services.map_units(sy, user=ana, incidents=geo_of["crime"], level="bcu", months=last)
+    own = services.map_units(sy, user=ins, incidents=geo_of["crime"], level="bcu", months=last)
+    assert set(own["code"]) == {SHEFFIELD} and len(whole) > 1
+    assert own["count"].sum() == whole.set_index("code").loc[SHEFFIELD, "count"]
+    with pytest.raises(AccessDenied):
+        services.map_units(sy, user=USERS["partner"], incidents=geo_of["crime"], level="bcu", months=last)
+
+
+def test_national_view_is_for_analysts_and_a_file_store_has_no_store_version(sy, tmp_path):
+    from geo.errors import GeoInputError
+    for role, user in USERS.items():
+        if role in DATA_ROLES:  # allowed: then told the folder holds no run
+            with pytest.raises(GeoInputError):
+                services.national_view(tmp_path / "none", user=user)
+        else:
+            with pytest.raises(AccessDenied):
+                services.national_view(tmp_path / "none", user=user)
+    assert services.store_version(sy) is None
+
+
+def test_cache_layer_and_pages_decide_no_scope():
+    """dashboard/data.py and the pages open no workspace, touch no store, write no audit entry
+    themselves, and ask geo.access nothing but the cache key (``access.scope_key``) or catch
+    its refusal (``access.AccessDenied``): every access decision is in geo.services."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "dashboard" / "data.py", *sorted((root / "dashboard" / "app_pages").glob("*.py"))]
+    for f in files:
+        src = f.read_text()
+        for banned in ("open_workspace(", "ws.store", "Workspace.open("):
+            assert banned not in src, (f.name, banned)
+        # an audit entry goes through data.audit -> auth.audit -> data.record -> geo.services.record
+        assert not re.search(r"(?<!data)(?<!auth)(?<!services)\.audit\(", src), f.name
+        used = set(re.findall(r"\baccess\.(\w+)", src))
+        assert used <= {"scope_key", "AccessDenied"}, (f.name, used - {"scope_key", "AccessDenied"})
 
 
 def test_pages_go_through_data_and_data_through_services():

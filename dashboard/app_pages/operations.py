@@ -13,8 +13,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import auth, data, ui
-from geo import access, maps, safe
+from dashboard import data, ui
+from geo import maps, safe
 from geo.auth import AccessDenied
 from geo.errors import GeoInputError
 from geo.labels import option_labels, unit_label
@@ -313,7 +313,7 @@ k = f"ops_{choice}_"  # widget keys per operation, so switching reloads the form
 
 name = st.text_input("Name", value=op.name if op else "", key=k + "name", placeholder="e.g. Op Sycamore")
 c1, c2 = st.columns(2)
-bcu_codes = access.allowed_bcus(auth.current_user(), bcu_names)
+bcu_codes = data.operation_bcus(key, ver)  # an inspector: their own BCUs (geo.access decides)
 bcu = c1.selectbox("BCU", bcu_codes, format_func=bcu_names.get, key=k + "bcu",
                    index=bcu_codes.index(op.bcu) if op and op.bcu in bcu_codes else 0)
 tactic = c2.selectbox("Tactic", TACTICS, key=k + "tactic", index=TACTICS.index(op.tactic) if op else 0)

@@ -17,6 +17,7 @@ Modules
 ``reads``       incidents, boundaries, sites, the partner published figures
 ``operations``  the operations register and results analysis
 ``products``    hot spots, site exposure, briefings
+``views``       the Area summary's trends, the Map page's frame/units/sites, the national panels, store version
 """
 from __future__ import annotations
 
@@ -24,11 +25,13 @@ from .core import (LOCAL_OPERATOR_ROLE, audit_log, change_settings, cli_user, cr
                    import_history, import_report, import_upload, opened, record, rejected_rows,
                    restore_harm_defaults, save_harm_table, workspace_info)
 from .operations import (analyse_operation, check_analysis, delete_operation, get_operation, list_operations,
-                         operation_areas, operation_report, save_operation)
+                         operation_areas, operation_bcus, operation_report, save_operation)
 from .products import (briefing_area, build_briefing, calls_vs_crime, find_hotspots, hotspot_defaults,
                        hotspot_inputs, hotspot_site_exposure, run_calibration, write_briefing)
 from .reads import (bcus, boundaries, force_area, harm_table, incidents, partner_categories, partner_published,
                     partner_units, sites)
+from .views import (area_trend, map_boundaries, map_frame, map_sites, map_units, may_see_monthly,
+                    national_view, published_trend, store_version, trend_units)
 
 __all__ = [
     "LOCAL_OPERATOR_ROLE", "opened", "cli_user", "record", "audit_log", "workspace_info", "create_workspace",
@@ -36,8 +39,10 @@ __all__ = [
     "import_history", "import_report", "rejected_rows",
     "incidents", "boundaries", "bcus", "force_area", "sites", "harm_table",
     "partner_published", "partner_units", "partner_categories",
-    "operation_areas", "list_operations", "get_operation", "save_operation", "delete_operation",
+    "operation_areas", "operation_bcus", "list_operations", "get_operation", "save_operation", "delete_operation",
     "check_analysis", "analyse_operation", "operation_report",
     "hotspot_inputs", "hotspot_defaults", "find_hotspots", "hotspot_site_exposure", "calls_vs_crime",
     "briefing_area", "build_briefing", "write_briefing", "run_calibration",
+    "store_version", "may_see_monthly", "trend_units", "area_trend", "published_trend", "map_frame", "map_units",
+    "map_boundaries", "map_sites", "national_view",
 ]

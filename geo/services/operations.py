@@ -38,6 +38,13 @@ def operation_areas(where, *, user: Who):
         return access.scope_operation_areas(user, ws.operation_areas(), ws.bcus(all_forces=True))
 
 
+def operation_bcus(where, *, user: Who) -> list[str]:
+    """The BCU codes of the force ``user`` may give an operation (an inspector: their own), in order."""
+    access.require_incidents(user, "operations")
+    with opened(where) as ws:
+        return access.allowed_bcus(user, ws.bcus()["code"])
+
+
 def list_operations(where, *, user: Who) -> list:
     """The operations ``user`` may list and read (:func:`geo.access.scope_operations`)."""
     access.require_incidents(user, "operations")
