@@ -129,7 +129,8 @@ def test_crime_points_are_drawn_above_the_sites(page, network_log, demo_dashboar
 def test_the_map_downloads_as_csv_html_and_png(page, network_log, demo_dashboard):
     open_app(page, demo_dashboard)
     choose_robbery(page)
-    wait_for_map(page)
+    # the filters rerun only the map fragment: wait for the robbery points before downloading
+    wait_for_map(page).locator(".leaflet-control-layers-overlays").get_by_text("Incidents", exact=True).wait_for()
     got = {}
     for label in ("Download what is shown (CSV)", "Download the map (HTML, works offline)",
                   "Download the map (PNG)"):
