@@ -37,6 +37,7 @@ def change_surface(before, after, column: str = "n") -> gpd.GeoDataFrame:
     Examples
     --------
     >>> import geopandas as gpd
+    >>> from geo.hotspots import grid_counts
     >>> a = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10, 20, 150], [10, 10, 10]),
     ...                      crs=27700)
     >>> b = gpd.GeoDataFrame(geometry=gpd.points_from_xy([10, 150, 160], [10, 10, 10]),
