@@ -243,8 +243,6 @@ def render_html(result: DisplacementResult, *, bcus=None, bcu_name: str | None =
 
 def trend_png(panel: pd.DataFrame, windows) -> bytes:
     """A line chart (PNG) of monthly basket harm per area, with the before and after windows shaded."""
-    import io
-
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -256,25 +254,11 @@ def trend_png(panel: pd.DataFrame, windows) -> bytes:
         if name in wide:
             y = wide[name] / np.nanmean(wide[name]) if np.nanmean(wide[name]) else wide[name]
             ax.plot(range(len(months)), y.to_numpy(), label=name, color=color, lw=2)
-    for which, color in WINDOW_COLORS.items():
-        a, b = getattr(windows, which)
-        if a in months and b in months:
-            ax.axvspan(months.index(a) - 0.5, months.index(b) + 0.5, color=color, zorder=0)
-    ax.set_xticks(range(len(months)))
-    ax.set_xticklabels(months, rotation=90, fontsize=7)
-    ax.set_ylabel("harm / its mean")
-    ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    return _month_chart_png(fig, ax, months, windows, ylabel="harm / its mean")
 
 
 def synthetic_png(series: pd.DataFrame, windows) -> bytes:
     """A line chart (PNG) of the target's monthly basket harm and its synthetic comparison."""
-    import io
-
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -283,19 +267,7 @@ def synthetic_png(series: pd.DataFrame, windows) -> bytes:
     ax.plot(range(len(months)), series["target"].to_numpy(float), label="Target", color=AREA_COLORS["target"], lw=2)
     ax.plot(range(len(months)), series["synthetic"].to_numpy(float), label="Synthetic comparison",
             color=AREA_COLORS["control"], lw=2, ls="--")
-    for which, color in WINDOW_COLORS.items():
-        a, b = getattr(windows, which)
-        if a in months and b in months:
-            ax.axvspan(months.index(a) - 0.5, months.index(b) + 0.5, color=color, zorder=0)
-    ax.set_xticks(range(len(months)))
-    ax.set_xticklabels(months, rotation=90, fontsize=7)
-    ax.set_ylabel("basket harm")
-    ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    return _month_chart_png(fig, ax, months, windows, ylabel="basket harm")
 
 
 def _calibrated_tables(result) -> dict:
@@ -344,3 +316,21 @@ def _calibrated_tables(result) -> dict:
             "types_table": Markup(_table_html(result.types, types)),
             "catchment_rule": result.catchment.rule[:1].upper() + result.catchment.rule[1:],
             "spread": f"{result.summary.spread:.2f}"}
+
+
+def _month_chart_png(fig, ax, months: list, windows, *, ylabel: str) -> bytes:
+    """Finish a monthly line chart: the before/after windows shaded, month labels, legend; PNG bytes."""
+    import matplotlib.pyplot as plt
+    for which, color in WINDOW_COLORS.items():
+        a, b = getattr(windows, which)
+        if a in months and b in months:
+            ax.axvspan(months.index(a) - 0.5, months.index(b) + 0.5, color=color, zorder=0)
+    ax.set_xticks(range(len(months)))
+    ax.set_xticklabels(months, rotation=90, fontsize=7)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
