@@ -64,6 +64,11 @@ AUDIT_TRIGGERS = {
 #: what is stored (issue 11). Added to older files on open.
 KEY_INDEXES = ["CREATE INDEX IF NOT EXISTS incidents_uid_key ON incidents(uid_key)",
                "CREATE INDEX IF NOT EXISTS incidents_group ON incidents(layer, force, month)"]
+def index_name(sql: str) -> str:
+    """The index a ``CREATE INDEX IF NOT EXISTS name ON ...`` statement creates."""
+    return sql.split(" ON ", 1)[0].split()[-1]
+
+
 INDEXES = [
     *KEY_INDEXES,
     "CREATE UNIQUE INDEX IF NOT EXISTS sites_uid ON sites(uid)",

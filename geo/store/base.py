@@ -114,28 +114,80 @@ def uid_keys(uids) -> np.ndarray:
     """64-bit keys of incident ids (FNV-1a over their UTF-8 bytes), for the unique index.
 
     FNV-1a is a fixed, published algorithm, so keys are stable across versions and
-    platforms (unlike Python's or pandas' hashes), and it vectorises: a million ids take
-    well under a second. With 64 bits, two different ids share a key with probability
-    about n^2 / 2^65 (3e-8 for a million rows).
+    platforms (unlike Python's or pandas' hashes), and it vectorises: the ids' UTF-8 bytes
+    are read straight from an Arrow string buffer and hashed one byte position at a time
+    for all ids at once (a million ids: a fraction of a second, no Python object per id).
+    With 64 bits, two different ids share a key with probability about n^2 / 2^65 (3e-8
+    for a million rows). Trailing NUL bytes of an id are not hashed (as when ids were
+    hashed from NumPy byte strings, which drop them), so stored keys never change.
+
+    Parameters
+    ----------
+    uids : sequence of str, pandas.Series or pyarrow string array
+        The ids (no missing values).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        The FNV-1a hashes, as signed 64-bit integers (SQLite's INTEGER).
+
+    References
+    ----------
+    Fowler, G., Noll, L. C., Vo, K.-P. and Eastlake, D. (2019). The FNV Non-Cryptographic
+    Hash Algorithm. IETF draft-eastlake-fnv-17.
 
     Examples
     --------
     >>> int(uid_keys(["a"])[0]) == int.from_bytes((0xaf63dc4c8601ec8c).to_bytes(8, "little"), "little", signed=True)
     True
     """
-    enc = np.array([u.encode("utf-8") for u in uids] if len(uids) else [b""], dtype=bytes)
-    n, width = len(uids), enc.dtype.itemsize
+    import pyarrow as pa
+
+    arr = _utf8_array(uids)
+    n = len(arr)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    data = enc.view(np.uint8).reshape(n, width)
-    lengths = np.char.str_len(enc)
+    arr = arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    data_buf = arr.buffers()[2]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    starts = offsets[:-1]
+    lengths = np.diff(offsets)
+    while True:  # drop trailing NUL bytes (rare: one pass finds none)
+        ends = starts + lengths - 1
+        nul = lengths > 0
+        nul[nul] = data[ends[nul]] == 0
+        if not nul.any():
+            break
+        lengths = lengths - nul
     h = np.full(n, 0xCBF29CE484222325, dtype=np.uint64)
     prime = np.uint64(0x100000001B3)
+    width = int(lengths.max()) if n else 0
     with np.errstate(over="ignore"):
         for i in range(width):
-            live = lengths > i
-            h = np.where(live, (h ^ data[:, i].astype(np.uint64)) * prime, h)
+            live = np.flatnonzero(lengths > i) if (lengths <= i).any() else slice(None)
+            h[live] = (h[live] ^ data[starts[live] + i].astype(np.uint64)) * prime
     return h.view(np.int64)
+
+
+def _utf8_array(uids):
+    """The ids as one pyarrow string array (zero-copy from an Arrow-backed pandas column)."""
+    import pyarrow as pa
+    if isinstance(uids, (pa.Array, pa.ChunkedArray)):
+        arr = uids
+    else:
+        values = getattr(uids, "array", None)
+        try:
+            arr = pa.array(values if values is not None else list(uids), type=pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = pa.array([str(u) for u in uids], type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type not in (pa.string(), pa.large_string()):
+        arr = arr.cast(pa.string())
+    if arr.null_count:
+        raise ValueError("incident ids must not be missing")
+    return arr
 
 
 def first_of_each(keys: np.ndarray) -> np.ndarray:

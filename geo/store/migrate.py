@@ -138,7 +138,7 @@ def copy_into(src, dst, want: dict[str, int]) -> None:
                              for w, row in zip(wkb, frame[list(cols)].astype(object).itertuples(index=False))])
         fields = ["uid", "layer", "source", "import_id", "crime_id", "month", "date", "category", "subcategory",
                   "force", "location", "lsoa_code", "lsoa_name", "outcome", "x", "y", "status"]
-        keys = uid_keys(inc["uid"].astype(str).tolist()).tolist()
+        keys = uid_keys(inc["uid"].astype(str)).tolist()
         cols = [inc[c].astype(object).where(inc[c].notna(), None).tolist() for c in fields]
         with cur.copy(f"COPY incidents (uid_key, {', '.join(fields)}) FROM STDIN") as cp:
             for row in zip(keys, *cols):

@@ -231,7 +231,7 @@ class PostgisStore:
         new file no longer has (``report.removed``) or has in another version
         (``report.updated``) are deleted first.
         """
-        keys = uid_keys(frame["uid"].astype(str).tolist())
+        keys = uid_keys(frame["uid"].astype(str))
         first = first_of_each(keys)
         rows = frame if first.all() else frame.iloc[np.flatnonzero(first)]
         keys = keys[first]
