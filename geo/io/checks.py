@@ -38,14 +38,31 @@ def locate(x: np.ndarray, y: np.ndarray, src_crs, dst_crs, area) -> tuple[np.nda
     have = np.isfinite(x) & np.isfinite(y)
     X = np.full(len(x), np.nan)
     Y = np.full(len(x), np.nan)
-    if have.any():
-        X[have], Y[have] = transformer(src_crs, dst_crs).transform(x[have], y[have])
     status = np.where(have, "mapped", "no_location").astype(object)
-    if area is not None and have.any():
+    if not have.any():
+        return X, Y, status
+    xh, yh = x[have], y[have]
+    # police.uk publishes a few thousand anonymous map points per force: project and test each
+    # distinct point once (the same numbers, element by element) and give every row its point's
+    inverse = None
+    if len(xh) > 10_000:
+        pts, inverse = np.unique(xh + 1j * yh, return_inverse=True)
+        if len(pts) > len(xh) // 4:  # mostly distinct (e.g. exact call locations): project all
+            inverse = None
+        else:
+            xh, yh = pts.real.copy(), pts.imag.copy()
+    PX, PY = transformer(src_crs, dst_crs).transform(xh, yh)
+    PX, PY = np.asarray(PX, dtype=float), np.asarray(PY, dtype=float)
+    outside = None
+    if area is not None:
         geom = area.union_all() if hasattr(area, "union_all") else area
-        inside = points_inside(geom, X[have], Y[have])
-        idx = np.flatnonzero(have)
-        status[idx[~inside]] = "outside_area"
+        outside = ~points_inside(geom, PX, PY)
+    if inverse is not None:
+        PX, PY = PX[inverse], PY[inverse]
+        outside = outside[inverse] if outside is not None else None
+    X[have], Y[have] = PX, PY
+    if outside is not None:
+        status[np.flatnonzero(have)[outside]] = "outside_area"
     return X, Y, status
 
 

@@ -1,0 +1,119 @@
+"""The faster import paths give the same results as the straightforward ones they replaced,
+on the real South Yorkshire files (computed comparisons, nothing hard-coded).
+
+* ``geo.io.checks.locate`` projects and tests each distinct map point once: the same
+  coordinates and statuses as projecting and testing every row.
+* ``geo.store.uid_keys`` hashes from Arrow buffers: the same FNV-1a keys as a plain
+  byte-by-byte loop over each id's UTF-8 bytes.
+* ``police_uk._ids_repeat`` (one Arrow hash pass) agrees with pandas' ``duplicated``.
+* A first import into an empty workspace builds its indexes after the insert: they exist
+  afterwards, and a re-import of the same rows adds nothing.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.geometry import points_inside
+from geo.io import read_police_uk
+from geo.io import police_uk
+from geo.io.checks import locate, transformer
+from geo.io.csvread import read_csv_bytes, to_float
+from geo.store import uid_keys
+from geo.store import gpkg as gpkg_mod
+from geo.workspace import Workspace
+from tests.conftest import DATA, sy_street_csv
+
+DISTRICTS = DATA / "boundaries" / "south-yorkshire" / "districts-and-neighbours-2013.geojson"
+
+
+def _sy_area():
+    d = gpd.read_file(DISTRICTS).to_crs("EPSG:27700")
+    return d.loc[d["police_force"] == "South Yorkshire"].geometry.make_valid().union_all()
+
+
+def _real_frame() -> pd.DataFrame:
+    """South Yorkshire 2024-01 and the neighbouring forces' 2024-01..04 file: rows inside,
+    outside the force and without a location."""
+    parts = [read_csv_bytes(str(p), p.read_bytes())
+             for p in (sy_street_csv("2024-01"), sy_street_csv("2024-01", neighbours=True))]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _fnv1a_reference(uid: str) -> int:
+    h = 0xCBF29CE484222325
+    for b in uid.encode("utf-8").rstrip(b"\x00"):
+        h = ((h ^ b) * 0x100000001B3) % 2**64
+    return h - 2**64 if h >= 2**63 else h
+
+
+def test_locate_by_distinct_points_equals_every_row():
+    df = _real_frame()
+    lon, lat = to_float(df["Longitude"]), to_float(df["Latitude"])
+    area = _sy_area()
+    X, Y, status = locate(lon, lat, "EPSG:4326", "EPSG:27700", area)
+    # the straightforward way: every located row projected and tested on its own
+    have = np.isfinite(lon) & np.isfinite(lat)
+    assert have.sum() > 10_000 and (~have).any()
+    RX, RY = transformer("EPSG:4326", "EPSG:27700").transform(lon[have], lat[have])
+    inside = points_inside(area, RX, RY)
+    ref_status = np.where(have, "mapped", "no_location").astype(object)
+    ref_status[np.flatnonzero(have)[~inside]] = "outside_area"
+    assert np.array_equal(X[have], RX) and np.array_equal(Y[have], RY)
+    assert np.isnan(X[~have]).all() and np.isnan(Y[~have]).all()
+    assert (status == ref_status).all()
+    assert {"mapped", "outside_area", "no_location"} <= set(status)
+
+
+def test_uid_keys_equal_a_byte_loop_on_real_ids():
+    res = read_police_uk(sy_street_csv("2024-01"), crs="EPSG:27700", points=False)
+    uids = res.frame["uid"].astype(str)
+    assert uids.str.startswith("h:").any() and (uids.str.len() == 64).any()  # content hashes and Crime IDs
+    sample = pd.concat([uids.iloc[:3000], uids[uids.str.startswith("h:")].iloc[:500]], ignore_index=True)
+    extra = ["", "a", "é∑ ok", "x\x00", "x\x00y", "\x00\x00"]
+    values = sample.tolist() + extra
+    expected = np.array([_fnv1a_reference(u) for u in values], dtype=np.int64)
+    assert np.array_equal(uid_keys(values), expected)
+    assert np.array_equal(uid_keys(pd.Series(values, dtype="str")), expected)
+    assert np.array_equal(uid_keys(pd.Series(values, dtype=object).iloc[5:]), expected[5:])
+    assert uid_keys([]).shape == (0,)
+
+
+@pytest.mark.parametrize("case", ["as published", "no repeats", "one repeat added"])
+def test_ids_repeat_agrees_with_pandas(case):
+    ids = read_csv_bytes("f", sy_street_csv("2024-02").read_bytes())["Crime ID"].str.strip()
+    once = ids[~(ids.duplicated() & (ids != ""))].reset_index(drop=True)
+    if case == "no repeats":
+        ids = once
+    elif case == "one repeat added":
+        ids = pd.concat([once, once[once != ""].iloc[[7]]], ignore_index=True)
+    no_id = (ids == "").to_numpy()
+    assert no_id.any()
+    expected = bool((ids.duplicated().to_numpy() & ~no_id).any())
+    assert police_uk._ids_repeat(ids, no_id) == expected
+    if case != "as published":
+        assert expected == (case == "one repeat added")
+
+
+def test_first_bulk_import_builds_indexes_and_stays_idempotent(tmp_path, monkeypatch):
+    monkeypatch.setattr(gpkg_mod, "BULK_INDEX_ROWS", 1_000)  # one real month takes the bulk path
+    path = tmp_path / "ws.gpkg"
+    ws = Workspace.create(path, name="t", crs="EPSG:27700", force="South Yorkshire")
+    src = sy_street_csv("2024-03")
+    first = ws.import_crime(src)
+    assert first.new == first.rows_read - first.outcomes["rejected"] > 1_000
+    with sqlite3.connect(path) as c:
+        names = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        stored = pd.read_sql("SELECT uid, uid_key FROM incidents", c)
+    assert {"incidents_uid_key", "incidents_group"} <= names
+    assert np.array_equal(stored["uid_key"].to_numpy(), uid_keys(stored["uid"].tolist()))
+    again = ws.import_crime(src)
+    assert again.new == 0 and again.duplicates == first.new
+    more = ws.import_crime(sy_street_csv("2024-04"))  # into a non-empty table: the usual path
+    assert more.new == more.rows_read - more.outcomes["rejected"]
+    assert len(ws.store.read_incidents()) == first.new + more.new
+    ws.close()
