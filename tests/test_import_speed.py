@@ -5,7 +5,6 @@ on the real South Yorkshire files (computed comparisons, nothing hard-coded).
   coordinates and statuses as projecting and testing every row.
 * ``geo.store.uid_keys`` hashes from Arrow buffers: the same FNV-1a keys as a plain
   byte-by-byte loop over each id's UTF-8 bytes.
-* ``police_uk._ids_repeat`` (one Arrow hash pass) agrees with pandas' ``duplicated``.
 * A first import into an empty workspace builds its indexes after the insert: they exist
   afterwards, and a re-import of the same rows adds nothing.
 """
@@ -16,11 +15,9 @@ import sqlite3
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pytest
 
 from geo.geometry import points_inside
 from geo.io import read_police_uk
-from geo.io import police_uk
 from geo.io.checks import locate, transformer
 from geo.io.csvread import read_csv_bytes, to_float
 from geo.store import uid_keys
@@ -81,22 +78,6 @@ def test_uid_keys_equal_a_byte_loop_on_real_ids():
     assert np.array_equal(uid_keys(pd.Series(values, dtype="str")), expected)
     assert np.array_equal(uid_keys(pd.Series(values, dtype=object).iloc[5:]), expected[5:])
     assert uid_keys([]).shape == (0,)
-
-
-@pytest.mark.parametrize("case", ["as published", "no repeats", "one repeat added"])
-def test_ids_repeat_agrees_with_pandas(case):
-    ids = read_csv_bytes("f", sy_street_csv("2024-02").read_bytes())["Crime ID"].str.strip()
-    once = ids[~(ids.duplicated() & (ids != ""))].reset_index(drop=True)
-    if case == "no repeats":
-        ids = once
-    elif case == "one repeat added":
-        ids = pd.concat([once, once[once != ""].iloc[[7]]], ignore_index=True)
-    no_id = (ids == "").to_numpy()
-    assert no_id.any()
-    expected = bool((ids.duplicated().to_numpy() & ~no_id).any())
-    assert police_uk._ids_repeat(ids, no_id) == expected
-    if case != "as published":
-        assert expected == (case == "one repeat added")
 
 
 def test_first_bulk_import_builds_indexes_and_stays_idempotent(tmp_path, monkeypatch):

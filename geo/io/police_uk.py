@@ -207,8 +207,8 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
     uid[no_id] = content_uids(k.loc[no_id, ASB_IDENTITY_COLUMNS], "h:")
     # police.uk repeats a Crime ID on a few rows of one file (one crime record, several
     # offences); the k-th repeat keeps its own identity so re-imports still match.
-    repeat = crime_id.groupby(crime_id, sort=False).cumcount().to_numpy() if _ids_repeat(crime_id, no_id) \
-        else np.zeros(len(k), int)
+    repeated = crime_id.duplicated().to_numpy() & ~no_id
+    repeat = crime_id.groupby(crime_id, sort=False).cumcount().to_numpy() if repeated.any() else np.zeros(len(k), int)
     again = (repeat > 0) & ~no_id
     if again.any():
         uid[again] = [f"{u}#{r}" for u, r in zip(uid[again], repeat[again])]
@@ -225,14 +225,3 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
         "outcome": col(k["Last outcome category"]), "status": pd.array(status[keep], dtype="str"),
     }, X[keep], Y[keep], crs, points=points)
     return ReadResult(frame, report)
-
-
-def _ids_repeat(crime_id: pd.Series, no_id: np.ndarray) -> bool:
-    """Whether any non-blank Crime ID occurs more than once (one hash pass in Arrow)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    try:
-        ids = pa.array(crime_id.array, type=pa.string()).filter(pa.array(~no_id))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return bool((crime_id.duplicated().to_numpy() & ~no_id).any())
-    return pc.count_distinct(ids).as_py() < len(ids)
