@@ -160,8 +160,17 @@ def content_uids(df: pd.DataFrame, prefix: str) -> np.ndarray:
     key = cols[0].str.cat(cols[1:], sep="\x1f") if len(cols) > 1 else cols[0]
     occurrence = key.groupby(key, sort=False).cumcount().to_numpy()
     sha1 = hashlib.sha1
-    return np.array([prefix + sha1(f"{k}\x1e{i}".encode()).hexdigest()
-                     for k, i in zip(key.tolist(), occurrence.tolist())], dtype=object)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:  # the hashed text "key\x1eoccurrence" as UTF-8 bytes, built in Arrow (no str per row)
+        text = pa.array(key.array, type=pa.string())
+        if text.null_count:
+            raise ValueError("missing key")
+        data = pc.binary_join_element_wise(text, pa.array(occurrence).cast(pa.string()), "\x1e")
+        return np.array([prefix + sha1(b).hexdigest() for b in data.cast(pa.binary()).to_pylist()], dtype=object)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        return np.array([prefix + sha1(f"{k}\x1e{i}".encode()).hexdigest()
+                         for k, i in zip(key.tolist(), occurrence.tolist())], dtype=object)
 
 
 def to_float(s: pd.Series) -> np.ndarray:
