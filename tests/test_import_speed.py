@@ -121,3 +121,20 @@ def test_content_uids_equal_the_per_row_strings_on_real_rows():
     assert np.array_equal(got, _content_uids_reference(asb, "h:"))
     odd = pd.DataFrame({"a": ["é", "x", "x", None], "b": [1.5, 2.0, 2.0, np.nan]})  # non-text columns, a gap
     assert np.array_equal(content_uids(odd, "p:"), _content_uids_reference(odd, "p:"))
+
+
+def test_one_value_columns_written_once_are_stored_as_given(tmp_path):
+    from geo.store._gpkg_sql import sql_literal
+    assert sql_literal("it's") == "'it''s'" and sql_literal(None) == "NULL"
+    assert sql_literal("a\x00b") is None and sql_literal(3.5) is None
+    name = "South Yorkshire Police's ''test'' -- é; DROP TABLE incidents"
+    src = tmp_path / "2024-05-south-yorkshire-street.csv"
+    src.write_bytes(sy_street_csv("2024-05").read_bytes().replace(b"South Yorkshire Police", name.encode()))
+    ws = Workspace.create(tmp_path / "ws.gpkg", name="t", crs="EPSG:27700", force="South Yorkshire")
+    rep = ws.import_crime(src)
+    got = ws.store.read_incidents()
+    assert len(got) == rep.new > 10_000
+    assert set(got["force"]) == {name} and set(got["layer"]) == {"crime"}
+    assert set(got["source"]) == {src.name} and got["date"].isna().all()
+    assert ws.import_crime(src).new == 0
+    ws.close()

@@ -131,7 +131,25 @@ def bindable(col: pd.Series):
     if len(uniques) > len(col) // 4:
         return lambda a, b: col.iloc[a:b].tolist()
     lookup = np.append(np.asarray(uniques, dtype=object), None)  # code -1 (missing) -> None
-    return lambda a, b: lookup[codes[a:b]].tolist()
+    getter = lambda a, b: lookup[codes[a:b]].tolist()  # noqa: E731
+    if len(uniques) == 0 or (len(uniques) == 1 and not (codes < 0).any()):
+        getter.literal = sql_literal(lookup[0] if len(uniques) else None)
+    return getter
+
+
+def sql_literal(value) -> str | None:
+    """``value`` written as an SQLite literal, for text or NULL only (``None`` if it cannot be).
+
+    A column that holds one value in every row of an import (the layer, the source file,
+    the force, an empty field) is written once into the INSERT statement instead of being
+    bound in every row. Text is quoted the SQL way (a quote doubled), which is the whole
+    of SQLite's string-literal syntax; text with a NUL character is left to binding.
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, str) and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
 
 
 def gpkg_blobs(geoms: np.ndarray, srs_id: int) -> list:

@@ -190,9 +190,16 @@ class GpkgStore:
                 geoms = rows.geometry.to_numpy()
                 x, y = shapely.get_x(geoms).astype(float), shapely.get_y(geoms).astype(float)
             blobs = lambda a, b: point_blobs(x[a:b], y[a:b], self.srs_id)  # noqa: E731
-            getters = [bindable(rows[col]) if col in rows else (lambda a, b: [None] * (b - a)) for col in cols]
-            sql = (f"INSERT INTO incidents (geom, uid_key, import_id, {', '.join(cols)}) "
-                   f"VALUES (?, ?, {int(import_id)}, {','.join('?' * len(cols))})")
+            getters = {col: bindable(rows[col]) for col in cols if col in rows}
+            # a column with one value throughout (layer, source, force, empty fields) is written
+            # into the statement once rather than bound in every row: same stored values
+            fixed = {col: getattr(g, "literal", None) for col, g in getters.items()}
+            fixed = {col: v for col, v in fixed.items() if v is not None}
+            fixed.update({col: "NULL" for col in cols if col not in rows})
+            bound = [col for col in cols if col not in fixed]
+            getters = [getters[col] for col in bound]
+            sql = (f"INSERT INTO incidents (geom, uid_key, import_id, {', '.join(bound + list(fixed))}) "
+                   f"VALUES (?, ?, {int(import_id)}, {','.join(['?'] * len(bound) + list(fixed.values()))})")
             for a in range(0, len(todo), INSERT_CHUNK):
                 b = min(a + INSERT_CHUNK, len(todo))
                 c.executemany(sql, zip(blobs(a, b), keys[a:b].tolist(), *(g(a, b) for g in getters)))
