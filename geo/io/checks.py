@@ -43,7 +43,7 @@ def locate(x: np.ndarray, y: np.ndarray, src_crs, dst_crs, area) -> tuple[np.nda
         return X, Y, status
     xh, yh = x[have], y[have]
     # police.uk publishes a few thousand anonymous map points per force: project and test each
-    # distinct point once (the same numbers, element by element) and give every row its point's
+    # distinct point once (the same numbers, element by element) and give every row its point's result
     inverse = None
     if len(xh) > 10_000:
         pts, inverse = np.unique(xh + 1j * yh, return_inverse=True)
@@ -97,8 +97,9 @@ def check_ids(df: pd.DataFrame, column: str, name: str) -> None:
         arr = pa.array(df[column].array, type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         arr = pa.array(df[column].astype(str).tolist(), type=pa.string())
-    short = pc.less(pc.binary_length(arr), 40).fill_null(False)  # police.uk ids are 64 characters:
-    if not pc.any(short).as_py():                                # only short values can be mangled
+    length = pc.binary_length(arr)  # police.uk ids are 64 characters: only short values can be
+    short = pc.and_(pc.less(length, 40), pc.greater(length, 0)).fill_null(False)  # mangled (blank: no id)
+    if not pc.any(short).as_py():
         return
     idx = np.flatnonzero(short.to_numpy(zero_copy_only=False))
     hit = pc.match_substring_regex(arr.take(pa.array(idx)), rf"^\s*{SCIENTIFIC_RE}\s*$")

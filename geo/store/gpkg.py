@@ -181,8 +181,8 @@ class GpkgStore:
             # times cheaper than a random B-tree insert per row; inside the same transaction
             rebuild = empty and self._key_index and len(todo) >= BULK_INDEX_ROWS
             if rebuild:
-                for sql in KEY_INDEXES:
-                    c.execute(f"DROP INDEX IF EXISTS {index_name(sql)}")
+                for ddl in KEY_INDEXES:
+                    c.execute(f"DROP INDEX IF EXISTS {index_name(ddl)}")
             keys = keys[todo]
             if "x" in rows and "y" in rows:
                 x, y = rows["x"].to_numpy(dtype=float), rows["y"].to_numpy(dtype=float)
@@ -204,8 +204,8 @@ class GpkgStore:
                 b = min(a + INSERT_CHUNK, len(todo))
                 c.executemany(sql, zip(blobs(a, b), keys[a:b].tolist(), *(g(a, b) for g in getters)))
             if rebuild:
-                for sql in KEY_INDEXES:
-                    c.execute(sql)
+                for ddl in KEY_INDEXES:
+                    c.execute(ddl)
             new = len(todo) - updated
             dup = len(frame) - len(todo)
             report.new, report.duplicates = new, dup
