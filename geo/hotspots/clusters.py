@@ -119,6 +119,63 @@ def check_pair_memory(x: np.ndarray, y: np.ndarray, radius_m: float, *, what: st
     return mb
 
 
+def distinct_points(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct locations of ``xy`` in order of first appearance, their counts, and each row's location.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        ``(locations (m, 2), counts (m,), inverse (n,))`` with ``locations[inverse] == xy``.
+    """
+    xy = np.ascontiguousarray(xy, dtype=np.float64) + 0.0  # + 0.0: -0.0 and 0.0 are one location
+    # one complex number per row: pandas hashes it, and factorize numbers locations by first appearance
+    inverse, _ = pd.factorize(xy.view(np.complex128).ravel())
+    counts = np.bincount(inverse)
+    first = np.full(counts.size, len(xy), dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(len(xy)))
+    return xy[first], counts, inverse.astype(np.intp)
+
+
+def dbscan_labels(xy: np.ndarray, eps_m: float, min_samples: int, *, distinct=None) -> np.ndarray:
+    """scikit-learn's DBSCAN labels of ``xy``, computed on its distinct locations weighted by their counts.
+
+    police.uk publishes every crime at one of a fixed set of map points, so 250,000 incidents
+    sit on about 30,000 locations. DBSCAN with ``sample_weight`` (a location of ``c``
+    incidents counts ``c`` times towards ``min_samples``) gives every copy of a location the
+    label the unweighted run gives it: copies share their neighbours, so they are core, border
+    or noise together, and with the locations in order of first appearance clusters are found,
+    and border points claimed, in the same order. The pair-memory check
+    (:func:`check_pair_memory`) is made on the locations, which is what is allocated.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray
+        ``(n, 2)`` coordinates in metres.
+    eps_m : float
+        Neighbourhood radius.
+    min_samples : int
+        Incidents (the point itself included) that make a core point.
+    distinct : tuple, optional
+        :func:`distinct_points` of ``xy`` if already computed.
+
+    Returns
+    -------
+    numpy.ndarray
+        One label per row of ``xy`` (-1: noise), as ``DBSCAN(eps, min_samples).fit_predict(xy)``.
+
+    References
+    ----------
+    Ester, Kriegel, Sander & Xu (1996), KDD-96, 226-231 (weights: scikit-learn's
+    ``DBSCAN.fit(sample_weight=)``).
+    """
+    from sklearn.cluster import DBSCAN
+
+    loc, counts, inverse = distinct if distinct is not None else distinct_points(xy)
+    check_pair_memory(loc[:, 0], loc[:, 1], eps_m, what="DBSCAN")
+    lab = DBSCAN(eps=eps_m, min_samples=min_samples).fit_predict(loc, sample_weight=counts)
+    return lab[inverse]
+
+
 def _top_categories(cats: pd.Series, lab: np.ndarray, k: int) -> list[str]:
     """``"Robbery 12; Drugs 3"`` per cluster: its three most frequent categories, ties in order of
     first appearance (as ``Counter.most_common``), one vectorised pass instead of a loop per cluster."""
@@ -127,11 +184,14 @@ def _top_categories(cats: pd.Series, lab: np.ndarray, k: int) -> list[str]:
     g = frame.groupby(["l", "c"], sort=False)["i"].agg(["size", "min"]).reset_index()
     g = g.sort_values(["l", "size", "min"], ascending=[True, False, True], kind="stable")
     g = g[g.groupby("l", sort=False).cumcount() < 3]
-    text = pd.Series(np.asarray(names, dtype=object)[g["c"].to_numpy()], index=g.index) + " " + g["size"].astype(str)
-    top = [""] * k
-    for lbl, joined in text.groupby(g["l"], sort=False).agg("; ".join).items():
-        top[int(lbl)] = joined
-    return top
+    text = np.asarray(names, dtype=object)[g["c"].to_numpy()] + " " + g["size"].astype(str).to_numpy(dtype=object)
+    rank = g.groupby("l", sort=False).cumcount().to_numpy()
+    lbl = g["l"].to_numpy().astype(np.intp)
+    top = np.full(k, "", dtype=object)
+    for r in range(3):  # "A 3" + "; B 2" + "; C 1", one vectorised pass per rank instead of a join per cluster
+        at = rank == r
+        top[lbl[at]] = top[lbl[at]] + ("" if r == 0 else "; ") + text[at]
+    return top.tolist()
 
 
 def point_clusters(
@@ -190,7 +250,7 @@ def point_clusters(
     Ester, Kriegel, Sander & Xu (1996), KDD-96, 226-231; Campello, Moulavi & Sander
     (2013), PAKDD, LNCS 7819.
     """
-    from sklearn.cluster import DBSCAN, HDBSCAN
+    from sklearn.cluster import HDBSCAN
 
     if method not in ("dbscan", "hdbscan"):
         raise GeoInputError(f"method must be 'dbscan' or 'hdbscan', got {method!r}",
@@ -212,14 +272,14 @@ def point_clusters(
         raise GeoInputError(f"only {n} point(s): fewer than min_samples={min_samples}",
                             fix="lower min_samples or widen the date range/area")
     xy = np.column_stack([x, y])
+    distinct = distinct_points(xy)  # police.uk: ~30,000 map points under 250,000 incidents
     if eps_m is not None:
         eps_m = _check_distance(eps_m)
     if method == "dbscan":
         if eps_m is None:
             eps_m = auto_eps(x, y, min_samples - 1)
             logger.info("DBSCAN eps set automatically to %s m", f"{eps_m:,.0f}")
-        check_pair_memory(x, y, eps_m, what="DBSCAN")
-        labels = DBSCAN(eps=eps_m, min_samples=min_samples).fit_predict(xy)
+        labels = dbscan_labels(xy, eps_m, min_samples, distinct=distinct)
     else:
         labels = HDBSCAN(min_cluster_size=min_samples, min_samples=min_samples,
                          cluster_selection_epsilon=float(eps_m or 0.0),
@@ -247,8 +307,10 @@ def point_clusters(
     counts = np.bincount(lab, minlength=k)
     harm = np.bincount(lab, ww[keep], minlength=k)
     if k:
-        order = np.argsort(lab, kind="stable")
-        hulls = shapely.convex_hull(shapely.multipoints(xy[keep][order], indices=lab[order]))
+        loc, _, inverse = distinct
+        pairs = np.unique(lab.astype(np.int64) * len(loc) + inverse[keep])  # each map point once per cluster
+        pair_lab, pair_loc = np.divmod(pairs, len(loc))
+        hulls = shapely.convex_hull(shapely.multipoints(loc[pair_loc], indices=pair_lab))
         pad = setting("cluster_hull_pad_m", 10.0)
         thin = shapely.get_type_id(hulls) != 3
         hulls[thin] = shapely.buffer(hulls[thin], pad)
