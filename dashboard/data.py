@@ -347,17 +347,21 @@ def _hotspot_inputs(path: str, version: float, role_key: tuple, layer: str, mont
                                    incidents=inc)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+# Streamlit keys a cached value by the arguments *as passed* (positional and keyword pairs in call order),
+# so ``f(a, b=1)`` and ``f(a, 1)`` are two entries computed twice. The page, the warm-up and the functions
+# below call each other with different spellings: the public names pass everything on positionally.
 def hotspot_defaults(path: str, version: float, role_key: tuple, layer: str, months: tuple,
                      categories: tuple, method: str, weighted: bool) -> dict:
     """The cell size / bandwidth / eps / min_samples / period the method would choose."""
+    return _hotspot_defaults(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _hotspot_defaults(path, version, role_key, layer, months, categories, method, weighted) -> dict:
     return services.hotspot_defaults(path, user=role_key, layer=layer, method=method, weighted=weighted,
                                      inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
 
 
-# The runs and the site exposure are shared read-only (cache_resource): a cache hit hands back
-# the same object at once instead of unpickling thousands of polygons on every rerun.
-@st.cache_resource(show_spinner=False, max_entries=16)
 def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
              method: str, weighted: bool, params: tuple):
     """:func:`geo.services.find_hotspots` on the selection; ``params`` is a sorted tuple of pairs.
@@ -365,28 +369,47 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
     Shared between runs and sessions of the same scope: never modify the result (filtering and
     ``assign`` make new frames and are fine).
     """
+    return _hotspots(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted,
+                     tuple(params))
+
+
+# The runs and the site exposure are shared read-only (cache_resource): a cache hit hands back
+# the same object at once instead of unpickling thousands of polygons on every rerun.
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _hotspots(path, version, role_key, layer, months, categories, method, weighted, params):
     return services.find_hotspots(path, user=role_key, layer=layer, method=method, weighted=weighted,
                                   params=dict(params),
                                   inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
                   method: str, weighted: bool, params: tuple, buffers: tuple):
     """Site exposure (the sites of the user's area) and, per hot spot, the nearest site of each kind
     (shared read-only, like :func:`hotspots`)."""
+    return _hotspot_sites(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted,
+                          tuple(params), tuple(buffers))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _hotspot_sites(path, version, role_key, layer, months, categories, method, weighted, params, buffers):
     run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
     return services.hotspot_site_exposure(path, user=role_key, run=run, layer=layer, buffers=buffers,
                                           inputs=_hotspot_inputs(path, version, role_key, layer, months,
                                                                  categories))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
 def hotspot_table(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
                   method: str, weighted: bool, params: tuple, buffers: tuple, word: str, level: str | None):
     """The hot spots of :func:`hotspots` as a table: ``where`` ("hexagon near <ward>", from the
     boundaries of ``level``), most harm (else most intense, else most incidents) first, and the
     nearest site of each kind from :func:`hotspot_sites`. No geometry; cached by its inputs."""
+    return _hotspot_table(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted,
+                          tuple(params), tuple(buffers), word, level)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _hotspot_table(path, version, role_key, layer, months, categories, method, weighted, params, buffers, word,
+                   level):
     from geo import labels
     run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
     _, nearest = hotspot_sites(path, version, role_key, layer, months, categories, method, weighted, params,

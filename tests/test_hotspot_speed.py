@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import shapely
 
+from geo.errors import GeoInputError
 from geo.harm import add_harm, read_harm_weights
 from geo.hotspots import point_clusters
 from geo.hotspots.clusters import dbscan_labels, distinct_points
@@ -74,3 +75,31 @@ def test_point_clusters_table_equals_the_plain_construction(march):
     assert out["top_categories"].tolist() == [r[3] for r in rows]
     assert all(shapely.equals(a, r[2]) for a, r in zip(out.geometry, rows))
     assert out.attrs["n_noise"] == int((labels < 0).sum())
+
+
+def test_hdbscan_below_the_limit_is_plain_hdbscan_and_above_it_clusters_map_points(march, monkeypatch):
+    from sklearn.cluster import HDBSCAN
+
+    from geo.hotspots.clusters import hdbscan_labels
+    from geo.settings import settings
+    part = march.iloc[:3000]
+    xy = _xy(part)
+    plain = HDBSCAN(min_cluster_size=10, min_samples=10, copy=True).fit_predict(xy)
+    labels, on = hdbscan_labels(xy, 10)
+    assert on == "incidents" and plain.max() > 0
+    np.testing.assert_array_equal(labels, plain)
+
+    loc, _, inverse = distinct_points(xy)
+    monkeypatch.setattr("geo.hotspots.clusters.setting", lambda name, fallback: len(loc)
+                        if name == "hdbscan_max_points" else getattr(settings, name, fallback))
+    labels, on = hdbscan_labels(xy, 10)
+    on_map_points = HDBSCAN(min_cluster_size=10, min_samples=10, copy=True).fit_predict(loc)
+    assert on == "map points"
+    np.testing.assert_array_equal(labels, on_map_points[inverse])  # every incident takes its map point's label
+    out = point_clusters(part, method="hdbscan", min_samples=10, min_harm=0)
+    assert out.attrs["clustered"] == "map points" and out["n"].sum() == int((labels >= 0).sum())
+
+    monkeypatch.setattr("geo.hotspots.clusters.setting", lambda name, fallback: len(loc) - 1
+                        if name == "hdbscan_max_points" else getattr(settings, name, fallback))
+    with pytest.raises(GeoInputError, match=r"HDBSCAN on 3,000 incidents at .* distinct locations.*use DBSCAN"):
+        point_clusters(part, method="hdbscan", min_samples=10)
