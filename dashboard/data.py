@@ -528,10 +528,11 @@ def trend_units(path: str, version: float, role_key: tuple, level: str):
 
 @st.cache_data(show_spinner="Drawing the trend…", max_entries=16)
 def area_trend(path: str, version: float, role_key: tuple, level: str, code: str, last_month: str):
-    """:func:`geo.services.area_trend` over the cached crime incidents and trend units."""
+    """:func:`geo.services.area_trend` over the shared crime incidents (read-only: no copy of 250k rows) and
+    trend units."""
     return services.area_trend(path, user=role_key, level=level, code=code, last_month=last_month,
                                units=trend_units(path, version, role_key, level),
-                               incidents=_incidents(path, version, "crime", ("mapped",), role_key))
+                               incidents=_incidents_shared(path, version, "crime", ("mapped",), role_key))
 
 
 def published_trend(path: str, version: float, threshold: int, level: str, code: str, name: str):

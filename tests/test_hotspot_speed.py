@@ -103,3 +103,37 @@ def test_hdbscan_below_the_limit_is_plain_hdbscan_and_above_it_clusters_map_poin
                         if name == "hdbscan_max_points" else getattr(settings, name, fallback))
     with pytest.raises(GeoInputError, match=r"HDBSCAN on 3,000 incidents at .* distinct locations.*use DBSCAN"):
         point_clusters(part, method="hdbscan", min_samples=10)
+
+
+# ------------------------------------------------------------------ Area summary: the unit table
+def test_unit_table_rows_are_the_figures_of_their_base_units():
+    """``Published.unit_table`` (arrays per unit instead of a frame per unit) against ``Published.figure``
+    of each row's base units, on Sheffield's LSOAs and wards and a real quarter (2024-Q1)."""
+    import geopandas as gpd
+
+    from geo import disclosure
+    bdir = DATA / "boundaries" / "south-yorkshire"
+    lsoa = gpd.read_file(bdir / "lsoa_E08000019.geojson").rename(columns={"LSOA11CD": "code", "LSOA11NM": "name"})
+    wards = gpd.read_file(bdir / "wards_E08000019.geojson").rename(columns={"WD13CD": "code", "WD13NM": "name"})
+    lsoa, wards = (f[["code", "name", "geometry"]].to_crs(27700) for f in (lsoa, wards))
+    table = read_harm_weights(DATA / "england" / "harm-weights-cchi-police-uk-categories.csv")
+    months = [read_police_uk(sy_street_csv(m), crs="EPSG:27700").frame for m in ("2024-01", "2024-02", "2024-03")]
+    import pandas as pd
+    inc = add_harm(pd.concat(months, ignore_index=True).query("status == 'mapped'"), table)
+    inc = gpd.GeoDataFrame(inc, geometry="geometry", crs=27700).assign(in_basket=lambda d: d["category"] != "Bicycle theft")
+    _, units = disclosure.base_units(lsoa.assign(level="lsoa"), crs="EPSG:27700")
+    pub = disclosure.publish(inc, units, quarters=["2024-Q1"], threshold=5)
+    assert pub.cells["count"].isna().any() and pub.cells["count"].notna().any()  # hidden and shown cells
+    for parents in (None, wards):
+        t = pub.unit_table(parents=parents, quarters=("2024-Q1",), basket=True, keep_empty=True)
+        groups = ({c: [c] for c in t["code"]} if parents is None
+                  else {c: pub.units_in(g) for c, g in zip(parents["code"], parents.geometry)})
+        assert len(t) > 20
+        for row in t.itertuples():
+            n = pub.figure(units=groups[row.code], quarters=("2024-Q1",), basket=True)
+            h = pub.figure(units=groups[row.code], quarters=("2024-Q1",), basket=True, harm=True)
+            assert row.count_label == n.label
+            assert row.harm_label == (n.label if n.suppressed else h.label)
+            assert (np.isnan(row.count) and n.suppressed) or row.count == n.mid
+            if not n.suppressed:
+                assert row.harm == pytest.approx(float(disclosure.round_harm(h.mid)), rel=1e-12)
