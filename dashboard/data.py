@@ -262,18 +262,20 @@ def partner_published(path: str, version: float, threshold: int):
     return _partner_published(path, version, threshold, user_key())
 
 
-@st.cache_data(show_spinner="Aggregating…", max_entries=4)
+# The published table and the unit tables are shared read-only (cache_resource): a level change or any
+# other rerun of the Area summary hands back the same objects instead of unpickling 1,700 polygons.
+@st.cache_resource(show_spinner="Aggregating…", max_entries=4)
 def _partner_published(path: str, version: float, threshold: int, role_key: tuple):
     return services.partner_published(path, user=role_key, threshold=threshold)
 
 
 def partner_units(path: str, version: float, level: str, quarters: tuple[str, ...], threshold: int,
                   basket_only: bool):
-    """Published figures per unit of ``level`` (:func:`geo.services.partner_units`)."""
+    """Published figures per unit of ``level`` (:func:`geo.services.partner_units`); shared: never modify it."""
     return _partner_units(path, version, level, tuple(quarters), threshold, basket_only, user_key())
 
 
-@st.cache_data(show_spinner="Aggregating…", max_entries=16)
+@st.cache_resource(show_spinner="Aggregating…", max_entries=16)
 def _partner_units(path: str, version: float, level: str, quarters: tuple, threshold: int, basket_only: bool,
                    role_key: tuple):
     return services.partner_units(path, user=role_key, level=level, quarters=quarters, threshold=threshold,
