@@ -15,7 +15,7 @@ The first visit of each page is timed separately (caches cold); the interactions
 it are what a user feels every time (the first of each pair also fills its cache). Results analysis and the partner briefing are not
 timed here yet.
 
-Usage: ``python benchmarks/bench_interactions.py [--quick] [--repeat N] [--only hotspots]``.
+Usage: ``python benchmarks/bench_interactions.py [--quick] [--repeat N] [--only hotspots|areas]``.
 """
 from __future__ import annotations
 
@@ -152,8 +152,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 repeats, no HDBSCAN")
     ap.add_argument("--repeat", type=int, default=None, help="repeats of each interaction (default 6)")
-    ap.add_argument("--only", choices=("hotspots",), default=None,
-                    help="time only these interactions (after signing in): 'hotspots' for the Hotspots page")
+    ap.add_argument("--only", choices=("hotspots", "areas"), default=None,
+                    help="time only these interactions (after signing in): 'hotspots' for the Hotspots page, "
+                         "'areas' for the Area summary")
     args = ap.parse_args(argv)
     repeat = args.repeat or (2 if args.quick else 6)
     if not CHROMIUM.is_file():
@@ -199,20 +200,25 @@ def main(argv=None) -> int:
                 run("Map: month slider step", [month_step(page, "ArrowLeft"), month_step(page, "ArrowRight")])
                 run("Map: hot spot layer on / off",
                     [toggle(page, "Hot spots (Gi*)"), toggle(page, "Hot spots (Gi*)")])
-            results["Hotspots: open, cold"] = [go_to(page, "Hotspots")]
-            print(f"  {'Hotspots: open, cold':<42} {results['Hotspots: open, cold'][0]:6.2f} s")
-            from geo.hotspot_runs import METHODS
-            gi = METHODS["gistar"]
-            for key in ("kde", "dbscan", "emerging") + (() if args.quick else ("hdbscan",)):
-                run(f"Hotspots: {gi} <-> {METHODS[key]}", [method(page, METHODS[key]), method(page, gi)])
-            if args.only is not None:
+            if args.only in (None, "hotspots"):
+                results["Hotspots: open, cold"] = [go_to(page, "Hotspots")]
+                print(f"  {'Hotspots: open, cold':<42} {results['Hotspots: open, cold'][0]:6.2f} s")
+                from geo.hotspot_runs import METHODS
+                gi = METHODS["gistar"]
+                for key in ("kde", "dbscan", "emerging") + (() if args.quick else ("hdbscan",)):
+                    run(f"Hotspots: {gi} <-> {METHODS[key]}", [method(page, METHODS[key]), method(page, gi)])
+            if args.only == "hotspots":
                 browser.close()
                 return report(results)
             results["Area summary: open, cold"] = [go_to(page, "Area summary")]
+            print(f"  {'Area summary: open, cold':<42} {results['Area summary: open, cold'][0]:6.2f} s")
             levels = page.get_by_test_id("stRadio").filter(has_text="Areas").locator("label")
             options = [levels.nth(i).inner_text() for i in range(levels.count())]
             if len(options) >= 2:
                 run("Area summary: level change", [radio(page, "Areas", options[1]), radio(page, "Areas", options[0])])
+            if args.only == "areas":
+                browser.close()
+                return report(results)
             ctx.close()
             ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
             ctx.set_default_timeout(TIMEOUT_MS)

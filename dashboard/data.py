@@ -262,18 +262,20 @@ def partner_published(path: str, version: float, threshold: int):
     return _partner_published(path, version, threshold, user_key())
 
 
-@st.cache_data(show_spinner="Aggregating…", max_entries=4)
+# The published table and the unit tables are shared read-only (cache_resource): a level change or any
+# other rerun of the Area summary hands back the same objects instead of unpickling 1,700 polygons.
+@st.cache_resource(show_spinner="Aggregating…", max_entries=4)
 def _partner_published(path: str, version: float, threshold: int, role_key: tuple):
     return services.partner_published(path, user=role_key, threshold=threshold)
 
 
 def partner_units(path: str, version: float, level: str, quarters: tuple[str, ...], threshold: int,
                   basket_only: bool):
-    """Published figures per unit of ``level`` (:func:`geo.services.partner_units`)."""
+    """Published figures per unit of ``level`` (:func:`geo.services.partner_units`); shared: never modify it."""
     return _partner_units(path, version, level, tuple(quarters), threshold, basket_only, user_key())
 
 
-@st.cache_data(show_spinner="Aggregating…", max_entries=16)
+@st.cache_resource(show_spinner="Aggregating…", max_entries=16)
 def _partner_units(path: str, version: float, level: str, quarters: tuple, threshold: int, basket_only: bool,
                    role_key: tuple):
     return services.partner_units(path, user=role_key, level=level, quarters=quarters, threshold=threshold,
@@ -347,17 +349,21 @@ def _hotspot_inputs(path: str, version: float, role_key: tuple, layer: str, mont
                                    incidents=inc)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+# Streamlit keys a cached value by the arguments *as passed* (positional and keyword pairs in call order),
+# so ``f(a, b=1)`` and ``f(a, 1)`` are two entries computed twice. The page, the warm-up and the functions
+# below call each other with different spellings: the public names pass everything on positionally.
 def hotspot_defaults(path: str, version: float, role_key: tuple, layer: str, months: tuple,
                      categories: tuple, method: str, weighted: bool) -> dict:
     """The cell size / bandwidth / eps / min_samples / period the method would choose."""
+    return _hotspot_defaults(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _hotspot_defaults(path, version, role_key, layer, months, categories, method, weighted) -> dict:
     return services.hotspot_defaults(path, user=role_key, layer=layer, method=method, weighted=weighted,
                                      inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
 
 
-# The runs and the site exposure are shared read-only (cache_resource): a cache hit hands back
-# the same object at once instead of unpickling thousands of polygons on every rerun.
-@st.cache_resource(show_spinner=False, max_entries=16)
 def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
              method: str, weighted: bool, params: tuple):
     """:func:`geo.services.find_hotspots` on the selection; ``params`` is a sorted tuple of pairs.
@@ -365,28 +371,47 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
     Shared between runs and sessions of the same scope: never modify the result (filtering and
     ``assign`` make new frames and are fine).
     """
+    return _hotspots(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted,
+                     tuple(params))
+
+
+# The runs and the site exposure are shared read-only (cache_resource): a cache hit hands back
+# the same object at once instead of unpickling thousands of polygons on every rerun.
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _hotspots(path, version, role_key, layer, months, categories, method, weighted, params):
     return services.find_hotspots(path, user=role_key, layer=layer, method=method, weighted=weighted,
                                   params=dict(params),
                                   inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
 def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
                   method: str, weighted: bool, params: tuple, buffers: tuple):
     """Site exposure (the sites of the user's area) and, per hot spot, the nearest site of each kind
     (shared read-only, like :func:`hotspots`)."""
+    return _hotspot_sites(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted,
+                          tuple(params), tuple(buffers))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _hotspot_sites(path, version, role_key, layer, months, categories, method, weighted, params, buffers):
     run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
     return services.hotspot_site_exposure(path, user=role_key, run=run, layer=layer, buffers=buffers,
                                           inputs=_hotspot_inputs(path, version, role_key, layer, months,
                                                                  categories))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
 def hotspot_table(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
                   method: str, weighted: bool, params: tuple, buffers: tuple, word: str, level: str | None):
     """The hot spots of :func:`hotspots` as a table: ``where`` ("hexagon near <ward>", from the
     boundaries of ``level``), most harm (else most intense, else most incidents) first, and the
     nearest site of each kind from :func:`hotspot_sites`. No geometry; cached by its inputs."""
+    return _hotspot_table(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted,
+                          tuple(params), tuple(buffers), word, level)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _hotspot_table(path, version, role_key, layer, months, categories, method, weighted, params, buffers, word,
+                   level):
     from geo import labels
     run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
     _, nearest = hotspot_sites(path, version, role_key, layer, months, categories, method, weighted, params,
@@ -505,10 +530,11 @@ def trend_units(path: str, version: float, role_key: tuple, level: str):
 
 @st.cache_data(show_spinner="Drawing the trend…", max_entries=16)
 def area_trend(path: str, version: float, role_key: tuple, level: str, code: str, last_month: str):
-    """:func:`geo.services.area_trend` over the cached crime incidents and trend units."""
+    """:func:`geo.services.area_trend` over the shared crime incidents (read-only: no copy of 250k rows) and
+    trend units."""
     return services.area_trend(path, user=role_key, level=level, code=code, last_month=last_month,
                                units=trend_units(path, version, role_key, level),
-                               incidents=_incidents(path, version, "crime", ("mapped",), role_key))
+                               incidents=_incidents_shared(path, version, "crime", ("mapped",), role_key))
 
 
 def published_trend(path: str, version: float, threshold: int, level: str, code: str, name: str):

@@ -116,6 +116,10 @@ class HotspotRun:
             parts.append((f"radius {eps:,.0f} m{a('eps_m')}{floor}, " if eps else "")
                          + f"min_samples {p['min_samples']}{a('min_samples')}"
                          + (f", minimum cluster harm {p['min_harm']:,.0f}" if p.get("min_harm") else ""))
+            if p.get("clustered") == "map points":
+                parts.append(f"clustered on their {s['n_locations']:,} distinct map points (above "
+                             f"{settings.hdbscan_max_points:,} incidents; each map point counts once, whatever "
+                             "its number of incidents)")
             parts.append(f"{s['n_units']:,} clusters, {s['n_noise']:,} incidents in none")
         else:
             parts.append(f"{s['n_hot']:,} hot and {s['n_cold']:,} cold of "
@@ -290,7 +294,8 @@ def run_hotspots(
                                    CLUSTER_CLASSES[2])
         classes = CLUSTER_CLASSES
         params.update(eps_m=layer.attrs["eps_m"], min_samples=layer.attrs["min_samples"],
-                      min_harm=layer.attrs["min_harm"])
+                      min_harm=layer.attrs["min_harm"], clustered=layer.attrs["clustered"])
+        summary["n_locations"] = layer.attrs["n_locations"]
         summary["n_noise"] = layer.attrs["n_noise"]
         auto = [k for k in auto if k in ("eps_m", "min_samples")
                 and not (k == "eps_m" and method == "hdbscan")]

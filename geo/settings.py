@@ -65,6 +65,9 @@ class Settings:
     #: Point-distance work (DBSCAN neighbourhoods, point Gi*) estimated above this many
     #: megabytes is refused before it starts, with how to make it fit.
     max_pair_memory_mb: float = 1_500.0
+    #: HDBSCAN runs on every incident up to this many; above, on the distinct police.uk map
+    #: points (not the same clustering, said with the result), refused if those exceed it too.
+    hdbscan_max_points: int = 25_000
     #: Site kinds drawn on the Map page at first (inside the user's area); every other kind
     #: is a layer the user switches on.
     map_site_kinds: tuple[str, ...] = ("school", "treatment")

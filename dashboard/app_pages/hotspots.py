@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import data, ui
+from dashboard import data, ui, warm
 from geo import labels, maps, safe
 from geo.errors import GeoInputError
 from geo.hotspot_runs import CALLS_CRIME_CLASSES, METHODS, SIMPLE_LABELS, add_hotspot_layer, export_layers
@@ -41,6 +41,22 @@ with st.sidebar:
                 help="Ordinary pharmacies, clinics and hospitals are not sensitive sites and are left out of "
                      "the rankings unless you tick this.")
 
+
+
+def default_params(method: str, shape: str) -> tuple:
+    """The parameters the page asks ``method`` for before any of its widgets is touched (sorted pairs)."""
+    p: dict = {}
+    if method in ("gistar", "emerging"):
+        p.update(cell_size=None, shape=shape, alpha=settings.ehsa_alpha if method == "emerging" else settings.alpha)
+    if method == "kde":
+        p["bandwidth"] = None
+    if method == "dbscan":
+        p["eps_m"] = None
+    if method in ("dbscan", "hdbscan"):
+        p["min_samples"] = None
+    if method == "emerging":
+        p["period"] = None
+    return tuple(sorted(p.items()))
 
 
 # ------------------------------------------------------------------ the page body, one fragment
@@ -110,8 +126,10 @@ def hotspot_body():
         params["min_samples"] = override("Minimum incidents", "ms", auto["min_samples"], lo=2, hi=500, step=1,
                                          unit="", integer=True, col=p2)
         if method == "hdbscan":
-            p1.caption("HDBSCAN finds clusters of varying density, with no fixed radius. It is slow on large "
-                       "selections (about 15 s for 55,000 incidents): narrow the months or crime types first.")
+            p1.caption(f"HDBSCAN finds clusters of varying density, with no fixed radius. Above "
+                       f"{settings.hdbscan_max_points:,} incidents it clusters the distinct police.uk map points "
+                       "(each counts once, however many incidents it holds), as said above the map; DBSCAN "
+                       "counts every incident.")
     classes_view = "ehsa"
     if method == "emerging":
         period_options = ["auto", "month", "week", "day"]
@@ -272,6 +290,15 @@ def hotspot_body():
             st.caption("No site has incidents within the inner buffer.")
         else:
             ui.table(show, measure=ui.measure_name(info, layer), height=360, key="hs_sites_table")
+
+    # ------------------------------------------------------------------ the other methods, ready before they are asked for
+    # Once per session, after everything above has been sent: the other methods' default runs for this
+    # selection are computed in the background (HDBSCAN, slow, is not), so the first switch is a cache hit.
+    if not st.session_state.get("hs_warmed"):
+        st.session_state["hs_warmed"] = True
+        jobs = tuple((m, default_params(m, shape), "cluster" if m == "dbscan" else cell_word)
+                     for m in ("kde", "emerging", "dbscan", "gistar") if m != method)
+        warm.hotspots(key, ver, role_key, layer, (m0, m1), tuple(sorted(cats)), weighted, jobs, buffers, fine)
 
     # ------------------------------------------------------------------ calls vs crime
     st.subheader("Calls for service against recorded crime")

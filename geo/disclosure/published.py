@@ -217,14 +217,20 @@ class Published:
             frame = parents[["code", "name", "geometry"]].reset_index(drop=True)
             groups = {c: self.units_in(g) for c, g in zip(frame["code"], frame.geometry)}
         c = self.cells[self._mask(quarters=quarters, layer=layer, basket=basket)]
-        by_unit = dict(tuple(c.groupby("unit")))
-        empty = c.iloc[:0]
+        # Each unit's rows (in table order) as index ranges of one sort, and the columns as arrays:
+        # the same rows in the same order as concatenating each unit's group, without a frame per unit.
+        unit = c["unit"].to_numpy()
+        order = np.argsort(unit, kind="stable")
+        names, starts = np.unique(unit[order], return_index=True)
+        ranges = dict(zip(names, zip(starts, [*starts[1:], len(order)])))
+        cols = {k: c[k].to_numpy(dtype=float) for k in ("count", "harm", "w_lo", "w_hi")}
         counts, harms = [], []
         for code in frame["code"]:
-            parts = [by_unit[u] for u in groups[code] if u in by_unit]
-            g = pd.concat(parts) if parts else empty
-            counts.append(_figure(g, self.threshold, False))
-            harms.append(_figure(g, self.threshold, True))
+            rows = [order[a:b] for a, b in (ranges[u] for u in groups[code] if u in ranges)]
+            at = np.concatenate(rows) if rows else np.array([], dtype=np.intp)
+            g = {k: v[at] for k, v in cols.items()}
+            counts.append(_figure_of(g, self.threshold, False))
+            harms.append(_figure_of(g, self.threshold, True))
         out = gpd.GeoDataFrame({
             "code": frame["code"].to_numpy(), "name": frame["name"].to_numpy(),
             "count": [np.nan if f.suppressed else f.mid for f in counts],
@@ -252,6 +258,24 @@ def _figure(cells: pd.DataFrame, threshold: int, harm: bool) -> Figure:
         est = known + w_mid * min(SMALL_CELL_ESTIMATE, threshold - 1)
     else:
         known = float(cells.loc[shown, "count"].sum())
+        k = int((~shown).sum())
+        lo, hi = known + k, known + k * (threshold - 1)
+        est = known + k * min(SMALL_CELL_ESTIMATE, threshold - 1)
+    return Figure(lo, hi, threshold, harm, est)
+
+
+def _figure_of(cells: dict, threshold: int, harm: bool) -> Figure:
+    """:func:`_figure` on arrays (``count``, ``harm``, ``w_lo``, ``w_hi``): the same sums in the same order
+    (pandas sums skip NaN as ``numpy.nansum`` does), without building a frame."""
+    shown = ~np.isnan(cells["count"])
+    if harm:
+        known = float(np.nansum(cells["harm"][shown]))
+        lo = known + float(np.nansum(cells["w_lo"][~shown]))
+        hi = known + float(np.nansum(cells["w_hi"][~shown])) * (threshold - 1)
+        w_mid = float(np.nansum(cells["w_lo"][~shown] + cells["w_hi"][~shown])) / 2
+        est = known + w_mid * min(SMALL_CELL_ESTIMATE, threshold - 1)
+    else:
+        known = float(np.nansum(cells["count"][shown]))
         k = int((~shown).sum())
         lo, hi = known + k, known + k * (threshold - 1)
         est = known + k * min(SMALL_CELL_ESTIMATE, threshold - 1)
@@ -300,7 +324,8 @@ def publish(incidents: pd.DataFrame, units: gpd.GeoDataFrame, *, quarters, level
         j = j[~j.index.duplicated(keep="first")]
         # the harm weight bounds of each category over the whole workspace (published weights)
         w = incidents.groupby(["layer", "category"], observed=True)["harm"].agg(["min", "max"])
-        j = j.assign(quarter=[quarter_of(m) for m in j["month"]], basket=j["in_basket"].astype(bool))
+        quarter = {m: quarter_of(m) for m in pd.unique(j["month"])}  # a few dozen months: no parse per row
+        j = j.assign(quarter=[quarter[m] for m in j["month"]], basket=j["in_basket"].astype(bool))
         g = (j.groupby(["code", "quarter", "layer", "category", "basket"], observed=True)
              .agg(count=("harm", "size"), harm=("harm", "sum")).reset_index().rename(columns={"code": "unit"}))
         wb = w.reindex(pd.MultiIndex.from_frame(g[["layer", "category"]]))

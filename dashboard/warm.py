@@ -1,0 +1,61 @@
+"""Background warm-up of the Hotspots page's caches (the caches live in :mod:`dashboard.data`).
+
+After the page has answered, the other methods' default runs for the same selection
+are computed in one background thread through the same caches (same keys, so the same scope),
+so the first switch to another method finds its result ready. A click on a method that is still
+being warmed waits for that computation (Streamlit holds one compute lock per cache key) instead
+of starting a second one. One thread at a time; each selection once (a bounded set of keys).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from dashboard import data
+
+logger = logging.getLogger(__name__)
+
+_WARMED: dict = {}
+_WARM_LOCK = threading.Lock()
+_WARM_THREAD: list = [None]
+
+
+def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
+             weighted: bool, jobs: tuple, buffers: tuple, level: str | None) -> bool:
+    """Compute the runs, automatic parameters, site exposure and tables of ``jobs`` in a background thread.
+
+    ``jobs``: ``(method, params, word)`` triples as the page would ask for them (``params`` a sorted
+    tuple of pairs, ``word`` the table's "hexagon"/"square"/"cluster"). Returns whether a thread was
+    started (not when one is still running, or this selection was warmed before). Errors (e.g. too
+    few incidents for a method) are left for the page to show when the user picks that method.
+    """
+    key = (path, version, role_key, layer, months, categories, weighted, buffers)
+    with _WARM_LOCK:
+        busy = _WARM_THREAD[0] is not None and _WARM_THREAD[0].is_alive()
+        if busy or key in _WARMED:
+            return False
+        _WARMED[key] = True
+        while len(_WARMED) > 64:  # bounded: the oldest selections are forgotten first
+            _WARMED.pop(next(iter(_WARMED)))
+
+        def work():
+            try:  # Linux: a thread is a task with its own nice value; the user's own reruns come first
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except (AttributeError, OSError):
+                pass
+            for method, params, word in jobs:
+                try:
+                    data.hotspot_defaults(path, version, role_key, layer, months, categories, method, weighted)
+                    data.hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
+                    data.hotspot_sites(path, version, role_key, layer, months, categories, method, weighted,
+                                       params, buffers)
+                    data.hotspot_table(path, version, role_key, layer, months, categories, method, weighted,
+                                       params, buffers, word, level)
+                except Exception as err:  # noqa: BLE001 - the page shows it if the user picks this method
+                    logger.info("warming %s hot spots skipped: %s", method, err)
+
+        thread = threading.Thread(target=work, name="geo-warm-hotspots", daemon=True)
+        _WARM_THREAD[0] = thread
+        thread.start()
+        return True

@@ -1,0 +1,39 @@
+"""dashboard/warm.py: the Hotspots page's background warm-up goes through the page's caches, once per selection."""
+from __future__ import annotations
+
+import threading
+
+from dashboard import data, warm
+
+
+def test_warm_up_calls_the_cached_functions_once_per_selection(monkeypatch):
+    calls, gate = [], threading.Event()
+
+    def recorder(name):
+        def f(*args):
+            gate.wait(5)  # the first selection is still being warmed while the second asks
+            calls.append((name, args))
+            if name == "hotspots" and args[6] == "emerging":
+                raise ValueError("too few months")  # one method failing does not stop the others
+        return f
+
+    for name in ("hotspot_defaults", "hotspots", "hotspot_sites", "hotspot_table"):
+        monkeypatch.setattr(data, name, recorder(name))
+    monkeypatch.setattr(warm, "_WARMED", {})
+    jobs = (("kde", (("bandwidth", None),), "square"), ("emerging", (("period", None),), "square"),
+            ("dbscan", (("eps_m", None), ("min_samples", None)), "cluster"))
+    sel = ("ws.gpkg", 1.0, ("analyst", ()), "crime", ("2024-01", "2025-06"), ())
+    assert warm.hotspots(*sel, True, jobs, (200.0, 400.0), "ward")
+    assert not warm.hotspots(*sel[:4], ("2024-02", "2025-06"), (), True, jobs, (200.0, 400.0), "ward")  # busy
+    gate.set()
+    warm._WARM_THREAD[0].join(10)
+    assert not warm.hotspots(*sel, True, jobs, (200.0, 400.0), "ward")  # this selection is warm already
+
+    names = [(n, a[6]) for n, a in calls]
+    assert names == [("hotspot_defaults", "kde"), ("hotspots", "kde"), ("hotspot_sites", "kde"),
+                     ("hotspot_table", "kde"), ("hotspot_defaults", "emerging"), ("hotspots", "emerging"),
+                     ("hotspot_defaults", "dbscan"), ("hotspots", "dbscan"), ("hotspot_sites", "dbscan"),
+                     ("hotspot_table", "dbscan")]
+    # the same positional arguments the page's calls end up with: the same cache keys, the same scope
+    assert calls[1][1] == (*sel, "kde", True, (("bandwidth", None),))
+    assert calls[3][1] == (*sel, "kde", True, (("bandwidth", None),), (200.0, 400.0), "square", "ward")
