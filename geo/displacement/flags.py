@@ -141,7 +141,7 @@ class AreaTest:
 
     @property
     def ci_level(self) -> float:
-        """Coverage of ``ci_low``-``ci_high``: ``1 - alpha`` (two-sided) or ``1 - 2 alpha`` (rises, whose lower bound is the test)."""
+        """Coverage of ``ci_low``-``ci_high``: ``1 - alpha`` (two-sided) or ``1 - 2 alpha`` (one-sided rises or falls, whose lower or upper bound is the test)."""
         return 1 - self.alpha if self.sides == "two-sided" else 1 - 2 * self.alpha
 
 
