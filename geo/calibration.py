@@ -29,23 +29,28 @@ from scipy.stats import norm
 
 from .displacement import engine
 from .displacement import power as power_mod
+from .displacement.flags import SHARES
 from .displacement.power import wilson
 from .displacement.windows import month_add, op_windows, periods, window_months
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DESIGNS", "Placebo", "wilson", "hot_circles", "ward_placebos", "run_null", "run_power",
+__all__ = ["DESIGNS", "POWER_DESIGNS", "Placebo", "wilson", "hot_circles", "ward_placebos", "run_null", "run_power",
            "rates", "power_table", "markdown", "calibrate", "plant", "destinations", "prepare_design",
            "oracle_sector", "VERDICT_DEST"]
 
-#: Window designs ``(label, operation month, operation months, window months)``.
+#: Window designs ``(label, operation month, operation months, window months[, before-window months])``.
 DESIGNS = (
     ("1 month either side, Mar 2024", "2024-03", 1, 1),
     ("1 month either side, Sep 2024", "2024-09", 1, 1),
     ("1 month either side, Mar 2025", "2025-03", 1, 1),
     ("3 months either side, Jul 2024", "2024-07", 1, 3),
     ("3 months either side, Feb 2025", "2025-02", 1, 3),
+    ("12 months before, 3 after, Mar 2025", "2025-03", 1, 3, 12),
 )
+#: Window designs of the power study: two with 3 months either side and one whose before window is the 12
+#: months before the operation (a longer baseline halves the noise of the before term).
+POWER_DESIGNS = (DESIGNS[3], DESIGNS[4], ("12 months before, 3 after, Feb 2025", "2025-02", 1, 3, 12))
 
 
 #: The destination drawn as the verdict's power draws them (:mod:`geo.displacement.power`).
@@ -99,11 +104,15 @@ def ward_placebos(boundaries, bcus, *, own_force: str):
     return out
 
 
+def _before_months(design) -> int:
+    return design[4] if len(design) > 4 else design[3]
+
+
 def prepare_design(incidents, bcus, own_force, design):
-    label, m, oplen, wlen = design
+    label, m, oplen, wlen = design[:4]
     end = month_add(m, oplen - 1)
     last = f"{end}-28"
-    w = op_windows(f"{m}-01", last, before=(month_add(m, -wlen), month_add(m, -1)),
+    w = op_windows(f"{m}-01", last, before=(month_add(m, -_before_months(design)), month_add(m, -1)),
                    after=(month_add(end, 1), month_add(end, wlen)))
     per = periods(incidents, w)
     return engine.prepare(incidents, per, tau=w.time_weights[0], bcus=bcus, own_force=own_force,
@@ -116,6 +125,8 @@ def _row(design, pl, res):
     return {"design": design, "kind": pl.kind, "name": pl.name,
             "target": res.target.status == "evidence",
             "rings": ev(res.rings), "pieces": ev(res.pieces),
+            "rises": any(t.reading == "displacement" for t in res.rings),
+            "falls": any(t.reading == "diffusion" for t in res.rings),
             "sites": res.sites is not None and res.sites.status == "evidence",
             "any": ev(fam), "target_tested": res.target.status != "too few to tell",
             "phi_target": res.null.phi["target|harm"], "phi_rings": res.null.phi["catchment|count"],
@@ -190,8 +201,9 @@ def run_power(incidents, boundaries, sites, *, own_force: str, per_bcu: int = 6,
     school_xy = shapely.get_coordinates(schools.geometry.values) if schools is not None else None
     rng = np.random.default_rng(seed)
     rows = []
-    for design in (DESIGNS[3], DESIGNS[4]):
+    for design in POWER_DESIGNS:
         prep = prepare_design(incidents, bcus, own_force, design)
+        baseline = f"{_before_months(design)} months"
         for pl in circles:
             for dest_kind, xy in destinations(pl.geometry, pl.bcu, own, school_xy, rng).items():
                 for frac in fracs:
@@ -199,7 +211,7 @@ def run_power(incidents, boundaries, sites, *, own_force: str, per_bcu: int = 6,
                     catch, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha,
                                             n_placebos=200, seed=seed, points=pts)
                     disp = [t for t in res.family() if t.reading == "displacement"]
-                    rows.append({"design": design[0], "destination": dest_kind, "moved_share": frac, "moved": k,
+                    rows.append({"design": design[0], "baseline": baseline, "destination": dest_kind, "moved_share": frac, "moved": k,
                                  "target_before": res.target.n_before, "detected": bool(disp),
                                  "piece": any(t.kind == "piece" for t in disp),
                                  "sites": any(t.kind == "sites" for t in disp),
@@ -210,9 +222,12 @@ def run_power(incidents, boundaries, sites, *, own_force: str, per_bcu: int = 6,
 
 
 FLAGS = (("target", "Target effect (harm), two-sided", 1.0),
-         ("rings", "Rings and ring sectors: displacement or diffusion (max-statistic over rings + sectors, two-sided)", 0.4),
-         ("pieces", "Displacement into another BCU or force (Holm over pieces, rises)", 0.3),
-         ("sites", "Displacement towards sensitive sites (rises)", 0.3),
+         ("rises", "Rings and ring sectors: displacement (max-statistic over rings + sectors, rises)",
+          SHARES["rises"]),
+         ("falls", "Rings and ring sectors: diffusion (max-statistic over rings + sectors, falls)", SHARES["falls"]),
+         ("rings", "Rings and ring sectors: either", SHARES["rises"] + SHARES["falls"]),
+         ("pieces", "Displacement into another BCU or force (Holm over pieces, rises)", SHARES["pieces"]),
+         ("sites", "Displacement towards sensitive sites (rises)", SHARES["sites"]),
          ("any", "Any displacement or diffusion flag (rings, pieces, sites)", 1.0))
 
 
@@ -243,7 +258,7 @@ def oracle_sector(catch, res, xy, *, alpha: float = 0.05) -> bool:
 
 
 def power_table(power: pd.DataFrame) -> pd.DataFrame:
-    g = power.groupby(["destination", "moved_share"])
+    g = power.groupby(["baseline", "destination", "moved_share"])
     out = g.agg(n=("detected", "size"), detected=("detected", "sum"), mean_moved=("moved", "mean"),
                 mean_target_before=("target_before", "mean"), oracle=("oracle", "mean")).reset_index()
     out["power"] = out["detected"] / out["n"]
@@ -274,11 +289,13 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
              "than 3 basket incidents before, or 10 before and after, are \"too few to tell\" and never flagged. "
              "The catchment is rings 0–250, 250–500 and 500–1,000 m from the target's edge, each cut into eight "
              "compass sectors and by BCU and force; force-months without data are left out and said so. The rings and "
-             "sectors are one family corrected by the max-statistic (single-step maxT; Westfall & Young 1993): the "
-             "same placebo copies give, each, the largest standardised |z| = |z| / √φ over their rings and sectors, "
-             "and a real ring or sector is flagged when at most its α share of those maxima (counting the real one) "
-             "reach its own |z|. This respects the correlation of overlapping rings and sectors, so it is less "
-             "conservative than Holm; pieces across a BCU or force line (each with its own control) keep Holm.", "",
+             "sectors are tested as two one-sided families, rises (displacement, the direction the question is "
+             "about) and falls (diffusion of benefits), each corrected by the max-statistic (single-step maxT; "
+             "Westfall & Young 1993): the same placebo copies give, each, the largest standardised z = z / √φ (and "
+             "−z) over their rings and sectors, and a real ring or sector is flagged when at most its direction's α "
+             "share of those maxima (counting the real one) reach its own z. This respects the correlation of "
+             "overlapping rings and sectors, so it is less conservative than Holm; pieces across a BCU or force line "
+             "(each with its own control) keep Holm.", "",
              "## False alarms: placebo operations where nothing happened", "",
              f"{len(null)} placebo operations: {int((null['kind'] == 'circle').sum())} circles of 300–500 m at the "
              f"hottest basket-crime locations of the four BCUs and {int((null['kind'] == 'ward').sum())} whole wards, "
@@ -306,25 +323,40 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
               f"(range {sp.min():.2f}–{sp.max():.2f}); catchment basket counts median {sr.median():.2f} "
               f"(range {sr.min():.2f}–{sr.max():.2f}). Real counts are over-dispersed, and every test divides "
               "its z by this spread.", "",
-              "The displacement/diffusion family splits α = 0.05 into 0.4 (rings and sectors), 0.3 (pieces by BCU/force) and "
-              "0.3 (sensitive sites), so by Bonferroni the whole family fires on at most 5% of operations that did "
-              "nothing; the rings' max-statistic aims at its share exactly, the pieces' Holm and the single sites "
-              "test are upper bounds.", "",
+              f"The displacement/diffusion family splits α = {alpha:g} into {SHARES['rises']:g} (rises in rings and "
+              f"sectors), {SHARES['falls']:g} (falls in rings and sectors), {SHARES['pieces']:g} (pieces by BCU/force) "
+              f"and {SHARES['sites']:g} (sensitive sites), so by Bonferroni the whole family fires on at most "
+              f"{alpha:.0%} of operations that did nothing; each direction's max-statistic aims at its share exactly, "
+              "the pieces' Holm and the single sites test are upper bounds. Most of α goes to rises in the rings and "
+              "sectors because that is where planted moves are found (the power below); pieces and sites remain "
+              "tests with a stated α.", "",
               "## Power: planted displacement at real hot locations", "",
               "Half of the target's after-window basket incidents removed (the operation's effect) and 30% or 50% of "
               "the removed incidents, with their harm, planted 300 m–1.5 km from the target's edge (sd 80 m), "
-              "3-month windows (two designs). Detected: the verdict reports displacement (any ring, sector, piece or "
+              "3-month after windows (two designs with the 3 months before as the before window, one with the 12 "
+              "months before). Detected: the verdict reports displacement (any ring, sector, piece or "
               "sites flag at the family's α shares). Across a BCU line: the nearest point of another BCU of the force "
               "300 m–1.5 km from the target's edge (only hot circles that have one); towards a school: the nearest "
               "school 300 m–1.5 km away; anywhere 300 m–1 km: a random direction and distance, drawn exactly as the "
               "verdict draws the plants behind its own \"power to detect a 50% move\" (`geo/displacement/power.py`, "
               "40 plants on the operation's own data with its own over-dispersion).", "",
-              "| destination | share moved | plants | mean incidents moved | mean target basket before | power | "
-              "95% interval | destination sector alone, uncorrected |", "|---|---:|---:|---:|---:|---:|---|---:|"]
+              "| before window | destination | share moved | plants | mean incidents moved | mean target basket before | "
+              "power | 95% interval | destination sector alone, uncorrected |",
+              "|---|---|---:|---:|---:|---:|---:|---|---:|"]
     for _, x in power_table(power).iterrows():
-        lines.append(f"| {x['destination']} | {x['moved_share']:.0%} | {x['n']} | {x['mean_moved']:.0f} | "
+        lines.append(f"| {x['baseline']} | {x['destination']} | {x['moved_share']:.0%} | {x['n']} | "
+                     f"{x['mean_moved']:.0f} | "
                      f"{x['mean_target_before']:.0f} | {_pct(x['power'])} | {_pct(x['ci_low'])} – "
                      f"{_pct(x['ci_high'])} | {_pct(x['oracle'])} |")
+    pt = power_table(power)
+    at50 = pt[np.isclose(pt["moved_share"], 0.5)]
+    best = at50.loc[at50["power"].idxmax()] if len(at50) else None
+    reach = ("" if best is None else
+             f"The highest power at a 50% move is {_pct(best['power'])} ({best['destination']}, {best['baseline']} "
+             "before); " + ("80% at a 50% move is out of reach at these volumes, and even the destination sector "
+                            "alone, uncorrected, stays below it. " if at50["oracle"].max() < 0.8 else
+                            "80% at a 50% move is out of reach for the verdict at these volumes. "
+                            if at50["power"].max() < 0.8 else "the aim of 80% at a 50% move is met there. "))
     lines += ["", "The last column is a reference, not part of the verdict: the one sector that holds the destination, "
               "chosen with hindsight and tested alone (one-sided, α = 5%, no multiple-testing correction; a sector with "
               "too few incidents before to be tested, such as a park, counts as not found). It is not an upper bound "
@@ -333,7 +365,11 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
               "multiple-testing correction.", "",
               "Read the power with the volumes: a hot location with ~100 basket crimes a month that loses half "
               "and sends half of that loss 1 km away adds ~25 crimes to a ring that already holds ~100–200; with "
-              "over-dispersed counts that is often within ordinary variation.", ""]
+              "over-dispersed counts that is often within ordinary variation. A 12-month before window (the "
+              "analyst's `--before`) estimates each area's expected count from four times as many months, so the "
+              "before term's share of the Poisson noise falls from a half to a fifth (the table compares it with the "
+              "3-month before window). " + reach + "The levers tried on the way, with their power and "
+              "false-alarm rates, are in [POWER_LEVERS.md](POWER_LEVERS.md).", ""]
     return "\n".join(lines)
 
 

@@ -125,7 +125,8 @@ before {{ windows.label('before') }} · after {{ windows.label('after') }} · {{
 {% if tests_table %}<h2>Calibrated tests</h2>
 <p class="muted">{{ catchment_rule }}. Each test's Poisson variance is inflated by the over-dispersion measured on
 placebo copies of the target and rings in the same BCU (spread of placebo z-scores {{ spread }}). Displacement and
-diffusion share α between rings and sectors (40%), BCU/force pieces (30%) and sensitive sites (30%), Holm within each.</p>
+diffusion share α: rises in rings and sectors (displacement, 50%) and falls (diffusion, 20%), each one-sided and
+corrected by the max-statistic over the same placebo copies; BCU/force pieces (15%, Holm) and sensitive sites (15%).</p>
 {{ tests_table }}
 <h2>Sensitivity to the buffer width</h2>
 {{ sens_table }}

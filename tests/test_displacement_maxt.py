@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from geo.displacement.flags import AreaTest, _family
+import pytest
+
+from geo.displacement.flags import SHARES, AreaTest, _directional, _family
 from geo.displacement.null import MAXT_FAMILY, maxt_adjust
 
 ALPHA = 0.05
@@ -74,7 +76,37 @@ def test_the_analysis_adjusts_rings_by_its_own_placebo_maxima():
     a = res.assessment
     null_max = a.null.maxz[MAXT_FAMILY]
     assert null_max.size >= 30 and np.all(null_max >= 0)
+    rise, fall = a.null.maxz[MAXT_FAMILY + "+"], a.null.maxz[MAXT_FAMILY + "-"]
+    assert rise.size == fall.size == null_max.size
+    assert np.allclose(np.maximum(rise, fall), null_max)               # |z| max is the larger of the two sides
     tested = [t for t in a.rings if t.status != "too few to tell"]
     assert tested
     for t in tested:
-        assert np.isclose(t.p_adj, maxt_adjust([t.estimate / t.se], null_max)[0])
+        z = t.estimate / t.se
+        side, m = ("rise", rise) if z >= 0 else ("fall", fall)
+        assert t.sides == side
+        assert np.isclose(t.p_adj, maxt_adjust([abs(z)], m, two_sided=False)[0])
+        assert np.isclose(t.alpha, 0.05 * SHARES["rises" if z >= 0 else "falls"])
+
+
+def test_rises_and_falls_are_one_sided_families_with_their_own_maxima():
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(400, 27))
+    rise, fall = z.max(axis=1), (-z).max(axis=1)
+    tests = [_test(3.2, 1.0), _test(-3.2, 1.0), _test(0.5, 1.0), _test(-0.5, 1.0)]
+    out = _directional(tests, 0.03, 0.01, rise, fall)
+    assert [t.sides for t in out] == ["rise", "fall", "rise", "fall"]
+    assert [t.alpha for t in out] == [0.03, 0.01, 0.03, 0.01]
+    assert np.isclose(out[0].p_adj, maxt_adjust([3.2], rise, two_sided=False)[0])
+    assert np.isclose(out[1].p_adj, maxt_adjust([3.2], fall, two_sided=False)[0])
+    assert out[0].p == pytest.approx(norm.sf(3.2))
+    # a rise of 3.2 sd passes the rises' 3% (threshold ~3.1 for 27 independent members) but a fall of the same
+    # size does not pass the falls' 1% (~3.5)
+    assert [t.reading for t in out] == ["displacement", "", "", ""]
+    # the one-sided families' error: fresh null families flag a rise on ~3% and a fall on ~1%
+    real = rng.normal(size=(20_000, 27))
+    up = (maxt_adjust(real.ravel(), rise, two_sided=False).reshape(real.shape) <= 0.03).any(axis=1).mean()
+    down = (maxt_adjust(-real.ravel(), fall, two_sided=False).reshape(real.shape) <= 0.01).any(axis=1).mean()
+    assert 0.015 < up < 0.05 and down < 0.025
+    few = _directional(tests, 0.03, 0.01, rise[:10], fall[:10])          # too few placebos: Holm per direction
+    assert few[0].status == "evidence" and few[2].status == "no evidence"

@@ -21,9 +21,10 @@ The analysis has six parts, each a plain function over plain inputs, tied togeth
 4. **The calibrated verdict** (:mod:`.flags`, :mod:`.null`, :mod:`.engine`, :mod:`.verdict`):
    a catchment of rings 0-250, 250-500 and 500-1,000 m (:func:`catchment`), cut by BCU,
    force and compass sector; every flag is a test with a stated share of alpha (target
-   effect at alpha; rings and sectors 40%, BCU/force pieces 30%, sensitive sites 30% of
-   alpha; rings and sectors family-wise by the max-statistic over the same placebo copies,
-   Holm within the others), its Poisson variance inflated by the over-dispersion measured
+   effect at alpha; rises in rings and sectors 50%, falls 20%, BCU/force pieces 15%,
+   sensitive sites 15% of alpha; rises and falls each family-wise by the one-sided
+   max-statistic over the same placebo copies, Holm within the others), its Poisson
+   variance inflated by the over-dispersion measured
    on placebo copies of the target and rings in the same BCU; areas with too few
    incidents are "too few to tell". :class:`Verdict` reads aloud: harm, displacement,
    diffusion, activity. ``python -m geo calibrate`` measures the false-alarm rates and

@@ -10,19 +10,21 @@ the Poisson variance inflated by the over-dispersion ``phi`` estimated from plac
     ``alpha``. Not part of the displacement family.
 ``rings``
     each distance ring (0-250, 250-500, 500-1,000 m), and each ring's eight compass
-    sectors, against the rest of the BCU; two-sided (a rise is possible displacement, a
-    fall a diffusion of benefits); family-wise at ``alpha * 0.4`` by the max-statistic
-    (single-step maxT, Westfall & Young 1993): a ring or sector is flagged when its
-    standardised ``|z|`` is reached by the largest ``|z|`` over the rings and sectors of at
-    most that share of the placebo copies (:func:`geo.displacement.null.maxt_adjust`), which
-    uses the correlation of overlapping rings and sectors; Holm when there are too few
-    placebos. Sectors use one pooled ``phi`` from the placebos' sectors.
+    sectors, against the rest of the BCU, as two one-sided families: rises (possible
+    displacement, the direction the question is about) at ``alpha * 0.5`` and falls (a
+    diffusion of benefits) at ``alpha * 0.2``. Each family is adjusted by the
+    max-statistic (single-step maxT, Westfall & Young 1993): a ring or sector is flagged
+    when its standardised ``z`` (``-z`` for falls) is reached by the largest over the rings
+    and sectors of at most that share of the placebo copies
+    (:func:`geo.displacement.null.maxt_adjust`), which uses the correlation of overlapping
+    rings and sectors; Holm when there are too few placebos. Sectors use one pooled
+    ``phi`` from the placebos' sectors.
 ``pieces``
     each ring cut by every other BCU of the force and every other force, against the rest
-    of that BCU or force; one-sided (rises); Holm across pieces at ``alpha * 0.3``.
+    of that BCU or force; one-sided (rises); Holm across pieces at ``alpha * 0.15``.
 ``sites``
     harm within 400 m of sensitive sites (schools, treatment centres) inside the
-    catchment against its expected change; one-sided; ``alpha * 0.3``.
+    catchment against its expected change; one-sided; ``alpha * 0.15``.
 
 The shares add up to ``alpha``, so by Bonferroni "any displacement or diffusion flag"
 fires on at most ``alpha`` of operations that did nothing. An area with fewer than 3
@@ -56,7 +58,7 @@ __all__ = ["SHARES", "MIN_BEFORE", "MIN_TOTAL", "SITE_KINDS", "SITE_BUFFER_M", "
            "type_tests"]
 
 #: Shares of alpha given to each family of displacement/diffusion flags (they add up to 1).
-SHARES = {"rings": 0.4, "pieces": 0.3, "sites": 0.3}
+SHARES = {"rises": 0.5, "falls": 0.2, "pieces": 0.15, "sites": 0.15}
 MIN_BEFORE = 3
 MIN_TOTAL = 10
 #: Site kinds whose buffers form the "sensitive sites" zone.
@@ -139,7 +141,7 @@ class AreaTest:
 
     @property
     def ci_level(self) -> float:
-        """Coverage of ``ci_low``-``ci_high``: ``1 - alpha`` (two-sided) or ``1 - 2 alpha`` (rises, whose lower bound is the test)."""
+        """Coverage of ``ci_low``-``ci_high``: ``1 - alpha`` (two-sided) or ``1 - 2 alpha`` (one-sided rises or falls, whose lower or upper bound is the test)."""
         return 1 - self.alpha if self.sides == "two-sided" else 1 - 2 * self.alpha
 
 
@@ -196,6 +198,43 @@ def _family(tests: list, alpha: float, null_max=None) -> list:
         else:
             reading = "displacement" if ev else ""
         out[i] = _replace(t, p_adj=float(pa), status="evidence" if ev else "no evidence", reading=reading)
+    return out
+
+
+def _directional(tests: list, alpha_rise: float, alpha_fall: float, null_rise=None, null_fall=None) -> list:
+    """Rings and sectors as two one-sided families: rises (displacement) and falls (diffusion).
+
+    A member whose count rose more than the control predicts (``z >= 0``) is tested for a
+    rise at `alpha_rise`, one that fell for a fall at `alpha_fall`; each family is adjusted
+    by the single-step maxT against the placebos' largest signed ``z`` (``null_rise``) or
+    ``-z`` (``null_fall``), or by Holm when there are too few placebos. The family-wise error
+    of the pair is at most ``alpha_rise + alpha_fall`` (Bonferroni over the two directions).
+    ``p`` is the member's one-sided p, ``alpha`` its direction's level, ``sides`` "rise" or
+    "fall" and the interval ``estimate +- z(1 - alpha) * se`` (coverage ``1 - 2 alpha``).
+    """
+    out = list(tests)
+    for sign, a, null_max, sides, word in ((1, alpha_rise, null_rise, "rise", "displacement"),
+                                           (-1, alpha_fall, null_fall, "fall", "diffusion")):
+        idx = [i for i, t in enumerate(tests) if t.status != TOO_FEW and sign * t.estimate >= 0
+               and not (sign < 0 and t.estimate == 0)]
+        if not idx:
+            continue
+        z = np.array([sign * tests[i].estimate / tests[i].se for i in idx])
+        p = norm.sf(z)
+        maxt = null_max is not None and np.isfinite(np.asarray(null_max, float)).sum() >= MIN_PLACEBOS
+        if a <= 0:
+            adj = np.ones(len(idx))
+        elif maxt:
+            adj = maxt_adjust(z, null_max, two_sided=False)
+        else:
+            adj = np.asarray(stats.holm(list(p)), float)
+        qn = norm.ppf(1 - a) if a > 0 else float("inf")
+        for i, pi, pa in zip(idx, p, adj):
+            t = tests[i]
+            ev = a > 0 and (pa <= a if maxt else pa < a)
+            out[i] = _replace(t, p=float(pi), p_adj=float(pa), alpha=a, sides=sides,
+                              ci_low=t.estimate - qn * t.se, ci_high=t.estimate + qn * t.se,
+                              status="evidence" if ev else "no evidence", reading=word if ev else "")
     return out
 
 
@@ -278,7 +317,8 @@ def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float
     sites : GeoDataFrame, optional
         Sensitive sites (``kind``, ``name``).
     shares : dict, optional
-        Alpha shares of ``rings``, ``pieces``, ``sites``; ``None``: :data:`SHARES`.
+        Alpha shares of ``rises`` and ``falls`` (rings and sectors), ``pieces``, ``sites``;
+        ``None``: :data:`SHARES`.
 
     Returns
     -------
@@ -301,7 +341,8 @@ def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float
         ev = target.p < alpha
         target = _replace(target, status="evidence" if ev else "no evidence",
                           reading=("reduction" if target.estimate < 0 else "increase") if ev else "")
-    a_r, a_p, a_s = (alpha * shares[k] for k in ("rings", "pieces", "sites"))
+    a_up, a_down, a_p, a_s = (alpha * shares[k] for k in ("rises", "falls", "pieces", "sites"))
+    a_r = a_up + a_down
     rings = [area_test(f"Ring {r.label}", "ring", area_sums(pts, r.geometry), ctrl, tau=tau,
                        phi=phi.get(f"ring {r.label}|count", phi["catchment|count"]), alpha=a_r, unit="count",
                        ring=r.label)
@@ -310,7 +351,7 @@ def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float
                         phi=phi.get("sector|count", phi["catchment|count"]), alpha=a_r, unit="count",
                         ring=x.label.rsplit(" m ", 1)[0] + " m", direction=x.label.rsplit(" m ", 1)[1])
               for x in catch.sectors]
-    rings = _family(rings, a_r, null.maxz.get(MAXT_FAMILY))
+    rings = _directional(rings, a_up, a_down, null.maxz.get(MAXT_FAMILY + "+"), null.maxz.get(MAXT_FAMILY + "-"))
     pieces = []
     for pc in catch.pieces:
         pc_ctrl = area_sums(pts, pc.control)
@@ -336,7 +377,7 @@ def sensitivity(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: 
     ``ci_high``, ``p``, ``status``, ``reading``.
     """
     ctrl = area_sums(pts, catch.control)
-    a = alpha * SHARES["rings"]
+    a = alpha * (SHARES["rises"] + SHARES["falls"])
     rows = []
     for w in widths:
         g = catch.target.buffer(w, quad_segs=16).difference(catch.target)

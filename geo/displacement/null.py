@@ -248,7 +248,8 @@ class NullModel:
     maxz : dict of str -> ndarray
         Per family (``"rings"``: the rings and their sectors, count unit), the largest
         standardised ``|z| / sqrt(phi)`` of each placebo over the family's members with
-        enough incidents: the joint null used by :func:`maxt_adjust`.
+        enough incidents: the joint null used by :func:`maxt_adjust`; ``"rings+"`` and
+        ``"rings-"`` the largest standardised ``z`` and ``-z`` (one-sided rises and falls).
     """
 
     phi: dict
@@ -357,20 +358,24 @@ def dispersion(r: Raster, shapes: dict, *, centre, control, tau: float = 1.0, ca
                if name.startswith("ring ") or name == "sector" for z in zs]
     maxz = {}
     if members:
-        m = np.abs(np.vstack(members))
-        ok = np.isfinite(m).any(axis=0)
-        maxz[MAXT_FAMILY] = np.nanmax(np.where(np.isfinite(m), m, -np.inf)[:, ok], axis=0) if ok.any() \
-            else np.zeros(0)
+        zz = np.vstack(members)
+        ok = np.isfinite(zz).any(axis=0)
+        for key, m in ((MAXT_FAMILY, np.abs(zz)), (MAXT_FAMILY + "+", zz), (MAXT_FAMILY + "-", -zz)):
+            maxz[key] = np.nanmax(np.where(np.isfinite(m), m, -np.inf)[:, ok], axis=0) if ok.any() \
+                else np.zeros(0)
     logger.info("over-dispersion from %s placebos: %s", idx.size,
                 ", ".join(f"{k} {v:.2f}" for k, v in phi.items()))
     return NullModel(phi, n, int(idx.size), rule, maxz)
 
 
-def maxt_adjust(z, null_max) -> np.ndarray:
+def maxt_adjust(z, null_max, *, two_sided: bool = True) -> np.ndarray:
     """Single-step maxT adjusted p-values of standardised statistics against placebo maxima.
 
     ``p_adj[k] = (1 + #{b : M_b >= |z_k|}) / (1 + B)`` where ``M_b`` is the largest
-    standardised ``|z|`` over the family's members in placebo ``b`` (``B`` placebos). Flagging
+    standardised ``|z|`` over the family's members in placebo ``b`` (``B`` placebos);
+    ``two_sided=False`` tests rises only: ``z_k`` keeps its sign and ``M_b`` is the placebo's
+    largest signed ``z`` (:attr:`NullModel.maxz` ``"rings+"``; pass ``-z`` and ``"rings-"``
+    for falls). Flagging
     where ``p_adj <= alpha`` controls the family-wise error at ``alpha`` when the placebo
     maxima and the real family are exchangeable under the null (Westfall & Young, 1993,
     Algorithm 2.5; the ``+1`` counts the real operation among the copies, as in a
@@ -384,6 +389,9 @@ def maxt_adjust(z, null_max) -> np.ndarray:
         Standardised statistics of the real family (``nan``: not tested, gets ``nan``).
     null_max : array of float
         ``M_b`` for each placebo.
+    two_sided : bool
+        ``|z|`` against the placebos' largest ``|z|`` (default), or the signed ``z`` against
+        their largest signed ``z`` (one-sided, rises).
 
     Returns
     -------
@@ -399,8 +407,11 @@ def maxt_adjust(z, null_max) -> np.ndarray:
     --------
     >>> [round(float(p), 3) for p in maxt_adjust([0.5, 3.0], np.array([1.0, 2.0, 2.5, 4.0]))]
     [1.0, 0.4]
+    >>> [round(float(p), 3) for p in maxt_adjust([-3.0, 3.0], np.array([1.0, 2.0, 2.5, 4.0]), two_sided=False)]
+    [1.0, 0.4]
     """
-    z = np.abs(np.asarray(z, float))
+    z = np.asarray(z, float)
+    z = np.abs(z) if two_sided else z
     m = np.sort(np.asarray(null_max, float)[np.isfinite(null_max)])
     ge = m.size - np.searchsorted(m, z, side="left")
     out = (1.0 + ge) / (1.0 + m.size)

@@ -241,7 +241,7 @@ class Clause:
 
     ``status`` is "evidence", "no evidence" or "too few to tell"; ``estimate`` with
     ``ci_low``/``ci_high`` in ``unit`` over the after window; ``p`` the calibrated p-value
-    (after the family's adjustment for displacement and diffusion: max-statistic for rings and sectors, Holm for pieces); ``alpha`` the level it
+    (after the family's adjustment for displacement and diffusion: one-sided max-statistic for rises or falls in rings and sectors, Holm for pieces); ``alpha`` the level it
     was tested at.
     """
 
