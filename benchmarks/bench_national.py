@@ -59,9 +59,41 @@ def child_national(archive: str, out: str, workers: int, memory_limit: str, hots
         peaks = client.run(rss_peak_mb)
     import pandas as pd
     force = pd.read_parquet(Path(out) / "panels" / "force.parquet")
-    return {"wall_s": wall, "driver_peak_mb": rss_peak_mb(), "worker_peak_mb": sorted(peaks.values()),
-            "rows": res.rows, "files": res.files, "done_now": res.done_now,
-            "count": float(force["count"].sum()), "harm": float(force["harm"].sum())}
+    rec = {"wall_s": wall, "driver_peak_mb": rss_peak_mb(), "worker_peak_mb": sorted(peaks.values()),
+           "rows": res.rows, "files": res.files, "done_now": res.done_now,
+           "count": float(force["count"].sum()), "harm": float(force["harm"].sum())}
+    if not hotspots:
+        rec["bcu_year"] = time_bcu_years(out)
+    return rec
+
+
+def time_bcu_years(out: str, n_bcus: int = 8, repeat: int = 3) -> dict:
+    """Time ``geo.national.bcu_year`` for the largest BCU of ``n_bcus`` forces, every year held.
+
+    Each BCU-year is read ``repeat`` times (the first is a cold read of its files, as far as
+    the OS cache allows); p50 and max over every read are reported, with the rows returned.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from geo.national import bcu_year
+    from geo.national.archive import force_slug
+    bcu = pd.read_parquet(Path(out) / "panels" / "bcu.parquet")
+    bcu = bcu[bcu["bcu"] != ""]
+    bcu["year"] = bcu["month"].str[:4]
+    sizes = bcu.groupby(["force", "bcu", "year"])["count"].sum().reset_index()
+    picks = (sizes.sort_values("count", ascending=False).drop_duplicates("force")
+             .head(n_bcus).sort_values(["force", "year"]))
+    times, rows = [], []
+    for _, r in picks.iterrows():
+        for _ in range(repeat):
+            t = time.perf_counter()
+            g = bcu_year(out, force_slug(r["force"]), r["bcu"], r["year"])
+            times.append(time.perf_counter() - t)
+        assert len(g) == int(r["count"]), (r.to_dict(), len(g))  # every row of the panel, no more
+        rows.append(len(g))
+    return {"reads": len(times), "bcus": len(picks), "p50_s": float(np.median(times)),
+            "max_s": float(max(times)), "rows_min": min(rows), "rows_max": max(rows)}
 
 
 def child_single(archive: str) -> dict:
@@ -85,11 +117,14 @@ def child_single(archive: str) -> dict:
 
 
 def _child(args: list[str]) -> dict:
+    load0 = os.getloadavg()[0]
     r = subprocess.run([sys.executable, __file__, "--child", *args], cwd=ROOT, capture_output=True, text=True)
     line = [x for x in r.stdout.splitlines() if x.startswith("RESULT ")]
     if r.returncode != 0 or not line:
         return {"error": (r.stderr or r.stdout)[-2000:]}
-    return json.loads(line[-1][7:])
+    res = json.loads(line[-1][7:])
+    res["load_avg_1min"] = [round(load0, 1), round(os.getloadavg()[0], 1)]  # before, after
+    return res
 
 
 def main(argv=None) -> int:
@@ -101,6 +136,9 @@ def main(argv=None) -> int:
     ap.add_argument("--memory-limit", default="2GB")
     ap.add_argument("--single-max-rows", type=int, default=6_000_000)
     ap.add_argument("--no-hotspots", action="store_true")
+    ap.add_argument("--archive", type=Path, help="an archive already written by make_national_archive.py "
+                    "(its row count is measured; --rows and --years are ignored)")
+    ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -112,17 +150,26 @@ def main(argv=None) -> int:
         print("RESULT " + json.dumps(res))
         return 0
     sizes = [100_000] if args.quick else args.rows
+    if args.archive:
+        sizes = [None]
     results = []
     for rows in sizes:
         tmp = Path(tempfile.mkdtemp(prefix="bench-national-"))
         try:
             archive, out = tmp / "archive", tmp / "out"
-            t = time.perf_counter()
-            subprocess.run([sys.executable, str(HERE / "make_national_archive.py"), str(archive),
-                            "--rows", str(rows), "--years", str(args.years)], check=True, cwd=ROOT,
-                           stdout=subprocess.DEVNULL)
-            print(f"\n{rows:,} rows x {args.years} year(s): archive written in {time.perf_counter() - t:.0f} s "
-                  f"(not timed)", flush=True)
+            if rows is None:
+                archive = args.archive
+                months = sorted(p.name for p in archive.iterdir() if p.is_dir())
+                args.years = max(1, len(months) // 12)
+                rows = sum(max(0, sum(1 for _ in open(f, "rb")) - 1) for f in archive.rglob("*.csv")) // args.years
+                print(f"\n{archive}: {rows * args.years:,} rows in {len(months)} months", flush=True)
+            else:
+                t = time.perf_counter()
+                subprocess.run([sys.executable, str(HERE / "make_national_archive.py"), str(archive),
+                                "--rows", str(rows), "--years", str(args.years)], check=True, cwd=ROOT,
+                               stdout=subprocess.DEVNULL)
+                print(f"\n{rows:,} rows x {args.years} year(s): archive written in {time.perf_counter() - t:.0f} s "
+                      f"(not timed)", flush=True)
             rec = {"rows_per_year": rows, "years": args.years, "workers": args.workers,
                    "memory_limit": args.memory_limit}
             rec["national"] = _child(["national", str(archive), str(out), str(args.workers), args.memory_limit, "0"])
@@ -142,9 +189,9 @@ def main(argv=None) -> int:
             results.append(rec)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "results": results}, indent=1))
-    print(f"\nresults: {RESULTS}")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps({"machine": {"cpus": os.cpu_count()}, "results": results}, indent=1))
+    print(f"\nresults: {args.results}")
     return 0
 
 

@@ -290,3 +290,11 @@ def test_reading_back_lazily_and_one_bcu_year(national, single):
     sheff = bcu_year(out, "south-yorkshire", "Sheffield", 2025)
     want_n = ((rows["force"] == "South Yorkshire") & rows["lsoa_name"].str.startswith("Sheffield ")).sum()
     assert len(sheff) == want_n > 0 and set(sheff["bcu"]) == {"Sheffield"}
+    assert str(sheff.crs) == "EPSG:27700"
+    x0, y0, x1, y1 = sheff.total_bounds
+    box = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)  # the south-west quarter, on the bbox covering columns
+    part = bcu_year(out, "south-yorkshire", "Sheffield", 2025, bbox=box, columns=["uid", "harm"])
+    located = sheff[sheff.geometry.notna()]
+    inside = located.geometry.x.between(box[0], box[2]) & located.geometry.y.between(box[1], box[3])
+    assert 0 < len(part) == int(inside.sum()) < len(sheff)
+    assert set(part["uid"]) == set(located.loc[inside, "uid"]) and list(part.columns) == ["uid", "harm", "geometry"]

@@ -100,6 +100,11 @@ def list_sources(archive) -> list[Source]:
     return out
 
 
+def force_slug(force: str) -> str:
+    """The folder name of a force's points: ``"South Yorkshire"`` -> ``"south-yorkshire"``."""
+    return re.sub(r"[^a-z0-9]+", "-", str(force).lower()).strip("-") or "unknown"
+
+
 def bcu_of(lsoa_name):
     """The district of an LSOA name ("Sheffield 001A" -> "Sheffield"): the BCU used nationally.
 
@@ -399,8 +404,7 @@ def _write_points(f, out: Path, key: str) -> list[str]:
     files = []
     for a, b in zip(starts, ends):
         force, month = f["force"].iat[a], f["month"].iat[a]
-        slug = re.sub(r"[^a-z0-9]+", "-", force.lower()).strip("-") or "unknown"
-        target = out / "points" / slug / month / f"{key}.parquet"
+        target = out / "points" / force_slug(force) / month / f"{key}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
         part = f.iloc[a:b]

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import GeoInputError
-from .archive import done_members, finished, list_sources, make_batches, partition_batch, remove_unfinished
+from .archive import (done_members, finished, force_slug, list_sources, make_batches, partition_batch,
+                      remove_unfinished)
 from .forces import force_hotspots, monitor_operation, write_json
 
 logger = logging.getLogger(__name__)
@@ -211,8 +212,7 @@ def run_national(archive, out, *, client=None, scheduler: str | None = None, wor
     have = set(zip(covered["force"], covered["month"]))
     res.uncovered = [(f, m) for f in forces for m in months if (f, m) not in have]
     if hotspots:
-        import re
-        slug = {f: re.sub(r"[^a-z0-9]+", "-", f.lower()).strip("-") for f in forces}
+        slug = {f: force_slug(f) for f in forces}
         futs = [client.submit(force_hotspots, str(out), slug[f], sorted(covered.loc[covered["force"] == f, "month"]),
                               cell_size=cell_size, pure=False) for f in forces]
         res.forces = sorted(_gather(client, futs, "forces", progress), key=lambda r: r["force"])

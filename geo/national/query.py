@@ -1,8 +1,9 @@
 """Reading the national GeoParquet back: lazily as a whole (dask-geopandas) or one BCU-year.
 
 The points are partitioned by force and month (``points/<force>/<YYYY-MM>/*.parquet``), so
-a force's BCU-year reads twelve folders of one force and filters on ``bcu`` inside the
-Parquet reader; nothing else of the country is read.
+a force's BCU-year reads twelve folders of one force as one ``pyarrow.dataset``, filtering
+on ``bcu`` (and optionally a box, on the bbox covering columns) inside the Parquet reader;
+nothing else of the country is read.
 """
 from __future__ import annotations
 
@@ -30,8 +31,13 @@ def national_points(out, *, columns=None):
     return dask_geopandas.read_parquet(files, columns=columns)
 
 
-def bcu_year(out, force_slug: str, bcu: str, year: int | str):
+def bcu_year(out, force_slug: str, bcu: str, year: int | str, *, bbox=None, columns=None):
     """One BCU's points of one year from the national store (a GeoDataFrame).
+
+    Only the force's twelve month folders are listed, and they are read as one
+    ``pyarrow.dataset`` with the filter pushed into the Parquet reader (row groups whose
+    statistics exclude the BCU, or the box, are skipped); the rows become one GeoDataFrame
+    in a single conversion.
 
     Parameters
     ----------
@@ -42,6 +48,11 @@ def bcu_year(out, force_slug: str, bcu: str, year: int | str):
     bcu : str
         The BCU (district) name as in the panels, e.g. ``Sheffield``.
     year : int or str
+    bbox : tuple of float, optional
+        ``(xmin, ymin, xmax, ymax)`` in British National Grid metres: only points inside,
+        tested on the GeoParquet bbox covering columns (no geometry is decoded to test).
+    columns : list of str, optional
+        Columns to read (``geometry`` is always read).
 
     Returns
     -------
@@ -49,10 +60,41 @@ def bcu_year(out, force_slug: str, bcu: str, year: int | str):
         The points (every status) with the columns written by the pipeline.
     """
     import geopandas as gpd
+    import pyarrow.dataset as ds
+
     months = {f"{year}-{m:02d}" for m in range(1, 13)}
-    parts = [gpd.read_parquet(f, filters=[("bcu", "==", bcu)]) for f in point_files(out, force=force_slug,
-                                                                                      months=months)]
-    parts = [p for p in parts if len(p)]
-    if not parts:
+    files = [str(f) for f in point_files(out, force=force_slug, months=months)]
+    if not files:
         return gpd.GeoDataFrame({"bcu": pd.Series([], dtype="str")}, geometry=gpd.GeoSeries([], crs="EPSG:27700"))
-    return pd.concat(parts, ignore_index=True)
+    dataset = ds.dataset(files, format="parquet")
+    cond = ds.field("bcu") == bcu
+    if bbox is not None:
+        x0, y0, x1, y1 = (float(v) for v in bbox)
+        cond = cond & (ds.field("bbox", "xmax") >= x0) & (ds.field("bbox", "xmin") <= x1) \
+            & (ds.field("bbox", "ymax") >= y0) & (ds.field("bbox", "ymin") <= y1)
+    cols = None
+    if columns is not None:
+        cols = list(dict.fromkeys([*columns, "geometry"]))
+    table = dataset.to_table(columns=cols, filter=cond)
+    if "bbox" in table.column_names:
+        table = table.drop(["bbox"])
+    return _from_geoparquet_table(table, dataset.schema.metadata or {})
+
+
+def _from_geoparquet_table(table, metadata):
+    """A GeoParquet Arrow table (WKB ``geometry``; CRS from the ``geo`` metadata) as a GeoDataFrame."""
+    import json
+
+    import geopandas as gpd
+    import shapely
+    from pyproj import CRS
+
+    crs = "EPSG:27700"
+    geo = json.loads(metadata.get(b"geo", b"{}") or b"{}")
+    projjson = geo.get("columns", {}).get("geometry", {}).get("crs")
+    if projjson:
+        crs = CRS.from_json_dict(projjson)
+        crs = f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs
+    df = table.drop(["geometry"]).to_pandas()
+    geom = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geom, crs=crs, index=df.index))
