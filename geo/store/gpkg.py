@@ -394,8 +394,10 @@ class GpkgStore:
             self._touch(c, "sites")
         return new, report.duplicates
 
-    def read_sites(self) -> gpd.GeoDataFrame:
-        return self._read_features("sites", ["uid", "kind", "name", "detail", "source", "status"])
+    def read_sites(self, *, with_import_id: bool = False) -> gpd.GeoDataFrame:
+        """Sites; ``with_import_id`` adds the id of the import that brought each (for a migration)."""
+        return self._read_features("sites", ["uid", "kind", "name", "detail", "source", "status"]
+                                   + (["import_id"] if with_import_id else []))
 
     def replace_boundaries(self, frame: gpd.GeoDataFrame, report) -> None:
         """Replace the units of the levels in ``frame`` with its rows (same codes update)."""
@@ -413,8 +415,10 @@ class GpkgStore:
             report.new, report.duplicates = len(frame), 0
             self._touch(c, "boundaries")
 
-    def read_boundaries(self, level: str | None = None) -> gpd.GeoDataFrame:
-        return self._read_features("boundaries", ["level", "code", "name", "parent_code", "force"],
+    def read_boundaries(self, level: str | None = None, *, with_import_id: bool = False) -> gpd.GeoDataFrame:
+        """Boundary units (one level or all); ``with_import_id`` adds the id of their import."""
+        return self._read_features("boundaries", ["level", "code", "name", "parent_code", "force"]
+                                   + (["import_id"] if with_import_id else []),
                                    where="level = ?" if level else None, args=(level,) if level else ())
 
     def boundary_levels(self) -> list[str]:

@@ -371,8 +371,9 @@ class PostgisStore:
                         (new, report.duplicates, json.dumps(report.to_dict()), import_id))
         return new, report.duplicates
 
-    def read_sites(self) -> gpd.GeoDataFrame:
-        return self._features("sites", SITE_FIELDS)
+    def read_sites(self, *, with_import_id: bool = False) -> gpd.GeoDataFrame:
+        """Sites; ``with_import_id`` adds the id of the import that brought each (for a migration)."""
+        return self._features("sites", SITE_FIELDS + (("import_id",) if with_import_id else ()))
 
     def replace_boundaries(self, frame: gpd.GeoDataFrame, report) -> None:
         """Replace the units of the levels in ``frame`` with its rows (same codes update)."""
@@ -391,8 +392,9 @@ class PostgisStore:
                  zip(wkb, frame[list(BOUNDARY_FIELDS)].astype(object).itertuples(index=False, name=None))])
             report.new, report.duplicates = len(frame), 0
 
-    def read_boundaries(self, level: str | None = None) -> gpd.GeoDataFrame:
-        return self._features("boundaries", BOUNDARY_FIELDS, where="level = %s" if level else None,
+    def read_boundaries(self, level: str | None = None, *, with_import_id: bool = False) -> gpd.GeoDataFrame:
+        """Boundary units (one level or all); ``with_import_id`` adds the id of their import."""
+        return self._features("boundaries", BOUNDARY_FIELDS + (("import_id",) if with_import_id else ()), where="level = %s" if level else None,
                               args=(level,) if level else ())
 
     def boundary_levels(self) -> list[str]:
