@@ -300,8 +300,13 @@ class PostgisStore:
 
     def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
                        categories: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
-                       bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
-        """Incident rows as a GeoDataFrame, filtered in the database (see ``GpkgStore.read_incidents``)."""
+                       bbox: tuple[float, float, float, float] | None = None,
+                       bcus: Iterable[str] | None = None) -> gpd.GeoDataFrame:
+        """Incident rows as a GeoDataFrame, filtered in the database (see ``GpkgStore.read_incidents``).
+
+        ``bcus`` is pushed down as ``ST_Intersects`` with the stored BCU polygons, which the
+        GiST index on ``incidents.geom`` answers (bounding boxes first, then the exact test).
+        """
         where, args = [], []
         if layer:
             where.append("layer = %s")
@@ -318,6 +323,10 @@ class PostgisStore:
         if bbox is not None:
             where.append(f"geom && ST_MakeEnvelope(%s, %s, %s, %s, {self.srid})")
             args += [float(v) for v in bbox]
+        if bcus is not None:
+            where.append("EXISTS (SELECT 1 FROM boundaries b WHERE b.level = 'bcu' AND b.code = ANY(%s) "
+                         "AND ST_Intersects(b.geom, incidents.geom))")
+            args.append(list(bcus))
         sql = f"SELECT fid, {', '.join(INCIDENT_READ)} FROM incidents"
         if where:
             sql += " WHERE " + " AND ".join(where)
