@@ -2,6 +2,7 @@
 
 Run ``python benchmarks/bench_national.py`` (``--rows 1000000 6000000`` by default;
 ``--quick`` for 100,000 rows; ``--years 3`` for three years of the same yearly size;
+``--archive DIR`` to time an archive already written, e.g. by ``scale_national_archive.py``;
 ``--single-max-rows N`` to skip the single-process path above N rows, as it holds every
 row in memory). For each size a synthetic national archive is written to a temp folder by
 ``benchmarks/make_national_archive.py`` (43 forces x 12 months in police.uk's layout,
@@ -10,7 +11,9 @@ measured run is its own child process:
 
 * national, panels: ``run_national(..., hotspots=False)`` on a ``LocalCluster`` of 2 worker
   processes (1 thread each) limited to 2 GB each: every file read, validated, weighted
-  and written as GeoParquet by force and month, then the force / BCU / LSOA panels.
+  and written as GeoParquet by force and month (one task per batch of a month's files),
+  then the force / BCU / LSOA panels; then ``geo.national.bcu_year`` for the largest BCU
+  of 8 forces, each read 3 times (p50 and max).
 * national, + hot spots: a second run on the same output folder with hot spots on: every
   file is already finished (resumed), so this times the per-force Gi* and emerging hot
   spots (500 m national grid) alone.
@@ -166,7 +169,7 @@ def main(argv=None) -> int:
             else:
                 t = time.perf_counter()
                 subprocess.run([sys.executable, str(HERE / "make_national_archive.py"), str(archive),
-                                "--rows", str(rows), "--years", str(args.years)], check=True, cwd=ROOT,
+                                "--rows", str(rows * args.years), "--years", str(args.years)], check=True, cwd=ROOT,
                                stdout=subprocess.DEVNULL)
                 print(f"\n{rows:,} rows x {args.years} year(s): archive written in {time.perf_counter() - t:.0f} s "
                       f"(not timed)", flush=True)
