@@ -52,7 +52,8 @@ def bcu_year(out, force_slug: str, bcu: str, year: int | str, *, bbox=None, colu
         ``(xmin, ymin, xmax, ymax)`` in British National Grid metres: only points inside,
         tested on the GeoParquet bbox covering columns (no geometry is decoded to test).
     columns : list of str, optional
-        Columns to read (``geometry`` is always read).
+        Columns to read; the points are always built (from ``x`` and ``y``, which are
+        exactly the stored geometry, so the WKB column is not read).
 
     Returns
     -------
@@ -60,7 +61,9 @@ def bcu_year(out, force_slug: str, bcu: str, year: int | str, *, bbox=None, colu
         The points (every status) with the columns written by the pipeline.
     """
     import geopandas as gpd
+    import numpy as np
     import pyarrow.dataset as ds
+    import shapely
 
     months = {f"{year}-{m:02d}" for m in range(1, 13)}
     files = [str(f) for f in point_files(out, force=force_slug, months=months)]
@@ -72,29 +75,28 @@ def bcu_year(out, force_slug: str, bcu: str, year: int | str, *, bbox=None, colu
         x0, y0, x1, y1 = (float(v) for v in bbox)
         cond = cond & (ds.field("bbox", "xmax") >= x0) & (ds.field("bbox", "xmin") <= x1) \
             & (ds.field("bbox", "ymax") >= y0) & (ds.field("bbox", "ymin") <= y1)
-    cols = None
-    if columns is not None:
-        cols = list(dict.fromkeys([*columns, "geometry"]))
+    names = [n for n in dataset.schema.names if n not in ("geometry", "bbox")]
+    cols = names if columns is None else [c for c in dict.fromkeys([*columns, "x", "y"]) if c != "geometry"]
     table = dataset.to_table(columns=cols, filter=cond)
-    if "bbox" in table.column_names:
-        table = table.drop(["bbox"])
-    return _from_geoparquet_table(table, dataset.schema.metadata or {})
+    df = table.to_pandas()
+    # the points are (x, y) exactly: building them is cheaper than reading and decoding the WKB column
+    x, y = df["x"].to_numpy(dtype=float), df["y"].to_numpy(dtype=float)
+    geom = shapely.points(x, y)
+    geom[~(np.isfinite(x) & np.isfinite(y))] = None
+    if columns is not None:
+        df = df[[c for c in columns if c != "geometry"]]
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geom, crs=_crs(dataset.schema.metadata or {}), index=df.index))
 
 
-def _from_geoparquet_table(table, metadata):
-    """A GeoParquet Arrow table (WKB ``geometry``; CRS from the ``geo`` metadata) as a GeoDataFrame."""
+def _crs(metadata):
+    """The CRS in GeoParquet ``geo`` metadata (``EPSG:27700`` when none is given)."""
     import json
 
-    import geopandas as gpd
-    import shapely
     from pyproj import CRS
 
-    crs = "EPSG:27700"
     geo = json.loads(metadata.get(b"geo", b"{}") or b"{}")
     projjson = geo.get("columns", {}).get("geometry", {}).get("crs")
-    if projjson:
-        crs = CRS.from_json_dict(projjson)
-        crs = f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs
-    df = table.drop(["geometry"]).to_pandas()
-    geom = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geom, crs=crs, index=df.index))
+    if not projjson:
+        return "EPSG:27700"
+    crs = CRS.from_json_dict(projjson)
+    return f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs
