@@ -51,19 +51,30 @@ def rss_peak_mb() -> float:
     return float("nan")
 
 
+def cpu_s() -> float:
+    """CPU seconds (user + system) of this process and its finished children: less sensitive to a shared
+    machine's load than wall time."""
+    import resource
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 # ------------------------------------------------------------------------------ children
 def child_national(archive: str, out: str, workers: int, memory_limit: str, hotspots: bool) -> dict:
     sys.path.insert(0, str(ROOT))
     from geo.national import connect, run_national
     with connect(workers=workers, memory_limit=memory_limit) as client:
+        cpu0, c0 = client.run(cpu_s), cpu_s()
         t = time.perf_counter()
         res = run_national(archive, out, client=client, hotspots=hotspots, progress=False)
         wall = time.perf_counter() - t
+        cpu1, c1 = client.run(cpu_s), cpu_s()
         peaks = client.run(rss_peak_mb)
     import pandas as pd
     force = pd.read_parquet(Path(out) / "panels" / "force.parquet")
     rec = {"wall_s": wall, "driver_peak_mb": rss_peak_mb(), "worker_peak_mb": sorted(peaks.values()),
            "rows": res.rows, "files": res.files, "done_now": res.done_now,
+           "cpu_s": (c1 - c0) + sum(cpu1[w] - cpu0.get(w, 0.0) for w in cpu1),
            "count": float(force["count"].sum()), "harm": float(force["harm"].sum())}
     if not hotspots:
         rec["bcu_year"] = time_bcu_years(out)
@@ -106,7 +117,7 @@ def child_single(archive: str) -> dict:
     from geo.io import read_police_uk
     from geo.national.archive import bcu_of
     from geo.workspace import DEFAULT_HARM_TABLE
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu_s()
     f = add_harm(read_police_uk(archive).frame, read_harm_weights(DEFAULT_HARM_TABLE))
     f["bcu"] = bcu_of(f["lsoa_name"])
     f["force_bcu"] = f["force"] + "|" + f["bcu"]
@@ -115,7 +126,7 @@ def child_single(archive: str) -> dict:
     monthly(f, by="force_bcu")
     monthly(f, by="force_lsoa")
     wall = time.perf_counter() - t
-    return {"wall_s": wall, "peak_mb": rss_peak_mb(), "rows": len(f),
+    return {"wall_s": wall, "cpu_s": cpu_s() - c0, "peak_mb": rss_peak_mb(), "rows": len(f),
             "count": float(force["count"].sum()), "harm": float(force["harm"].sum())}
 
 
@@ -142,6 +153,8 @@ def main(argv=None) -> int:
     ap.add_argument("--archive", type=Path, help="an archive already written by make_national_archive.py "
                     "(its row count is measured; --rows and --years are ignored)")
     ap.add_argument("--results", type=Path, default=RESULTS)
+    ap.add_argument("--time-bcu", type=Path, metavar="OUT",
+                    help="only time BCU-year reads from an existing national output folder")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -151,6 +164,10 @@ def main(argv=None) -> int:
         else:
             res = child_single(rest[0])
         print("RESULT " + json.dumps(res))
+        return 0
+    if args.time_bcu:
+        sys.path.insert(0, str(ROOT))
+        print(json.dumps({"load_avg_1min": round(os.getloadavg()[0], 1), **time_bcu_years(str(args.time_bcu))}))
         return 0
     sizes = [100_000] if args.quick else args.rows
     if args.archive:
