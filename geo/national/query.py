@@ -64,6 +64,7 @@ def bcu_year(out, force_slug: str, bcu: str, year: int | str, *, bbox=None, colu
     import numpy as np
     import pyarrow.dataset as ds
     import shapely
+    from geopandas.array import GeometryArray
 
     months = {f"{year}-{m:02d}" for m in range(1, 13)}
     files = [str(f) for f in point_files(out, force=force_slug, months=months)]
@@ -85,7 +86,10 @@ def bcu_year(out, force_slug: str, bcu: str, year: int | str, *, bbox=None, colu
     geom[~(np.isfinite(x) & np.isfinite(y))] = None
     if columns is not None:
         df = df[[c for c in columns if c != "geometry"]]
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geom, crs=_crs(dataset.schema.metadata or {}), index=df.index))
+    # a GeometryArray made directly: the array is points or None by construction, so the per-object
+    # check GeoSeries(ndarray) makes (a third of the read for 85k rows) is skipped
+    geometry = gpd.GeoSeries(GeometryArray(geom, crs=_crs(dataset.schema.metadata or {})), index=df.index)
+    return gpd.GeoDataFrame(df, geometry=geometry)
 
 
 def _crs(metadata):
