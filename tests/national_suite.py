@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import zipfile
 
@@ -197,12 +198,52 @@ def test_second_run_does_no_work(national, client):
     assert first.done_now == first.files > 0
     assert again.done_now == 0 and again.skipped == first.files
     assert {p: p.stat().st_mtime_ns for p in (out / "points").rglob("*.parquet")} == stamps
-    # an unfinished file (no completion marker) is redone, and only it
+    # an unfinished batch (no completion marker; a killed run) is redone, and only it: its
+    # left-over points are removed first, so nothing is counted twice
     marker = sorted((out / "_done").glob("*.json"))[0]
+    members = json.loads(marker.read_text())["members"]
+    force_panel = pd.read_parquet(out / "panels" / "force.parquet")
     marker.unlink()
     third = run_national(archive, out, client=client, hotspots=False, progress=False)
-    assert third.done_now == 1 and marker.exists()
+    assert third.done_now == len(members) >= 1
     assert third.rows == first.rows
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "panels" / "force.parquet"), force_panel)
+    lazy = __import__("geo.national", fromlist=["national_points"]).national_points(out, columns=["uid"])
+    assert len(lazy.compute()) == int(force_panel["count"].sum())
+
+
+def test_files_of_one_month_are_read_as_one_batch(national):
+    from geo.national import list_sources, make_batches
+    archive, out, res = national
+    batches = make_batches(list_sources(archive))
+    assert sorted(len(b.sources) for b in batches) == sorted(
+        len(list((archive / m).glob("*.csv"))) for m in sorted({*SY_MONTHS, *NEIGHBOUR_MONTHS}))
+    assert all(len({s.month for s in b.sources}) == 1 for b in batches)
+    small = make_batches(list_sources(archive), batch_bytes=1)  # every file over the budget: one each
+    assert len(small) == res.files
+
+
+def test_bad_file_in_a_batch_lets_the_good_files_finish(tmp_path, client):
+    from geo.national import list_sources, make_batches, run_national
+    archive = build_archive(tmp_path / "arch", sy_months=("2025-01",), neighbour_months=("2025-01",))
+    files = sorted((archive / "2025-01").glob("*.csv"))
+    assert len(files) > 2 and len(make_batches(list_sources(archive))) == 1
+    bad = files[-1]  # swapped coordinates: latitudes in the Longitude column
+    lines = bad.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(csv.reader([lines[0]]))
+    ilon, ilat = header.index("Longitude"), header.index("Latitude")
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(header)
+    for r in csv.reader(lines[1:]):
+        r[ilon], r[ilat] = r[ilat], r[ilon]
+        w.writerow(r)
+    bad.write_text(buf.getvalue(), encoding="utf-8")
+    with pytest.raises(GeoInputError) as err:
+        run_national(archive, tmp_path / "out", client=client, hotspots=False, progress=False)
+    assert bad.name in str(err.value) and "swapped" in str(err.value)
+    done = [json.loads(p.read_text()) for p in (tmp_path / "out" / "_done").glob("*.json")]
+    assert sorted(m for d in done for m in d["members"]) == sorted(f"2025-01/{f.name}" for f in files[:-1])
 
 
 def test_bad_file_names_file_row_and_column(tmp_path, client):
@@ -249,3 +290,11 @@ def test_reading_back_lazily_and_one_bcu_year(national, single):
     sheff = bcu_year(out, "south-yorkshire", "Sheffield", 2025)
     want_n = ((rows["force"] == "South Yorkshire") & rows["lsoa_name"].str.startswith("Sheffield ")).sum()
     assert len(sheff) == want_n > 0 and set(sheff["bcu"]) == {"Sheffield"}
+    assert str(sheff.crs) == "EPSG:27700"
+    x0, y0, x1, y1 = sheff.total_bounds
+    box = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)  # the south-west quarter, on the bbox covering columns
+    part = bcu_year(out, "south-yorkshire", "Sheffield", 2025, bbox=box, columns=["uid", "harm"])
+    located = sheff[sheff.geometry.notna()]
+    inside = located.geometry.x.between(box[0], box[2]) & located.geometry.y.between(box[1], box[3])
+    assert 0 < len(part) == int(inside.sum()) < len(sheff)
+    assert set(part["uid"]) == set(located.loc[inside, "uid"]) and list(part.columns) == ["uid", "harm", "geometry"]

@@ -129,6 +129,30 @@ def check_reads_filter_by_layer_months_categories_statuses_and_box(make):
     assert s.layer_id_style("crime") == "id" and s.layer_id_style("nothing") is None
 
 
+def check_bcu_read_is_exactly_the_points_in_the_polygons(make):
+    """``read_incidents(bcus=)``: the rows inside or on the edge of the BCUs' polygons, no bbox extras."""
+    s = make()
+    append(s, incidents(2000, month="2024-01"))  # a 100 x 20 lattice, 50 m apart, from (430000, 390000)
+    tri = shapely.Polygon([(430000, 390000), (434950, 390000), (430000, 390950)])  # corner on a point, edges on 50 m
+    ring = shapely.Point(433000, 390500).buffer(320).difference(shapely.Point(433000, 390500).buffer(120))
+    units = gpd.GeoDataFrame({"level": "bcu", "code": ["T", "R", "Z"], "name": ["Tri", "Ring", "Far"],
+                              "parent_code": None, "force": "South Yorkshire"},
+                             geometry=[tri, ring, square(500000.0, 500000.0)], crs=CRS)
+    s.replace_boundaries(units, report(units, "boundaries"))
+    rows = s.read_incidents()
+    x, y = rows["x"].to_numpy(), rows["y"].to_numpy()
+    for codes in (["T"], ["R"], ["T", "R"], ["Z"], []):
+        want = np.zeros(len(rows), bool)
+        for g in units.set_index("code").geometry.loc[codes]:
+            want |= shapely.intersects_xy(g, x, y)
+        got = s.read_incidents(bcus=codes)
+        assert sorted(got["uid"]) == sorted(rows.loc[want, "uid"]), codes
+        box = shapely.union_all(units.set_index("code").geometry.loc[codes].to_numpy()).bounds if codes else None
+        if codes and codes != ["Z"]:  # the polygon, not its box: the box holds more points
+            assert 0 < len(got) < len(s.read_incidents(bbox=box))
+    assert len(s.read_incidents(bcus=["T"], months=("2024-02", "2024-03"))) == 0
+
+
 # -- sites, boundaries ---------------------------------------------------------------------------------------
 
 def check_sites_and_boundaries(make):

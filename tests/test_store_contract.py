@@ -99,6 +99,7 @@ def _small_workspace(path):
     ws.import_boundaries(DATA / "boundaries" / "south-yorkshire" / "districts-and-neighbours-2013.geojson",
                          level="bcu", name_field="LAD13NM", code_field="LAD13CD", force_field="police_force")
     ws.import_crime(sy_street_csv("2024-01"))
+    ws.import_sites(DATA / "south-yorkshire" / "sites" / "schools-2019.csv", kind="school")
     ws.store.audit("alice", "signed in")
     ws.store.save_operation("op1", "Op One", {"name": "Op One"}, contract.square())
     return ws
@@ -120,6 +121,16 @@ def test_workspace_and_migrate_on_postgis(tmp_path, pg_url, monkeypatch):
     assert len(a) == len(b) and a["harm"].sum() == pytest.approx(b["harm"].sum())
     assert sorted(a["uid"]) == sorted(b["uid"]) and pg.bcus().shape == gp.bcus().shape
     assert pg.store.import_history()["new"].tolist() == gp.store.import_history()["new"].tolist()
+    # every row keeps the import that brought it: incidents, sites and boundaries
+    ids = set(gp.store.import_history()["id"])
+    for read, key in ((lambda s: s.read_sites(with_import_id=True), ["uid"]),
+                      (lambda s: s.read_boundaries(with_import_id=True), ["level", "code"]),
+                      (lambda s: s.read_incidents(statuses=None), ["uid"])):
+        got, exp = (read(x.store).sort_values(key)[[*key, "import_id"]].reset_index(drop=True) for x in (pg, gp))
+        assert len(exp) > 0 and exp["import_id"].notna().all() and set(exp["import_id"]) <= ids
+        assert got.astype(str).equals(exp.astype(str))
+    assert len(set(gp.store.read_sites(with_import_id=True)["import_id"])
+               | set(gp.store.read_boundaries(with_import_id=True)["import_id"])) == 2
     # re-importing the same month into the migrated copy adds nothing (keys carried across)
     from tests.conftest import sy_street_csv
     again = pg.import_crime(sy_street_csv("2024-01"))

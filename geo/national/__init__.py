@@ -2,7 +2,7 @@
 
 ``python -m geo national --archive PATH --out DIR`` (or :func:`run_national`) reads the
 police.uk archive for every force (``YYYY-MM/YYYY-MM-<force>-street.csv`` in a folder or
-zip) one file per task, writes partitioned GeoParquet (by force and month, with bbox
+zip) in batches of files (one month's files up to a size) per task, writes partitioned GeoParquet (by force and month, with bbox
 covering columns), reduces per-force, per-BCU and per-LSOA monthly harm panels, finds Gi*
 and emerging hot spots per force on the national grid and, given a workspace, monitors
 harm in the rings around its registered operations across force lines.
@@ -14,10 +14,10 @@ Modules: :mod:`~geo.national.archive` (one file -> partitions), :mod:`~geo.natio
 """
 from __future__ import annotations
 
-from .archive import Source, list_sources, partition_source
+from .archive import Batch, Source, list_sources, make_batches, partition_batch, partition_source
 from .panels import panel, read_aggregates
 from .pipeline import NationalResult, connect, run_national
 from .query import bcu_year, national_points, point_files
 
-__all__ = ["NationalResult", "Source", "bcu_year", "connect", "list_sources", "national_points", "panel",
-           "partition_source", "point_files", "read_aggregates", "run_national"]
+__all__ = ["Batch", "NationalResult", "Source", "bcu_year", "connect", "list_sources", "make_batches",
+           "national_points", "panel", "partition_batch", "partition_source", "point_files", "read_aggregates", "run_national"]

@@ -2,10 +2,11 @@
 
 Work is submitted as dask futures to a ``LocalCluster`` started here (2 worker processes
 of 2 GB each by default) or to an existing scheduler given by address. Step 1 is one task
-per archive file (:func:`geo.national.archive.partition_source`); step 2 reduces the small
-per-file aggregates to the panels; step 3 is one task per force (Gi*, emerging hot spots);
+per batch of archive files (the files of one month up to ``batch_bytes``,
+:func:`geo.national.archive.partition_batch`); step 2 reduces the small per-batch
+aggregates to the panels; step 3 is one task per force (Gi*, emerging hot spots);
 step 4, when a workspace is given, one task per registered operation (the cross-force
-displacement monitor). A file already finished (its completion marker exists) is skipped.
+displacement monitor). A file already finished (its batch's completion marker exists) is skipped.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import GeoInputError
-from .archive import is_done, list_sources, partition_source
+from .archive import (done_members, finished, force_slug, list_sources, make_batches, partition_batch,
+                      remove_unfinished)
 from .forces import force_hotspots, monitor_operation, write_json
 
 logger = logging.getLogger(__name__)
@@ -131,7 +133,7 @@ def connect(scheduler: str | None = None, *, workers: int = 2, memory_limit: str
 def run_national(archive, out, *, client=None, scheduler: str | None = None, workers: int = 2,
                  memory_limit: str = "2GB", processes: bool = True, harm_table=None,
                  workspace=None, cell_size: float = 500.0, hotspots: bool = True,
-                 progress: bool = True) -> NationalResult:
+                 progress: bool = True, batch_bytes: int = 32 * 2**20) -> NationalResult:
     """Run the national pipeline over a police.uk archive of all forces.
 
     Parameters
@@ -160,6 +162,10 @@ def run_national(archive, out, *, client=None, scheduler: str | None = None, wor
         Run the per-force Gi* and emerging hot spots.
     progress : bool
         Draw progress bars on stderr.
+    batch_bytes : int
+        CSV bytes per task at most: files of one month are read, validated and written
+        together up to this size (see :func:`geo.national.archive.make_batches`), which
+        bounds a worker's memory and pays the per-file fixed cost once per batch.
 
     Returns
     -------
@@ -174,7 +180,8 @@ def run_national(archive, out, *, client=None, scheduler: str | None = None, wor
     if client is None:
         with connect(scheduler, workers=workers, memory_limit=memory_limit, processes=processes) as c:
             return run_national(archive, out, client=c, harm_table=harm_table, workspace=workspace,
-                                cell_size=cell_size, hotspots=hotspots, progress=progress)
+                                cell_size=cell_size, hotspots=hotspots, progress=progress,
+                                batch_bytes=batch_bytes)
     from ..harm import read_harm_weights
     from ..workspace import DEFAULT_HARM_TABLE
     from .panels import coverage_frame, month_span, write_panels
@@ -185,14 +192,18 @@ def run_national(archive, out, *, client=None, scheduler: str | None = None, wor
     table = harm_table if harm_table is not None else read_harm_weights(DEFAULT_HARM_TABLE)
     table = table[["category", "weight"]]
     res = NationalResult(out=out, files=len(sources))
-    todo = [s for s in sources if not is_done(out, s)]
+    remove_unfinished(out)  # what a killed run left without a marker is redone, not counted twice
+    held = done_members(finished(out).values())
+    todo = [s for s in sources if s.member not in held]
     res.skipped = len(sources) - len(todo)
+    batches = make_batches(todo, batch_bytes=batch_bytes)
     t_table = client.scatter(table, broadcast=True)
-    futs = client.map(partition_source, todo, out=str(out), harm_table=t_table, pure=False)
-    _gather(client, futs, "files", progress and bool(todo))
+    futs = client.map(partition_batch, batches, out=str(out), harm_table=t_table, pure=False)
+    _gather(client, futs, "batches", progress and bool(todo))
     res.done_now = len(todo)
     # every record, new or old, from the markers (a resumed run sees the earlier files)
-    records = [partition_source(s, out, table) for s in sources]  # markers exist: reads them only
+    members = {s.member for s in sources}
+    records = [r for r in finished(out).values() if set(r.get("members", [r.get("member")])) & members]
     res.rows = sum(r["rows"] for r in records)
     res.panels = {k: str(v) for k, v in write_panels(out, records).items()}
     covered = coverage_frame(records)
@@ -201,8 +212,7 @@ def run_national(archive, out, *, client=None, scheduler: str | None = None, wor
     have = set(zip(covered["force"], covered["month"]))
     res.uncovered = [(f, m) for f in forces for m in months if (f, m) not in have]
     if hotspots:
-        import re
-        slug = {f: re.sub(r"[^a-z0-9]+", "-", f.lower()).strip("-") for f in forces}
+        slug = {f: force_slug(f) for f in forces}
         futs = [client.submit(force_hotspots, str(out), slug[f], sorted(covered.loc[covered["force"] == f, "month"]),
                               cell_size=cell_size, pure=False) for f in forces]
         res.forces = sorted(_gather(client, futs, "forces", progress), key=lambda r: r["force"])

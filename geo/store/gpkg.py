@@ -320,7 +320,8 @@ class GpkgStore:
 
     def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
                        categories: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
-                       bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+                       bbox: tuple[float, float, float, float] | None = None,
+                       bcus: Iterable[str] | None = None) -> gpd.GeoDataFrame:
         """Incident rows as a GeoDataFrame (points rebuilt from ``x``/``y``).
 
         Parameters
@@ -334,6 +335,10 @@ class GpkgStore:
             Any of ``mapped``, ``no_location``, ``outside_area``; all by default.
         bbox : (xmin, ymin, xmax, ymax), optional
             Only points inside this box (analysis CRS, inclusive).
+        bcus : iterable of str, optional
+            Only points in (or on the edge of) these BCUs (codes of the ``bcu`` boundary
+            level): the query is limited to the BCUs' bounding box, then each point is
+            tested against the polygons (the same rows as PostGIS's ``ST_Intersects``).
         """
         cols = ["uid", "layer", "source", "import_id", "crime_id", "month", "date", "category", "subcategory",
                 "force", "location", "lsoa_code", "lsoa_name", "outcome", "x", "y", "status"]
@@ -355,12 +360,27 @@ class GpkgStore:
         if bbox is not None:
             where.append("x BETWEEN ? AND ? AND y BETWEEN ? AND ?")
             args += [float(bbox[0]), float(bbox[2]), float(bbox[1]), float(bbox[3])]
+        area = None
+        if bcus is not None:
+            codes = list(bcus)
+            units = self._read_features("boundaries", ["code"], where=f"level = 'bcu' AND code IN "
+                                        f"({','.join('?' * len(codes))})", args=codes) if codes else None
+            area = shapely.union_all(units.geometry.to_numpy()) if units is not None and len(units) else None
+            if area is None or area.is_empty:
+                where.append("0")
+            else:
+                x0, y0, x1, y1 = area.bounds
+                where.append("x BETWEEN ? AND ? AND y BETWEEN ? AND ?")
+                args += [x0, x1, y0, y1]
         sql = f"SELECT fid, {', '.join(cols)} FROM incidents"
         if where:
             sql += " WHERE " + " AND ".join(where)
         df = pd.read_sql_query(sql, self._conn, params=args, index_col="fid")
         df["x"] = df["x"].astype(float)
         df["y"] = df["y"].astype(float)
+        if area is not None and not area.is_empty:
+            shapely.prepare(area)
+            df = df[shapely.intersects_xy(area, df["x"].to_numpy(), df["y"].to_numpy())]
         geom = shapely.points(df["x"].to_numpy(), df["y"].to_numpy())
         geom[~np.isfinite(df["x"].to_numpy())] = None
         return gpd.GeoDataFrame(df, geometry=geom, crs=self.crs)
@@ -414,8 +434,10 @@ class GpkgStore:
             self._touch(c, "sites")
         return new, report.duplicates
 
-    def read_sites(self) -> gpd.GeoDataFrame:
-        return self._read_features("sites", ["uid", "kind", "name", "detail", "source", "status"])
+    def read_sites(self, *, with_import_id: bool = False) -> gpd.GeoDataFrame:
+        """Sites; ``with_import_id`` adds the id of the import that brought each (for a migration)."""
+        return self._read_features("sites", ["uid", "kind", "name", "detail", "source", "status"]
+                                   + (["import_id"] if with_import_id else []))
 
     def replace_boundaries(self, frame: gpd.GeoDataFrame, report) -> None:
         """Replace the units of the levels in ``frame`` with its rows (same codes update)."""
@@ -433,8 +455,10 @@ class GpkgStore:
             report.new, report.duplicates = len(frame), 0
             self._touch(c, "boundaries")
 
-    def read_boundaries(self, level: str | None = None) -> gpd.GeoDataFrame:
-        return self._read_features("boundaries", ["level", "code", "name", "parent_code", "force"],
+    def read_boundaries(self, level: str | None = None, *, with_import_id: bool = False) -> gpd.GeoDataFrame:
+        """Boundary units (one level or all); ``with_import_id`` adds the id of their import."""
+        return self._read_features("boundaries", ["level", "code", "name", "parent_code", "force"]
+                                   + (["import_id"] if with_import_id else []),
                                    where="level = ?" if level else None, args=(level,) if level else ())
 
     def boundary_levels(self) -> list[str]:

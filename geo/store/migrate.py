@@ -124,9 +124,10 @@ def copy_into(src, dst, want: dict[str, int]) -> None:
         cur.executemany('INSERT INTO audit_log (at, "user", action, detail) VALUES (%s,%s,%s,%s)',
                         log[["at", "user", "action", "detail"]].itertuples(index=False, name=None))
         import shapely
-        for table, frame, cols in (("boundaries", src.read_boundaries(), ("level", "code", "name", "parent_code",
-                                                                          "force")),
-                                   ("sites", src.read_sites(), ("uid", "kind", "name", "detail", "source", "status")),
+        for table, frame, cols in (("boundaries", src.read_boundaries(with_import_id=True),
+                                    ("level", "code", "name", "parent_code", "force", "import_id")),
+                                   ("sites", src.read_sites(with_import_id=True),
+                                    ("uid", "kind", "name", "detail", "source", "status", "import_id")),
                                    ("operations", src.read_operations(), ("op_id", "name", "record", "updated_at"))):
             wkb = shapely.to_wkb(frame.geometry.to_numpy(), include_srid=False)
             geom = f"ST_SetSRID(ST_GeomFromWKB(%s), {srid})"

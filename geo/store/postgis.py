@@ -300,8 +300,13 @@ class PostgisStore:
 
     def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
                        categories: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
-                       bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
-        """Incident rows as a GeoDataFrame, filtered in the database (see ``GpkgStore.read_incidents``)."""
+                       bbox: tuple[float, float, float, float] | None = None,
+                       bcus: Iterable[str] | None = None) -> gpd.GeoDataFrame:
+        """Incident rows as a GeoDataFrame, filtered in the database (see ``GpkgStore.read_incidents``).
+
+        ``bcus`` is pushed down as ``ST_Intersects`` with the stored BCU polygons, which the
+        GiST index on ``incidents.geom`` answers (bounding boxes first, then the exact test).
+        """
         where, args = [], []
         if layer:
             where.append("layer = %s")
@@ -318,6 +323,10 @@ class PostgisStore:
         if bbox is not None:
             where.append(f"geom && ST_MakeEnvelope(%s, %s, %s, %s, {self.srid})")
             args += [float(v) for v in bbox]
+        if bcus is not None:
+            where.append("EXISTS (SELECT 1 FROM boundaries b WHERE b.level = 'bcu' AND b.code = ANY(%s) "
+                         "AND ST_Intersects(b.geom, incidents.geom))")
+            args.append(list(bcus))
         sql = f"SELECT fid, {', '.join(INCIDENT_READ)} FROM incidents"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -371,8 +380,9 @@ class PostgisStore:
                         (new, report.duplicates, json.dumps(report.to_dict()), import_id))
         return new, report.duplicates
 
-    def read_sites(self) -> gpd.GeoDataFrame:
-        return self._features("sites", SITE_FIELDS)
+    def read_sites(self, *, with_import_id: bool = False) -> gpd.GeoDataFrame:
+        """Sites; ``with_import_id`` adds the id of the import that brought each (for a migration)."""
+        return self._features("sites", SITE_FIELDS + (("import_id",) if with_import_id else ()))
 
     def replace_boundaries(self, frame: gpd.GeoDataFrame, report) -> None:
         """Replace the units of the levels in ``frame`` with its rows (same codes update)."""
@@ -391,8 +401,9 @@ class PostgisStore:
                  zip(wkb, frame[list(BOUNDARY_FIELDS)].astype(object).itertuples(index=False, name=None))])
             report.new, report.duplicates = len(frame), 0
 
-    def read_boundaries(self, level: str | None = None) -> gpd.GeoDataFrame:
-        return self._features("boundaries", BOUNDARY_FIELDS, where="level = %s" if level else None,
+    def read_boundaries(self, level: str | None = None, *, with_import_id: bool = False) -> gpd.GeoDataFrame:
+        """Boundary units (one level or all); ``with_import_id`` adds the id of their import."""
+        return self._features("boundaries", BOUNDARY_FIELDS + (("import_id",) if with_import_id else ()), where="level = %s" if level else None,
                               args=(level,) if level else ())
 
     def boundary_levels(self) -> list[str]:
