@@ -24,7 +24,7 @@ from geo.render.map_assets import (LOCAL_ASSETS, VENDOR_DIR, OfflineMap, escape_
 from geo.render.map_layers import (SITE_COLORS, add_areas, add_boundaries, add_categories, add_choropleth,
                                    add_draw, add_labels, add_points, add_sites, site_kind)
 from geo.render.maps import (DISPLAY_SIMPLIFY_M, PANES, add_legend, base_map, dynamic_layers, finish,
-                             layer_control, swappable, wgs84_bounds)
+                             layer_control, swappable, swapping, wgs84_bounds)
 
 __all__ = [
     "DISPLAY_SIMPLIFY_M",
@@ -52,5 +52,6 @@ __all__ = [
     "render_standalone",
     "site_kind",
     "swappable",
+    "swapping",
     "wgs84_bounds",
 ]

@@ -138,13 +138,9 @@ def show_map(parts: dict, layers: list) -> None:
     scratch = maps.base_map((-1.0, 53.0, -1.0, 53.0))  # only its layers are used
     draw_layers(scratch, layers)
     groups = maps.dynamic_layers(scratch)
-    held = set(base._children)
-    try:
+    with maps.swapping(base):  # st_folium adds the groups and the control to the base map: taken off again
         st_folium(base, feature_group_to_add=groups, layer_control=maps.layer_control(first=groups),
                   returned_objects=[], height=620, use_container_width=True, key="main_map", render=False)
-    finally:  # st_folium adds the groups and the control to the base map: take them off again
-        for name in set(base._children) - held:
-            base._children.pop(name, None)
 
 
 weighted = ui.layer_weighted(info, main_layer)  # no harm weights (Portland calls): counts are never called harm

@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import folium
 import geopandas as gpd
@@ -35,7 +36,7 @@ PANES: dict[str, int] = {"geo_fill": 410, "geo_hotspots": 415, "geo_lines": 420,
                          "geo_crime": 450, "geo_labels": 460}
 
 __all__ = ["DISPLAY_SIMPLIFY_M", "PANES", "pane_of", "add_legend", "base_map", "display_value", "dynamic_layers",
-           "finish", "geojson_data", "layer_control", "swappable",
+           "finish", "geojson_data", "layer_control", "swappable", "swapping",
            "is_point_layer", "layer_name", "to_wgs84", "tooltip_columns", "wgs84_bounds"]
 
 
@@ -211,6 +212,39 @@ def swappable(m: folium.Map) -> folium.Map:
     folium.plugins.MarkerCluster(control=False).add_to(m)
     m.render_once = True  # its layers never change: st_folium's render on every run is a no-op
     return localize(m, asset_base=getattr(m, "asset_base", "/app/static/vendor"))
+
+
+@contextmanager
+def swapping(base: folium.Map):
+    """Take off `base` again whatever is added to it inside the block.
+
+    ``st_folium(base, feature_group_to_add=..., layer_control=...)`` adds the groups and
+    the control to the map it is given; a base map kept between runs must lose them
+    again, or its script (the key that keeps it mounted in the browser) would change.
+    """
+    _point_add_to_at_current_names(base)
+    held = set(base._children)
+    try:
+        yield base
+    finally:
+        for name in [n for n in base._children if n not in held]:
+            base._children.pop(name, None)
+
+
+def _point_add_to_at_current_names(element) -> None:
+    """Re-aim each layer's "add to its parent" line at the current names of both.
+
+    folium writes that line (``ElementAddToElement``) with the names the layer and its
+    parent had when first rendered; ``st_folium`` renames every element of the map it is
+    given (only its first call maps the old names to the new). Without this, a base map
+    kept between runs carries lines naming variables that no longer exist, and the next
+    time the browser mounts it (back on the page) the script stops there.
+    """
+    for child in list(getattr(element, "_children", {}).values()):
+        if isinstance(child, folium.map.ElementAddToElement) and element._parent is not None:
+            child.element_name = element.get_name()
+            child.element_parent_name = element._parent.get_name()
+        _point_add_to_at_current_names(child)
 
 
 def layer_control(*, first: Sequence = ()) -> folium.LayerControl:
