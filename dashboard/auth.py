@@ -513,7 +513,7 @@ def no_such_page(name: str, allowed: list):
     """A page for an address that is no page: a message and links to the user's pages."""
     def page() -> None:
         from geo.safe import md
-        st.title("Page not found")
+        st.title("No such page")
         st.warning(md(f"There is no page at /{name}. Open one of your pages:"))
         _links(allowed)
     page.__name__ = f"no_page_{name.replace('-', '_')}"
