@@ -15,7 +15,9 @@ The first visit of each page is timed separately (caches cold); the interactions
 it are what a user feels every time (the first of each pair also fills its cache). Results analysis and the partner briefing are not
 timed here yet.
 
-Usage: ``python benchmarks/bench_interactions.py [--quick] [--repeat N] [--only hotspots]``.
+Each timed row also prints the median bytes the browser received over Streamlit's websocket per interaction.
+
+Usage: ``python benchmarks/bench_interactions.py [--quick] [--repeat N] [--only hotspots|map]``.
 """
 from __future__ import annotations
 
