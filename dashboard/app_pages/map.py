@@ -53,7 +53,8 @@ def base_parts(buffer_m: int) -> dict:
 
 def draw_base(parts: dict):
     """A base map with the layers of :func:`base_parts` (no layer control)."""
-    m = maps.base_map(maps.wgs84_bounds(parts["frame"]), tile_url=parts["tile_url"], attribution=parts["attribution"])
+    m = maps.base_map(maps.wgs84_bounds(parts["frame"]), tile_url=parts["tile_url"],
+                      attribution=parts["attribution"])
     first, rest = parts["sites"]
     buffer_m = parts["buffer_m"]
     if len(first):
@@ -115,6 +116,7 @@ def filter_layers(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_o
 
 
 def draw_layers(m, layers: list) -> None:
+    """Draw each ``(draw, frame, options)`` of :func:`filter_layers` on `m`."""
     for draw, frame, options in layers:
         draw(m, frame, **options)
 
@@ -129,7 +131,8 @@ def full_map(parts: dict, layers: list) -> str:
 def show_map(parts: dict, layers: list) -> None:
     """Draw the map: the base map stays mounted in the browser; only the filters' layers are replaced.
 
-    The base map is built once per session and base (:func:`base_parts`); ``st_folium`` keeps
+    The base map is built once per session for the same workspace version, scope and site buffer
+    (:func:`base_parts`); ``st_folium`` keeps
     its component mounted while the base map's script is unchanged and swaps the groups of
     :func:`geo.maps.dynamic_layers` (each with its legend) in place.
     """

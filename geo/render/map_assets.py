@@ -161,7 +161,7 @@ class FastGeoJson(folium.GeoJson):
 
 
 class _CachedMacros:
-    """``layer._template`` as ``st_folium`` reads it (``.module.script(layer)``), from :meth:`FastGeoJson._macro_text`."""
+    """``layer._template`` as ``st_folium`` reads it (``.module.script(layer)``): :meth:`FastGeoJson._macro_text`."""
 
     def __init__(self, layer: FastGeoJson):
         self.module = self
