@@ -524,7 +524,7 @@ def not_for_role(user: User, title: str, allowed: list):
     """A page at the address of a page ``user``'s role may not open: a message and links to theirs."""
     def page() -> None:
         from geo.safe import md
-        st.title(title)
+        st.title("Not available")  # not the page's own title: nothing of the page is shown
         names = ", ".join(p.title for p in allowed)
         st.warning(md(f"The {title} page is not available to your role ({user.role}). "
                       f"You can open: {names}."))
