@@ -15,7 +15,9 @@ The first visit of each page is timed separately (caches cold); the interactions
 it are what a user feels every time (the first of each pair also fills its cache). Results analysis and the partner briefing are not
 timed here yet.
 
-Usage: ``python benchmarks/bench_interactions.py [--quick] [--repeat N] [--only hotspots|areas]``.
+Each timed row also prints the median bytes the browser received over Streamlit's websocket per interaction.
+
+Usage: ``python benchmarks/bench_interactions.py [--quick] [--repeat N] [--only hotspots|areas|map]``.
 """
 from __future__ import annotations
 
@@ -81,6 +83,21 @@ def settle(page, *, map_page: bool) -> None:
                                                                                 timeout=TIMEOUT_MS)
         frame.locator(".leaflet-container").first.evaluate(
             "el => new Promise(r => el.ownerDocument.defaultView.requestAnimationFrame(() => r()))")
+
+
+#: Bytes the browser received over Streamlit's websocket (the page's updates), per page.
+RECEIVED: dict = {}
+
+
+def count_bytes(page) -> None:
+    """Count the bytes of every websocket frame ``page`` receives into ``RECEIVED[page]``."""
+    RECEIVED[page] = 0
+
+    def on_ws(ws):
+        def on_frame(payload):
+            RECEIVED[page] = RECEIVED.get(page, 0) + len(payload)
+        ws.on("framereceived", on_frame)
+    page.on("websocket", on_ws)
 
 
 def timed(page, action, *, map_page: bool = True) -> float:
@@ -152,9 +169,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 repeats, no HDBSCAN")
     ap.add_argument("--repeat", type=int, default=None, help="repeats of each interaction (default 6)")
-    ap.add_argument("--only", choices=("hotspots", "areas"), default=None,
+    ap.add_argument("--only", choices=("hotspots", "areas", "map"), default=None,
                     help="time only these interactions (after signing in): 'hotspots' for the Hotspots page, "
-                         "'areas' for the Area summary")
+                         "'areas' for the Area summary, 'map' for the Map page (analyst and inspector)")
     args = ap.parse_args(argv)
     repeat = args.repeat or (2 if args.quick else 6)
     if not CHROMIUM.is_file():
@@ -178,28 +195,45 @@ def main(argv=None) -> int:
     results: dict[str, list[float]] = {}
 
     def run(name: str, actions: list, *, map_page: bool = True) -> None:
-        times = []
+        times, sent = [], []
         for i in range(repeat):
+            before = RECEIVED.get(page, 0)
             times.append(timed(page, actions[i % len(actions)], map_page=map_page))
+            sent.append(RECEIVED.get(page, 0) - before)
         results[name] = times
         print(f"  {name:<42} p50 {pct(times, 50):6.2f} s   p95 {pct(times, 95):6.2f} s   "
-              f"({', '.join(f'{t:.2f}' for t in times)})", flush=True)
+              f"({', '.join(f'{t:.2f}' for t in times)}; median {pct(sent, 50) / 1e6:.2f} MB received)",
+              flush=True)
 
+    def inspector(browser, results) -> None:
+        nonlocal page
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        ctx.set_default_timeout(TIMEOUT_MS)
+        page = ctx.new_page()
+        count_bytes(page)
+        results["Sign in (inspector) -> Map, cold"] = [sign_in(page, url, "bench-inspector")]
+        run("Map (inspector): Harm <-> Count", [radio(page, "Show", "Count"), radio(page, "Show", "Harm")])
+        browser.close()
+
+    page = None
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
             ctx.set_default_timeout(TIMEOUT_MS)
             page = ctx.new_page()
+            count_bytes(page)
             print(f"South Yorkshire demo, {repeat} repeats per interaction; target p95 < {TARGET_S} s")
             results["Sign in (analyst) -> Map, cold"] = [sign_in(page, url, "bench-analyst")]
             print(f"  {'Sign in (analyst) -> Map, cold':<42} {results['Sign in (analyst) -> Map, cold'][0]:6.2f} s")
-            if args.only is None:
+            if args.only in (None, "map"):
                 run("Map: Harm <-> Count", [radio(page, "Show", "Count"), radio(page, "Show", "Harm")])
                 run("Map: crime type (Robbery / all)", [crime_type(page, "Robbery"), crime_type(page, None)])
                 run("Map: month slider step", [month_step(page, "ArrowLeft"), month_step(page, "ArrowRight")])
                 run("Map: hot spot layer on / off",
                     [toggle(page, "Hot spots (Gi*)"), toggle(page, "Hot spots (Gi*)")])
+            if args.only == "map":
+                return inspector(browser, results) or report(results)
             if args.only in (None, "hotspots"):
                 results["Hotspots: open, cold"] = [go_to(page, "Hotspots")]
                 print(f"  {'Hotspots: open, cold':<42} {results['Hotspots: open, cold'][0]:6.2f} s")
@@ -220,12 +254,7 @@ def main(argv=None) -> int:
                 browser.close()
                 return report(results)
             ctx.close()
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-            ctx.set_default_timeout(TIMEOUT_MS)
-            page = ctx.new_page()
-            results["Sign in (inspector) -> Map, cold"] = [sign_in(page, url, "bench-inspector")]
-            run("Map (inspector): Harm <-> Count", [radio(page, "Show", "Count"), radio(page, "Show", "Harm")])
-            browser.close()
+            inspector(browser, results)
     finally:
         proc.terminate()
         proc.wait(timeout=20)

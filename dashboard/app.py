@@ -27,11 +27,15 @@ PAGES = [
 ]
 
 user = auth.check_session()  # every run: idle timeout, account removed, disabled or changed -> signed out
+asked = auth.asked_path({name for name, _, _ in PAGES} | {"sign-in"})  # an address that is no page, if opened on
 if user is None:
     # The sign-in form answers at every page's address too (with no menu), so a deep link such as
-    # /operations shows the form and, once signed in, opens that page.
+    # /operations shows the form and, once signed in, opens that page; at an address that is no page
+    # it says so (not Streamlit's "Page not found" dialog).
     sign_in = [st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:", url_path="sign-in", default=True)]
     sign_in += [st.Page(auth.sign_in_page, title="Sign in", url_path=name) for name, _, _ in PAGES]
+    if asked:
+        sign_in.append(st.Page(auth.unknown_page_sign_in(asked), title="Sign in", url_path=asked))
     st.navigation(sign_in, position="hidden").run()
     st.stop()
 auth.sync_cookie(user)  # a refresh or a new tab stays signed in (a signed, expiring cookie)
@@ -52,9 +56,15 @@ with st.sidebar:
 
 pages = [st.Page(f"app_pages/{name}.py", title=title, icon=icon, default=(name == "map"))
          for name, title, icon in PAGES]
-pages = auth.allowed_pages(user, pages)  # role-aware: the rest are not registered at all
+allowed = auth.allowed_pages(user, pages)  # role-aware: the rest are not registered as pages at all
+# Their addresses (and one that is no page) answer with a plain message and links to the user's pages
+# (hidden from the menu), so a deep link never ends in Streamlit's "Page not found" dialog.
+hidden = [st.Page(auth.not_for_role(user, title, allowed), title=title, url_path=name, visibility="hidden")
+          for (name, title, _), page in zip(PAGES, pages) if page not in allowed]
+if asked:
+    hidden.append(st.Page(auth.no_such_page(asked, allowed), title="Not found", url_path=asked, visibility="hidden"))
 auth.sidebar(user)
-nav = st.navigation(pages)
+nav = st.navigation(allowed + hidden)
 if not paths and nav.title != "Data and imports":
     st.info("Import data on the **Data and imports** page, or build the demo workspaces with `make run`.")
     st.stop()

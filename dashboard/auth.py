@@ -356,7 +356,18 @@ def _audit_sign_in(user: User, path=None) -> None:
 
 
 def sign_in_page() -> None:
-    """The only page registered before sign-in."""
+    """The only page registered before sign-in.
+
+    Drawn in one placeholder: on success the form is replaced at once by a "signed in,
+    opening" note, which stays until the page asked for draws itself (a cold Map page
+    takes seconds; the stale form must not stay on screen meanwhile).
+    """
+    holder = st.empty()
+    with holder.container():
+        _sign_in_form(holder)
+
+
+def _sign_in_form(holder) -> None:
     st.title("Sign in")
     st.caption("Harm-focused drug-market map. Access depends on your role: partners see suppressed area "
                "figures only.")
@@ -408,6 +419,8 @@ def sign_in_page() -> None:
             st.session_state[SEEN_KEY] = time.time()
             st.session_state.pop("auth_password", None)
             _audit_sign_in(user, st.session_state.get("workspace"))
+            from geo.safe import md
+            holder.info(md(f"Signed in as {user.label}. Opening your page…"), icon=":material/hourglass_top:")
             st.rerun()
     if demo:
         st.info("**Demo accounts** (for the bundled demo only; delete them before real use):\n\n"
@@ -454,6 +467,70 @@ def sidebar(user: User) -> None:
 
 __all__ = ["AccessDenied", "SESSION_KEY", "current_user", "check_session", "sign_out", "require_user", "audit",
            "sign_in_page", "sidebar", "oidc_configured", "demo_mode"]
+
+
+#: Session key: an address this session was opened on that is no page (kept across the sign-in rerun).
+ASKED_KEY = "asked_path"
+
+
+def asked_path(known: set[str]) -> str | None:
+    """The address this session was opened on if it is no page in ``known`` (``/no-such-page``), else None.
+
+    Read from Streamlit's page request on the session's first run (the page name the
+    browser asked for) and kept for the session. Only plain names (letters, digits, ``-``,
+    ``_``) are kept: they become the address of a page that says there is no such page.
+    """
+    import re
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        ctx = get_script_run_ctx()
+        name = ctx.pages_manager.intended_page_name if ctx is not None else None
+    except Exception:  # pragma: no cover - a Streamlit without it: its own dialog answers
+        name = None
+    name = (name or "").strip("/")
+    if name and name not in known and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+        st.session_state[ASKED_KEY] = name
+    held = st.session_state.get(ASKED_KEY)
+    return held if held and held not in known else None
+
+
+def _links(allowed: list) -> None:
+    for page in allowed:
+        st.page_link(page)
+
+
+def unknown_page_sign_in(name: str):
+    """The sign-in form at an address that is no page, saying so."""
+    def page() -> None:
+        from geo.safe import md
+        st.warning(md(f"There is no page at /{name}. Sign in to open the map or the pages your role has."))
+        sign_in_page()
+    page.__name__ = f"sign_in_{name.replace('-', '_')}"
+    return page
+
+
+def no_such_page(name: str, allowed: list):
+    """A page for an address that is no page: a message and links to the user's pages."""
+    def page() -> None:
+        from geo.safe import md
+        st.title("No such page")
+        st.warning(md(f"There is no page at /{name}. Open one of your pages:"))
+        _links(allowed)
+    page.__name__ = f"no_page_{name.replace('-', '_')}"
+    return page
+
+
+def not_for_role(user: User, title: str, allowed: list):
+    """A page at the address of a page ``user``'s role may not open: a message and links to theirs."""
+    def page() -> None:
+        from geo.safe import md
+        st.title("Not available")  # not the page's own title: nothing of the page is shown
+        names = ", ".join(p.title for p in allowed)
+        st.warning(md(f"The {title} page is not available to your role ({user.role}). "
+                      f"You can open: {names}."))
+        _links(allowed)
+    page.__name__ = f"not_for_role_{title.lower().replace(' ', '_')}"
+    return page
 
 
 def page_key(page) -> str:

@@ -566,6 +566,22 @@ def _national_view(folder: str, version: int, role_key: tuple):
 
 
 # ---------------------------------------------------------------- the Map page (fast paths)
+def session_memo(name: str, key: tuple, build):
+    """``build()``, kept in this session for ``key`` (one value per ``name``: a new key replaces it).
+
+    For objects that belong to one browser session and must stay the same object between
+    runs, such as the Map page's base map, which the browser keeps mounted while its script
+    is unchanged. Not shared between sessions, so it needs no lock and never crosses users.
+    """
+    memo = st.session_state.setdefault("memo", {})
+    held = memo.get(name)
+    if held is not None and held[0] == key:
+        return held[1]
+    value = build()
+    memo[name] = (key, value)
+    return value
+
+
 # Every Map and Hotspots interaction must answer in about a second: the scoped incidents
 # are shared read-only (cache_resource: no 250k-row unpickle per run), each incident's
 # unit is looked up once per layer and level, and each filter's aggregate is cached.

@@ -23,7 +23,8 @@ from geo.render.map_assets import (LOCAL_ASSETS, VENDOR_DIR, OfflineMap, escape_
                                    localize, render_standalone)
 from geo.render.map_layers import (SITE_COLORS, add_areas, add_boundaries, add_categories, add_choropleth,
                                    add_draw, add_labels, add_points, add_sites, site_kind)
-from geo.render.maps import DISPLAY_SIMPLIFY_M, PANES, add_legend, base_map, finish, wgs84_bounds
+from geo.render.maps import (DISPLAY_SIMPLIFY_M, PANES, add_legend, base_map, dynamic_layers, finish,
+                             layer_control, swappable, swapping, wgs84_bounds)
 
 __all__ = [
     "DISPLAY_SIMPLIFY_M",
@@ -42,11 +43,15 @@ __all__ = [
     "add_points",
     "add_sites",
     "base_map",
+    "dynamic_layers",
     "escape_raw_text",
     "finish",
     "inline_assets",
+    "layer_control",
     "localize",
     "render_standalone",
     "site_kind",
+    "swappable",
+    "swapping",
     "wgs84_bounds",
 ]

@@ -22,74 +22,128 @@ from geo.settings import settings
 path, key, ver, info = data.current()
 st.title(f"Map · {safe.md(info['name'])}")
 
-layers = info["layers"]
-if not layers:
+layers_held = info["layers"]
+if not layers_held:
     st.info("This workspace holds no incidents yet. Import police.uk crime or calls for service on the "
             "**Data and imports** page.")
     st.stop()
 
-main_layer = "crime" if "crime" in layers else layers[0]
+main_layer = "crime" if "crime" in layers_held else layers_held[0]
 role_key = data.user_key()
 HOT_CLASSES = tuple(c for c in HOTSPOT_LABELS[::-1] if c != "Not significant")
 
 
-def build_map(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_only: bool, buffer_m: int,
-              hot: bool):
-    """The folium map and the table of what it shows (layer -> frame)."""
+def base_parts(buffer_m: int) -> dict:
+    """What the base map draws (framing, sites, boundaries, labels, operation areas), read now.
+
+    Depends only on the workspace version, the user's scope and the site buffer: the base map
+    built from it stays mounted in the browser while the filters change (see :func:`show_map`).
+    """
+    levels = info["levels"]
+    frame = data.map_frame(key, ver, role_key)
+    return {"frame": frame if len(frame) else data.incidents_readonly(key, ver, main_layer),
+            "tile_url": info["settings"].get("tile_url") or settings.tile_url,
+            "attribution": info["settings"].get("tile_attribution", ""),
+            "sites": data.map_sites(key, ver, role_key), "buffer_m": buffer_m,
+            "bcu": data.map_boundaries(key, ver, role_key, "bcu"),
+            "units": {lv: data.map_boundaries(key, ver, role_key, lv) for lv in ("ward", "neighbourhood")
+                      if lv in levels},
+            "ops": data.operation_areas(key, ver)}
+
+
+def draw_base(parts: dict):
+    """A base map with the layers of :func:`base_parts` (no layer control)."""
+    m = maps.base_map(maps.wgs84_bounds(parts["frame"]), tile_url=parts["tile_url"],
+                      attribution=parts["attribution"])
+    first, rest = parts["sites"]
+    buffer_m = parts["buffer_m"]
+    if len(first):
+        maps.add_sites(m, first, buffers_m=(buffer_m,), name="Schools and drug treatment", radius=4,
+                       buffers_layer=True)
+    if len(rest):
+        maps.add_sites(m, rest, buffers_m=(buffer_m,), name="Other sensitive sites", radius=4, show=False,
+                       buffers_layer=True)
+    bcu = parts["bcu"]
+    if len(bcu):
+        maps.add_boundaries(m, bcu, name="BCUs", name_col="name")
+        own = bcu[bcu["force"] == info["force"]] if info["force"] and "force" in bcu else bcu
+        maps.add_labels(m, own, name="BCU names", min_zoom=8, max_zoom=11)
+    for lv, units in parts["units"].items():
+        maps.add_boundaries(m, units, name=f"{lv.title()}s", name_col="name", show=lv == "ward",
+                            color=palette.BOUNDARY_COLORS["boundary"], weight=1)
+        if lv == "ward":
+            maps.add_labels(m, units, name="Ward names", min_zoom=13, css_class="geo-label-small")
+    if len(parts["ops"]):
+        maps.add_areas(m, parts["ops"], name="Operation target areas", name_col="name")
+    return m
+
+
+def filter_layers(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_only: bool, hot: bool):
+    """The layers that change with the filters, as ``(draw, frame, options)``, and the table they show."""
     levels = info["levels"]
     fine = next((lv for lv in ("lsoa", "neighbourhood", "ward") if lv in levels), None)
-    frame = data.map_frame(key, ver, role_key)
-    m = maps.base_map(maps.wgs84_bounds(frame if len(frame) else shown),
-                      tile_url=info["settings"].get("tile_url") or settings.tile_url,
-                      attribution=info["settings"].get("tile_attribution", ""))
+    layers: list = []
     table: dict = {}
     label = "Harm (CCHI days)" if value_col == "harm" else noun
     if len(shown) > settings.max_points_on_map and fine:
         agg = data.map_units(key, ver, role_key, main_layer, fine, (m0, m1), cats, basket_only)
         name = f"{label} by {fine.upper() if fine == 'lsoa' else fine}"
-        maps.add_choropleth(m, agg, value_col, name=name, label=label, tooltip_fields=["name", "count", "harm"] if weighted else ["name", "count"])
+        layers.append((maps.add_choropleth, agg, {
+            "column": value_col, "name": name, "label": label,
+            "tooltip_fields": ["name", "count", "harm"] if weighted else ["name", "count"]}))
         table[name] = agg
     else:
-        maps.add_points(m, shown, name="Incidents", color_by="category",
-                        tooltip_fields=["category", "month", "location"], max_points=settings.max_points_on_map)
+        layers.append((maps.add_points, shown, {
+            "name": "Incidents", "color_by": "category", "tooltip_fields": ["category", "month", "location"],
+            "max_points": settings.max_points_on_map}))
         table["Incidents"] = shown
     if hot:
         try:
             run = data.hotspots(key, ver, role_key, main_layer, (m0, m1), cats, "gistar", value_col == "harm", ())
-            add_hotspot_layer(m, run.layer, classes=HOT_CLASSES, method="gistar", name="Hot spots (Gi*)",
-                              title=f"Gi* hot and cold spots ({'harm' if value_col == 'harm' else 'count'})")
+            layers.append((add_hotspot_layer, run.layer, {
+                "classes": HOT_CLASSES, "method": "gistar", "name": "Hot spots (Gi*)",
+                "title": f"Gi* hot and cold spots ({'harm' if value_col == 'harm' else 'count'})"}))
             table["Hot spots (Gi*)"] = run.layer[run.layer["class"].isin(HOT_CLASSES)]
         except GeoInputError as err:
             st.warning(safe.md(err))
-    if main_layer != "calls" and "calls" in layers:
+    if main_layer != "calls" and "calls" in layers_held:
         calls = data.select(data.incidents_readonly(key, ver, "calls"), (m0, m1))
-        maps.add_points(m, calls, name="Calls for service", color=palette.LINE_COLORS["calls"],
-                        tooltip_fields=["category", "date"], max_points=settings.max_points_on_map)
+        layers.append((maps.add_points, calls, {
+            "name": "Calls for service", "color": palette.LINE_COLORS["calls"],
+            "tooltip_fields": ["category", "date"], "max_points": settings.max_points_on_map}))
         table["Calls for service"] = calls
-    first, rest = data.map_sites(key, ver, role_key)
-    if len(first):
-        maps.add_sites(m, first, buffers_m=(buffer_m,), name="Schools and drug treatment", radius=4,
-                       buffers_layer=True)
-        table["Schools and drug treatment"] = first
-    if len(rest):
-        maps.add_sites(m, rest, buffers_m=(buffer_m,), name="Other sensitive sites", radius=4, show=False,
-                       buffers_layer=True)
-    bcu = data.map_boundaries(key, ver, role_key, "bcu")
-    if len(bcu):
-        maps.add_boundaries(m, bcu, name="BCUs", name_col="name")
-        own = bcu[bcu["force"] == info["force"]] if info["force"] and "force" in bcu else bcu
-        maps.add_labels(m, own, name="BCU names", min_zoom=8, max_zoom=11)
-    for lv in ("ward", "neighbourhood"):
-        if lv in levels:
-            units = data.map_boundaries(key, ver, role_key, lv)
-            maps.add_boundaries(m, units, name=f"{lv.title()}s", name_col="name", show=lv == "ward",
-                                color=palette.BOUNDARY_COLORS["boundary"], weight=1)
-            if lv == "ward":
-                maps.add_labels(m, units, name="Ward names", min_zoom=13, css_class="geo-label-small")
-    ops = data.operation_areas(key, ver)
-    if len(ops):
-        maps.add_areas(m, ops, name="Operation target areas", name_col="name")
-    return maps.finish(m), table
+    return layers, table
+
+
+def draw_layers(m, layers: list) -> None:
+    """Draw each ``(draw, frame, options)`` of :func:`filter_layers` on `m`."""
+    for draw, frame, options in layers:
+        draw(m, frame, **options)
+
+
+def full_map(parts: dict, layers: list) -> str:
+    """The whole map as one offline HTML page (the download; runs when clicked, from arguments only)."""
+    m = draw_base(parts)
+    draw_layers(m, layers)
+    return maps.render_standalone(maps.finish(m))
+
+
+def show_map(parts: dict, layers: list) -> None:
+    """Draw the map: the base map stays mounted in the browser; only the filters' layers are replaced.
+
+    The base map is built once per session for the same workspace version, scope and site buffer
+    (:func:`base_parts`); ``st_folium`` keeps
+    its component mounted while the base map's script is unchanged and swaps the groups of
+    :func:`geo.maps.dynamic_layers` (each with its legend) in place.
+    """
+    base_key = (key, ver, role_key, parts["buffer_m"])
+    base = data.session_memo("map_base", base_key, lambda: maps.swappable(draw_base(parts)))
+    scratch = maps.base_map((-1.0, 53.0, -1.0, 53.0))  # only its layers are used
+    draw_layers(scratch, layers)
+    groups = maps.dynamic_layers(scratch)
+    with maps.swapping(base):  # st_folium adds the groups and the control to the base map: taken off again
+        st_folium(base, feature_group_to_add=groups, layer_control=maps.layer_control(first=groups),
+                  returned_objects=[], height=620, use_container_width=True, key="main_map", render=False)
 
 
 weighted = ui.layer_weighted(info, main_layer)  # no harm weights (Portland calls): counts are never called harm
@@ -145,10 +199,14 @@ def map_section():
     if shown.empty:
         st.info("No incidents match these filters. Widen the month range or clear the crime-type filter.")
     else:
-        m, table = build_map(shown, value_col, m0, m1, cats, basket_only, buffer_m, hot)
+        parts = base_parts(buffer_m)
+        layers_drawn, table = filter_layers(shown, value_col, m0, m1, cats, basket_only, hot)
+        if len(parts["sites"][0]):
+            table["Schools and drug treatment"] = parts["sites"][0]
         st.caption("Crime is drawn above every other layer. Schools and drug treatment services in your area are "
                    "shown small; other sites, site buffers and neighbourhoods are in the layer list.")
-        st_folium(m, returned_objects=[], height=620, use_container_width=True, key="main_map")
+        with st.spinner("Drawing the map…"):
+            show_map(parts, layers_drawn)
         data.audit_once("viewed map", f"{main_layer}, {m0}..{m1}, {len(shown)} incidents")
         stem = f"{path.stem}-{m0}-{m1}-map"
         detail = f"{main_layer}, {m0}..{m1}"
@@ -157,7 +215,7 @@ def map_section():
         d1.download_button("Download what is shown (CSV)", safe.csv_bytes(rows), file_name=f"{stem}.csv",
                            mime="text/csv", on_click=data.audit,
                            args=("downloaded map CSV", f"{detail}, {len(rows)} rows"), key="map_csv")
-        d2.download_button("Download the map (HTML, works offline)", lambda: maps.render_standalone(m),
+        d2.download_button("Download the map (HTML, works offline)", lambda: full_map(parts, layers_drawn),
                            file_name=f"{stem}.html", mime="text/html", on_click=data.audit,
                            args=("downloaded map HTML", detail), key="map_html")
         # the PNG is drawn when clicked, outside this run: everything it needs is read now

@@ -68,11 +68,17 @@ class OfflineMap(folium.Map):
     """
 
     asset_base: str = "/app/static/vendor"
+    #: Render only once (:func:`geo.render.maps.swappable`): a base map kept between runs, whose
+    #: layers never change, is rendered again by every ``st_folium`` call.
+    render_once: bool = False
 
     def render(self, **kwargs):
+        if self.render_once and self.__dict__.get("_geo_rendered"):
+            return
         localize(self, asset_base=self.asset_base)
         escape_raw_text(self)
         super().render(**kwargs)
+        self._geo_rendered = True
 
 
 class _Text(branca.element.Element):
@@ -96,28 +102,82 @@ class FastGeoJson(folium.GeoJson):
     ``Layer.render`` -> ``MacroElement.render``) and adds it as plain text.
     """
 
+    def _get_self_bounds(self):
+        """The data's ``bbox`` member if :func:`geo.render.maps.geojson_data` set it (no loop over coordinates)."""
+        box = self.data.get("bbox") if isinstance(self.data, dict) else None
+        if box is not None and len(box) == 4:
+            return [[box[1], box[0]], [box[3], box[2]]]
+        return super()._get_self_bounds()
+
     def render(self, **kwargs):
         if self.includes:  # not used by GeoJson; keep folium's own path if it ever is
             return super().render(**kwargs)
         self.parent_map = folium.utilities.get_obj_in_upper_tree(self, folium.Map)
-        if (self.style or self.highlight) and self.data["features"]:
+        if (self.style or self.highlight) and self.data["features"] and not self.__dict__.get("_geo_styled"):
             mapper = folium.features.GeoJsonStyleMapper(self.data, self.feature_identifier, self)
             if self.style:
                 self.style_map = mapper.get_style_map(self.style_function)
             if self.highlight:
                 self.highlight_map = mapper.get_highlight_map(self.highlight_function)
+            self._geo_styled = True  # the data never change: rendering again reuses the style maps
         if self.show:
-            self.add_child(folium.map.ElementAddToElement(element_name=self.get_name(),
-                                                          element_parent_name=self._parent.get_name()),
-                           name=self.get_name() + "_add")
+            name = self.get_name() + "_add"
+            if name not in self._children:
+                self.add_child(folium.map.ElementAddToElement(element_name=self.get_name(),
+                                                              element_parent_name=self._parent.get_name()),
+                               name=name)
         figure = self.get_root()
-        module = self._template.module.__dict__
         for part in ("header", "html", "script"):
-            macro = module.get(part)
-            if macro is not None:
-                getattr(figure, part).add_child(_Text(macro(self, kwargs)), name=self.get_name())
+            text = self._macro_text(part, kwargs)
+            if text is not None:
+                getattr(figure, part).add_child(_Text(text), name=self.get_name())
         for element in list(self._children.values()):
             element.render(**kwargs)
+
+    def _macro_text(self, part: str, kwargs=None) -> str | None:
+        """The template's `part` macro for this layer, kept while its names are unchanged.
+
+        A base map that stays in the browser is rendered again on every run of the page
+        (``st_folium`` renders it and then reads each element's ``script`` macro): the
+        GeoJSON is encoded once per name instead of twice per run.
+        """
+        macro = folium.GeoJson._template.module.__dict__.get(part)
+        if macro is None:
+            return None
+        key = (part, self.get_name(), self._parent.get_name() if self._parent is not None else None)
+        cache = self.__dict__.setdefault("_geo_text", {})
+        if key not in cache:
+            cache.clear() if len(cache) > 8 else None
+            cache[key] = macro(self, kwargs or {})
+        return cache[key]
+
+    @property
+    def _template(self):
+        return _CachedMacros(self)
+
+    @_template.setter
+    def _template(self, value):  # folium's __init__ assigns the class template; the class keeps it
+        pass
+
+
+class _CachedMacros:
+    """``layer._template`` as ``st_folium`` reads it (``.module.script(layer)``): :meth:`FastGeoJson._macro_text`."""
+
+    def __init__(self, layer: FastGeoJson):
+        self.module = self
+        self._layer = layer
+
+    def script(self, this, kwargs=None):
+        return this._macro_text("script", kwargs)
+
+    def header(self, this, kwargs=None):
+        return this._macro_text("header", kwargs) or ""
+
+    def html(self, this, kwargs=None):
+        return this._macro_text("html", kwargs) or ""
+
+    def render(self, **kwargs):
+        return folium.GeoJson._template.render(**kwargs)
 
 
 def escape_raw_text(m: folium.Map) -> folium.Map:

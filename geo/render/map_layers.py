@@ -441,14 +441,35 @@ def add_labels(m: folium.Map, gdf: gpd.GeoDataFrame, *, name: str, name_col: str
     group = folium.FeatureGroup(name=layer_name(name), show=show)
     if len(data):
         where = data.geometry.representative_point()
-        for point, label in zip(where, data[name_col]):
-            folium.Marker([round(point.y, 5), round(point.x, 5)], interactive=False, keyboard=False,
-                          icon=folium.DivIcon(html=f"<span>{safe.js_html(label)}</span>", class_name=css_class,
-                                              icon_size=(0, 0)),
-                          **pane_of(m, "geo_labels")).add_to(group)
+        rows = [[round(point.y, 5), round(point.x, 5), f"<span>{safe.js_html(label)}</span>"]
+                for point, label in zip(where, data[name_col])]
+        group.add_child(_Labels(rows, css_class=css_class, pane=pane_of(m, "geo_labels").get("pane")))
     group.add_to(m)
     m.add_child(_ZoomRange(group, int(min_zoom), int(max_zoom)))
     return group
+
+
+class _Labels(MacroElement):
+    """Text labels as one script (a ``folium.Marker`` each compiled a template per label, every run)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var group = {{ this._parent.get_name() }};
+            {{ this.rows|tojson }}.forEach(function(r) {
+                L.marker([r[0], r[1]], {interactive: false, keyboard: false,
+                    {% if this.pane %}pane: {{ this.pane|tojson }},{% endif %}
+                    icon: L.divIcon({html: r[2], className: {{ this.css_class|tojson }}, iconSize: [0, 0]})
+                }).addTo(group);
+            });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: list, *, css_class: str, pane: str | None = None):
+        super().__init__()
+        self._name = "Labels"
+        self.rows, self.css_class, self.pane = rows, css_class, pane
 
 
 class _ZoomRange(MacroElement):

@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import folium
 import geopandas as gpd
@@ -34,7 +35,8 @@ DISPLAY_SIMPLIFY_M = 5.0
 PANES: dict[str, int] = {"geo_fill": 410, "geo_hotspots": 415, "geo_lines": 420, "geo_sites": 430,
                          "geo_crime": 450, "geo_labels": 460}
 
-__all__ = ["DISPLAY_SIMPLIFY_M", "PANES", "pane_of", "add_legend", "base_map", "display_value", "finish", "geojson_data",
+__all__ = ["DISPLAY_SIMPLIFY_M", "PANES", "pane_of", "add_legend", "base_map", "display_value", "dynamic_layers",
+           "finish", "geojson_data", "layer_control", "swappable", "swapping",
            "is_point_layer", "layer_name", "to_wgs84", "tooltip_columns", "wgs84_bounds"]
 
 
@@ -158,6 +160,119 @@ def finish(m: folium.Map) -> folium.Map:
     folium.LayerControl(collapsed=False).add_to(m)
     return localize(m, asset_base=getattr(m, "asset_base", "/app/static/vendor"))
 
+def dynamic_layers(m: folium.Map) -> list[folium.FeatureGroup]:
+    """The layers drawn on `m`, each as a feature group carrying its own legend.
+
+    For ``st_folium(base, feature_group_to_add=dynamic_layers(scratch), layer_control=...)``:
+    draw what changes with the filters (the harm choropleth, the hot spots, calls) on a
+    scratch :func:`base_map`, and pass its layers here; the base map (boundaries, sites,
+    labels) stays mounted in the browser and only these groups are replaced. Each layer that
+    is not a feature group (a marker cluster) is wrapped in one of the same name, and each
+    legend bound to a layer (:func:`add_legend` with ``layer=``) moves into that layer's group,
+    shown while the group is on the map, so a legend leaves with its layer when the
+    groups are swapped.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A scratch map whose layers are taken; do not render `m` afterwards.
+
+    Returns
+    -------
+    list of folium.FeatureGroup
+        The groups, in the order they were added to `m`.
+    """
+    legends = [c for c in m._children.values() if isinstance(c, _Legend) and c.layer is not None]
+    groups = []
+    for child in list(m._children.values()):
+        if not isinstance(child, folium.map.Layer) or not child.control:
+            continue
+        if isinstance(child, folium.FeatureGroup):
+            group = child
+        else:
+            group = folium.FeatureGroup(name=child.layer_name, show=child.show)
+            child.control = False
+            group.add_child(child)
+        for legend in legends:
+            if legend.layer is child:
+                group.add_child(_GroupLegend(legend.html, position=legend.position))
+        groups.append(group)
+    return groups
+
+
+def swappable(m: folium.Map) -> folium.Map:
+    """Ready `m` to be the base map of :func:`dynamic_layers`: the plugins those layers use are loaded.
+
+    ``st_folium`` loads a map's scripts only when it first mounts it; a marker-cluster
+    layer swapped in later needs the plugin already there, so an empty, unlisted cluster
+    is added. The map is rendered once (:attr:`OfflineMap.render_once`): add no layer to it
+    after its first render.
+    """
+    import folium.plugins
+    folium.plugins.MarkerCluster(control=False).add_to(m)
+    m.render_once = True  # its layers never change: st_folium's render on every run is a no-op
+    return localize(m, asset_base=getattr(m, "asset_base", "/app/static/vendor"))
+
+
+@contextmanager
+def swapping(base: folium.Map):
+    """Take off `base` again whatever is added to it inside the block.
+
+    ``st_folium(base, feature_group_to_add=..., layer_control=...)`` adds the groups and
+    the control to the map it is given; a base map kept between runs must lose them
+    again, or its script (the key that keeps it mounted in the browser) would change.
+    """
+    _point_add_to_at_current_names(base)
+    held = set(base._children)
+    try:
+        yield base
+    finally:
+        for name in [n for n in base._children if n not in held]:
+            base._children.pop(name, None)
+
+
+def _point_add_to_at_current_names(element) -> None:
+    """Re-aim each layer's "add to its parent" line at the current names of both.
+
+    folium writes that line (``ElementAddToElement``) with the names the layer and its
+    parent had when first rendered; ``st_folium`` renames every element of the map it is
+    given (only its first call maps the old names to the new). Without this, a base map
+    kept between runs carries lines naming variables that no longer exist, and the next
+    time the browser mounts it (back on the page) the script stops there.
+    """
+    for child in list(getattr(element, "_children", {}).values()):
+        if isinstance(child, folium.map.ElementAddToElement) and element._parent is not None:
+            child.element_name = element.get_name()
+            child.element_parent_name = element._parent.get_name()
+        _point_add_to_at_current_names(child)
+
+
+def layer_control(*, first: Sequence = ()) -> folium.LayerControl:
+    """An expanded layer control that lists the layers in `first` at the top.
+
+    :func:`finish` adds one to a map drawn whole; for ``st_folium(...,
+    feature_group_to_add=groups, layer_control=layer_control(first=groups))`` the
+    groups (the crime, which changes with the filters) are added after the base map's
+    layers, and would otherwise be listed last.
+    """
+    return _LayerControl(first=first)
+
+
+class _LayerControl(folium.LayerControl):
+    def __init__(self, *, first: Sequence = ()):
+        super().__init__(collapsed=False)
+        self._first = list(first)
+
+    def render(self, **kwargs):
+        self.reset()
+        layers = [c for c in self._parent._children.values()
+                  if isinstance(c, folium.map.Layer) and c.control]
+        top = [c for c in self._first if any(c is x for x in layers)]
+        for item in top + [c for c in layers if not any(c is x for x in top)]:
+            (self.overlays if item.overlay else self.base_layers)[item.layer_name] = item.get_name()
+        MacroElement.render(self, **kwargs)
+
+
 # ------------------------------------------------------------------------- helpers
 def to_wgs84(gdf: gpd.GeoDataFrame, columns: Sequence[str], name: str, decimals: int = 5) -> gpd.GeoDataFrame:
     """`columns` and the non-empty geometries of `gdf` in EPSG:4326, ready to draw.
@@ -235,7 +350,8 @@ def layer_name(name: str) -> str:
 def geojson_data(gdf: gpd.GeoDataFrame, keep: Sequence[str]) -> dict:
     """GeoJSON of `gdf` with only the `keep` properties (all JSON-serialisable).
 
-    The same dict as ``gdf[[*keep, geometry]].__geo_interface__`` without ids, built
+    The same dict as ``gdf[[*keep, geometry]].__geo_interface__`` without ids (with a
+    ``bbox`` member, RFC 7946 section 5, when any geometry is present), built
     with :func:`shapely.to_geojson` in one call (geopandas' feature loop was half the
     time of building a force's LSOA map).
     """
@@ -246,9 +362,12 @@ def geojson_data(gdf: gpd.GeoDataFrame, keep: Sequence[str]) -> dict:
         shapes[present] = shapely.to_geojson(geoms[present])
     geometries = json.loads("[" + ",".join(shapes) + "]")
     props = gdf[list(keep)].astype(object).where(gdf[list(keep)].notna(), None).to_dict("records")
-    return {"type": "FeatureCollection",
-            "features": [{"type": "Feature", "properties": p, "geometry": g}
-                         for p, g in zip(props, geometries)]}
+    out = {"type": "FeatureCollection",
+           "features": [{"type": "Feature", "properties": p, "geometry": g}
+                        for p, g in zip(props, geometries)]}
+    if present.any():  # GeoJSON's own bounding box: the map's bounds without a loop over coordinates
+        out["bbox"] = [float(v) for v in shapely.total_bounds(geoms[present])]
+    return out
 
 
 def is_point_layer(gdf: gpd.GeoDataFrame) -> bool:
@@ -307,6 +426,34 @@ class _Legend(MacroElement):
         self._name = "Legend"
         self.html = html
         self.layer = layer
+        self.position = position
+
+
+class _GroupLegend(MacroElement):
+    """A legend inside a feature group: on the map while its group is (see :func:`dynamic_layers`)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var group = {{ this._parent.get_name() }};
+            var legend = L.control({position: {{ this.position|tojson }}});
+            legend.onAdd = function() {
+                var div = L.DomUtil.create("div", "geo-legend");
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            group.on("add", function() { legend.addTo(group._map); });
+            group.on("remove", function() { legend.remove(); });
+            if (group._map) { legend.addTo(group._map); }
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, html: str, position: str = "bottomright"):
+        super().__init__()
+        self._name = "GroupLegend"
+        self.html = html
         self.position = position
 
 
