@@ -137,7 +137,7 @@ def hotspot_cells(points: gpd.GeoDataFrame, area_geom):
     if len(points) < 30:
         return None
     try:
-        from .grid import grid_counts
+        from .hotspots.grid import grid_counts
         from .hotspots import gistar
         size = max(150.0, min(500.0, round(np.sqrt(area_geom.area / 1500) / 50) * 50))
         cells = grid_counts(points, cell_size=size, weight="harm", area=area_geom, keep_empty=True)
