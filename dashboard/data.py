@@ -595,7 +595,20 @@ def _briefing(path: str, version: float, area_key: tuple, months: tuple[str, str
         threshold = int(_info(path, version, user_key(user))["settings"].get("suppression_threshold")
                         or settings.suppression_threshold)
         published = _partner_published_shared(path, version, threshold, user_key(user))
-    return services.build_briefing(path, user=user, months=months, audience=audience, published=published, **where)
+    return services.build_briefing(path, user=user, months=months, audience=audience, published=published,
+                                   pdf=False, **where)
+
+
+def briefing_pdf(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str, *,
+                 user=None) -> bytes:
+    """The PDF of :func:`briefing`, rendered the first time it is asked for (the page's download
+    button calls this when clicked, so preparing a briefing does not wait for the PDF)."""
+    return _briefing_pdf(path, version, tuple(area_key), tuple(months), audience, _user(user))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _briefing_pdf(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str, user):
+    return _briefing(path, version, area_key, months, audience, user).pdf()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
