@@ -443,22 +443,29 @@ class _Analyses:
         import geo.displacement  # noqa: F401  imported here, before two threads could import it at once
         import geo.grid  # noqa: F401  (an alias module: a second thread importing it mid-way gets the stub)
         self.lock = threading.Lock()
+        self.reading = threading.Lock()
         self.jobs: OrderedDict = OrderedDict()    # key -> Future
-        self.frames: OrderedDict = OrderedDict()  # (path, version, layer, role_key) -> incidents frame
+        self.frames: OrderedDict = OrderedDict()  # (path, version, layer) -> incidents frame
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geo-results")
 
     def frame(self, path: str, version, layer, role_key: tuple):
-        """The incidents an analysis reads (:func:`geo.services.analysis_incidents`), once per data version."""
-        k = (path, version, layer, role_key)
-        with self.lock:
-            if k in self.frames:
-                return self.frames[k]
-        inc = services.analysis_incidents(path, user=role_key, layer=layer)
-        with self.lock:
-            self.frames[k] = inc
-            while len(self.frames) > 2:
-                self.frames.popitem(last=False)
-        return inc
+        """The incidents an analysis reads (:func:`geo.services.analysis_incidents`), once per data version.
+
+        The frame is the same for every user (the catchment crosses every boundary; only aggregates
+        are shown), so it is keyed by the data alone: read for the first user the service lets read
+        it, and used only by analyses that :func:`check_analysis` allowed.
+        """
+        k = (path, version, layer)
+        with self.reading:  # one read at a time: a second analysis waits for the first one's frame
+            with self.lock:
+                if k in self.frames:
+                    return self.frames[k]
+            inc = services.analysis_incidents(path, user=role_key, layer=layer)
+            with self.lock:
+                self.frames[k] = inc
+                while len(self.frames) > 2:
+                    self.frames.popitem(last=False)
+            return inc
 
     def run(self, key: tuple):
         path, version, op_id, before, after, layer, buffer_m, control, units, role_key = key

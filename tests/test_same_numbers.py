@@ -125,3 +125,29 @@ def test_unit_table_figures_are_the_same_objects(published):
             want = _figure(c.iloc[rows], pub.threshold, harm)
             got = cols.figure(rows, pub.threshold, harm)
             assert (got.lo, got.hi, got.mid) == (want.lo, want.hi, want.mid)
+
+
+def test_planted_power_with_memberships_worked_out_once_equals_working_them_out_per_plant(monkeypatch):
+    """The planted power test on a synthetic operation (two BCUs, a neighbouring force, schools in the
+    catchment): with each point's area memberships worked out once, and without (the code before:
+    every plant tests every point against every area), the same plants are detected."""
+    from geo.displacement import engine, flags
+    from geo.displacement.power import planted_power
+    from geo.displacement.windows import periods, window_months
+    from tests.test_displacement import TARGET, _bcus, _incidents, _windows
+
+    inc = _incidents(np.random.default_rng(3), plant=(200, 0, 40))
+    w = _windows()
+    bcus = _bcus()
+    sites = gpd.GeoDataFrame({"kind": ["school", "school", "drug_treatment"], "name": ["S1", "S2", "T1"]},
+                             geometry=[shapely.Point(-300, 200), shapely.Point(-2_600, -900), shapely.Point(0, 0)],
+                             crs=27700)
+    prep = engine.prepare(inc, periods(inc, w), tau=w.time_weights[0], bcus=bcus, own_force="Home",
+                          months=window_months(w))
+    catch, res = engine.run(prep, TARGET, own_bcu="A", sites=sites, n_placebos=100)
+    kw = dict(null=res.null, alpha=0.05, sites=sites, n=12, seed=4)
+    fast = planted_power(prep.points, catch, **kw)
+    monkeypatch.setattr(flags.WindowPoints, "with_inside", lambda self, geoms: self)  # no memberships kept
+    slow = planted_power(prep.points, catch, **kw)
+    assert fast == slow and 0 < fast.detected <= fast.n  # plants found: the tests ran on planted points
+    assert fast.n == 12 and fast.moved > 0 and not flags.sites_zone(sites, catch)[0].is_empty
