@@ -151,3 +151,14 @@ def test_planted_power_with_memberships_worked_out_once_equals_working_them_out_
     slow = planted_power(prep.points, catch, **kw)
     assert fast == slow and 0 < fast.detected <= fast.n  # plants found: the tests ran on planted points
     assert fast.n == 12 and fast.moved > 0 and not flags.sites_zone(sites, catch)[0].is_empty
+
+
+def test_the_normal_tail_and_quantile_called_directly_are_scipys_norm():
+    """``flags.area_test`` calls scipy.special's ndtr / ndtri instead of scipy.stats.norm's sf / ppf
+    (the same functions under the distribution object's checks): the same numbers."""
+    from scipy.special import ndtr, ndtri
+    from scipy.stats import norm
+    z = np.r_[np.random.default_rng(0).normal(0, 4, 3000), 0.0, -0.0, 1e-300, 39.0, -39.0, np.inf, -np.inf]
+    assert all(2 * norm.sf(abs(v)) == 2 * ndtr(-abs(v)) and norm.sf(v) == ndtr(-v) for v in z)
+    for alpha in (0.05, 0.05 * 0.3, 0.05 * 0.5 / 7, 0.0125, 0.1):
+        assert norm.ppf(1 - alpha / 2) == ndtri(1 - alpha / 2) and norm.ppf(1 - alpha) == ndtri(1 - alpha)
