@@ -162,3 +162,26 @@ def test_the_normal_tail_and_quantile_called_directly_are_scipys_norm():
     assert all(2 * norm.sf(abs(v)) == 2 * ndtr(-abs(v)) and norm.sf(v) == ndtr(-v) for v in z)
     for alpha in (0.05, 0.05 * 0.3, 0.05 * 0.5 / 7, 0.0125, 0.1):
         assert norm.ppf(1 - alpha / 2) == ndtri(1 - alpha / 2) and norm.ppf(1 - alpha) == ndtri(1 - alpha)
+
+
+@pytest.mark.parametrize("resolution", ["month", "day"])
+def test_window_periods_per_distinct_value_equal_the_row_by_row_comparison(resolution):
+    from geo.displacement.windows import Windows, periods
+    rng = np.random.default_rng(8)
+    months = [f"2024-{m:02d}" for m in range(1, 13)]
+    days = [f"2024-03-{d:02d}" for d in range(1, 29)]
+    n = 5000
+    inc = pd.DataFrame({"month": pd.array(rng.choice(months, n), dtype="string[pyarrow]"),  # never missing
+                        "date": pd.array([None if rng.random() < 0.05 else f"{d}T1{rng.integers(0, 10)}:00:00"
+                                          for d in rng.choice(days, n)], dtype="string[pyarrow]")})
+    w = (Windows("month", ("2024-01", "2024-02"), ("2024-04", "2024-05"), 2, 2, ("2024-03", "2024-03"))
+         if resolution == "month" else
+         Windows("day", ("2024-03-01", "2024-03-07"), ("2024-03-15", "2024-03-21"), 7, 7, ("2024-03-08", "2024-03-14")))
+    key = (inc["month"].astype(str) if resolution == "month"
+           else inc["date"].fillna("").astype(str).str[:10]).to_numpy()
+    want = np.full(n, -1, dtype=np.int8)  # the row-by-row code it replaced
+    want[(key >= w.before[0]) & (key <= w.before[1])] = 0
+    want[(key >= w.after[0]) & (key <= w.after[1])] = 1
+    got = periods(inc, w)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    assert set(np.unique(got)) == {-1, 0, 1}
