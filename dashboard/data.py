@@ -473,28 +473,31 @@ class _Analyses:
                                           buffer_m=buffer_m, control=control, control_units=list(units) or None,
                                           incidents=self.frame(path, version, layer, role_key))
 
-    def job(self, key: tuple):
-        """The future of analysis ``key`` (submitted if new)."""
+    def job(self, key: tuple, *, now: bool = False):
+        """The future of analysis ``key`` (submitted if new) and whether the caller must run it: with
+        ``now``, one still queued behind others is taken off the queue for the caller to run at once
+        (in one step under the lock, so another session asking meanwhile waits for the caller's)."""
+        from concurrent.futures import Future
         with self.lock:
             fut = self.jobs.get(key)
             if fut is None:
                 fut = self.jobs[key] = self.pool.submit(self.run, key)
                 while len(self.jobs) > self.KEEP:
                     self.jobs.popitem(last=False)
-            return fut
+            if now and not fut.done() and fut.cancel():
+                fut = self.jobs[key] = Future()
+                fut.set_running_or_notify_cancel()
+                return fut, True
+            return fut, False
 
     def result(self, key: tuple):
         """Analysis ``key``: its finished result, or run now (here, if it has not started in the background)."""
-        fut = self.job(key)
-        if not fut.done() and fut.cancel():  # still queued behind others: run it now, in this thread
-            from concurrent.futures import Future
-            fut = Future()
+        fut, mine = self.job(key, now=True)
+        if mine:
             try:
                 fut.set_result(self.run(key))
             except BaseException as err:  # kept like the background's (raised below)
                 fut.set_exception(err)
-            with self.lock:
-                self.jobs[key] = fut
         try:
             return fut.result()
         except BaseException:
@@ -530,7 +533,7 @@ def prefetch_analyses(path: str, version: float, op_ids, layer: str | None, *, u
             role_key = check_analysis(path, version, op_id, user=user)
         except (AccessDenied, GeoInputError):
             continue
-        pool.job(_analysis_key(path, version, op_id, None, None, layer, None, "bcu", (), role_key))
+        pool.job(_analysis_key(path, version, op_id, None, None, layer, None, "bcu", (), role_key))  # queued
 
 
 def displacement(path: str, version: float, op_id: str, *, before=None, after=None, layer=None,
@@ -554,7 +557,7 @@ def _displacement(path: str, version: float, op_id: str, before, after, layer, b
                   control_units: tuple, role_key: tuple, *, spinner: bool = True):
     pool = _analyses()
     key = _analysis_key(path, version, op_id, before, after, layer, buffer_m, control, control_units, role_key)
-    if not spinner or pool.job(key).done():
+    if not spinner or pool.job(key)[0].done():
         return pool.result(key)
     with st.spinner("Analysing the operation…"):
         return pool.result(key)
