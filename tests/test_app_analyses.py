@@ -1,4 +1,4 @@
-"""The app's background results analyses (``dashboard.data._Analyses``), with a stand-in for the analysis.
+"""The app's background results analyses (``dashboard.analyses.Analyses``), with a stand-in for the analysis.
 
 One background thread runs the analyses the Operations page starts; the one a user asks for
 is then ready, under way (waited for), or still queued (taken off the queue and run at once
@@ -11,9 +11,10 @@ import threading
 import pytest
 
 from dashboard import data
+from dashboard.analyses import Analyses
 
 
-class Recorder(data._Analyses):
+class Recorder(Analyses):
     """``run`` records which thread ran which key; ``gate`` holds the background's first job."""
 
     def __init__(self):
