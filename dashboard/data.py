@@ -451,11 +451,46 @@ def gpkg_bytes(layers: dict) -> bytes:
 
 # ---------------------------------------------------------------- results analysis (Operations page)
 # Keyed by (path, version, role_key, operation, options): roles never share a cached result.
+# An analysis takes seconds, so it runs in one background thread shared by every session
+# (:class:`dashboard.analyses.Analyses`): the Operations page starts the default analysis of every operation in
+# its register as soon as it opens, the one the user picks is then ready or well under way, and
+# every analysis reads one incidents frame per data version instead of reading the store again.
+@st.cache_resource(show_spinner=False)
+def _analyses():
+    from dashboard.analyses import Analyses
+    return Analyses()
+
+
+def _analysis_key(path, version, op_id, before, after, layer, buffer_m, control, control_units, role_key) -> tuple:
+    return (str(path), version, op_id, before, after, layer, buffer_m, control, tuple(control_units), role_key)
+
+
+def default_layer(layers) -> str | None:
+    """The layer a results analysis uses unless the user picks another: crime if there, else the first."""
+    layers = list(layers)
+    return "crime" if "crime" in layers else (layers[0] if layers else None)
+
+
+def prefetch_analyses(path: str, version: float, op_ids, layer: str | None, *, user=None) -> None:
+    """Start the default results analysis of each of ``op_ids`` in the background (each checked first:
+    an operation the user may not analyse is skipped, its refusal audited by the check)."""
+    from geo.auth import AccessDenied
+    from geo.errors import GeoInputError
+    pool = _analyses()
+    for op_id in op_ids:
+        try:
+            role_key = check_analysis(path, version, op_id, user=user)
+        except (AccessDenied, GeoInputError):
+            continue
+        pool.job(_analysis_key(path, version, op_id, None, None, layer, None, "bcu", (), role_key))  # queued
+
+
 def displacement(path: str, version: float, op_id: str, *, before=None, after=None, layer=None,
                  buffer_m=None, control: str = "bcu", control_units: tuple = (), user=None):
     """Results analysis of one operation (:func:`geo.services.analyse_operation`), cached.
 
     Checked first, uncached, by :func:`check_analysis` (refusals are audited with the user).
+    The result is shared read-only between sessions of the same scope: never modify it.
     """
     key = check_analysis(path, version, op_id, tuple(control_units), user=user)
     return _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units), key)
@@ -467,11 +502,14 @@ def check_analysis(path: str, version: float, op_id: str, control_units: tuple =
     return services.check_analysis(path, op_id, user=_user(user), control_units=tuple(control_units))
 
 
-@st.cache_data(show_spinner="Analysing the operation…", max_entries=8)
 def _displacement(path: str, version: float, op_id: str, before, after, layer, buffer_m, control: str,
-                  control_units: tuple, role_key: tuple):
-    return services.analyse_operation(path, op_id, user=role_key, before=before, after=after, layer=layer,
-                                      buffer_m=buffer_m, control=control, control_units=list(control_units) or None)
+                  control_units: tuple, role_key: tuple, *, spinner: bool = True):
+    pool = _analyses()
+    key = _analysis_key(path, version, op_id, before, after, layer, buffer_m, control, control_units, role_key)
+    if not spinner or pool.job(key)[0].done():
+        return pool.result(key)
+    with st.spinner("Analysing the operation…"):
+        return pool.result(key)
 
 
 def displacement_report(path: str, version: float, op_id: str, before=None, after=None, layer=None,
@@ -490,7 +528,7 @@ def displacement_report(path: str, version: float, op_id: str, before=None, afte
 def _displacement_report(path: str, version: float, op_id: str, before, after, layer, buffer_m, control: str,
                          control_units: tuple, role_key: tuple):
     res = _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units),
-                        role_key)
+                        role_key, spinner=False)
     html, csv = services.operation_report(path, op_id, user=role_key, result=res,
                                           control_units=list(control_units) or None)
     return html.encode("utf-8"), csv.encode("utf-8")
@@ -510,7 +548,32 @@ def briefing(path: str, version: float, area_key: tuple, months: tuple[str, str]
 def _briefing(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str, user):
     kind, code = area_key
     where = {"polygon": code} if kind == "polygon" else {"kind": kind, "code": code}
-    return services.build_briefing(path, user=user, months=months, audience=audience, **where)
+    published = None
+    if audience == "partner":  # the published base table, built once per data version (as the Area summary's)
+        from geo.settings import settings
+        threshold = int(_info(path, version, user_key(user))["settings"].get("suppression_threshold")
+                        or settings.suppression_threshold)
+        published = _partner_published_shared(path, version, threshold, user_key(user))
+    return services.build_briefing(path, user=user, months=months, audience=audience, published=published,
+                                   pdf=False, **where)
+
+
+def briefing_pdf(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str, *,
+                 user=None) -> bytes:
+    """The PDF of :func:`briefing`, rendered the first time it is asked for (the page's download
+    button calls this when clicked, so preparing a briefing does not wait for the PDF)."""
+    return _briefing_pdf(path, version, tuple(area_key), tuple(months), audience, _user(user))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _briefing_pdf(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str, user):
+    return _briefing(path, version, area_key, months, audience, user).pdf()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _partner_published_shared(path: str, version: float, threshold: int, role_key: tuple):
+    """:func:`_partner_published`, shared read-only (no copy per briefing)."""
+    return _partner_published(path, version, threshold, role_key)
 
 
 # ------------------------------------------------------------------ trends over time (Area summary)

@@ -57,7 +57,7 @@ _operations, _level_for_units, _build_partner, _shift_quarters = (area_operation
 # ------------------------------------------------------------------ build
 def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal", marking: str | None = None,
           threshold: int | None = None, incidents: gpd.GeoDataFrame | None = None, generated_by: str = "",
-          now: dt.datetime | None = None) -> Briefing:
+          now: dt.datetime | None = None, published=None) -> Briefing:
     """Build a briefing for ``area`` over ``months`` (inclusive ``YYYY-MM``).
 
     Parameters
@@ -75,6 +75,10 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
         Suppression threshold; ``None``: the workspace's ``suppression_threshold`` or 5.
     incidents : GeoDataFrame, optional
         All mapped incidents of the workspace (``ws.incidents()``), to skip reading them.
+    published : geo.disclosure.Published, optional
+        Partner briefings: the workspace's published base table already built
+        (:func:`geo.disclosure.published_for` over every complete quarter, the same threshold),
+        to skip building it; a table with another threshold is not used.
 
     Returns
     -------
@@ -90,7 +94,7 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
     now = now or dt.datetime.now()
     if audience == "partner":
         return build_partner(ws, area, (m0, m1), marking=marking, threshold=threshold, incidents=incidents,
-                              generated_by=generated_by, now=now)
+                              generated_by=generated_by, now=now, published=published)
     inc_all = incidents if incidents is not None else ws.incidents()
     data_months = sorted(inc_all["month"].dropna().unique())
     missing = [m for m in period if m not in data_months]

@@ -137,7 +137,7 @@ def hotspot_cells(points: gpd.GeoDataFrame, area_geom):
     if len(points) < 30:
         return None
     try:
-        from .grid import grid_counts
+        from .hotspots.grid import grid_counts
         from .hotspots import gistar
         size = max(150.0, min(500.0, round(np.sqrt(area_geom.area / 1500) / 50) * 50))
         cells = grid_counts(points, cell_size=size, weight="harm", area=area_geom, keep_empty=True)
@@ -203,13 +203,15 @@ def area_operations(ws, area: Area, incidents_all, audience: str, threshold: int
     if not ops:
         return [], "No operations are recorded in this workspace."
     boundaries = ws.boundaries()
-    try:
-        from . import displacement
-        analyse = getattr(displacement, "analyse_operation", None)
-    except Exception:  # the results module is optional
-        analyse = None
-    note = "" if analyse else ("Results analysis is not available in this installation: operations are listed "
-                               "without results.")
+    analyse, note = None, ""
+    if audience != "partner":  # partner briefings never give results: no need to load the results module
+        try:
+            from . import displacement
+            analyse = getattr(displacement, "analyse_operation", None)
+        except Exception:  # the results module is optional
+            analyse = None
+        note = "" if analyse else ("Results analysis is not available in this installation: operations are "
+                                   "listed without results.")
     for op in ops:
         try:
             geom = target_geometry(op, crs=ws.crs, boundaries=boundaries if op.target_kind == "unit" else None)

@@ -29,17 +29,26 @@ def partner_area(ws, area: Area, pub) -> list[str]:
 
 
 def build_partner(ws, area: Area, months: tuple[str, str], *, marking: str, threshold: int, incidents,
-                   generated_by: str, now: dt.datetime) -> Briefing:
-    """The partner briefing: every figure derived from the published base table (:mod:`geo.disclosure`)."""
+                   generated_by: str, now: dt.datetime, published=None) -> Briefing:
+    """The partner briefing: every figure derived from the published base table (:mod:`geo.disclosure`).
+
+    ``published``: that table over every complete quarter, already built with ``threshold``
+    (each figure below names its quarters, and a cell does not depend on other quarters, so
+    it gives the same briefing as the table of just this period's quarters).
+    """
     m0, m1 = months
-    inc_all = incidents if incidents is not None else ws.incidents()
     available = disclosure.complete_quarters(ws.store.months())
     quarters = disclosure.quarters_for_months(m0, m1, available)
     n = len(quarters)
     prev_q = disclosure.quarter_run(*shift_quarters(quarters, -n))
     prev_ok = all(q in available for q in prev_q)
-    pub = disclosure.published_for(ws, quarters=tuple(quarters) + (tuple(prev_q) if prev_ok else ()),
-                                   threshold=threshold, incidents=inc_all)
+    need = set(quarters) | (set(prev_q) if prev_ok else set())
+    if published is not None and published.threshold == threshold and need <= set(published.quarters):
+        pub = published
+    else:
+        inc_all = incidents if incidents is not None else ws.incidents()
+        pub = disclosure.published_for(ws, quarters=tuple(quarters) + (tuple(prev_q) if prev_ok else ()),
+                                       threshold=threshold, incidents=inc_all)
     codes = partner_area(ws, area, pub)
     geom = pub.geometry_of(codes)
     shown = Area(area.kind, area.code, area.name, geom, area.bcu_code)

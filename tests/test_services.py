@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 import shapely
 
@@ -194,6 +195,23 @@ def test_read_and_analyse_operations_by_role(sy, role):
                 services.operation_report(sy, key, user=user)
 
 
+@pytest.mark.parametrize("role", ["analyst", "partner", "nobody"])
+def test_the_shared_analysis_frame_is_for_those_who_may_analyse_and_stays_unchanged(sy, role):
+    """The app reads the analysis frame once and hands it to every analysis: only users who may
+    analyse get it, and an analysis leaves it exactly as it was (it is shared between sessions)."""
+    user = USERS[role]
+    if role != "analyst":
+        with pytest.raises(AccessDenied):
+            services.analysis_incidents(sy, user=user)
+        return
+    inc = services.analysis_incidents(sy, user=user)
+    assert set(inc["status"]) == {"mapped", "outside_area"}  # the catchment crosses the force boundary
+    before = inc.copy()
+    res = services.analyse_operation(sy, "demo-sy-beighton", user=user, incidents=inc)
+    pd.testing.assert_frame_equal(inc, before)
+    assert [c.topic for c in res.summary.clauses][:2] == ["harm", "displacement"]
+
+
 def test_an_inspector_cannot_use_control_units_outside_their_bcu(sy, geo_of):
     units = (f"ward:{geo_of['rotherham_ward']}",)
     with pytest.raises(AccessDenied):
@@ -264,7 +282,7 @@ def test_briefings_by_role(sy, geo_of, role, monkeypatch):
     from geo import briefing, disclosure
     built = []
 
-    def build(ws, area, months, *, audience, marking, generated_by, incidents):
+    def build(ws, area, months, *, audience, marking, generated_by, incidents, published=None):
         built.append((area.code, audience, generated_by, incidents))
         return briefing.Briefing.__new__(briefing.Briefing)
 

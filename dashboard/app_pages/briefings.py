@@ -104,7 +104,8 @@ if st.button("Prepare briefing", type="primary", disabled=area_key is None, key=
     except (GeoInputError, AccessDenied) as err:
         st.error(safe.md(err))
     else:
-        st.session_state["brief_result"] = {"html": b.html, "pdf": b.pdf(), "filename": b.filename,
+        st.session_state["brief_result"] = {"html": b.html, "filename": b.filename,
+                                            "pdf_of": (key, ver, tuple(area_key), tuple(period), audience),
                                             "title": b.title, "audience": b.audience, "area": b.figures["area"],
                                             "period": b.figures["period"], "workspace": key}
         data.audit("viewed area", briefing.audit_detail(b))
@@ -114,7 +115,9 @@ if res and res.get("workspace") == key and (res["audience"] == "partner" or user
     st.subheader(f"{safe.md(res['title'])} · {safe.md(res['period'])}")
     c1, c2 = st.columns(2)
     detail = f"{res['area']}, {res['period']}, {res['audience']}"
-    c1.download_button("Download PDF", res["pdf"], file_name=res["filename"] + ".pdf", mime="application/pdf",
+    pdf_of = res["pdf_of"]  # the PDF is rendered (for the user signed in now, cached) when the button is clicked
+    c1.download_button("Download PDF", lambda: data.briefing_pdf(*pdf_of, user=user), file_name=res["filename"]
+                       + ".pdf", mime="application/pdf",
                        key="brief_pdf", on_click=data.audit, args=("exported briefing PDF", detail), type="primary")
     c2.download_button("Download HTML", res["html"].encode("utf-8"), file_name=res["filename"] + ".html",
                        mime="text/html", key="brief_html", on_click=data.audit,

@@ -53,6 +53,11 @@ else:
             "available for results analysis.")
 
 # ---- results analysis
+if register and st.session_state.get("res_prefetched") != (key, ver):
+    # the default analysis of every operation starts in the background now (one at a time, shared by
+    # every session of this scope), so the one the user picks is ready or under way
+    data.prefetch_analyses(key, ver, [o.op_id for o in register], data.default_layer(info["layers"]))
+    st.session_state["res_prefetched"] = (key, ver)
 RESULT_COLORS = palette.AREA_COLORS   # the same colours as the report's static map
 
 

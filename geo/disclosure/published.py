@@ -217,20 +217,15 @@ class Published:
             frame = parents[["code", "name", "geometry"]].reset_index(drop=True)
             groups = {c: self.units_in(g) for c, g in zip(frame["code"], frame.geometry)}
         c = self.cells[self._mask(quarters=quarters, layer=layer, basket=basket)]
-        # Each unit's rows (in table order) as index ranges of one sort, and the columns as arrays:
-        # the same rows in the same order as concatenating each unit's group, without a frame per unit.
-        unit = c["unit"].to_numpy()
-        order = np.argsort(unit, kind="stable")
-        names, starts = np.unique(unit[order], return_index=True)
-        ranges = dict(zip(names, zip(starts, [*starts[1:], len(order)])))
-        cols = {k: c[k].to_numpy(dtype=float) for k in ("count", "harm", "w_lo", "w_hi")}
+        by_unit = c.groupby("unit").indices   # unit -> its rows' positions in c, in order
+        cols = _FigureColumns(c)
+        none = np.zeros(0, dtype=np.intp)
         counts, harms = [], []
-        for code in frame["code"]:
-            rows = [order[a:b] for a, b in (ranges[u] for u in groups[code] if u in ranges)]
-            at = np.concatenate(rows) if rows else np.array([], dtype=np.intp)
-            g = {k: v[at] for k, v in cols.items()}
-            counts.append(_figure_of(g, self.threshold, False))
-            harms.append(_figure_of(g, self.threshold, True))
+        for code in frame["code"]:  # numpy on the same rows in the same order as _figure: the same sums
+            parts = [by_unit[u] for u in groups[code] if u in by_unit]
+            rows = np.concatenate(parts) if parts else none
+            counts.append(cols.figure(rows, self.threshold, False))
+            harms.append(cols.figure(rows, self.threshold, True))
         out = gpd.GeoDataFrame({
             "code": frame["code"].to_numpy(), "name": frame["name"].to_numpy(),
             "count": [np.nan if f.suppressed else f.mid for f in counts],
@@ -248,6 +243,39 @@ class Published:
         return check_aggregate(out, "unit table")
 
 
+class _FigureColumns:
+    """The columns :func:`_figure` reads, as arrays: the figure of any subset of rows at numpy speed.
+
+    ``figure(rows, ...)`` equals ``_figure(cells.iloc[rows], ...)`` exactly: the same values
+    summed in the same order (the unit table makes one figure per area, thousands of them).
+    """
+
+    def __init__(self, cells: pd.DataFrame):
+        self.count = cells["count"].to_numpy(float)
+        self.harm = cells["harm"].to_numpy(float)
+        self.w_lo = cells["w_lo"].to_numpy(float)
+        self.w_hi = cells["w_hi"].to_numpy(float)
+
+    def figure(self, rows: np.ndarray, threshold: int, harm: bool) -> Figure:
+        # np.nansum is pandas' skipna sum: NaN as 0, then the same reduction
+        count = self.count[rows]
+        shown = ~np.isnan(count)
+        if harm:
+            hidden = ~shown
+            known = float(np.nansum(self.harm[rows][shown]))
+            w_lo, w_hi = self.w_lo[rows][hidden], self.w_hi[rows][hidden]
+            lo = known + float(np.nansum(w_lo))
+            hi = known + float(np.nansum(w_hi)) * (threshold - 1)
+            w_mid = float(np.nansum(w_lo + w_hi)) / 2
+            est = known + w_mid * min(SMALL_CELL_ESTIMATE, threshold - 1)
+        else:
+            known = float(np.nansum(count[shown]))
+            k = int((~shown).sum())
+            lo, hi = known + k, known + k * (threshold - 1)
+            est = known + k * min(SMALL_CELL_ESTIMATE, threshold - 1)
+        return Figure(lo, hi, threshold, harm, est)
+
+
 def _figure(cells: pd.DataFrame, threshold: int, harm: bool) -> Figure:
     shown = cells["count"].notna().to_numpy()
     if harm:
@@ -258,24 +286,6 @@ def _figure(cells: pd.DataFrame, threshold: int, harm: bool) -> Figure:
         est = known + w_mid * min(SMALL_CELL_ESTIMATE, threshold - 1)
     else:
         known = float(cells.loc[shown, "count"].sum())
-        k = int((~shown).sum())
-        lo, hi = known + k, known + k * (threshold - 1)
-        est = known + k * min(SMALL_CELL_ESTIMATE, threshold - 1)
-    return Figure(lo, hi, threshold, harm, est)
-
-
-def _figure_of(cells: dict, threshold: int, harm: bool) -> Figure:
-    """:func:`_figure` on arrays (``count``, ``harm``, ``w_lo``, ``w_hi``): the same sums in the same order
-    (pandas sums skip NaN as ``numpy.nansum`` does), without building a frame."""
-    shown = ~np.isnan(cells["count"])
-    if harm:
-        known = float(np.nansum(cells["harm"][shown]))
-        lo = known + float(np.nansum(cells["w_lo"][~shown]))
-        hi = known + float(np.nansum(cells["w_hi"][~shown])) * (threshold - 1)
-        w_mid = float(np.nansum(cells["w_lo"][~shown] + cells["w_hi"][~shown])) / 2
-        est = known + w_mid * min(SMALL_CELL_ESTIMATE, threshold - 1)
-    else:
-        known = float(np.nansum(cells["count"][shown]))
         k = int((~shown).sum())
         lo, hi = known + k, known + k * (threshold - 1)
         est = known + k * min(SMALL_CELL_ESTIMATE, threshold - 1)

@@ -92,7 +92,7 @@ def hex_units(area, *, cell_size: float = 500.0, crs=None) -> gpd.GeoDataFrame:
     The same cells for every request of the same size, so two partner maps never
     offset against each other.
     """
-    from ..grid import GridSpec
+    from ..hotspots.grid import GridSpec
     import shapely
     geom = area.union_all() if hasattr(area, "union_all") else area
     crs = crs or getattr(area, "crs", None)

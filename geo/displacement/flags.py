@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.special import ndtr, ndtri
 from scipy.stats import norm
 
 from .. import stats
@@ -69,16 +70,34 @@ TOO_FEW = "too few to tell"
 
 @dataclass(frozen=True)
 class WindowPoints:
-    """Basket incidents of the before (``period`` 0) and after (1) windows: ``x``, ``y``, ``harm``."""
+    """Basket incidents of the before (``period`` 0) and after (1) windows: ``x``, ``y``, ``harm``.
+
+    ``inside``: optional, which of these points lie in given areas, ``{id(geom): (geom, mask)}``
+    (:meth:`with_inside`), so that the many assessments of the planted power test each point
+    against each area once instead of once per plant; :func:`area_sums` uses a mask when it has
+    one, which is exactly :func:`points_inside` of the same points.
+    """
 
     x: np.ndarray
     y: np.ndarray
     period: np.ndarray
     harm: np.ndarray
     tau: float
+    inside: dict | None = field(default=None, compare=False, repr=False)
 
     def subset(self, mask) -> "WindowPoints":
-        return WindowPoints(self.x[mask], self.y[mask], self.period[mask], self.harm[mask], self.tau)
+        inside = None if self.inside is None else {k: (g, m[mask]) for k, (g, m) in self.inside.items()}
+        return WindowPoints(self.x[mask], self.y[mask], self.period[mask], self.harm[mask], self.tau, inside)
+
+    def with_inside(self, geoms) -> "WindowPoints":
+        """These points, with their membership of each of `geoms` worked out once."""
+        inside = {id(g): (g, points_inside(g, self.x, self.y)) for g in geoms if g is not None}
+        return WindowPoints(self.x, self.y, self.period, self.harm, self.tau, inside)
+
+    def mask_of(self, geom):
+        """The membership mask of `geom` if worked out (:meth:`with_inside`), else ``None``."""
+        hit = self.inside.get(id(geom)) if self.inside else None
+        return hit[1] if hit is not None and hit[0] is geom else None
 
 
 def window_points(incidents, per: np.ndarray, *, tau: float) -> WindowPoints:
@@ -91,7 +110,9 @@ def window_points(incidents, per: np.ndarray, *, tau: float) -> WindowPoints:
 
 def area_sums(pts: WindowPoints, geom) -> np.ndarray:
     """``[[n0, h0, v0], [n1, h1, v1]]``: count, harm and squared harm before and after in `geom`."""
-    inside = points_inside(geom, pts.x, pts.y)
+    inside = pts.mask_of(geom)
+    if inside is None:
+        inside = points_inside(geom, pts.x, pts.y)
     out = np.zeros((2, 3))
     for p in (0, 1):
         s = inside & (pts.period == p)
@@ -167,8 +188,10 @@ def area_test(name: str, kind: str, sums: np.ndarray, control: np.ndarray, *, ta
         return AreaTest(name, kind, n0, n1, sums[0, 1], sums[1, 1], expected, nan, nan, nan, nan, nan, nan, alpha,
                         phi, sides, TOO_FEW, unit=unit, harm_estimate=nan, **extra)
     z = est / se
-    p = float(2 * norm.sf(abs(z))) if sides == "two-sided" else float(norm.sf(z))
-    qn = norm.ppf(1 - alpha / 2) if sides == "two-sided" else norm.ppf(1 - alpha)   # one-sided: the lower bound
+    # scipy's norm.sf(x) is ndtr(-x) and norm.ppf(q) is ndtri(q): called directly (the same numbers; the
+    # distribution object's argument checks cost more than the test itself, thousands of times a verdict)
+    p = float(2 * ndtr(-abs(z))) if sides == "two-sided" else float(ndtr(-z))
+    qn = ndtri(1 - alpha / 2) if sides == "two-sided" else ndtri(1 - alpha)   # one-sided: the lower bound
     return AreaTest(name, kind, n0, n1, sums[0, 1], sums[1, 1], expected, est, se, est - qn * se, est + qn * se,
                     p, p, alpha, phi, sides, "no evidence", unit=unit, harm_estimate=h_est, **extra)
 
@@ -301,8 +324,18 @@ class Assessment:
         return pd.DataFrame(rows)
 
 
+def assess_areas(catch: Catchment, zone_sites=None) -> list:
+    """Every area :func:`assess` counts points in (for :meth:`WindowPoints.with_inside`)."""
+    geoms = [catch.control, catch.target] + [r.geometry for r in catch.rings] + [x.geometry for x in catch.sectors]
+    geoms += [g for pc in catch.pieces for g in (pc.control, pc.geometry)]
+    if zone_sites is not None and not zone_sites[0].is_empty:
+        geoms.append(zone_sites[0])
+    return geoms
+
+
 def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float, sites=None,
-           site_kinds=SITE_KINDS, site_buffer_m: float = SITE_BUFFER_M, shares=None) -> Assessment:
+           site_kinds=SITE_KINDS, site_buffer_m: float = SITE_BUFFER_M, shares=None,
+           zone_sites=None) -> Assessment:
     """Run the target test and the displacement/diffusion family for one operation.
 
     Parameters
@@ -319,6 +352,9 @@ def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float
     shares : dict, optional
         Alpha shares of ``rises`` and ``falls`` (rings and sectors), ``pieces``, ``sites``;
         ``None``: :data:`SHARES`.
+    zone_sites : (geometry, GeoDataFrame), optional
+        :func:`sites_zone` of ``sites`` already worked out for this catchment (it does not
+        depend on the points), to skip redoing it.
 
     Returns
     -------
@@ -359,7 +395,8 @@ def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float
                                 pc_ctrl, tau=tau, phi=phi["catchment|count"], alpha=a_p, sides="rise", ring=pc.ring, unit="count",
                                 direction=pc.direction, code=str(pc.code)))
     pieces = _family(pieces, a_p)
-    zone_s, near_sites = sites_zone(sites, catch, kinds=site_kinds, buffer_m=site_buffer_m)
+    zone_s, near_sites = zone_sites if zone_sites is not None else sites_zone(sites, catch, kinds=site_kinds,
+                                                                              buffer_m=site_buffer_m)
     site_test = None
     if not zone_s.is_empty:
         site_test = _family([area_test(f"Within {site_buffer_m:,.0f} m of sensitive sites in the catchment", "sites",

@@ -37,7 +37,7 @@ def hotspots_of(points, *, grid=None, cell_size: float = 200.0, area=None, alpha
     """
     from scipy import ndimage
 
-    from ..grid import grid_counts
+    from ..hotspots.grid import grid_counts
     from ..hotspots import gistar
     crs = points.crs
     empty = gpd.GeoDataFrame(columns=list(HOTSPOT_COLUMNS[:-1]), geometry=[], crs=crs)
@@ -234,7 +234,7 @@ def hotspot_migration(before_points, after_points, *, extent, cell_size: float =
     pts_all = pts_all[points_inside(extent, px, py)]
     grid = None
     if len(pts_all):
-        from ..grid import grid_counts
+        from ..hotspots.grid import grid_counts
         both = gpd.GeoDataFrame(geometry=pts_all.values, crs=crs)
         grid = grid_counts(both, cell_size=cell_size, area=extent, keep_empty=True).attrs["grid"]
     hb, _ = hotspots_of(before_points, grid=grid, cell_size=cell_size, area=extent, alpha=alpha, bcus=bcus)

@@ -157,17 +157,39 @@ def shape_sums(r: Raster, kernel: tuple[np.ndarray, int, int], rows: np.ndarray,
     cheaper than an FFT correlation over the whole grid.) ``layer=(p, q)`` gathers one
     window and quantity only and returns ``out[k]``.
     """
+    if layer is not None:
+        return gather_sums(r.data[layer[0], layer[1]], kernel, rows, cols)
+    return gather_sums(r.data, kernel, rows, cols)
+
+
+def gather_sums(grid: np.ndarray, kernel: tuple[np.ndarray, int, int], rows: np.ndarray,
+                cols: np.ndarray) -> np.ndarray:
+    """``out[..., k]``: the sum of ``grid[..., i, j]`` over the cells of ``kernel`` placed with its reference
+    cell at ``(rows[k], cols[k])``; cells beyond the grid count as zero.
+
+    The grid is padded with zeros as far as the kernel reaches, so each placement is one
+    flat index per kernel cell (no clipping, no mask): the values gathered, and their
+    order along the summed axis, are those of the direct ``grid[..., ii, jj] * inside``,
+    so the sums are the same to the last bit.
+    """
     mask, ry, rx = kernel
     dy, dx = np.nonzero(mask)
     dy, dx = dy - ry, dx - rx
-    ii = rows[:, None] + dy[None, :]
-    jj = cols[:, None] + dx[None, :]
-    h, w = r.shape
-    ok = (ii >= 0) & (ii < h) & (jj >= 0) & (jj < w)
-    ii, jj = np.clip(ii, 0, h - 1), np.clip(jj, 0, w - 1)
-    if layer is not None:
-        return (r.data[layer[0], layer[1]][ii, jj] * ok).sum(axis=-1)
-    return (r.data[:, :, ii, jj] * ok).sum(axis=-1)
+    h, w = grid.shape[-2:]
+    rows, cols = np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp)
+    top = max(0, -int(dy.min() + rows.min())) if dy.size and rows.size else 0
+    bottom = max(0, int(dy.max() + rows.max()) - (h - 1)) if dy.size and rows.size else 0
+    left = max(0, -int(dx.min() + cols.min())) if dx.size and cols.size else 0
+    right = max(0, int(dx.max() + cols.max()) - (w - 1)) if dx.size and cols.size else 0
+    pad = [(0, 0)] * (grid.ndim - 2) + [(top, bottom), (left, right)]
+    g = np.pad(grid, pad) if top or bottom or left or right else grid
+    wp = w + left + right
+    flat = (rows + top) * wp + (cols + left)
+    idx = flat[:, None] + (dy * wp + dx)[None, :]
+    lead = grid.shape[:-2]
+    g = g.reshape(lead + (-1,))
+    # the same (..., placements, kernel cells) array as grid[..., ii, jj] * inside, summed along its last axis
+    return (g[..., idx] if lead else g[idx]).sum(axis=-1)
 
 
 def wdd_z(a0, a1, v0, v1, control, *, tau: float = 1.0):

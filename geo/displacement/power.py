@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from .flags import WindowPoints, assess
+from .areas import points_inside
+from .flags import WindowPoints, assess, assess_areas, sites_zone
 
 __all__ = ["PlantedPower", "plant", "random_destinations", "planted_power", "detected", "wilson",
            "N_PLANTS", "MIN_MOVE_M", "MAX_MOVE_M"]
@@ -71,17 +72,21 @@ def plant(pts: WindowPoints, target, dest_xy, *, frac_removed: float, frac_moved
     (WindowPoints, int)
         The planted points and the number of incidents moved.
     """
-    inside = shapely.contains_xy(target, pts.x, pts.y) & (pts.period == 1)
+    known = pts.mask_of(target)  # worked out once for every plant (the same as contains_xy here)
+    inside = (known if known is not None else shapely.contains_xy(target, pts.x, pts.y)) & (pts.period == 1)
     idx = np.flatnonzero(inside)
     gone = rng.choice(idx, int(round(frac_removed * idx.size)), replace=False) if idx.size else idx
     moved = gone[: int(round(frac_moved * gone.size))]
     keep = np.ones(pts.x.size, bool)
     keep[gone] = False
     k = moved.size
-    x = np.r_[pts.x[keep], rng.normal(dest_xy[0], sd_m, k)]
-    y = np.r_[pts.y[keep], rng.normal(dest_xy[1], sd_m, k)]
+    nx, ny = rng.normal(dest_xy[0], sd_m, k), rng.normal(dest_xy[1], sd_m, k)
+    x = np.r_[pts.x[keep], nx]
+    y = np.r_[pts.y[keep], ny]
+    inside = None if pts.inside is None else {  # the kept points' memberships, and the moved points' own
+        key: (g, np.r_[m[keep], points_inside(g, nx, ny)]) for key, (g, m) in pts.inside.items()}
     return WindowPoints(x, y, np.r_[pts.period[keep], np.ones(k, np.int8)],
-                        np.r_[pts.harm[keep], pts.harm[moved]], pts.tau), k
+                        np.r_[pts.harm[keep], pts.harm[moved]], pts.tau, inside), k
 
 
 def edge_radius(target) -> float:
@@ -175,13 +180,16 @@ def planted_power(pts: WindowPoints, catch, *, null, alpha: float, sites=None, n
         bx = p.control.bounds
         minx, miny, maxx, maxy = min(minx, bx[0]), min(miny, bx[1]), max(maxx, bx[2]), max(maxy, bx[3])
     near = (pts.x >= minx) & (pts.x <= maxx) & (pts.y >= miny) & (pts.y <= maxy)
-    pts = pts.subset(near)
+    # the sites' zone does not depend on the points, and each kept point's area memberships do not
+    # change from plant to plant: both worked out once (the same numbers as working them out per plant)
+    zone_sites = sites_zone(sites, catch)
+    pts = pts.subset(near).with_inside(assess_areas(catch, zone_sites))
     dests = random_destinations(catch.target, n, rng, max_m=max_m)
     hits, moved = 0, []
     for xy in dests:
         p, k = plant(pts, catch.target, xy, frac_removed=frac_removed, frac_moved=frac_moved, rng=rng)
         moved.append(k)
-        if detected(assess(p, catch, null=null, alpha=alpha, sites=sites)):
+        if detected(assess(p, catch, null=null, alpha=alpha, sites=sites, zone_sites=zone_sites)):
             hits += 1
     lo, hi = wilson(hits, n)
     return PlantedPower(hits / n if n else float("nan"), hits, n, lo, hi, float(np.mean(moved)) if moved else 0.0,

@@ -78,13 +78,8 @@ def synthetic_weights(y: np.ndarray, x: np.ndarray, *, penalty: float = 1e3) -> 
 
 def _gather(grid: np.ndarray, kernel, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Sums of ``grid[..., i, j]`` over the kernel placed at each (row, col); beyond the grid counts 0."""
-    mask, ry, rx = kernel
-    dy, dx = np.nonzero(mask)
-    ii = rows[:, None] + (dy - ry)[None, :]
-    jj = cols[:, None] + (dx - rx)[None, :]
-    h, w = grid.shape[-2:]
-    ok = (ii >= 0) & (ii < h) & (jj >= 0) & (jj < w)
-    return (grid[..., np.clip(ii, 0, h - 1), np.clip(jj, 0, w - 1)] * ok).sum(axis=-1)
+    from .null import gather_sums
+    return gather_sums(grid, kernel, rows, cols)
 
 
 def _not_available(reason: str) -> tuple[dict, pd.DataFrame]:

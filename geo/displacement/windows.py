@@ -191,12 +191,16 @@ def check_coverage(w: Windows, available) -> None:
 def periods(incidents: pd.DataFrame, w: Windows) -> np.ndarray:
     """0 for rows in the before window, 1 in the after window, -1 otherwise."""
     if w.resolution == "month":
-        key = incidents["month"].astype(str).to_numpy()
+        key = incidents["month"].astype(str)
     else:
-        key = incidents["date"].fillna("").astype(str).str[:10].to_numpy()
+        key = incidents["date"].fillna("").astype(str).str[:10]
+    # each distinct month (or day) compared once, not every row's string: the same result
+    codes, uniq = pd.factorize(key)
+    uniq = np.asarray(uniq, dtype=object)
     out = np.full(len(incidents), -1, dtype=np.int8)
-    out[(key >= w.before[0]) & (key <= w.before[1])] = 0
-    out[(key >= w.after[0]) & (key <= w.after[1])] = 1
+    for p, (lo, hi) in ((0, w.before), (1, w.after)):
+        hit = np.r_[(uniq >= lo) & (uniq <= hi), False].astype(bool)  # code -1 (missing) is never in a window
+        out[hit[codes]] = p
     return out
 
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 from .core import (LOCAL_OPERATOR_ROLE, audit_log, change_settings, cli_user, create_workspace, import_files,
                    import_history, import_report, import_upload, opened, record, rejected_rows,
                    restore_harm_defaults, save_harm_table, workspace_info)
-from .operations import (analyse_operation, check_analysis, delete_operation, get_operation, list_operations,
-                         operation_areas, operation_bcus, operation_report, save_operation)
+from .operations import (analyse_operation, analysis_incidents, check_analysis, delete_operation, get_operation,
+                         list_operations, operation_areas, operation_bcus, operation_report, save_operation)
 from .products import (briefing_area, build_briefing, calls_vs_crime, find_hotspots, hotspot_defaults,
                        hotspot_inputs, hotspot_site_exposure, run_calibration, write_briefing)
 from .reads import (bcus, boundaries, force_area, harm_table, incidents, partner_categories, partner_published,
@@ -40,7 +40,7 @@ __all__ = [
     "incidents", "boundaries", "bcus", "force_area", "sites", "harm_table",
     "partner_published", "partner_units", "partner_categories",
     "operation_areas", "operation_bcus", "list_operations", "get_operation", "save_operation", "delete_operation",
-    "check_analysis", "analyse_operation", "operation_report",
+    "check_analysis", "analyse_operation", "analysis_incidents", "operation_report",
     "hotspot_inputs", "hotspot_defaults", "find_hotspots", "hotspot_site_exposure", "calls_vs_crime",
     "briefing_area", "build_briefing", "write_briefing", "run_calibration",
     "store_version", "may_see_monthly", "trend_units", "area_trend", "published_trend", "map_frame", "map_units",

@@ -143,22 +143,44 @@ def check_analysis(where, key: str, *, user: Who, control_units=()) -> tuple:
     return scope
 
 
+def _layer(ws, layer: str | None) -> tuple[str, list]:
+    layers = ws.store.layers()
+    return layer or ("crime" if "crime" in layers else (layers[0] if layers else "crime")), layers
+
+
+def analysis_incidents(where, *, user: Who, layer: str | None = None):
+    """The incident frame a results analysis reads: ``layer`` (default crime, else the first),
+    mapped and outside the area (the catchment crosses the force boundary), unscoped.
+
+    For :func:`analyse_operation`'s ``incidents=`` (the app reads it once per data version
+    and shares it between analyses); never shown. Only for users who may run a results
+    analysis at all (:func:`geo.access.require_incidents`); each analysis is still checked.
+    ``None`` if the workspace has no such layer.
+    """
+    access.require_incidents(user, "results analysis")
+    with opened(where) as ws:
+        layer, layers = _layer(ws, layer)
+        return ws.incidents(layer=layer, statuses=("mapped", "outside_area")) if layer in layers else None
+
+
 def analyse_operation(where, key: str, *, user: Who, before=None, after=None, layer: str | None = None,
-                      buffer_m: float | None = None, control: str = "bcu", control_units=None,
+                      buffer_m: float | None = None, control: str = "bcu", control_units=None, incidents=None,
                       **options):
     """Results analysis (:func:`geo.displacement.analyse_operation`) of operation ``key`` (id or name).
 
     Checked first by :func:`check_analysis`. The service reads the incident frame (the
     chosen layer, mapped and outside the area: the catchment crosses the force boundary)
-    and hands it to the analysis. ``options``: ``alpha``, ``radius_m``, ... as there.
+    and hands it to the analysis; ``incidents``: that frame already read by
+    :func:`analysis_incidents` for the same data version and layer (it is not modified).
+    ``options``: ``alpha``, ``radius_m``, ... as there.
     """
     from ..displacement import analyse_operation as analyse
     check_analysis(where, key, user=user, control_units=tuple(control_units or ()))
     with opened(where) as ws:
         op, _ = _stored(ws, key)
-        layers = ws.store.layers()
-        layer = layer or ("crime" if "crime" in layers else (layers[0] if layers else "crime"))
-        inc = ws.incidents(layer=layer, statuses=("mapped", "outside_area")) if layer in layers else None
+        layer, layers = _layer(ws, layer)
+        inc = incidents if incidents is not None else (
+            ws.incidents(layer=layer, statuses=("mapped", "outside_area")) if layer in layers else None)
         return analyse(ws, op, before=before, after=after, layer=layer, buffer_m=buffer_m, control=control,
                        control_units=list(control_units) if control_units else None, incidents=inc, **options)
 

@@ -111,21 +111,24 @@ def briefing_area(ws, *, user: Who, kind: str | None = None, code: str | None = 
 
 
 def build_briefing(where, *, user: Who, months: tuple[str, str], audience: str = "internal", kind=None,
-                   code=None, polygon=None, polygon_name=None, marking: str | None = None, pdf: bool = True):
+                   code=None, polygon=None, polygon_name=None, marking: str | None = None, pdf: bool = True,
+                   published=None):
     """An area briefing (:func:`geo.briefing.build`) for ``user``.
 
     A partner gets partner briefings only; an inspector only areas inside their BCU(s).
     The area behind a drawn polygon is audited (a differencing attempt can be seen).
     ``pdf``: render the PDF now too (so a cached briefing downloads at once).
+    ``published``: partner briefings, the published base table already built for this data
+    version (:func:`partner_published`), so no incident is read at all.
     """
     from .. import briefing as core
     who = writer(user, "prepare a briefing")
     access.check_audience(who, audience)
     with opened(where) as ws:
         area = briefing_area(ws, user=who, kind=kind, code=code, polygon=polygon, polygon_name=polygon_name)
-        inc = ws.incidents()
+        inc = None if audience == "partner" and published is not None else ws.incidents()
         b = core.build(ws, area, tuple(months), audience=audience, marking=marking, generated_by=who.username,
-                       incidents=inc)
+                       incidents=inc, published=published if audience == "partner" else None)
         if polygon:
             ws.store.audit(who.username, "briefing on a drawn area",
                            f"{audience} briefing, {months[0]}..{months[1]}, polygon {str(polygon)[:4000]}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 
@@ -47,4 +48,16 @@ def test_analyst_walks_through_the_results_of_an_operation(page, network_log, de
         page.screenshot(path=str(Path(SHOTS) / "operations_results.png"))
         page.locator('iframe[title="streamlit_folium.st_folium"]').first.scroll_into_view_if_needed()
         page.screenshot(path=str(Path(SHOTS) / "operations_results_map.png"))
+    # the other demo operation, then back: each verdict is read aloud in order, every clause with its status
+    status = r"(EVIDENCE|NO EVIDENCE|TOO FEW TO TELL): "
+    for name in ("Op Central (demo)", "Op Beighton (demo)"):
+        page.get_by_test_id("stSelectbox").filter(has_text="Analyse operation").click()
+        page.get_by_role("option", name=name).click()
+        page.get_by_text(f"{name}: before ").wait_for(timeout=120_000)
+        wait_for_app(page)
+        shown = page.get_by_test_id("stMain").inner_text()
+        found = [re.search(status + topic, shown) for topic in
+                 ("Harm: drug-market harm in the target went from", "Displacement:", "Diffusion:", "Activity:")]
+        assert all(found), (name, shown[:2000])
+        assert [m.start() for m in found] == sorted(m.start() for m in found), name  # harm first
     assert_offline(network_log)

@@ -1,0 +1,89 @@
+"""Results analyses run in one background thread of the app, shared by every session (no Streamlit here).
+
+:func:`dashboard.data._analyses` holds the one :class:`Analyses` of the server
+(``st.cache_resource``); the Operations page starts the default analysis of every operation
+in its register when it opens (:func:`dashboard.data.prefetch_analyses`), and
+:func:`dashboard.data.displacement` asks for the one the user picks. Keys are
+``(path, version, operation, before, after, layer, buffer_m, control, control_units,
+scope key)``: roles never share a result.
+"""
+from __future__ import annotations
+
+from geo import services
+
+
+class Analyses:
+    """Results analyses run one at a time in a background thread; the last few kept."""
+
+    KEEP = 16
+
+    def __init__(self):
+        import threading
+        from collections import OrderedDict
+        from concurrent.futures import ThreadPoolExecutor
+
+        import geo.displacement  # noqa: F401  imported here, before two threads could import it at once
+        import geo.grid  # noqa: F401  (an alias module: a second thread importing it mid-way gets the stub)
+        self.lock = threading.Lock()
+        self.reading = threading.Lock()
+        self.jobs: OrderedDict = OrderedDict()    # key -> Future
+        self.frames: OrderedDict = OrderedDict()  # (path, version, layer) -> incidents frame
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geo-results")
+
+    def frame(self, path: str, version, layer, role_key: tuple):
+        """The incidents an analysis reads (:func:`geo.services.analysis_incidents`), once per data version.
+
+        The frame is the same for every user (the catchment crosses every boundary; only aggregates
+        are shown), so it is keyed by the data alone: read for the first user the service lets read
+        it, and used only by analyses that :func:`check_analysis` allowed.
+        """
+        k = (path, version, layer)
+        with self.reading:  # one read at a time: a second analysis waits for the first one's frame
+            with self.lock:
+                if k in self.frames:
+                    return self.frames[k]
+            inc = services.analysis_incidents(path, user=role_key, layer=layer)
+            with self.lock:
+                self.frames[k] = inc
+                while len(self.frames) > 2:
+                    self.frames.popitem(last=False)
+            return inc
+
+    def run(self, key: tuple):
+        path, version, op_id, before, after, layer, buffer_m, control, units, role_key = key
+        return services.analyse_operation(path, op_id, user=role_key, before=before, after=after, layer=layer,
+                                          buffer_m=buffer_m, control=control, control_units=list(units) or None,
+                                          incidents=self.frame(path, version, layer, role_key))
+
+    def job(self, key: tuple, *, now: bool = False):
+        """The future of analysis ``key`` (submitted if new) and whether the caller must run it: with
+        ``now``, one still queued behind others is taken off the queue for the caller to run at once
+        (in one step under the lock, so another session asking meanwhile waits for the caller's)."""
+        from concurrent.futures import Future
+        with self.lock:
+            fut = self.jobs.get(key)
+            if fut is None:
+                fut = self.jobs[key] = self.pool.submit(self.run, key)
+                while len(self.jobs) > self.KEEP:
+                    self.jobs.popitem(last=False)
+            if now and not fut.done() and fut.cancel():
+                fut = self.jobs[key] = Future()
+                fut.set_running_or_notify_cancel()
+                return fut, True
+            return fut, False
+
+    def result(self, key: tuple):
+        """Analysis ``key``: its finished result, or run now (here, if it has not started in the background)."""
+        fut, mine = self.job(key, now=True)
+        if mine:
+            try:
+                fut.set_result(self.run(key))
+            except BaseException as err:  # kept like the background's (raised below)
+                fut.set_exception(err)
+        try:
+            return fut.result()
+        except BaseException:
+            with self.lock:  # not kept: the next attempt tries again (e.g. after an import)
+                if self.jobs.get(key) is fut:
+                    del self.jobs[key]
+            raise
