@@ -339,116 +339,6 @@ def delete_operation(path, op_id: str, *, user=None) -> None:
     clear()
 
 
-# ---------------------------------------------------------------- hot spots (Hotspots page)
-# Keyed like the incidents they read: (path, version, role_key, filters, method, params).
-@st.cache_data(show_spinner=False, max_entries=8)
-def _hotspot_inputs(path: str, version: float, role_key: tuple, layer: str, months, categories):
-    """The selected incidents and the study area (an inspector's BCUs, else the force)."""
-    inc = _incidents_shared(path, version, layer, ("mapped",), role_key)  # read-only; select makes a new frame
-    return services.hotspot_inputs(path, user=role_key, layer=layer, months=months, categories=categories,
-                                   incidents=inc)
-
-
-# Streamlit keys a cached value by the arguments *as passed* (positional and keyword pairs in call order),
-# so ``f(a, b=1)`` and ``f(a, 1)`` are two entries computed twice. The page, the warm-up and the functions
-# below call each other with different spellings: the public names pass everything on positionally.
-def hotspot_defaults(path: str, version: float, role_key: tuple, layer: str, months: tuple,
-                     categories: tuple, method: str, weighted: bool) -> dict:
-    """The cell size / bandwidth / eps / min_samples / period the method would choose."""
-    return _hotspot_defaults(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _hotspot_defaults(path, version, role_key, layer, months, categories, method, weighted) -> dict:
-    return services.hotspot_defaults(path, user=role_key, layer=layer, method=method, weighted=weighted,
-                                     inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
-
-
-def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
-             method: str, weighted: bool, params: tuple):
-    """:func:`geo.services.find_hotspots` on the selection; ``params`` is a sorted tuple of pairs.
-
-    Shared between runs and sessions of the same scope: never modify the result (filtering and
-    ``assign`` make new frames and are fine).
-    """
-    return _hotspots(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted,
-                     tuple(params))
-
-
-# The runs and the site exposure are shared read-only (cache_resource): a cache hit hands back
-# the same object at once instead of unpickling thousands of polygons on every rerun.
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _hotspots(path, version, role_key, layer, months, categories, method, weighted, params):
-    return services.find_hotspots(path, user=role_key, layer=layer, method=method, weighted=weighted,
-                                  params=dict(params),
-                                  inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
-
-
-def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
-                  method: str, weighted: bool, params: tuple, buffers: tuple):
-    """Site exposure (the sites of the user's area) and, per hot spot, the nearest site of each kind
-    (shared read-only, like :func:`hotspots`)."""
-    return _hotspot_sites(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted,
-                          tuple(params), tuple(buffers))
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _hotspot_sites(path, version, role_key, layer, months, categories, method, weighted, params, buffers):
-    run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
-    return services.hotspot_site_exposure(path, user=role_key, run=run, layer=layer, buffers=buffers,
-                                          inputs=_hotspot_inputs(path, version, role_key, layer, months,
-                                                                 categories))
-
-
-def hotspot_table(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
-                  method: str, weighted: bool, params: tuple, buffers: tuple, word: str, level: str | None):
-    """The hot spots of :func:`hotspots` as a table: ``where`` ("hexagon near <ward>", from the
-    boundaries of ``level``), most harm (else most intense, else most incidents) first, and the
-    nearest site of each kind from :func:`hotspot_sites`. No geometry; cached by its inputs."""
-    return _hotspot_table(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted,
-                          tuple(params), tuple(buffers), word, level)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _hotspot_table(path, version, role_key, layer, months, categories, method, weighted, params, buffers, word,
-                   level):
-    from geo import labels
-    run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
-    _, nearest = hotspot_sites(path, version, role_key, layer, months, categories, method, weighted, params,
-                               buffers)
-    id_col = "cluster_id" if method in ("dbscan", "hdbscan") else "cell_id"
-    hot = run.hot.drop(columns="geometry")
-    if len(hot) and id_col in hot:  # names, not a cell id
-        hot.insert(0, "where", labels.near_labels(run.hot, _boundaries(path, version, level, role_key) if level else None,
-                                                  shape=word))
-    sort_col = "harm" if "harm" in hot.columns else ("intensity_km2" if "intensity_km2" in hot.columns else "n")
-    hot = hot.sort_values(sort_col, ascending=False)
-    hot = hot.drop(columns=[c for c in ("row", "col", "pvalue", "hotspot", "pattern") if c in hot.columns])
-    if nearest is not None:
-        hot = hot.merge(nearest.rename(columns={"hotspot_id": id_col}), on=id_col, how="left")
-    return hot
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def calls_vs_crime(path: str, version: float, role_key: tuple, months: tuple, cell_size: float | None,
-                   shape: str, weighted: bool):
-    """:func:`geo.services.calls_vs_crime` on the workspace's calls and crime layers."""
-    return services.calls_vs_crime(path, user=role_key, months=months, cell_size=cell_size, shape=shape,
-                                   weighted=weighted,
-                                   calls=_hotspot_inputs(path, version, role_key, "calls", months, ()),
-                                   crime=_hotspot_inputs(path, version, role_key, "crime", months, ()))
-
-
-def gpkg_bytes(layers: dict) -> bytes:
-    """A GeoPackage of ``{layer name: GeoDataFrame}`` as bytes, for a download button."""
-    import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "export.gpkg"
-        for name, frame in layers.items():
-            frame.to_file(out, layer=name, driver="GPKG")
-        return out.read_bytes()
-
-
 # ---------------------------------------------------------------- results analysis (Operations page)
 # Keyed by (path, version, role_key, operation, options): roles never share a cached result.
 # An analysis takes seconds, so it runs in one background thread shared by every session
@@ -708,3 +598,9 @@ def map_boundaries(path: str, version: float, role_key: tuple, level: str):
 def map_sites(path: str, version: float, role_key: tuple):
     """:func:`geo.services.map_sites`: (kinds drawn at first, the rest) inside the frame."""
     return services.map_sites(path, user=role_key, frame=map_frame(path, version, role_key))
+
+
+# ---------------------------------------------------------------- hot spots (Hotspots page)
+# In their own module to keep this one readable; the pages call them as ``data.hotspots`` etc.
+from dashboard.data_hotspots import (calls_vs_crime, gpkg_bytes, hotspot_defaults, hotspot_sites,  # noqa: E402
+                                     hotspot_table, hotspots)

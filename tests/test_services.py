@@ -386,7 +386,7 @@ def test_cache_layer_and_pages_decide_no_scope():
     import re
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]
-    files = [root / "dashboard" / "data.py", *sorted((root / "dashboard" / "app_pages").glob("*.py"))]
+    files = [*sorted((root / "dashboard").glob("data*.py")), *sorted((root / "dashboard" / "app_pages").glob("*.py"))]
     for f in files:
         src = f.read_text()
         for banned in ("open_workspace(", "ws.store", "Workspace.open("):
@@ -407,7 +407,7 @@ def test_pages_go_through_data_and_data_through_services():
         for banned in ("from geo import services", "from geo.services", "import geo.services", "geo.workspace",
                        "Workspace.open", "open_workspace", "ws.store", "GpkgStore"):
             assert banned not in src, (page.name, banned)
-    data_src = (root / "dashboard" / "data.py").read_text()
+    data_src = "".join(f.read_text() for f in sorted((root / "dashboard").glob("data*.py")))
     for banned in ("Workspace", "open_workspace", "ws.store", "access.require", "access.check", "access.inside",
                    "access.scope_incidents", "access.scope_area", "access.scope_operation", ".role ==", ".role in"):
         assert banned not in data_src, banned
