@@ -397,13 +397,8 @@ class _Panes(MacroElement):
         self.panes = dict(panes)
 
 
-class _Legend(MacroElement):
-    """A Leaflet control holding an HTML legend; hidden while its layer is off."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function() {
-            var map = {{ this._parent.get_name() }};
+#: The Leaflet control of a legend (``this.html`` at ``this.position``), shared by both legend templates.
+_LEGEND_CONTROL_JS = """
             var legend = L.control({position: {{ this.position|tojson }}});
             legend.onAdd = function() {
                 var div = L.DomUtil.create("div", "geo-legend");
@@ -411,7 +406,17 @@ class _Legend(MacroElement):
                 L.DomEvent.disableClickPropagation(div);
                 return div;
             };
-            legend.addTo(map);
+"""
+
+
+class _Legend(MacroElement):
+    """A Leaflet control holding an HTML legend; hidden while its layer is off."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+""" + _LEGEND_CONTROL_JS + """            legend.addTo(map);
             {% if this.layer %}
             var layer = {{ this.layer.get_name() }};
             map.on("overlayadd", function(e) { if (e.layer === layer) legend.addTo(map); });
@@ -436,14 +441,7 @@ class _GroupLegend(MacroElement):
         {% macro script(this, kwargs) %}
         (function() {
             var group = {{ this._parent.get_name() }};
-            var legend = L.control({position: {{ this.position|tojson }}});
-            legend.onAdd = function() {
-                var div = L.DomUtil.create("div", "geo-legend");
-                div.innerHTML = {{ this.html|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                return div;
-            };
-            group.on("add", function() { legend.addTo(group._map); });
+""" + _LEGEND_CONTROL_JS + """            group.on("add", function() { legend.addTo(group._map); });
             group.on("remove", function() { legend.remove(); });
             if (group._map) { legend.addTo(group._map); }
         })();
