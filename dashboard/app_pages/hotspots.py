@@ -59,6 +59,37 @@ def default_params(method: str, shape: str) -> tuple:
     return tuple(sorted(p.items()))
 
 
+def base_parts(layer: str) -> dict:
+    """What the base map draws (framing, tiles, BCU outlines), read now: none of it depends on the method."""
+    frame = data.map_frame(key, ver, role_key)  # the user's own area (an inspector's BCU), else the force
+    return {"frame": frame if len(frame) else data.incidents_readonly(key, ver, layer),
+            "tile_url": info["settings"].get("tile_url") or settings.tile_url,
+            "attribution": info["settings"].get("tile_attribution", ""),
+            "bcu": data.map_boundaries(key, ver, role_key, "bcu")}  # cached, simplified, in WGS84
+
+
+def draw_base(parts: dict):
+    """A base map with the layers of :func:`base_parts` (no layer control)."""
+    m = maps.base_map(maps.wgs84_bounds(parts["frame"]), tile_url=parts["tile_url"],
+                      attribution=parts["attribution"])
+    if len(parts["bcu"]):
+        maps.add_boundaries(m, parts["bcu"], name="BCUs", name_col="name")
+    return m
+
+
+def draw_layers(m, drawn: list) -> None:
+    """Draw each ``(draw, frame, options)`` on `m`."""
+    for draw, frame, options in drawn:
+        draw(m, frame, **options)
+
+
+def full_map(parts: dict, drawn: list) -> str:
+    """The whole map as one offline HTML page (the download; runs when clicked, from arguments only)."""
+    m = draw_base(parts)
+    draw_layers(m, drawn)
+    return maps.render_standalone(maps.finish(m))
+
+
 # ------------------------------------------------------------------ the page body, one fragment
 # The method, its parameters, the result, the map and the tables rerun alone when one of their
 # widgets changes (the sidebar's filters rerun the page); every result is cached by its inputs.
@@ -195,25 +226,34 @@ def hotspot_body():
 
 
     # ------------------------------------------------------------------ the map
-    def draw_map():
-        bcu = data.map_boundaries(key, ver, role_key, "bcu")  # cached, simplified, in WGS84 (as the Map page)
-        frame = data.map_frame(key, ver, role_key)  # the user's own area (an inspector's BCU), else the force
-        frames = [frame] if len(frame) else [run.layer]
-        m = maps.base_map(maps.wgs84_bounds(*frames), tile_url=info["settings"].get("tile_url") or settings.tile_url,
-                          attribution=info["settings"].get("tile_attribution", ""))
-        add_hotspot_layer(m, layer_frame, classes=draw_classes, method=method, name="Hot spots",
-                          title=titles[method], column=draw_column)
+    # The base map (framing, tiles, BCUs) does not depend on the method or its parameters: it is
+    # built once per session and stays mounted in the browser; only the hot-spot layer and the most
+    # exposed sites (each group with its legend) are swapped on a switch, as on the Map page.
+    def map_layers() -> list:
+        """The layers that change with the method, as ``(draw, frame, options)``."""
+        drawn = [(add_hotspot_layer, layer_frame, {"classes": draw_classes, "method": method, "name": "Hot spots",
+                                                   "title": titles[method], "column": draw_column})]
         if exposure is not None:  # only the most exposed sites: hundreds of markers would hide the hot spots
             top = most_exposed(exposure, per_bcu=int(st.session_state.get("hs_per_bcu", 10)), by=inner,
                                kinds=site_kinds_ranked())
             if len(top):
-                maps.add_sites(m, gpd.GeoDataFrame(top, geometry="geometry", crs=exposure.crs),
-                               buffers_m=(buffers[0],), name="Most exposed sites")
-        if len(bcu):
-            maps.add_boundaries(m, bcu, name="BCUs", name_col="name")
-        maps.finish(m)
-        st_folium(m, returned_objects=[], height=600, use_container_width=True, key="hotspot_map")
+                drawn.append((maps.add_sites, gpd.GeoDataFrame(top, geometry="geometry", crs=exposure.crs),
+                              {"buffers_m": (buffers[0],), "name": "Most exposed sites"}))
+        return drawn
+
+    def draw_map():
+        parts = base_parts(layer)
+        drawn = map_layers()
+        base = data.session_memo("hotspot_base", (key, ver, role_key, layer),
+                                 lambda: maps.swappable(draw_base(parts)))
+        scratch = maps.base_map((-1.0, 53.0, -1.0, 53.0))  # only its layers are used
+        draw_layers(scratch, drawn)
+        groups = maps.dynamic_layers(scratch)
+        with maps.swapping(base):  # st_folium adds the groups and the control to the base map: taken off again
+            st_folium(base, feature_group_to_add=groups, layer_control=maps.layer_control(first=groups),
+                      returned_objects=[], height=600, use_container_width=True, key="hotspot_map", render=False)
         data.audit_once("viewed hot spot map", f"{method}, {m0}..{m1}")
+        return parts, drawn
 
 
     with st.spinner("Measuring the exposure of sensitive sites…"):
@@ -224,7 +264,8 @@ def hotspot_body():
     if len(run.significant) == 0:
         st.info("No cell or cluster is significant with these settings. Try all crime types, a wider month range, "
                 "a larger cell size or a higher significance level.")
-    draw_map()
+    with st.spinner("Drawing the map…"):
+        map_parts, map_drawn = draw_map()
 
     # ------------------------------------------------------------------ tables and downloads
 
@@ -252,7 +293,7 @@ def hotspot_body():
                  config={"where": st.column_config.TextColumn("Where")})
 
     stem = f"{path.stem}-{method}-{m0}-{m1}"
-    d1, d2, d3 = st.columns(3)
+    d1, d2, d3, d4 = st.columns(4)
     # Files are made only when a button is clicked (callables), so reruns stay quick.
     d1.download_button("Hot spots (CSV)", lambda: safe.csv_bytes(run.layer.drop(columns="geometry")),
                        file_name=f"{stem}-hotspots.csv", mime="text/csv", key="hs_dl_csv", on_click=data.audit, args=("downloaded hot spots CSV", stem),
@@ -262,6 +303,9 @@ def hotspot_body():
                        on_click=data.audit, args=("downloaded hot spots GeoPackage", stem), icon=":material/download:",
                        help="Open in QGIS or ArcGIS: layer 'hotspots' (every cell or cluster with its statistics) and "
                             "'exposed_sites'.")
+    d4.download_button("Map (HTML, works offline)", lambda: full_map(map_parts, map_drawn),
+                       file_name=f"{stem}-map.html", mime="text/html", key="hs_dl_html", on_click=data.audit,
+                       args=("downloaded hot spot map HTML", stem), icon=":material/download:")
 
     st.subheader("Most exposed sensitive sites")
     if exposure is None:
