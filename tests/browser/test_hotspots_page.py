@@ -46,11 +46,23 @@ def test_hotspots_page_draws_classes_and_legend_offline(page, network_log, demo_
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / "dashboard_hotspots.png"), full_page=True)
 
-    # switching to emerging hot spots redraws the map with its own legend
+    # switching to emerging hot spots swaps the hot-spot layer and its legend; the base map stays mounted
+    frame.locator("body").evaluate("() => { window.geoKept = 1; }")
     page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
     page.get_by_role("option", name="Emerging hot spots").click()
     wait_for_app(page)
     frame = wait_for_map(page)
     frame.locator(".geo-legend").get_by_text("Emerging hot spots (18 months)").wait_for()
     assert frame.locator(".geo-legend").get_by_text("Persistent Hot Spot", exact=False).first.is_visible()
+    assert frame.locator(".geo-legend").get_by_text("Gi* hot and cold spots", exact=False).count() == 0
+    assert frame.locator("body").evaluate("() => window.geoKept") == 1  # the same map, not a new frame
+    control = frame.locator(".leaflet-control-layers-overlays")
+    for name in ("Hot spots", "BCUs"):
+        assert control.get_by_text(name, exact=True).count() == 1, name
+
+    # the HTML download is the whole map: base and the swapped layers
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Map (HTML, works offline)").click()
+    html = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert "Emerging hot spots (18 months)" in html and "BCUs" in html
     assert_offline(network_log)
