@@ -51,8 +51,20 @@ def test_analyst_walks_through_the_results_of_an_operation(page, network_log, de
     # the other demo operation, then back: each verdict is read aloud in order, every clause with its status
     status = r"(EVIDENCE|NO EVIDENCE|TOO FEW TO TELL): "
     for name in ("Op Central (demo)", "Op Beighton (demo)"):
-        page.get_by_test_id("stSelectbox").filter(has_text="Analyse operation").click()
-        page.get_by_role("option", name=name).click()
+        # open the list and pick; a rerun that lands while the list is open closes it, so open it again
+        for attempt in range(3):
+            wait_for_app(page)
+            page.get_by_test_id("stSelectbox").filter(has_text="Analyse operation").click()
+            option = page.get_by_role("option", name=name)
+            try:
+                option.wait_for(timeout=10_000)
+            except Exception:
+                if attempt == 2:
+                    raise
+                page.keyboard.press("Escape")
+                continue
+            option.click()
+            break
         page.get_by_text(f"{name}: before ").wait_for(timeout=120_000)
         wait_for_app(page)
         shown = page.get_by_test_id("stMain").inner_text()
