@@ -112,3 +112,39 @@ def measure_name(info: dict, layer: str) -> str:
     """What the ``harm`` column measures on ``layer``: "Harm (days)", or "Calls" / "Incidents" without weights."""
     from geo.labels import measure_label
     return measure_label(layer_weighted(info, layer), layer=layer)
+
+
+# ------------------------------------------------------------------ maps with a kept base map
+def draw_layers(m, layers: list) -> None:
+    """Draw each ``(draw, frame, options)`` of ``layers`` on the folium map `m`."""
+    for draw, frame, options in layers:
+        draw(m, frame, **options)
+
+
+def full_map(base, layers: list) -> str:
+    """The whole map, `base` (a fresh folium map) with ``layers`` drawn on it, as one offline HTML page
+    (for a download: runs when clicked, from its arguments only)."""
+    from geo import maps
+    draw_layers(base, layers)
+    return maps.render_standalone(maps.finish(base))
+
+
+def kept_map(memo_name: str, memo_key: tuple, build_base, layers: list, *, key: str, height: int) -> None:
+    """Show a map whose base stays mounted in the browser; only ``layers`` are swapped.
+
+    The base map (``build_base()``) is built once per session for ``memo_key``
+    (``data.session_memo``); ``st_folium`` keeps its component mounted while the base map's
+    script is unchanged and swaps the groups of :func:`geo.maps.dynamic_layers` (each with its
+    legend) in place.
+    """
+    from streamlit_folium import st_folium
+
+    from dashboard import data
+    from geo import maps
+    base = data.session_memo(memo_name, memo_key, lambda: maps.swappable(build_base()))
+    scratch = maps.base_map((-1.0, 53.0, -1.0, 53.0))  # only its layers are used
+    draw_layers(scratch, layers)
+    groups = maps.dynamic_layers(scratch)
+    with maps.swapping(base):  # st_folium adds the groups and the control to the base map: taken off again
+        st_folium(base, feature_group_to_add=groups, layer_control=maps.layer_control(first=groups),
+                  returned_objects=[], height=height, use_container_width=True, key=key, render=False)

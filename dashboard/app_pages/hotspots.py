@@ -4,7 +4,6 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from dashboard import data, ui, warm
 from geo import labels, maps, safe
@@ -75,19 +74,6 @@ def draw_base(parts: dict):
     if len(parts["bcu"]):
         maps.add_boundaries(m, parts["bcu"], name="BCUs", name_col="name")
     return m
-
-
-def draw_layers(m, drawn: list) -> None:
-    """Draw each ``(draw, frame, options)`` on `m`."""
-    for draw, frame, options in drawn:
-        draw(m, frame, **options)
-
-
-def full_map(parts: dict, drawn: list) -> str:
-    """The whole map as one offline HTML page (the download; runs when clicked, from arguments only)."""
-    m = draw_base(parts)
-    draw_layers(m, drawn)
-    return maps.render_standalone(maps.finish(m))
 
 
 # ------------------------------------------------------------------ the page body, one fragment
@@ -244,14 +230,8 @@ def hotspot_body():
     def draw_map():
         parts = base_parts(layer)
         drawn = map_layers()
-        base = data.session_memo("hotspot_base", (key, ver, role_key, layer),
-                                 lambda: maps.swappable(draw_base(parts)))
-        scratch = maps.base_map((-1.0, 53.0, -1.0, 53.0))  # only its layers are used
-        draw_layers(scratch, drawn)
-        groups = maps.dynamic_layers(scratch)
-        with maps.swapping(base):  # st_folium adds the groups and the control to the base map: taken off again
-            st_folium(base, feature_group_to_add=groups, layer_control=maps.layer_control(first=groups),
-                      returned_objects=[], height=600, use_container_width=True, key="hotspot_map", render=False)
+        ui.kept_map("hotspot_base", (key, ver, role_key, layer), lambda: draw_base(parts), drawn,
+                    key="hotspot_map", height=600)
         data.audit_once("viewed hot spot map", f"{method}, {m0}..{m1}")
         return parts, drawn
 
@@ -303,7 +283,7 @@ def hotspot_body():
                        on_click=data.audit, args=("downloaded hot spots GeoPackage", stem), icon=":material/download:",
                        help="Open in QGIS or ArcGIS: layer 'hotspots' (every cell or cluster with its statistics) and "
                             "'exposed_sites'.")
-    d4.download_button("Map (HTML, works offline)", lambda: full_map(map_parts, map_drawn),
+    d4.download_button("Map (HTML, works offline)", lambda: ui.full_map(draw_base(map_parts), map_drawn),
                        file_name=f"{stem}-map.html", mime="text/html", key="hs_dl_html", on_click=data.audit,
                        args=("downloaded hot spot map HTML", stem), icon=":material/download:")
 

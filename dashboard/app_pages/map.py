@@ -7,7 +7,6 @@ and rebuilds the map from small, cached frames.
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from dashboard import data, ui
 from geo import aggregate, maps, safe
@@ -115,35 +114,11 @@ def filter_layers(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_o
     return layers, table
 
 
-def draw_layers(m, layers: list) -> None:
-    """Draw each ``(draw, frame, options)`` of :func:`filter_layers` on `m`."""
-    for draw, frame, options in layers:
-        draw(m, frame, **options)
-
-
-def full_map(parts: dict, layers: list) -> str:
-    """The whole map as one offline HTML page (the download; runs when clicked, from arguments only)."""
-    m = draw_base(parts)
-    draw_layers(m, layers)
-    return maps.render_standalone(maps.finish(m))
-
-
 def show_map(parts: dict, layers: list) -> None:
-    """Draw the map: the base map stays mounted in the browser; only the filters' layers are replaced.
-
-    The base map is built once per session for the same workspace version, scope and site buffer
-    (:func:`base_parts`); ``st_folium`` keeps
-    its component mounted while the base map's script is unchanged and swaps the groups of
-    :func:`geo.maps.dynamic_layers` (each with its legend) in place.
-    """
-    base_key = (key, ver, role_key, parts["buffer_m"])
-    base = data.session_memo("map_base", base_key, lambda: maps.swappable(draw_base(parts)))
-    scratch = maps.base_map((-1.0, 53.0, -1.0, 53.0))  # only its layers are used
-    draw_layers(scratch, layers)
-    groups = maps.dynamic_layers(scratch)
-    with maps.swapping(base):  # st_folium adds the groups and the control to the base map: taken off again
-        st_folium(base, feature_group_to_add=groups, layer_control=maps.layer_control(first=groups),
-                  returned_objects=[], height=620, use_container_width=True, key="main_map", render=False)
+    """Draw the map: the base map (:func:`base_parts`, built once per session for the same workspace
+    version, scope and site buffer) stays mounted in the browser; only the filters' layers are replaced."""
+    ui.kept_map("map_base", (key, ver, role_key, parts["buffer_m"]), lambda: draw_base(parts), layers,
+                key="main_map", height=620)
 
 
 weighted = ui.layer_weighted(info, main_layer)  # no harm weights (Portland calls): counts are never called harm
@@ -215,7 +190,7 @@ def map_section():
         d1.download_button("Download what is shown (CSV)", safe.csv_bytes(rows), file_name=f"{stem}.csv",
                            mime="text/csv", on_click=data.audit,
                            args=("downloaded map CSV", f"{detail}, {len(rows)} rows"), key="map_csv")
-        d2.download_button("Download the map (HTML, works offline)", lambda: full_map(parts, layers_drawn),
+        d2.download_button("Download the map (HTML, works offline)", lambda: ui.full_map(draw_base(parts), layers_drawn),
                            file_name=f"{stem}.html", mime="text/html", on_click=data.audit,
                            args=("downloaded map HTML", detail), key="map_html")
         # the PNG is drawn when clicked, outside this run: everything it needs is read now
