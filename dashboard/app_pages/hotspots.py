@@ -5,6 +5,8 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from streamlit_folium import st_folium
+
 from dashboard import data, ui, warm
 from geo import labels, maps, safe
 from geo.errors import GeoInputError
