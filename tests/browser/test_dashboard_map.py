@@ -134,6 +134,9 @@ def test_the_map_downloads_as_csv_html_and_png(page, network_log, demo_dashboard
     got = {}
     for label in ("Download what is shown (CSV)", "Download the map (HTML, works offline)",
                   "Download the map (PNG)"):
+        # each click records an audit line and reruns: a click during that rerun can reach a button
+        # that is being replaced, so wait for the run to finish first
+        wait_for_app(page)
         with page.expect_download() as info:
             page.get_by_role("button", name=label).click()
         got[label] = Path(info.value.path()).read_bytes()

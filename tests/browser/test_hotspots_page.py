@@ -60,7 +60,9 @@ def test_hotspots_page_draws_classes_and_legend_offline(page, network_log, demo_
     for name in ("Hot spots", "BCUs"):
         assert control.get_by_text(name, exact=True).count() == 1, name
 
-    # the HTML download is the whole map: base and the swapped layers
+    # the HTML download is the whole map: base and the swapped layers. The legend arrives before the
+    # download buttons are re-sent: wait for the run to finish, or the click reaches the old button.
+    wait_for_app(page)
     with page.expect_download() as dl:
         page.get_by_role("button", name="Map (HTML, works offline)").click()
     html = Path(dl.value.path()).read_text(encoding="utf-8")
