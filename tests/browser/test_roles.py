@@ -142,6 +142,7 @@ def test_partner_session_carries_no_incident_detail(context, page, network_log, 
     page.get_by_role("button", name="Download PDF").wait_for(timeout=90_000)
     wait_for_app(page)
     for name in ("Download PDF", "Download HTML"):
+        wait_for_app(page)  # each download reruns (audit): the next click waits for that run to end
         with page.expect_download() as dl:
             page.get_by_role("button", name=name).click()
         files.append(Path(dl.value.path()))
