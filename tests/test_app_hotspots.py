@@ -111,3 +111,47 @@ def test_an_inspector_sees_only_their_bcu(folder, monkeypatch):
     inside = crime[crime.within(sheffield.geometry.iloc[0])]
     n = int(metrics(at)["Incidents analysed"].replace(",", ""))
     assert n <= len(inside) + 5 and n < len(crime) / 2
+
+
+def test_calls_against_crime_maps_hidden_demand(folder, monkeypatch, tmp_path):
+    """A workspace with both layers: the calls-vs-crime section's numbers are geo's and its map is drawn."""
+    import numpy as np
+
+    from geo import io, services
+    mixed = folder / "mixed.gpkg"
+    shutil.copy(folder / "south-yorkshire.gpkg", mixed)
+    ws = Workspace.open(mixed)
+    crime = ws.incidents(layer="crime")
+    crime = crime[crime["month"].isin(["2025-04", "2025-05", "2025-06"])]
+    # calls where crime is, plus a dense knot of calls in a quiet field east of Sheffield (hidden demand)
+    rng = np.random.default_rng(3)
+    some = crime.sample(3000, random_state=3).to_crs(4326)
+    lon, lat = list(some.geometry.x), list(some.geometry.y)
+    months = list(some["month"])
+    lon += list(-1.30 + rng.normal(0, 0.0015, 300))
+    lat += list(53.40 + rng.normal(0, 0.0010, 300))
+    months += list(rng.choice(["2025-04", "2025-05", "2025-06"], 300))
+    csv = tmp_path / "calls.csv"
+    csv.write_text("ref,type,when,lon,lat\n" + "".join(
+        f"C{i},Drugs,{m}-1{i % 9} 12:00,{x:.6f},{y:.6f}\n" for i, (m, x, y) in enumerate(zip(months, lon, lat))))
+    report = ws.import_calls(csv, io.ColumnMapping(name="t", category="type", timestamp="when", x="lon", y="lat",
+                                                   id="ref"))
+    assert report.new == 3300
+    ws.close()
+
+    at = hotspots_page(folder, "mixed", monkeypatch)
+    assert not at.exception, at.exception
+    assert not any("only recorded crime" in i.value for i in at.info)
+    got = metrics(at)
+    # the page compares the months both layers cover, by harm, with the automatic cell size
+    out = services.calls_vs_crime(str(mixed), user=("analyst", ()), months=("2025-04", "2025-06"),
+                                  cell_size=None, shape="square", weighted=True)
+    hidden = int(out["hidden_demand"].sum())
+    assert hidden > 0
+    assert got["Possible hidden demand (cells)"] == f"{hidden:,}"
+    assert got["Hot in both"] == f"{int((out['hot_calls'] & out['hot_crime']).sum()):,}"
+    assert got["Hot in crime only"] == f"{int((~out['hot_calls'] & out['hot_crime']).sum()):,}"
+    table = next(d.value for d in at.dataframe if "hidden_demand" in d.value.columns)
+    assert len(table) == hidden and table["where"].str.fullmatch(r"square near [A-Z].+").all()
+    # two maps: the kept hot-spot map and the calls-vs-crime map
+    assert sum("folium" in str(getattr(e, "proto", "")) for e in at.main) >= 2
