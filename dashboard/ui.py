@@ -148,3 +148,12 @@ def kept_map(memo_name: str, memo_key: tuple, build_base, layers: list, *, key: 
     with maps.swapping(base):  # st_folium adds the groups and the control to the base map: taken off again
         st_folium(base, feature_group_to_add=groups, layer_control=maps.layer_control(first=groups),
                   returned_objects=[], height=height, use_container_width=True, key=key, render=False)
+
+
+def basemap(info: dict) -> dict:
+    """``tile_url`` and ``attribution`` for :func:`geo.maps.base_map`: the workspace's basemap
+    (an installed :mod:`geo.tiles` basemap or a tile server, set by an admin), else the default (none)."""
+    from geo.settings import settings
+    s = info.get("settings") or {}
+    url = s.get("tile_url") or settings.tile_url
+    return {"tile_url": url, "attribution": (s.get("tile_attribution") or settings.tile_attribution) if url else ""}

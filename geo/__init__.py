@@ -37,6 +37,7 @@ _LAZY = {
     "column_label": "labels", "readable": "labels",
     "site_exposure": "sites", "most_exposed": "sites", "nearest_sites": "sites",
     "points_inside": "geometry",
+    "install_mbtiles": "tiles", "mbtiles_info": "tiles",
     "site_kind": "site_kinds", "site_label": "site_kinds", "sensitive_sites": "site_kinds",
     "area_trend": "trends", "published_trend": "trends", "trend_sentences": "panels",
     "run_national": "national",

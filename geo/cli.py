@@ -315,6 +315,19 @@ def _add_auth_parsers(sub) -> None:
     mig.add_argument("--replace", action="store_true", help="drop the target workspace first if it exists")
     mig.add_argument("--if-missing", action="store_true", help="leave an existing target workspace as it is")
 
+    t = sub.add_parser("tiles", help="offline basemaps: install a raster MBTiles file the dashboard serves itself")
+    tsub = t.add_subparsers(dest="tiles_command", required=True)
+    ti = tsub.add_parser("install", help="unpack FILE.mbtiles (PNG/JPEG/WebP tiles) for the dashboard's maps")
+    ti.add_argument("file", help="a raster MBTiles file, e.g. exported by QGIS 'Generate XYZ tiles (MBTiles)'")
+    ti.add_argument("--name", help="the basemap's name (default: the file's name metadata)")
+    ti.add_argument("--workspace", help="also make it this workspace's basemap (an admin's setting: use --as ADMIN)")
+    add_identity(ti)
+    tsub.add_parser("list", help="list the installed basemaps")
+    tu = tsub.add_parser("use", help="make an installed basemap (or 'none') a workspace's basemap")
+    tu.add_argument("name", help="an installed basemap's name, or none")
+    tu.add_argument("--workspace", required=True)
+    add_identity(tu)
+
     b = sub.add_parser("briefing", help="an area briefing as PDF (or HTML with --out FILE.html)")
     b.add_argument("--workspace", required=True)
     b.add_argument("--area", help="BCU, ward or neighbourhood name or code")
@@ -408,6 +421,38 @@ def _briefing(args) -> int:
     return 0
 
 
+def _tiles(args) -> int:
+    from . import tiles
+    cmd = args.tiles_command
+    if cmd == "list":
+        sets = tiles.installed()
+        if not sets:
+            print(f"No basemap installed in {tiles.STATIC_TILES}. Install one: python -m geo tiles install FILE.mbtiles")
+        for t in sets:
+            print(f"{t.name:24s} {t.tiles:>9,} tiles, zoom {t.zooms[0]}-{t.zooms[1]}  {t.attribution}")
+        return 0
+    if cmd == "install":
+        got = tiles.install_mbtiles(args.file, name=args.name)
+        print(f"Installed basemap '{got.name}': {got.tiles:,} tiles, zoom {got.zooms[0]}-{got.zooms[1]}, "
+              f"in {got.folder}.")
+        name = got.name if args.workspace else None
+    else:
+        name = args.name
+    if args.workspace:
+        from . import services
+        if name.lower() == "none":
+            changes = {"tile_url": None, "tile_attribution": ""}
+        else:
+            found = {t.name: t for t in tiles.installed()}
+            if name not in found:
+                raise GeoInputError(f"No installed basemap named {name!r}", where="--name",
+                                    fix="python -m geo tiles list shows the installed ones")
+            changes = {"tile_url": found[name].url, "tile_attribution": found[name].attribution}
+        for line in services.change_settings(args.workspace, changes, user=identity(args)):
+            print(f"Set {line}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -422,6 +467,8 @@ def main(argv=None) -> int:
             return _users(args)
         if args.command == "briefing":
             return _briefing(args)
+        if args.command == "tiles":
+            return _tiles(args)
         if args.command == "migrate":
             from .store.migrate import migrate
             migrate(args.source, args.target, replace=args.replace, if_missing=args.if_missing)

@@ -163,6 +163,42 @@ def test_admin_page_accounts_settings_and_audit(workspaces):
         log.loc[log["action"] == "setting changed", "detail"])
 
 
+def test_admin_chooses_an_installed_basemap(workspaces, tmp_path, monkeypatch):
+    import sqlite3
+
+    from geo import tiles
+    monkeypatch.setattr(tiles, "STATIC_TILES", tmp_path / "tiles")
+    mb = tmp_path / "streets.mbtiles"
+    con = sqlite3.connect(mb)
+    con.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
+    con.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
+    con.executemany("INSERT INTO metadata VALUES (?, ?)", [("name", "Streets"), ("format", "png"),
+                                                           ("attribution", "Streets team")])
+    con.execute("INSERT INTO tiles VALUES (0, 0, 0, ?)", (b"\x89PNG\r\n\x1a\n" + bytes(20),))
+    con.commit()
+    con.close()
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=90), "admin", username="root").run()
+    at.switch_page("app_pages/admin.py").run()
+    box = at.selectbox(key="admin_basemap")
+    assert box.value == "" and any("No offline basemap is installed" in c.value for c in at.caption)
+    installed = tiles.install_mbtiles(mb)
+    at.run()
+    box = at.selectbox(key="admin_basemap")
+    assert box.options == ["None: the boundaries are the basemap", "streets (installed: 1 tiles, zoom 0–0)"]
+    box.set_value(installed.url)
+    at.button(key="admin_save_settings").click().run()
+    assert not at.exception
+    ws = Workspace.open(workspaces["south-yorkshire"])
+    assert ws.setting("tile_url") == "/app/static/tiles/streets/{z}/{x}/{y}.png"
+    assert ws.setting("tile_attribution") == "Streets team"
+    ws.close()
+    at.selectbox(key="admin_basemap").set_value("")
+    at.button(key="admin_save_settings").click().run()
+    ws = Workspace.open(workspaces["south-yorkshire"])
+    assert ws.setting("tile_url") is None and ws.setting("tile_attribution") == ""
+    ws.close()
+
+
 def test_non_admins_cannot_run_the_admin_page_code(workspaces):
     from geo.auth import require_role
     with pytest.raises(AccessDenied, match="admin"):

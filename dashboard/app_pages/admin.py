@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import auth, data, ui
 from geo import auth as core
-from geo import safe
+from geo import safe, tiles
 from geo.briefing import DEFAULT_MARKING
 from geo.errors import GeoInputError
 from geo.settings import settings
@@ -107,8 +107,30 @@ with tab_settings:
                                 value=int(s.get("suppression_threshold", settings.suppression_threshold)))
     marking = st.text_input("Protective marking on briefings", value=s.get("protective_marking") or DEFAULT_MARKING,
                             key="admin_marking", max_chars=60)
+    basemaps = {t.url: t for t in tiles.installed()}
+    current = s.get("tile_url") or settings.tile_url or ""
+    choices = [""] + list(basemaps) + ([current] if current and current not in basemaps else [])
+
+    def basemap_label(url: str) -> str:
+        if not url:
+            return "None: the boundaries are the basemap"
+        if url in basemaps:
+            t = basemaps[url]
+            return f"{t.name} (installed: {t.tiles:,} tiles, zoom {t.zooms[0]}–{t.zooms[1]})"
+        return f"Tile server {url}"
+
+    tile_url = st.selectbox("Basemap", choices, index=choices.index(current), format_func=basemap_label,
+                            key="admin_basemap",
+                            help="Offline basemaps are installed on the server with `python -m geo tiles install "
+                                 "FILE.mbtiles` (a raster MBTiles file, e.g. from QGIS) and served by the dashboard "
+                                 "itself: nothing leaves the machine.")
+    if not basemaps:
+        st.caption("No offline basemap is installed: `python -m geo tiles install FILE.mbtiles` adds one.")
     if st.button("Save settings", type="primary", key="admin_save_settings"):
         changes = {}
+        if tile_url != current:
+            changes["tile_url"] = tile_url or None
+            changes["tile_attribution"] = basemaps[tile_url].attribution if tile_url in basemaps else ""
         if int(threshold) != int(s.get("suppression_threshold", settings.suppression_threshold)):
             changes["suppression_threshold"] = int(threshold)
         if marking.strip() and marking.strip() != (s.get("protective_marking") or DEFAULT_MARKING):

@@ -61,8 +61,7 @@ c3.metric("Areas with incidents", ui.num(len(table)))
 
 @st.fragment
 def draw_map():
-    m = maps.base_map(maps.wgs84_bounds(table), tile_url=info["settings"].get("tile_url") or settings.tile_url,
-                      attribution=info["settings"].get("tile_attribution", ""))
+    m = maps.base_map(maps.wgs84_bounds(table), **ui.basemap(info))
     col = "harm" if measure == "Harm" else "count"
     shown = table[["name", "count_label", "harm_label", col, "geometry"]].copy()
     shown = shown.rename(columns={"count_label": "incidents", "harm_label": "harm (days)"})

@@ -11,7 +11,7 @@ import json
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import auth, data
+from dashboard import auth, data, ui
 from geo import briefing, disclosure, maps, safe
 from geo.auth import AccessDenied, allowed_bcus
 from geo.errors import GeoInputError
@@ -52,7 +52,7 @@ elif kind in ("ward", "neighbourhood"):
 else:
     st.caption("Draw the area with the polygon tool (top left of the map), or paste GeoJSON (WGS84).")
     shown = bcus[bcus["code"].isin(bcu_codes)]
-    m = maps.base_map(maps.wgs84_bounds(shown), tile_url=info["settings"].get("tile_url"))
+    m = maps.base_map(maps.wgs84_bounds(shown), **ui.basemap(info))
     maps.add_boundaries(m, shown, name="BCUs", name_col="name")
     maps.add_draw(m)
     maps.finish(m)

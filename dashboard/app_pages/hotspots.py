@@ -64,8 +64,7 @@ def base_parts(layer: str) -> dict:
     """What the base map draws (framing, tiles, BCU outlines), read now: none of it depends on the method."""
     frame = data.map_frame(key, ver, role_key)  # the user's own area (an inspector's BCU), else the force
     return {"frame": frame if len(frame) else data.incidents_readonly(key, ver, layer),
-            "tile_url": info["settings"].get("tile_url") or settings.tile_url,
-            "attribution": info["settings"].get("tile_attribution", ""),
+            **ui.basemap(info),
             "bcu": data.map_boundaries(key, ver, role_key, "bcu")}  # cached, simplified, in WGS84
 
 

@@ -41,8 +41,7 @@ def base_parts(buffer_m: int) -> dict:
     levels = info["levels"]
     frame = data.map_frame(key, ver, role_key)
     return {"frame": frame if len(frame) else data.incidents_readonly(key, ver, main_layer),
-            "tile_url": info["settings"].get("tile_url") or settings.tile_url,
-            "attribution": info["settings"].get("tile_attribution", ""),
+            **ui.basemap(info),
             "sites": data.map_sites(key, ver, role_key), "buffer_m": buffer_m,
             "bcu": data.map_boundaries(key, ver, role_key, "bcu"),
             "units": {lv: data.map_boundaries(key, ver, role_key, lv) for lv in ("ward", "neighbourhood")

@@ -246,7 +246,7 @@ def draw_results_map(res):
     fr = catch.frame(res.crs)
     all_bcus = data.bcus(key, ver, all_forces=True)
     zone = fr[fr["kind"] != "control"]
-    m = maps.base_map(maps.wgs84_bounds(zone), tile_url=info["settings"].get("tile_url"))
+    m = maps.base_map(maps.wgs84_bounds(zone), **ui.basemap(info))
     maps.add_areas(m, fr[fr["kind"] == "control"], name="Comparison (rest of the BCU)",
                    color=RESULT_COLORS["control"], name_col="name", opacity=0.25)
     rings = fr[(fr["kind"] == "ring") & ~fr.geometry.is_empty]
@@ -361,7 +361,7 @@ elif target_kind == "point_radius":
 else:
     st.caption("Draw the target with the polygon or rectangle tool (top left of the map), or paste GeoJSON.")
     m = maps.base_map(maps.wgs84_bounds(bcus[bcus["code"] == bcu] if len(bcus) else bcus),
-                      tile_url=info["settings"].get("tile_url"))
+                      **ui.basemap(info))
     maps.add_boundaries(m, data.boundaries(key, ver, "ward") if "ward" in info["levels"] else bcus,
                         name="Boundaries", name_col="name", color=palette.BOUNDARY_COLORS["boundary"], weight=1)
     maps.add_draw(m)

@@ -95,10 +95,11 @@ def base_map(bounds: Sequence[float], *, tile_url: str | None = None,
         (minlon, minlat, maxlon, maxlat) in EPSG:4326 degrees, e.g. from
         :func:`wgs84_bounds` or ``gdf.to_crs(4326).total_bounds``.
     tile_url : str, optional
-        Tile URL template of a reachable tile server (``{z}/{x}/{y}``). ``None`` draws
-        no basemap; the boundary layers then serve as the basemap.
+        Tile URL template (``{z}/{x}/{y}``): a basemap installed with :mod:`geo.tiles`
+        (served by the dashboard itself) or a tile server reachable from the force's network.
+        ``None`` draws no basemap; the boundary layers then serve as the basemap.
     attribution : str, default ""
-        Attribution for the tiles; required by most tile licences.
+        Attribution for the tiles (plain text, escaped); required by most tile licences.
     asset_base : str, default "/app/static/vendor"
         URL prefix where the browser finds the vendored assets.
     height : int or str, optional
@@ -127,7 +128,8 @@ def base_map(bounds: Sequence[float], *, tile_url: str | None = None,
             fix="pass gdf.to_crs(4326).total_bounds or geo.maps.wgs84_bounds(gdf)")
     kwargs = {"height": height} if height is not None else {}
     if tile_url:
-        kwargs.update(tiles=tile_url, attr=attribution or " ")
+        # Leaflet inserts the attribution as HTML: a file- or user-supplied string is escaped
+        kwargs.update(tiles=tile_url, attr=safe.html_text(attribution) if attribution else " ")
     else:
         # Without a tile layer Leaflet has no maxZoom and marker clustering fails.
         kwargs.update(tiles=None, maxZoom=19)
