@@ -298,3 +298,32 @@ def test_reading_back_lazily_and_one_bcu_year(national, single):
     inside = located.geometry.x.between(box[0], box[2]) & located.geometry.y.between(box[1], box[3])
     assert 0 < len(part) == int(inside.sum()) < len(sheff)
     assert set(part["uid"]) == set(located.loc[inside, "uid"]) and list(part.columns) == ["uid", "harm", "geometry"]
+
+
+def test_a_crime_id_in_two_files_of_a_batch_keeps_its_one_file_identity(tmp_path):
+    """Batching must not change identities: a Crime ID repeated across two files of one month
+    (not within one file) gets no "#1", exactly as when each file is read alone."""
+    from geo.harm import read_harm_weights
+    from geo.national import list_sources, make_batches, partition_batch
+    from geo.workspace import DEFAULT_HARM_TABLE
+    archive = build_archive(tmp_path / "arch", sy_months=(), neighbour_months=("2025-01",))
+    files = sorted((archive / "2025-01").glob("*.csv"))
+    a_lines = files[0].read_text(encoding="utf-8").splitlines(keepends=True)
+    row = next(r for r in a_lines[1:] if not r.startswith(","))  # a row with a Crime ID
+    shared = row.split(",")[0]
+    with open(files[1], "a", encoding="utf-8", newline="") as fh:
+        fh.write(row if row.endswith("\n") else row + "\r\n")
+    harm = read_harm_weights(DEFAULT_HARM_TABLE)
+    [batch] = make_batches(list_sources(archive))
+    assert len(batch.sources) == len(files)
+    partition_batch(batch, tmp_path / "batched", harm)
+    uids = _uids(tmp_path / "batched")
+    assert (uids == shared).sum() == 2 and not uids.str.startswith(shared + "#").any()
+    for one in make_batches(list_sources(archive), batch_bytes=1):
+        partition_batch(one, tmp_path / "single", harm)
+    assert sorted(uids) == sorted(_uids(tmp_path / "single"))
+
+
+def _uids(out):
+    from geo.national import point_files
+    return pd.concat([pd.read_parquet(f, columns=["uid"]) for f in point_files(out)])["uid"]

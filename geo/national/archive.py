@@ -260,8 +260,9 @@ def _read_batch(batch: Batch, crs: str):
 
     from ..io import read_police_uk
     from ..io.checks import check_lonlat_file
+    import pyarrow.compute as pc
     raws = _raw_bytes(batch.sources)
-    header, bodies = None, []
+    header, bodies, ids = None, [], []
     for src, raw in zip(batch.sources, raws):
         raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
         head, sep, body = raw.partition(b"\n")
@@ -271,14 +272,23 @@ def _read_batch(batch: Batch, crs: str):
             return None
         try:  # a file's coordinates are checked on their own (swapped, projected): cheap, two columns
             t = pacsv.read_csv(pa.BufferReader(raw), read_options=pacsv.ReadOptions(use_threads=False), convert_options=pacsv.ConvertOptions(
-                include_columns=["Longitude", "Latitude"], column_types={"Longitude": "float64",
-                                                                          "Latitude": "float64"}))
+                include_columns=["Crime ID", "Longitude", "Latitude"],
+                column_types={"Crime ID": "string", "Longitude": "float64", "Latitude": "float64"}))
             check_lonlat_file(t["Longitude"].to_numpy(zero_copy_only=False).astype(np.float64),
                               t["Latitude"].to_numpy(zero_copy_only=False).astype(np.float64),
                               src.display, "Longitude", "Latitude")
+            crime_ids = pc.utf8_trim_whitespace(t["Crime ID"].combine_chunks())
+            ids.append(pc.unique(pc.filter(crime_ids, pc.not_equal(crime_ids, ""))))
         except Exception:  # noqa: BLE001 - any doubt: the one-by-one path words the error
             return None
         bodies.append(body if body.endswith(b"\n") or not body else body + b"\r\n")
+    # A Crime ID repeated within a file is one record's several offences (the k-th repeat gets
+    # "#k"); the same Crime ID in two files of the batch must keep the identity it has when each
+    # file is read alone, so such a batch is read file by file.
+    if len(ids) > 1:
+        every = pa.chunked_array(ids, type=pa.string())
+        if len(pc.unique(every)) < len(every):
+            return None
     tmp = Path(tempfile.mkdtemp(prefix="national-"))
     try:
         joined = tmp / f"{batch.sources[0].month}-batch-street.csv"
