@@ -594,5 +594,26 @@ class GpkgStore:
     def audit_log(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT at, user, action, detail FROM audit_log ORDER BY id DESC", self._conn)
 
+    # ------------------------------------------------------------------ finished analyses (a cache)
+    def save_result(self, key: str, op_id: str, blob: bytes, *, keep: int = 8) -> tuple[int, int]:
+        """Store one finished analysis (one transaction; the table is made on first use, older files
+        have none); returns the file's modification time (ns) before and after, as :meth:`audit`."""
+        with self.transaction() as c:
+            before = self.path.stat().st_mtime_ns
+            c.execute("CREATE TABLE IF NOT EXISTS analysis_results (key TEXT PRIMARY KEY, op_id TEXT NOT NULL, "
+                      "saved_at TEXT NOT NULL, seq INTEGER NOT NULL, blob BLOB NOT NULL)")
+            seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM analysis_results").fetchone()[0]
+            c.execute("INSERT OR REPLACE INTO analysis_results VALUES (?,?,?,?,?)",
+                      (key, op_id, now_text(), seq, sqlite3.Binary(blob)))
+            c.execute("DELETE FROM analysis_results WHERE op_id = ? AND key NOT IN (SELECT key FROM "
+                      "analysis_results WHERE op_id = ? ORDER BY seq DESC LIMIT ?)", (op_id, op_id, int(keep)))
+        return before, self.path.stat().st_mtime_ns
+
+    def load_result(self, key: str) -> bytes | None:
+        if not self._has_table("analysis_results"):
+            return None
+        row = self._conn.execute("SELECT blob FROM analysis_results WHERE key = ?", (key,)).fetchone()
+        return bytes(row[0]) if row else None
+
     def integrity_ok(self) -> bool:
         return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
