@@ -348,7 +348,7 @@ def delete_operation(path, op_id: str, *, user=None) -> None:
 @st.cache_resource(show_spinner=False)
 def _analyses():
     from dashboard.analyses import Analyses
-    return Analyses()
+    return Analyses(on_saved=same_data)  # storing a finished analysis in the workspace changes no data
 
 
 def _analysis_key(path, version, op_id, before, after, layer, buffer_m, control, control_units, role_key) -> tuple:
