@@ -25,7 +25,7 @@ import shapely
 
 from ..errors import GeoInputError
 from ._gpkg_sql import (AUDIT_TRIGGERS, FEATURE_TABLES, KEY_INDEXES, bindable, create_schema, from_blobs, gpkg_blobs,
-                        index_name, point_blobs, store_error)
+                        index_name, point_blobs, put_result, store_error)
 from .base import CONTENT_FIELDS, StoreError, check_crs, fault_point, first_of_each, now_text, uid_keys
 
 #: Rows converted and inserted per batch (bounds the memory of the Python objects SQLite binds).
@@ -600,13 +600,7 @@ class GpkgStore:
         have none); returns the file's modification time (ns) before and after, as :meth:`audit`."""
         with self.transaction() as c:
             before = self.path.stat().st_mtime_ns
-            c.execute("CREATE TABLE IF NOT EXISTS analysis_results (key TEXT PRIMARY KEY, op_id TEXT NOT NULL, "
-                      "saved_at TEXT NOT NULL, seq INTEGER NOT NULL, blob BLOB NOT NULL)")
-            seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM analysis_results").fetchone()[0]
-            c.execute("INSERT OR REPLACE INTO analysis_results VALUES (?,?,?,?,?)",
-                      (key, op_id, now_text(), seq, sqlite3.Binary(blob)))
-            c.execute("DELETE FROM analysis_results WHERE op_id = ? AND key NOT IN (SELECT key FROM "
-                      "analysis_results WHERE op_id = ? ORDER BY seq DESC LIMIT ?)", (op_id, op_id, int(keep)))
+            put_result(c, key, op_id, blob, keep)
         return before, self.path.stat().st_mtime_ns
 
     def load_result(self, key: str) -> bytes | None:
