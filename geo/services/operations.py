@@ -217,20 +217,21 @@ def _load(ws, rkey: str):
     from ..stored_results import unpack_result
     try:
         return unpack_result(ws.store.load_result(rkey))
-    except StoreError:
+    except (StoreError, OSError):  # OSError: the server's secret cannot be read or made
         return None
 
 
 def _keep(ws, rkey: str, op_id: str, result, on_saved, *, again) -> None:
     """Store ``result`` unless the data changed meanwhile (``again()``, the key computed now, differs:
-    an import during the analysis) or the store cannot be written (a read-only file)."""
+    an import during the analysis) or the store cannot be written (a read-only file) or the secret
+    cannot be made (a read-only accounts folder): the result is returned all the same."""
     from ..stored_results import pack_result
     try:
         if again() == rkey:
             times = ws.store.save_result(rkey, op_id, pack_result(result))
             if on_saved is not None and times is not None:
                 on_saved(*times)
-    except StoreError:
+    except (StoreError, OSError):
         pass
 
 
