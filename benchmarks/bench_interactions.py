@@ -18,7 +18,8 @@ Each timed row also prints the median bytes the browser received over Streamlit'
 
 Results analysis (``--only results``, target 5 s): the analyst opens Operations, picks each
 demo operation in "Analyse operation" and waits until the verdict and the results map are
-drawn; then the other operation and back again. Partner briefing (``--only briefing``,
+drawn; then the other operation and back again; then the same after a server restart on the
+same workspace (the finished analyses are kept in it: loaded, not computed). Partner briefing (``--only briefing``,
 target 5 s): a partner signs in, opens Briefings, presses "Prepare briefing" for a BCU and
 waits until the briefing and its PDF/HTML downloads are on the page; then a ward.
 
@@ -189,10 +190,11 @@ def prepare_briefing(page, kind: str | None = None):
     return act
 
 
-def bench_results(page, run, results: dict) -> None:
-    """Operations: open the page, then analyse each demo operation in turn and back again."""
-    results["Operations: open"] = [go_to(page, "Operations", map_page=False)]
-    print(f"  {'Operations: open':<42} {results['Operations: open'][0]:6.2f} s", flush=True)
+def bench_results(page, run, results: dict, *, label: str = "") -> None:
+    """Operations: open the page, then analyse each demo operation in turn and back again
+    (``label`` is appended to each row's name)."""
+    results[f"Operations: open{label}"] = [go_to(page, "Operations", map_page=False)]
+    print(f"  {'Operations: open' + label:<42} {results[f'Operations: open{label}'][0]:6.2f} s", flush=True)
     box = page.get_by_test_id("stSelectbox").filter(has_text="Analyse operation")
     box.click()
     names = [o.inner_text().strip() for o in page.get_by_role("option").all()]
@@ -202,10 +204,11 @@ def bench_results(page, run, results: dict) -> None:
         print("  (no operation to analyse)")
         return
     first = [timed(page, analyse_op(page, n)) for n in demo]  # each operation once: what a first look costs
-    results["Results: first analysis of an operation"] = first
-    print(f"  {'Results: first analysis of an operation':<42} " + ", ".join(f"{t:.2f}" for t in first), flush=True)
-    run("Results: switch operation (reopen)", [analyse_op(page, n) for n in reversed(demo)] if len(demo) > 1
-        else [analyse_op(page, demo[0])])
+    results[f"Results: first analysis of an operation{label}"] = first
+    print(f"  {'Results: first analysis of an operation' + label:<42} " + ", ".join(f"{t:.2f}" for t in first),
+          flush=True)
+    run(f"Results: switch operation (reopen){label}", [analyse_op(page, n) for n in reversed(demo)]
+        if len(demo) > 1 else [analyse_op(page, demo[0])])
 
 
 def bench_briefing(page, url: str, run, results: dict) -> None:
@@ -294,6 +297,17 @@ def main(argv=None) -> int:
                 if args.only == "results":
                     results["Sign in (analyst) -> Map, cold"] = [sign_in(page, url, "bench-analyst")]
                     bench_results(page, run, results)
+                    # a new server on the same workspace: the analyses kept in it are loaded, not computed
+                    ctx.close()
+                    proc.terminate()
+                    proc.wait(timeout=20)
+                    proc, url = start_app(tmp, tmp / "accounts.db")
+                    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                    ctx.set_default_timeout(TIMEOUT_MS)
+                    page = ctx.new_page()
+                    count_bytes(page)
+                    results["Sign in (analyst) -> Map, new server"] = [sign_in(page, url, "bench-analyst")]
+                    bench_results(page, run, results, label=", new server")
                 else:
                     bench_briefing(page, url, run, results)
                 browser.close()

@@ -5,7 +5,9 @@
 in its register when it opens (:func:`dashboard.data.prefetch_analyses`), and
 :func:`dashboard.data.displacement` asks for the one the user picks. Keys are
 ``(path, version, operation, before, after, layer, buffer_m, control, control_units,
-scope key)``: roles never share a result.
+scope key)``: roles never share a result. A finished analysis is also kept in the workspace
+(:func:`geo.services.analyse_operation`, ``stored``), so a new server or session loads it
+(a fraction of a second) instead of computing it again.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ class Analyses:
 
     KEEP = 16
 
-    def __init__(self):
+    def __init__(self, *, on_saved=None):
         import threading
         from collections import OrderedDict
         from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +31,7 @@ class Analyses:
         self.jobs: OrderedDict = OrderedDict()    # key -> Future
         self.frames: OrderedDict = OrderedDict()  # (path, version, layer) -> incidents frame
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geo-results")
+        self.on_saved = on_saved  # (path, before, after): a stored analysis changed no data
 
     def frame(self, path: str, version, layer, role_key: tuple):
         """The incidents an analysis reads (:func:`geo.services.analysis_incidents`), once per data version.
@@ -51,9 +54,13 @@ class Analyses:
 
     def run(self, key: tuple):
         path, version, op_id, before, after, layer, buffer_m, control, units, role_key = key
+        saved = None if self.on_saved is None else (lambda before_ns, after_ns: self.on_saved(path, before_ns,
+                                                                                                after_ns))
+        # the frame is read only if the analysis is not stored in the workspace already
         return services.analyse_operation(path, op_id, user=role_key, before=before, after=after, layer=layer,
                                           buffer_m=buffer_m, control=control, control_units=list(units) or None,
-                                          incidents=self.frame(path, version, layer, role_key))
+                                          incidents=lambda: self.frame(path, version, layer, role_key),
+                                          on_saved=saved)
 
     def job(self, key: tuple, *, now: bool = False):
         """The future of analysis ``key`` (submitted if new) and whether the caller must run it: with

@@ -11,6 +11,7 @@ modification time (``version``), so any save invalidates what was read before.
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import streamlit as st
 from geo import access, services
 
 ROOT = Path(__file__).resolve().parents[1]
+logger = logging.getLogger(__name__)
 
 
 def workspace_folder() -> Path:
@@ -226,6 +228,7 @@ def import_upload(path, name: str, content: bytes, *, kind: str, mapping=None, s
     report = services.import_upload(path, user=_user(user), name=name, data=content, kind=kind, mapping=mapping,
                                     site_kind=site_kind)
     clear()
+    analyse_in_background(path, user=user)  # the new data: every operation's analysis, kept in the workspace
     return report
 
 
@@ -330,6 +333,7 @@ def save_operation(path, op, *, user=None) -> str | None:
     (checked by :mod:`geo.access`, audited); returns the save's warning or ``None``."""
     warning = services.save_operation(path, op, user=_user(user))
     clear()
+    analyse_in_background(path, [op.op_id], user=user)  # its results are ready when asked for
     return warning
 
 
@@ -348,7 +352,7 @@ def delete_operation(path, op_id: str, *, user=None) -> None:
 @st.cache_resource(show_spinner=False)
 def _analyses():
     from dashboard.analyses import Analyses
-    return Analyses()
+    return Analyses(on_saved=same_data)  # storing a finished analysis in the workspace changes no data
 
 
 def _analysis_key(path, version, op_id, before, after, layer, buffer_m, control, control_units, role_key) -> tuple:
@@ -373,6 +377,23 @@ def prefetch_analyses(path: str, version: float, op_ids, layer: str | None, *, u
         except (AccessDenied, GeoInputError):
             continue
         pool.job(_analysis_key(path, version, op_id, None, None, layer, None, "bcu", (), role_key))  # queued
+
+
+def analyse_in_background(path, op_ids=None, *, user=None) -> None:
+    """After an import or a save: queue the default analysis of ``op_ids`` (default every operation
+    the user may list) in the background thread, so that it is computed once and kept in the
+    workspace (:func:`geo.services.analyse_operation`) before anyone asks. Never raises: the
+    write it follows has succeeded whatever happens here."""
+    from geo.auth import AccessDenied
+    from geo.errors import GeoInputError
+    try:
+        path = str(path)
+        if op_ids is None:
+            op_ids = [o.op_id for o in services.list_operations(path, user=_user(user))]
+        layers = services.workspace_info(path, user=_user(user))["layers"]
+        prefetch_analyses(path, version(Path(path)), list(op_ids), default_layer(layers), user=user)
+    except (AccessDenied, GeoInputError, OSError) as err:
+        logger.info("background analyses not started: %s", err)
 
 
 def displacement(path: str, version: float, op_id: str, *, before=None, after=None, layer=None,

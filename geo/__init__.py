@@ -22,6 +22,7 @@ _LAZY = {
     "ColumnMapping": "io", "ReadResult": "io",
     "read_police_uk": "io", "read_incidents": "io", "read_sites": "io", "read_boundaries": "io",
     "Workspace": "workspace",
+    "result_key": "stored_results", "pack_result": "stored_results", "unpack_result": "stored_results",
     "Store": "store", "GpkgStore": "store", "StoreError": "store", "open_store": "store",
     "PostgisStore": "store.postgis",
     "Operation": "operations", "TACTICS": "operations",

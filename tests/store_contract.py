@@ -268,6 +268,37 @@ def check_version_changes_with_every_write_seen_by_others(make):
     other.close()
 
 
+def check_finished_analyses_are_stored_pruned_and_seen_by_others(make):
+    """``save_result``/``load_result``: one write each, replaced by key, newest ``keep`` per operation kept,
+    readable from a second connection; no data counter moves (a stored result is no data)."""
+    s = make()
+    other = make(reopen=s)
+    assert other.load_result("k0") is None  # nothing stored yet (no table either)
+    append(s, incidents(3))
+    for i in range(4):
+        s.save_result(f"k{i}", "op-a", bytes([i]) * 1000, keep=3)
+    s.save_result("b0", "op-b", b"\x00other", keep=3)
+    s.save_result("k3", "op-a", b"newer", keep=3)  # the same key: replaced, not added
+    assert other.load_result("k0") is None  # the oldest of op-a pruned
+    assert [other.load_result(k) for k in ("k1", "k2", "k3")] == [b"\x01" * 1000, b"\x02" * 1000, b"newer"]
+    assert other.load_result("b0") == b"\x00other"  # another operation's results are not pruned with op-a's
+    assert len(other.read_incidents()) == 3 and other.import_history()["new"].sum() == 3
+    other.close()
+
+
+def check_failed_result_write_leaves_previous_result(make, monkeypatch):
+    s = make()
+    s.save_result("k", "op", b"first")
+
+    def fail():
+        raise Boom("killed mid-save")
+    monkeypatch.setattr(sys.modules[type(s).__module__], "fault_point", fail)  # the backend's hook
+    with pytest.raises(Boom):
+        s.save_result("k", "op", b"second")
+    monkeypatch.undo()
+    assert s.load_result("k") == b"first"
+
+
 # -- concurrency ---------------------------------------------------------------------------------------------------
 
 def check_concurrent_writers_and_readers_lose_nothing(make):

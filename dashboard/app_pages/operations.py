@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import data, ui
+from dashboard import auth, data, ui
 from geo import maps, safe
 from geo.auth import AccessDenied
 from geo.errors import GeoInputError
@@ -144,13 +144,17 @@ def results_section():
     st.markdown("**Caveats**")
     for cav in res.caveats:
         st.caption("• " + safe.md(cav))
-    html, csv = data.displacement_report(key, ver, op_id, before, after, layer, buffer_m, control, units,
-                                         data.user_key())
+    # the report and tables are written when a download is clicked (for the user signed in now, cached), so
+    # the verdict does not wait for the report's maps and charts
+    report_of = (key, ver, op_id, before, after, layer, buffer_m, control, units)
+    user = auth.current_user()
     d1, d2, _ = st.columns([1, 1, 2])
     stem = "".join(ch if ch.isalnum() else "-" for ch in op.name).strip("-").lower()
-    d1.download_button("Download the report (HTML)", html, file_name=f"{stem}-results.html", mime="text/html",
+    d1.download_button("Download the report (HTML)", lambda: data.displacement_report(*report_of, user=user)[0],
+                       file_name=f"{stem}-results.html", mime="text/html",
                        key="res_dl_html", on_click=data.audit, args=("downloaded results report", op.name))
-    d2.download_button("Download the tables (CSV)", csv, file_name=f"{stem}-results.csv", mime="text/csv",
+    d2.download_button("Download the tables (CSV)", lambda: data.displacement_report(*report_of, user=user)[1],
+                       file_name=f"{stem}-results.csv", mime="text/csv",
                        key="res_dl_csv", on_click=data.audit, args=("downloaded results tables", op.name))
 
 

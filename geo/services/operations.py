@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .. import access
 from ..errors import GeoInputError
+from ..store import StoreError
 from .core import Who, opened, refused, writer
 
 
@@ -165,24 +166,73 @@ def analysis_incidents(where, *, user: Who, layer: str | None = None):
 
 def analyse_operation(where, key: str, *, user: Who, before=None, after=None, layer: str | None = None,
                       buffer_m: float | None = None, control: str = "bcu", control_units=None, incidents=None,
-                      **options):
+                      stored: bool = True, on_saved=None, **options):
     """Results analysis (:func:`geo.displacement.analyse_operation`) of operation ``key`` (id or name).
 
     Checked first by :func:`check_analysis`. The service reads the incident frame (the
     chosen layer, mapped and outside the area: the catchment crosses the force boundary)
     and hands it to the analysis; ``incidents``: that frame already read by
-    :func:`analysis_incidents` for the same data version and layer (it is not modified).
+    :func:`analysis_incidents` for the same data version and layer (it is not modified), or a
+    callable returning it, called only if the analysis is not stored already.
     ``options``: ``alpha``, ``radius_m``, ... as there.
+
+    ``stored``: reuse the finished analysis kept in the workspace for the same operation,
+    data, settings, options and code (:mod:`geo.stored_results`), and keep a new one there;
+    only after the access check, so an inspector gets only analyses of operations inside
+    their BCUs. ``on_saved(before, after)`` is called with what
+    :meth:`geo.store.Store.save_result` returns (a file store's modification times: the
+    write changes no data, see ``dashboard.data.same_data``).
     """
     from ..displacement import analyse_operation as analyse
     check_analysis(where, key, user=user, control_units=tuple(control_units or ()))
     with opened(where) as ws:
         op, _ = _stored(ws, key)
         layer, layers = _layer(ws, layer)
+        rkey = _result_key(ws, op.op_id, before=before, after=after, layer=layer, buffer_m=buffer_m,
+                           control=control, control_units=control_units, options=options) if stored else None
+        if rkey is not None:
+            found = _load(ws, rkey)
+            if found is not None:
+                return found
+        if callable(incidents):
+            incidents = incidents()
         inc = incidents if incidents is not None else (
             ws.incidents(layer=layer, statuses=("mapped", "outside_area")) if layer in layers else None)
-        return analyse(ws, op, before=before, after=after, layer=layer, buffer_m=buffer_m, control=control,
-                       control_units=list(control_units) if control_units else None, incidents=inc, **options)
+        result = analyse(ws, op, before=before, after=after, layer=layer, buffer_m=buffer_m, control=control,
+                         control_units=list(control_units) if control_units else None, incidents=inc, **options)
+        if rkey is not None:
+            _keep(ws, rkey, op.op_id, result, on_saved, again=lambda: _result_key(
+                ws, op.op_id, before=before, after=after, layer=layer, buffer_m=buffer_m, control=control,
+                control_units=control_units, options=options))
+        return result
+
+
+def _result_key(ws, op_id: str, *, options: dict, control_units, **asked) -> str:
+    from ..stored_results import result_key
+    units = sorted(str(u) for u in control_units or ())
+    return result_key(ws.store, op_id, {**asked, "control_units": units, **{k: options[k] for k in sorted(options)}})
+
+
+def _load(ws, rkey: str):
+    from ..stored_results import unpack_result
+    try:
+        return unpack_result(ws.store.load_result(rkey))
+    except (StoreError, OSError):  # OSError: the server's secret cannot be read or made
+        return None
+
+
+def _keep(ws, rkey: str, op_id: str, result, on_saved, *, again) -> None:
+    """Store ``result`` unless the data changed meanwhile (``again()``, the key computed now, differs:
+    an import during the analysis) or the store cannot be written (a read-only file) or the secret
+    cannot be made (a read-only accounts folder): the result is returned all the same."""
+    from ..stored_results import pack_result
+    try:
+        if again() == rkey:
+            times = ws.store.save_result(rkey, op_id, pack_result(result))
+            if on_saved is not None and times is not None:
+                on_saved(*times)
+    except (StoreError, OSError):
+        pass
 
 
 def operation_report(where, key: str, *, user: Who, result=None, **options) -> tuple[str, str]:

@@ -215,3 +215,15 @@ def create_schema(c, crs_obj, epsg: int) -> None:
         c.execute(sql)
     for k, v in {"crs": crs_obj.to_string(), "srs_id": epsg, "schema_version": SCHEMA_VERSION}.items():
         c.execute("INSERT INTO settings VALUES (?, ?)", (k, json.dumps(v)))
+
+
+def put_result(c, key: str, op_id: str, blob: bytes, keep: int) -> None:
+    """Inside a transaction: store one finished analysis (``analysis_results``, made on first use: older
+    files have none), replacing one with the same key, and keep the newest ``keep`` of ``op_id``."""
+    c.execute("CREATE TABLE IF NOT EXISTS analysis_results (key TEXT PRIMARY KEY, op_id TEXT NOT NULL, "
+              "saved_at TEXT NOT NULL, seq INTEGER NOT NULL, blob BLOB NOT NULL)")
+    seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM analysis_results").fetchone()[0]
+    c.execute("INSERT OR REPLACE INTO analysis_results VALUES (?,?,?,?,?)",
+              (key, op_id, now_text(), seq, sqlite3.Binary(blob)))
+    c.execute("DELETE FROM analysis_results WHERE op_id = ? AND key NOT IN (SELECT key FROM "
+              "analysis_results WHERE op_id = ? ORDER BY seq DESC LIMIT ?)", (op_id, op_id, int(keep)))

@@ -110,6 +110,14 @@ class Store(Protocol):
         write (an audit entry changes no data, so caches keyed by the file's time may keep theirs); else None."""
     def audit_log(self) -> pd.DataFrame: ...
 
+    # finished results analyses (a cache: never part of the data, never in ``version``'s data counters)
+    def save_result(self, key: str, op_id: str, blob: bytes, *, keep: int = 8) -> tuple[int, int] | None:
+        """Store one finished analysis under ``key`` (replacing one with the same key) in one write,
+        keeping the newest ``keep`` of operation ``op_id``. Returns what :meth:`audit` returns: a file
+        store's modification time before and after (a stored result changes no data)."""
+    def load_result(self, key: str) -> bytes | None:
+        """The analysis stored under ``key``, or ``None``."""
+
 
 def uid_keys(uids) -> np.ndarray:
     """64-bit keys of incident ids (FNV-1a over their UTF-8 bytes), for the unique index.

@@ -25,7 +25,7 @@ import shapely
 
 from ..errors import GeoInputError
 from ._gpkg_sql import (AUDIT_TRIGGERS, FEATURE_TABLES, KEY_INDEXES, bindable, create_schema, from_blobs, gpkg_blobs,
-                        index_name, point_blobs, store_error)
+                        index_name, point_blobs, put_result, store_error)
 from .base import CONTENT_FIELDS, StoreError, check_crs, fault_point, first_of_each, now_text, uid_keys
 
 #: Rows converted and inserted per batch (bounds the memory of the Python objects SQLite binds).
@@ -593,6 +593,21 @@ class GpkgStore:
 
     def audit_log(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT at, user, action, detail FROM audit_log ORDER BY id DESC", self._conn)
+
+    # ------------------------------------------------------------------ finished analyses (a cache)
+    def save_result(self, key: str, op_id: str, blob: bytes, *, keep: int = 8) -> tuple[int, int]:
+        """Store one finished analysis (one transaction; the table is made on first use, older files
+        have none); returns the file's modification time (ns) before and after, as :meth:`audit`."""
+        with self.transaction() as c:
+            before = self.path.stat().st_mtime_ns
+            put_result(c, key, op_id, blob, keep)
+        return before, self.path.stat().st_mtime_ns
+
+    def load_result(self, key: str) -> bytes | None:
+        if not self._has_table("analysis_results"):
+            return None
+        row = self._conn.execute("SELECT blob FROM analysis_results WHERE key = ?", (key,)).fetchone()
+        return bytes(row[0]) if row else None
 
     def integrity_ok(self) -> bool:
         return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -497,6 +497,26 @@ class PostgisStore:
         return self._read('SELECT at, "user", action, detail FROM audit_log ORDER BY id DESC',
                           columns=["at", "user", "action", "detail"])
 
+    # ------------------------------------------------------------------ finished analyses (a cache)
+    def save_result(self, key: str, op_id: str, blob: bytes, *, keep: int = 8) -> None:
+        """Store one finished analysis (one transaction; no change counter moves: it changes no data)."""
+        with self.transaction() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS analysis_results (key text PRIMARY KEY, op_id text NOT NULL, "
+                        "saved_at text NOT NULL, seq bigserial, blob bytea NOT NULL)")
+            cur.execute("INSERT INTO analysis_results (key, op_id, saved_at, blob) VALUES (%s, %s, %s, %s) "
+                        "ON CONFLICT (key) DO UPDATE SET op_id = excluded.op_id, saved_at = excluded.saved_at, "
+                        "seq = nextval(pg_get_serial_sequence('analysis_results', 'seq')), blob = excluded.blob",
+                        (key, op_id, now_text(), bytes(blob)))
+            cur.execute("DELETE FROM analysis_results WHERE op_id = %s AND key NOT IN (SELECT key FROM "
+                        "analysis_results WHERE op_id = %s ORDER BY seq DESC LIMIT %s)", (op_id, op_id, int(keep)))
+        return None
+
+    def load_result(self, key: str) -> bytes | None:
+        if not self._scalar("SELECT to_regclass('analysis_results') IS NOT NULL"):
+            return None
+        v = self._scalar("SELECT blob FROM analysis_results WHERE key = %s", (key,))
+        return None if v is None else bytes(v)
+
 
 def _clean(row) -> tuple:
     """Missing values (NaN, NA) as ``None`` for the database."""

@@ -1,0 +1,106 @@
+"""Finished results analyses kept in the workspace store, so that a new session does not recompute them.
+
+A result is stored under a key that names everything it depends on (:func:`result_key`):
+the operation, the whole operations register (other operations' targets are left out of
+the control), the import history (every import of incidents, sites or boundaries adds a
+row), the harm weights, the workspace settings, the global analysis settings, the options
+asked for, and the analysis code itself. Any change gives a new key, so nothing is ever
+deleted to invalidate a result: an old one is simply no longer asked for (the store keeps
+the newest few per operation, :meth:`geo.store.Store.save_result`).
+
+The result is a pickle, so it is signed: :func:`pack_result` prefixes an HMAC-SHA256 of
+the bytes under the server's secret (:func:`geo.sessions.session_secret`, the file beside
+the accounts file, mode 0600) and :func:`unpack_result` refuses to unpickle anything whose
+signature does not verify (a workspace file copied in from elsewhere, or edited, is never
+unpickled: its analyses are recomputed). Reading a stored result is only ever done by
+:func:`geo.services.analyse_operation`, after its access check.
+
+References
+----------
+Python documentation, ``pickle``: "Never unpickle data that could have come from an
+untrusted source ... Consider signing data with hmac if you need to ensure that it has not
+been tampered with." https://docs.python.org/3/library/pickle.html
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import pickle
+from pathlib import Path
+
+#: Bumped when the stored form of a result changes.
+FORMAT = b"geo-result-1"
+_CODE: list[str] = []
+
+
+def code_version() -> str:
+    """A digest of the analysis code (``geo/displacement``, ``geo/stats``, the harm and settings
+    modules): a result computed by other code is not reused."""
+    if not _CODE:
+        root = Path(__file__).parent
+        h = hashlib.sha256(FORMAT)
+        files = sorted([*root.glob("displacement/*.py"), *root.glob("stats/*.py"),
+                        root / "harm.py", root / "settings.py", root / "operations.py", root / "periods.py"])
+        for f in files:
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+        _CODE.append(h.hexdigest())
+    return _CODE[0]
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def data_version(store) -> str:
+    """A digest of what an analysis reads besides its options: the import history, harm weights,
+    workspace settings and the whole operations register (records and target geometries).
+
+    Unlike :meth:`geo.store.Store.version`, it does not move with an audit entry or a stored result.
+    """
+    import shapely
+
+    from .settings import settings as global_settings
+    ops = store.read_operations()
+    register = sorted(zip(ops["op_id"].astype(str), ops["record"].astype(str),
+                          [None if g is None else shapely.to_wkb(g, hex=True) for g in ops.geometry.values]))
+    history = store.import_history()
+    harm = store.harm_weights()
+    return _digest({"history": history.astype(str).to_dict("split"), "harm": harm.astype(str).to_dict("split"),
+                    "settings": store.settings(), "register": register, "global": repr(global_settings)})
+
+
+def result_key(store, op_id: str, options: dict) -> str:
+    """The key of the analysis of operation ``op_id`` with ``options`` (every keyword the analysis
+    gets, ``None`` for defaults) in ``store`` as it is now; see the module docstring."""
+    return _digest({"op": str(op_id), "options": options, "data": data_version(store), "code": code_version()})
+
+
+def pack_result(result, *, secret: bytes | None = None) -> bytes:
+    """``result`` pickled, prefixed with its HMAC-SHA256 under ``secret`` (default the server's)."""
+    body = FORMAT + b"\n" + pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    return hmac.new(_secret(secret), body, hashlib.sha256).digest() + body
+
+
+def unpack_result(blob: bytes | None, *, secret: bytes | None = None):
+    """The result :func:`pack_result` stored, or ``None`` if ``blob`` is missing, of another format,
+    or its signature does not verify (then nothing is unpickled)."""
+    if not blob or len(blob) < 32:
+        return None
+    sig, body = blob[:32], blob[32:]
+    if not hmac.compare_digest(sig, hmac.new(_secret(secret), body, hashlib.sha256).digest()):
+        return None
+    head, _, payload = body.partition(b"\n")
+    if head != FORMAT:
+        return None
+    try:
+        return pickle.loads(payload)  # noqa: S301 - signed by this server (verified above)
+    except Exception:  # noqa: BLE001 - a class renamed since: recompute
+        return None
+
+
+def _secret(secret: bytes | None) -> bytes:
+    if secret is not None:
+        return secret
+    from .sessions import session_secret
+    return session_secret()

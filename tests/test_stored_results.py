@@ -1,0 +1,172 @@
+"""Finished results analyses kept in the workspace (``geo.stored_results``, ``services.analyse_operation``).
+
+A stored analysis is the same result as one computed now (same seed, same numbers); it is
+read only after the access check; its key moves with every import, operation edit, harm
+weight, setting, option or code change and with nothing else (no audit entry, no stored
+result); a blob not signed by this server is never unpickled.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import geo.displacement
+from geo import services
+from geo import stored_results as sr
+from geo.auth import AccessDenied, User
+from geo.operations import Operation
+from geo.store import GpkgStore
+from tests import store_contract as contract
+
+SHEFFIELD, ROTHERHAM = "E08000019", "E08000018"
+ANALYST, INSPECTOR = User("ana", "analyst"), User("ins", "inspector", (SHEFFIELD,))
+
+
+@pytest.fixture(autouse=True)
+def _secret(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEO_SESSION_KEY_FILE", str(tmp_path / "session.key"))
+
+
+@pytest.fixture()
+def sy(demo_workspaces, tmp_path):
+    """A private copy of the South Yorkshire demo with a Rotherham operation."""
+    from geo import Workspace
+    p = tmp_path / "south-yorkshire.gpkg"
+    shutil.copy(demo_workspaces["south-yorkshire"], p)
+    ws = Workspace.open(p)
+    wards = ws.boundaries("ward")
+    rother = wards[wards["parent_code"] == ROTHERHAM]["code"].iloc[0]
+    ws.save_operation(Operation(name="Op Rother", bcu=ROTHERHAM, tactic="Other", start="2024-03-01",
+                                end="2024-03-28", target_kind="unit", target_unit=f"ward:{rother}",
+                                op_id="op-rother"))
+    ws.close()
+    return p
+
+
+def _key(path, op_id, **asked):
+    """The key the service uses for the default analysis of ``op_id`` (crime layer)."""
+    from geo import Workspace
+    ws = Workspace.open(path)
+    options = {"before": None, "after": None, "layer": "crime", "buffer_m": None, "control": "bcu",
+               "control_units": [], **asked}
+    return sr.result_key(ws.store, op_id, options), ws.store
+
+
+class Marker:
+    """A stand-in result: which path produced it."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+def _no_compute(*_a, **_k):
+    raise AssertionError("computed, although the analysis is stored")
+
+
+def test_a_stored_analysis_is_loaded_only_after_the_access_check(sy, monkeypatch):
+    key, store = _key(sy, "op-rother")
+    store.save_result(key, "op-rother", sr.pack_result(Marker("stored")))
+    store.close()
+    monkeypatch.setattr(geo.displacement, "analyse_operation", _no_compute)
+    assert services.analyse_operation(sy, "op-rother", user=ANALYST).name == "stored"
+    with pytest.raises(AccessDenied):  # Rotherham: outside the inspector's BCU, stored or not
+        services.analyse_operation(sy, "op-rother", user=INSPECTOR)
+
+
+def test_a_blob_signed_by_another_server_is_not_unpickled(sy, monkeypatch):
+    key, store = _key(sy, "op-rother")
+    store.save_result(key, "op-rother", sr.pack_result(Marker("forged"), secret=b"x" * 64))
+    store.close()
+    monkeypatch.setattr(geo.displacement, "analyse_operation", lambda *a, **k: Marker("computed"))
+    assert services.analyse_operation(sy, "op-rother", user=ANALYST, incidents=lambda: None).name == "computed"
+    assert sr.unpack_result(sr.pack_result(Marker("x"), secret=b"y" * 64)) is None
+    blob = bytearray(sr.pack_result(Marker("mine")))
+    assert sr.unpack_result(bytes(blob)).name == "mine"
+    blob[-3] ^= 1  # one bit changed in the pickle
+    assert sr.unpack_result(bytes(blob)) is None
+    # the computed result replaced the forged one under the same key: the next call loads it
+    monkeypatch.setattr(geo.displacement, "analyse_operation", _no_compute)
+    assert services.analyse_operation(sy, "op-rother", user=ANALYST).name == "computed"
+
+
+def test_a_stored_analysis_has_the_numbers_of_one_computed_now(sy):
+    """The real analysis, stored then loaded, against one computed afresh without the store (same seed)."""
+    opts = {"n_placebos": 40, "incidents": services.analysis_incidents(sy, user=ANALYST)}
+    first = services.analyse_operation(sy, "demo-sy-beighton", user=ANALYST, **opts)
+    key, store = _key(sy, "demo-sy-beighton", n_placebos=40)
+    assert store.load_result(key) is not None
+    store.close()
+    loaded = services.analyse_operation(sy, "demo-sy-beighton", user=ANALYST, **opts)
+    fresh = services.analyse_operation(sy, "demo-sy-beighton", user=ANALYST, stored=False, **opts)
+    assert loaded is not first
+    for res in (loaded, first):
+        assert res.headline == fresh.headline and res.verdict == fresh.verdict and res.caveats == fresh.caveats
+        pd.testing.assert_frame_equal(res.table, fresh.table)
+        # every number of the verdict, the calibrated tests, power and sensitivity, to the last bit
+        for part in ("summary", "assessment", "sensitivity", "types", "settings", "catchment", "checks"):
+            _same(getattr(res, part), getattr(fresh, part), part)
+        assert res.areas.target.equals(fresh.areas.target)
+
+
+def _same(x, y, where: str) -> None:
+    """``x`` and ``y`` hold the same values to the last bit (NaN equal to NaN), walking dataclasses,
+    mappings, sequences, arrays, frames and geometries."""
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        assert type(x) is type(y), where
+        for f in dataclasses.fields(x):
+            _same(getattr(x, f.name), getattr(y, f.name), f"{where}.{f.name}")
+    elif isinstance(x, dict):
+        assert list(x) == list(y), where
+        for k in x:
+            _same(x[k], y[k], f"{where}[{k!r}]")
+    elif isinstance(x, (list, tuple)):
+        assert len(x) == len(y), where
+        for i, (a, b) in enumerate(zip(x, y)):
+            _same(a, b, f"{where}[{i}]")
+    elif isinstance(x, pd.DataFrame):
+        pd.testing.assert_frame_equal(x, y, check_exact=True, obj=where)
+    elif isinstance(x, pd.Series):
+        pd.testing.assert_series_equal(x, y, check_exact=True, obj=where)
+    elif isinstance(x, np.ndarray):
+        assert x.dtype == y.dtype and x.shape == y.shape, where
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"), where
+    elif isinstance(x, shapely.Geometry):
+        assert shapely.equals_exact(x, y, tolerance=0), where
+    elif isinstance(x, float):
+        assert (x == y) or (np.isnan(x) and np.isnan(y)), where
+    else:
+        assert x == y, where
+
+
+def test_the_key_moves_with_data_operations_harm_settings_options_and_nothing_else(tmp_path):
+    s = GpkgStore(tmp_path / "k.gpkg", crs=contract.CRS)
+    s.save_operation("a", "A", {"name": "A"}, contract.square())
+    opts = {"layer": "crime", "before": None}
+    seen = [sr.result_key(s, "a", opts)]
+
+    def moved():
+        k = sr.result_key(s, "a", opts)
+        assert k not in seen
+        seen.append(k)
+
+    s.audit("ana", "viewed", "map")                              # an audit entry is no data
+    s.save_result(seen[-1], "a", b"anything")                    # nor is a stored analysis
+    assert sr.result_key(s, "a", opts) == seen[-1]
+    contract.append(s, contract.incidents(5))                    # an import
+    moved()
+    s.save_operation("b", "B", {"name": "B"}, contract.square(432000))  # another target (left out of controls)
+    moved()
+    s.save_operation("a", "A", {"name": "A", "end": "2024-04-01"}, contract.square())  # the operation edited
+    moved()
+    s.set_harm_weights(pd.DataFrame({"category": ["Drugs"], "weight": [30.0], "basis": "", "source": ""}))
+    moved()
+    s.set_setting("site_buffer_m", 150)
+    moved()
+    assert sr.result_key(s, "a", {**opts, "before": "2024-01:2024-02"}) not in seen
+    assert sr.result_key(s, "b", opts) not in seen
+    s.close()
