@@ -10,12 +10,15 @@ def incidents(where, *, user: Who, layer: str | None = None, statuses=("mapped",
     month range ``(first, last)``.
 
     A partner, or nobody, gets :class:`~geo.auth.AccessDenied`; an inspector the incidents
-    inside their BCU(s) only.
+    inside their BCU(s) only. For an inspector the store reads their BCUs' points only
+    (:func:`geo.access.read_bcus`), then :func:`geo.access.scope_incidents` trims as for
+    everyone: the same rows as reading the whole force and trimming, without loading it.
     """
     access.require_incidents(user)
     with opened(where) as ws:
         inc = ws.incidents(layer=layer, months=tuple(months) if months else None,
-                           statuses=tuple(statuses) if statuses is not None else None)
+                           statuses=tuple(statuses) if statuses is not None else None,
+                           bcus=access.read_bcus(user))
         return access.scope_incidents(user, inc, ws.bcus(all_forces=True))
 
 
