@@ -297,6 +297,16 @@ def _partner_categories(path: str, version: float, quarters: tuple, threshold: i
                                        published=_partner_published(path, version, threshold, role_key))
 
 
+def briefing_units(path: str, version: float, level: str):
+    """The wards or neighbourhoods this user may brief on (:func:`geo.services.briefing_units`)."""
+    return _briefing_units(path, version, level, user_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _briefing_units(path: str, version: float, level: str, role_key: tuple):
+    return services.briefing_units(path, user=role_key, level=level)
+
+
 # ---------------------------------------------------------------- the operations register (Operations page)
 def operation_areas(path: str, version: float, *, user=None):
     """The operations layer (target polygons) the signed-in user (or ``user``) may see on a map."""

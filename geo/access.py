@@ -57,7 +57,8 @@ EDGE_TOLERANCE_M = 50.0
 Who = Union[User, tuple, None]
 
 __all__ = ["AccessDenied", "INCIDENT_ROLES", "scope_key", "require_signed_in", "require_incidents",
-           "allowed_bcus", "scope_area", "inside", "check_inside", "scope_incidents", "scope_units",
+           "allowed_bcus", "read_bcus", "scope_area", "inside", "check_inside", "scope_incidents", "scope_units",
+           "scope_published",
            "scope_operations", "scope_operation_areas", "check_can_read_operation", "check_can_edit_operation",
            "check_can_analyse", "check_control_units", "partner_may_see", "check_audience"]
 
@@ -102,6 +103,24 @@ def allowed_bcus(user: Who, all_bcus: Iterable[str]) -> list[str]:
         own = set(bcus)
         return [c for c in codes if c in own]
     return codes
+
+
+def read_bcus(user: Who) -> tuple[str, ...] | None:
+    """The BCU codes a read of incidents may be limited to for ``user``, or ``None`` (no limit).
+
+    For a BCU-limited role, the user's own codes: the service passes them to the store
+    (``Store.read_incidents(bcus=)``, which reads their BCUs' points only), so an inspector's
+    read never loads the whole force. The store's filter keeps the points in or on the edge of
+    those polygons: a superset of what :func:`scope_incidents` keeps, which still trims the
+    result, so the rows are the same as reading everything and trimming.
+
+    Examples
+    --------
+    >>> read_bcus(("inspector", ("E08000019",))), read_bcus(("analyst", ()))
+    (('E08000019',), None)
+    """
+    role, bcus = scope_key(user)
+    return tuple(bcus) if role in BCU_LIMITED_ROLES else None
 
 
 # ------------------------------------------------------------------ where
@@ -195,6 +214,32 @@ def scope_units(user: Who, units, bcus):
     if scope_area(user, bcus) is None:
         return units
     return units[inside(user, units.geometry.to_numpy(), bcus)]
+
+
+def scope_published(user: Who, published, bcus):
+    """The published base table (:class:`geo.disclosure.Published`) limited to ``user``'s area.
+
+    For an inspector, the base units whose representative point lies in their BCUs (the
+    rule every published area follows: whole units, those whose centre lies inside) and
+    only those units' cells; ``published`` as it is for everyone else. Every figure made
+    from the result is still a sum of published (suppressed) cells: the limit selects
+    cells, it computes nothing new.
+
+    Parameters
+    ----------
+    published : geo.disclosure.Published
+    bcus : GeoDataFrame
+        All BCUs (see :func:`scope_area`).
+    """
+    from dataclasses import replace
+    require_signed_in(user, "published figures")
+    area = scope_area(user, bcus)
+    if area is None:
+        return published
+    codes = published.units_in(area) if not area.is_empty else []
+    units = published.units[published.units["code"].isin(codes)]
+    cells = published.cells[published.cells["unit"].isin(codes)].reset_index(drop=True)
+    return replace(published, units=units, cells=cells)
 
 
 # ------------------------------------------------------------------ operations

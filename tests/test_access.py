@@ -282,3 +282,44 @@ def test_sheffield_inspector_cannot_create_change_or_delete_in_rotherham(sy):
     mine = log[(log["user"] == "sheff") & (log["action"] != "access refused")]
     assert list(mine["action"])[::-1] == ["operation saved", "operation changed", "operation deleted"]
     assert ((log["user"] == "ana") & (log["action"] == "operation saved")).sum() == 1
+
+
+# ------------------------------------------------------------------ reads pushed down, published figures trimmed
+@pytest.mark.parametrize("who", list(USERS))
+def test_read_bcus_limits_inspectors_only(who):
+    """What a service passes to the store: an inspector's own codes (even unknown ones: the
+    store then reads nothing, as access would trim), no limit for everyone else."""
+    assert access.read_bcus(USERS[who]) == {"inspector": ("A",), "lost inspector": ("Z",)}.get(who)
+
+
+def _published():
+    """Four 5 km squares (two per BCU) and one month of incidents: 7, 2 (hidden), 12 and 3 (hidden)."""
+    from geo.disclosure import base_units, publish
+    squares = [shapely.box(x, 0, x + 5_000, 5_000) for x in (0, 5_000, 10_000, 15_000)]
+    bounds = gpd.GeoDataFrame({"level": "lsoa", "code": ["a1", "a2", "b1", "b2"], "name": ["A1", "A2", "B1", "B2"]},
+                              geometry=squares, crs=BCUS.crs)
+    _, units = base_units(bounds, crs=BCUS.crs)
+    per = {"a1": 7, "a2": 2, "b1": 12, "b2": 3}
+    pts = [shapely.Point(squares[i].centroid.x + k, 2_500) for i, n in enumerate(per.values()) for k in range(n)]
+    inc = gpd.GeoDataFrame({"month": "2024-01", "layer": "crime", "category": "Drugs", "harm": 10.0,
+                            "in_basket": True}, index=range(len(pts)), geometry=pts, crs=BCUS.crs)
+    return publish(inc, units, quarters=("2024-Q1",), level="lsoa", threshold=5)
+
+
+@pytest.mark.parametrize("who", list(USERS))
+def test_published_figures_are_trimmed_to_an_inspectors_units(who):
+    pub = _published()
+    user = USERS[who]
+    if who == "nobody":
+        with pytest.raises(AccessDenied):
+            access.scope_published(user, pub, BCUS)
+        return
+    got = access.scope_published(user, pub, BCUS)
+    codes = {"inspector": ["a1", "a2"], "lost inspector": []}.get(who, ["a1", "a2", "b1", "b2"])
+    assert list(got.units["code"]) == codes and set(got.cells["unit"]) == set(codes)
+    table = got.unit_table()
+    assert list(table["code"]) == codes
+    # the totals are sums of the same published cells: the hidden 2 and 3 stay ranges
+    assert table.attrs["total_label"] == pub.figure(units=codes).label
+    assert table.attrs["total_label"] == {"inspector": "8–11", "lost inspector": "0"}.get(who, "21–27")
+    assert got.table("category")["count_label"].tolist() == ([pub.figure(units=codes).label] if codes else [])

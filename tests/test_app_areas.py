@@ -3,6 +3,7 @@ import re
 import shutil
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -90,3 +91,57 @@ def test_partner_gets_published_quarters_never_a_month(workspaces):
     shown = " ".join(said + [str(v) for v in table["quarter"]] + [c.value for c in at.caption])
     assert "Apr–Jun 2025" in shown
     assert not MONTH.search(re.sub(r"\b[A-Z][a-z]{2}–[A-Z][a-z]{2} 20\d\d", "", shown))  # quarters only
+
+
+def _fit_bounds(at) -> list[tuple[float, float, float, float]]:
+    """``(south, west, north, east)`` of every folium map's ``fitBounds`` on the page (AppTest sees the
+    ``st_folium`` component's arguments only)."""
+    import json
+    found = []
+
+    def walk(node):
+        proto = getattr(node, "proto", None)
+        if proto is not None and "folium" in str(getattr(proto, "component_name", "")):
+            script = str(json.loads(proto.json_args).get("script", ""))
+            for m in re.finditer(r"fitBounds\(\s*\[\[([-\d.e]+),\s*([-\d.e]+)\],\s*\[([-\d.e]+),\s*([-\d.e]+)\]\]",
+                                 script):
+                found.append(tuple(float(v) for v in m.groups()))
+        for child in (getattr(node, "children", None) or {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return found
+
+
+def test_inspectors_area_summary_is_their_bcu_from_the_published_cells(workspaces):
+    """Issue 12: Sheffield's inspector gets Sheffield's units, totals, crime types and map frame,
+    each from the published table (the same cells as the force's), not South Yorkshire's."""
+    from geo import services
+    from geo.auth import User
+    at = areas_page("inspector", bcus=("E08000019",))
+    assert not at.exception
+    pub = services.partner_published(workspaces, user=User("a", "analyst"))
+    ws = Workspace.open(workspaces)
+    sheffield = ws.bcus().set_index("code").loc["E08000019", "geometry"]
+    lon0, lat0, lon1, lat1 = gpd.GeoSeries([sheffield], crs=ws.crs).to_crs(4326).total_bounds
+    ws.close()
+    q = (pub.quarters[-1],)  # the page's default: the last complete quarter, basket only, base units
+    codes = pub.units_in(sheffield)
+    with_incidents = {c for c in codes if pub.figure(units=[c], quarters=q, basket=True).hi > 0}
+    table = next(d.value for d in at.dataframe if "incidents" in d.value.columns and "code" in d.value.columns)
+    assert set(table["code"]) == with_incidents and len(with_incidents) < len(pub.units) / 2
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Incidents"] == pub.figure(units=codes, quarters=q, basket=True).label
+    assert metrics["Incidents"] != pub.figure(quarters=q, basket=True).label  # not the force's
+    assert metrics["Areas with incidents"] == f"{len(with_incidents):,}"
+    cats = next(d.value for d in at.dataframe if "category" in d.value.columns)
+    assert cats["count_label"].tolist() == pub.table("category", units=codes, quarters=q)["count_label"].tolist()
+    assert any("Limited to your BCU(s): Sheffield" in c.value for c in at.caption)
+    (south, west, north, east), = _fit_bounds(at)
+    slack = 0.001  # ~100 m: the units' polygons against the BCU's generalised polygon
+    assert lat0 - slack <= south < north <= lat1 + slack and lon0 - slack <= west < east <= lon1 + slack
+    # a partner keeps the whole force
+    partner = areas_page("partner")
+    assert {m.label: m.value for m in partner.metric}["Incidents"] == pub.figure(quarters=q, basket=True).label
+    (ps, pw, pn, pe), = _fit_bounds(partner)
+    assert ps < south and pn > north or pw < west and pe > east

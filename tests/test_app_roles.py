@@ -120,6 +120,26 @@ def test_inspector_map_shows_their_bcu_only(workspaces):
     assert metrics["Incidents shown"] == f"{n:,}"
 
 
+def test_inspector_briefing_areas_are_those_a_briefing_accepts(workspaces):
+    """Every ward or neighbourhood offered to Sheffield's inspector lies inside Sheffield (50 m of slack on
+    the edge, as geo.access allows), so none is refused after being offered; no Rotherham ward is offered."""
+    at = sign_in_for_test(AppTest.from_file(APP, default_timeout=120), "inspector").run()
+    at.switch_page("app_pages/briefings.py").run()
+    assert not at.exception
+    ws = Workspace.open(workspaces["south-yorkshire"])
+    sheffield = ws.bcus().set_index("code").geometry["E08000019"].buffer(50)
+    units = {lv: ws.boundaries(lv).set_index("code") for lv in ("ward", "neighbourhood")}
+    from geo.labels import option_labels
+    ws.close()
+    for level in ("ward", "neighbourhood"):
+        at.radio(key="brief_kind").set_value(level).run()
+        offered = list(at.selectbox(key=f"brief_{level}").options)
+        assert offered, level
+        inside = units[level][[sheffield.covers(g) for g in units[level].geometry]]
+        assert set(offered) == set(option_labels(inside.index, inside["name"], level=level).values()), level
+        assert not set(offered) & set(units[level].loc[units[level]["parent_code"] == "E08000018", "name"])
+
+
 def test_partner_briefing_and_downloads_are_audited(workspaces):
     at = sign_in_for_test(AppTest.from_file(APP, default_timeout=120), "partner", username="pat").run()
     at.switch_page("app_pages/briefings.py").run()

@@ -131,7 +131,10 @@ READS = {
     "partner_categories": (lambda p, u, g: services.partner_categories(
         p, user=u, quarters=g["quarters"], published=g["published"]), SIGNED_IN, None),
     "partner_units": (lambda p, u, g: services.partner_units(
-        p, user=u, level="ward", quarters=g["quarters"], published=g["published"]), SIGNED_IN, None),
+        p, user=u, level="ward", quarters=g["quarters"], published=g["published"]), SIGNED_IN,
+        lambda r, g: len(r) and set(r["code"]) <= g["sheffield_wards"] and r.attrs["scope"] == "Sheffield"),
+    "briefing_units": (lambda p, u, g: services.briefing_units(p, user=u, level="ward"), SIGNED_IN,
+                       lambda r, g: set(r["code"]) == g["sheffield_wards"]),
     # views (geo.services.views): the Area summary's trends and the Map page
     "trend_units": (lambda p, u, g: services.trend_units(p, user=u, level="ward"), INCIDENT_ROLES,
                     lambda r, g: len(r) and set(r["code"]) == g["sheffield_wards"]),
@@ -365,6 +368,66 @@ def test_views_scope_what_an_inspector_charts_and_maps(sy, geo_of):
     assert own["count"].sum() == whole.set_index("code").loc[SHEFFIELD, "count"]
     with pytest.raises(AccessDenied):
         services.map_units(sy, user=USERS["partner"], incidents=geo_of["crime"], level="bcu", months=last)
+
+
+def test_an_inspectors_reads_go_to_the_store_with_their_bcus_and_equal_read_all_then_trim(sy, geo_of, monkeypatch):
+    """Issue 11: the store reads an inspector's BCU only; the rows are exactly those of reading
+    the whole force and trimming with geo.access (computed here), for incidents and hot spots."""
+    from geo import Workspace, access
+    from geo.store import GpkgStore
+    asked = []
+    real = GpkgStore.read_incidents
+
+    def spy(self, **kw):
+        asked.append(kw.get("bcus"))
+        return real(self, **kw)
+
+    ins, ana = USERS["inspector"], USERS["analyst"]
+    months = (geo_of["months"][-3], geo_of["months"][-1])
+    ws = Workspace.open(sy)
+    try:
+        everything = ws.incidents(layer="crime", months=months)
+        old = access.scope_incidents(ins, everything, ws.bcus(all_forces=True)).sort_index()
+    finally:
+        ws.close()
+    monkeypatch.setattr(GpkgStore, "read_incidents", spy)
+    new = services.incidents(sy, user=ins, layer="crime", months=months).sort_index()
+    assert asked == [(SHEFFIELD,)]
+    assert 0 < len(new) < len(everything)
+    pd.testing.assert_frame_equal(pd.DataFrame(new), pd.DataFrame(old))
+    pts, _ = services.hotspot_inputs(sy, user=ins, layer="crime", months=months)
+    assert asked[-1] == (SHEFFIELD,)
+    assert sorted(pts["uid"]) == sorted(old["uid"])
+    assert len(services.incidents(sy, user=ana, layer="crime", months=months)) == len(everything)
+    assert asked[-1] is None  # the analyst's read is not limited
+
+
+def test_an_inspectors_area_figures_are_their_bcus_published_cells(sy, geo_of):
+    """Issue 12: the inspector's Area summary tables are sums of the published cells of the base
+    units inside Sheffield (the same suppressed cells as the force's); others keep the force."""
+    pub, q = geo_of["published"], geo_of["quarters"]
+    codes = pub.units_in(geo_of["bcus"][SHEFFIELD])
+    ins, ana, pat = USERS["inspector"], USERS["analyst"], USERS["partner"]
+    own = services.partner_units(sy, user=ins, level=pub.level, quarters=q, published=pub)
+    assert 0 < len(own) and set(own["code"]) <= set(codes) and own.attrs["scope"] == "Sheffield"
+    assert own.attrs["total_label"] == pub.figure(units=codes, quarters=q).label
+    for who in (ana, pat):
+        force = services.partner_units(sy, user=who, level=pub.level, quarters=q, published=pub)
+        assert force.attrs["total_label"] == pub.figure(quarters=q).label and "scope" not in force.attrs
+        assert len(force) > len(own)
+    cats = services.partner_categories(sy, user=ins, quarters=q, published=pub)
+    want = pub.table("category", units=codes, quarters=q)
+    assert cats["count_label"].tolist() == want["count_label"].tolist()
+    assert cats["count_label"].tolist() != services.partner_categories(
+        sy, user=pat, quarters=q, published=pub)["count_label"].tolist()
+    # every neighbourhood offered for a briefing is one the briefing accepts
+    from geo import Workspace
+    ws = Workspace.open(sy)
+    try:
+        for code in services.briefing_units(sy, user=ins, level="neighbourhood")["code"]:
+            services.briefing_area(ws, user=ins, kind="neighbourhood", code=code)
+    finally:
+        ws.close()
 
 
 def test_national_view_is_for_analysts_and_a_file_store_has_no_store_version(sy, tmp_path):

@@ -35,6 +35,7 @@ pub_level = data.partner_published(key, ver, threshold).level
 levels = [pub_level] + [lv for lv in ("ward", "neighbourhood") if lv in info["levels"] and lv != pub_level]
 level_names = {"ward": "Wards", "neighbourhood": "Neighbourhoods", "lsoa": "LSOAs",
                "hex": f"{disclosure.HEX_SIZE_M:.0f} m hexagons"}
+level_one = {"ward": "ward", "neighbourhood": "neighbourhood", "lsoa": "LSOA", "hex": "hexagon"}
 c1, c2, c3 = st.columns([2, 2, 1])
 if len(quarters) > 1:
     q0, q1 = c1.select_slider("Quarters", options=quarters, value=(quarters[-1], quarters[-1]),
@@ -53,6 +54,9 @@ if (key, level, period) not in seen:
     seen.add((key, level, period))
     data.audit("viewed area summary", f"{level_names[level]}, {label}")
 
+if table.attrs.get("scope"):  # an inspector: their BCU(s) only, as geo.access decides
+    st.caption(f"Limited to your BCU(s): {safe.md(table.attrs['scope'])}. Totals are sums of the same published "
+               "figures as the force's.")
 c1, c2, c3 = st.columns(3)
 c1.metric("Incidents", table.attrs.get("total_label", "–"))
 c2.metric("Harm (CCHI days, rounded)", table.attrs.get("total_harm_label", "–"))
@@ -66,7 +70,7 @@ def draw_map():
     shown = table[["name", "count_label", "harm_label", col, "geometry"]].copy()
     shown = shown.rename(columns={"count_label": "incidents", "harm_label": "harm (days)"})
     label = "Harm (CCHI days, rounded)" if col == "harm" else "Incidents"
-    maps.add_choropleth(m, shown, col, name=f"{label} by {level_names[level].lower()}", label=label,
+    maps.add_choropleth(m, shown, col, name=f"{label} by {level_one.get(level, level)}", label=label,
                         tooltip_fields=["name", "incidents", "harm (days)"],
                         decimals=4)  # ~10 m: no vertex can reproduce an incident's 5-decimal map point
     maps.finish(m)

@@ -38,11 +38,7 @@ if kind == "bcu":
     code = st.selectbox("BCU", bcu_codes, format_func=bcu_names.get, key="brief_bcu")
     area_key = ("bcu", code)
 elif kind in ("ward", "neighbourhood"):
-    units = data.boundaries(key, ver, kind)
-    units = units[units["parent_code"].isin(bcu_codes)] if user.role == "inspector" else units
-    if info["force"]:
-        units = units[units["force"].fillna(info["force"]) == info["force"]]
-    units = units.sort_values("name")
+    units = data.briefing_units(key, ver, kind)  # an inspector's: inside their BCU(s), as geo.access decides
     if units.empty:
         st.info(f"No {kind}s in your area.")
         st.stop()

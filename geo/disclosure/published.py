@@ -235,7 +235,7 @@ class Published:
             "units": [len(groups[c]) for c in frame["code"]],
         }, geometry=frame.geometry.to_numpy(), crs=self.units.crs)
         if not keep_empty:
-            out = out[[f.hi > 0 for f in counts]].reset_index(drop=True)
+            out = out[np.array([f.hi > 0 for f in counts], dtype=bool)].reset_index(drop=True)  # rows, even none
         total = _figure(c, self.threshold, False)
         total_h = _figure(c, self.threshold, True)
         out.attrs.update(total_label=total.label, total_about=total.about, total_harm=float(round_harm(total_h.mid)),

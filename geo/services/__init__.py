@@ -14,7 +14,7 @@ with the user, in the same call::
 Modules
 -------
 ``core``        opening a workspace, identities (``cli_user``), the audit log, settings, harm table, imports
-``reads``       incidents, boundaries, sites, the partner published figures
+``reads``       incidents, boundaries, sites, the partner published figures, briefing areas
 ``operations``  the operations register and results analysis
 ``products``    hot spots, site exposure, briefings
 ``views``       the Area summary's trends, the Map page's frame/units/sites, the national panels, store version
@@ -28,8 +28,8 @@ from .operations import (analyse_operation, analysis_incidents, check_analysis, 
                          list_operations, operation_areas, operation_bcus, operation_report, save_operation)
 from .products import (briefing_area, build_briefing, calls_vs_crime, find_hotspots, hotspot_defaults,
                        hotspot_inputs, hotspot_site_exposure, run_calibration, write_briefing)
-from .reads import (bcus, boundaries, force_area, harm_table, incidents, partner_categories, partner_published,
-                    partner_units, sites)
+from .reads import (bcus, boundaries, briefing_units, force_area, harm_table, incidents, partner_categories,
+                    partner_published, partner_units, sites)
 from .views import (area_trend, map_boundaries, map_frame, map_sites, map_units, may_see_monthly,
                     national_view, published_trend, store_version, trend_units)
 
@@ -38,7 +38,7 @@ __all__ = [
     "change_settings", "save_harm_table", "restore_harm_defaults", "import_files", "import_upload",
     "import_history", "import_report", "rejected_rows",
     "incidents", "boundaries", "bcus", "force_area", "sites", "harm_table",
-    "partner_published", "partner_units", "partner_categories",
+    "partner_published", "partner_units", "partner_categories", "briefing_units",
     "operation_areas", "operation_bcus", "list_operations", "get_operation", "save_operation", "delete_operation",
     "check_analysis", "analyse_operation", "analysis_incidents", "operation_report",
     "hotspot_inputs", "hotspot_defaults", "find_hotspots", "hotspot_site_exposure", "calls_vs_crime",

@@ -22,7 +22,8 @@ def hotspot_inputs(where, *, user: Who, layer: str, months=None, categories=(), 
     with opened(where) as ws:
         all_bcus = ws.bcus(all_forces=True)
         if incidents is None:  # else a frame already read (a cache shared between runs): scoped again here
-            incidents = ws.incidents(layer=layer, months=tuple(months) if months else None)
+            incidents = ws.incidents(layer=layer, months=tuple(months) if months else None,
+                                     bcus=access.read_bcus(user))  # an inspector's BCUs only, read by the store
         inc = access.scope_incidents(user, incidents, all_bcus)
         geom = access.scope_area(user, all_bcus)
         area = ws.area() if geom is None else geom

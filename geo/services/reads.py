@@ -10,12 +10,15 @@ def incidents(where, *, user: Who, layer: str | None = None, statuses=("mapped",
     month range ``(first, last)``.
 
     A partner, or nobody, gets :class:`~geo.auth.AccessDenied`; an inspector the incidents
-    inside their BCU(s) only.
+    inside their BCU(s) only. For an inspector the store reads their BCUs' points only
+    (:func:`geo.access.read_bcus`), then :func:`geo.access.scope_incidents` trims as for
+    everyone: the same rows as reading the whole force and trimming, without loading it.
     """
     access.require_incidents(user)
     with opened(where) as ws:
         inc = ws.incidents(layer=layer, months=tuple(months) if months else None,
-                           statuses=tuple(statuses) if statuses is not None else None)
+                           statuses=tuple(statuses) if statuses is not None else None,
+                           bcus=access.read_bcus(user))
         return access.scope_incidents(user, inc, ws.bcus(all_forces=True))
 
 
@@ -72,22 +75,59 @@ def partner_units(where, *, user: Who, level: str, quarters, threshold: int | No
     """Published figures per unit of ``level`` (base units, or wards/neighbourhoods built from them).
 
     ``published``: the result of :func:`partner_published` for the same workspace and
-    threshold, to skip rebuilding it.
+    threshold, to skip rebuilding it. An inspector gets their BCU(s) only: the units, and
+    the totals in ``attrs``, are sums of the published cells of the base units inside them
+    (:func:`geo.access.scope_published`); partners and analysts the whole force.
+    ``attrs["scope"]``: the names of the inspector's BCUs, else absent.
     """
     access.require_signed_in(user, "published figures")
     pub = published if published is not None else partner_published(where, user=user, threshold=threshold)
     parents = None
     with opened(where) as ws:
+        all_bcus = ws.bcus(all_forces=True)
+        pub = access.scope_published(user, pub, all_bcus)
         if level != pub.level:
             parents = ws.boundaries(level)
             force = ws.force
             if force:
                 parents = parents[parents["force"].fillna(force) == force]
-    return pub.unit_table(parents=parents, quarters=tuple(quarters), basket=True if basket_only else None)
+    # (an inspector's wards or neighbourhoods: those holding any of their base units' cells; one
+    # reaching over the BCU edge counts its units inside the BCU only)
+    out = pub.unit_table(parents=parents, quarters=tuple(quarters), basket=True if basket_only else None)
+    scope = _scope_names(user, all_bcus)
+    if scope:
+        out.attrs["scope"] = scope
+    return out
 
 
 def partner_categories(where, *, user: Who, quarters, threshold: int | None = None, published=None):
-    """Published figures per crime type over the force."""
+    """Published figures per crime type over the force (an inspector: over their BCU(s), as
+    :func:`partner_units`)."""
     access.require_signed_in(user, "published figures")
     pub = published if published is not None else partner_published(where, user=user, threshold=threshold)
+    with opened(where) as ws:
+        pub = access.scope_published(user, pub, ws.bcus(all_forces=True))
     return pub.table("category", quarters=tuple(quarters))
+
+
+def briefing_units(where, *, user: Who, level: str):
+    """``code``, ``name`` and geometry of the force's units of ``level`` (``ward``, ``neighbourhood``)
+    ``user`` may brief on: an inspector's inside their BCU(s) (:func:`geo.access.scope_units`, the
+    rule :func:`geo.services.build_briefing` checks), everyone else's all of them."""
+    access.require_signed_in(user, "briefing areas")
+    with opened(where) as ws:
+        units = ws.boundaries(level)
+        force = ws.force
+        if force and "force" in units.columns:
+            units = units[units["force"].fillna(force) == force]
+        units = access.scope_units(user, units, ws.bcus(all_forces=True))
+    return units[["code", "name", "geometry"]].sort_values("name").reset_index(drop=True)
+
+
+def _scope_names(user: Who, all_bcus) -> str:
+    """The names of the BCUs ``user`` is limited to (``""`` without a limit), for captions."""
+    codes = access.read_bcus(user)
+    if codes is None:
+        return ""
+    names = dict(zip(all_bcus["code"], all_bcus["name"]))
+    return ", ".join(str(names.get(c, c)) for c in codes)
