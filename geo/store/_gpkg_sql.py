@@ -115,6 +115,47 @@ def point_blobs(x: np.ndarray, y: np.ndarray, srs_id: int) -> list:
     return out
 
 
+#: Rows per INSERT statement in :func:`insert_many` (fewer statement steps per row; capped
+#: by SQLite's limit on bound values per statement).
+ROWS_PER_STATEMENT = 100
+
+
+def insert_many(c, head: str, row: str, columns: list[list]) -> None:
+    """Insert rows given column-wise, many rows per statement: ``head VALUES row, row, ...``.
+
+    The same rows, in the same order, with the same values as ``executemany(head + " VALUES " +
+    row, zip(*columns))`` (SQLite inserts the rows of a multi-row ``VALUES`` in order), with a
+    statement step and reset per hundred rows instead of per row.
+
+    Parameters
+    ----------
+    c : sqlite3.Connection
+    head : str
+        ``INSERT INTO table (columns)``.
+    row : str
+        One row's ``(?, ?, literal, ...)``, with one ``?`` per list in ``columns``.
+    columns : list of list
+        The bound values, one equal-length list per ``?``.
+    """
+    m = len(columns)
+    n = len(columns[0]) if m else 0
+    if not n:
+        return
+    limit = c.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = max(1, min(ROWS_PER_STATEMENT, limit // max(m, 1)))
+    full = n // per * per
+    if full and per > 1:
+        flat: list = [None] * (m * full)
+        for j, col in enumerate(columns):
+            flat[j::m] = col[:full] if len(col) != full else col
+        it = iter(flat)
+        c.executemany(f"{head} VALUES " + ",".join([row] * per), zip(*[it] * (m * per)))
+    else:
+        full = 0
+    if full < n:
+        c.executemany(f"{head} VALUES {row}", zip(*(col[full:] for col in columns)))
+
+
 def bindable(col: pd.Series):
     """A function giving a slice of ``col`` as a list of Python values for SQLite.
 

@@ -25,7 +25,7 @@ import shapely
 
 from ..errors import GeoInputError
 from ._gpkg_sql import (AUDIT_TRIGGERS, FEATURE_TABLES, KEY_INDEXES, bindable, create_schema, from_blobs, gpkg_blobs,
-                        index_name, point_blobs, store_error)
+                        index_name, insert_many, point_blobs, store_error)
 from .base import CONTENT_FIELDS, StoreError, check_crs, fault_point, first_of_each, now_text, uid_keys
 
 #: Rows converted and inserted per batch (bounds the memory of the Python objects SQLite binds).
@@ -198,11 +198,11 @@ class GpkgStore:
             fixed.update({col: "NULL" for col in cols if col not in rows})
             bound = [col for col in cols if col not in fixed]
             getters = [getters[col] for col in bound]
-            sql = (f"INSERT INTO incidents (geom, uid_key, import_id, {', '.join(bound + list(fixed))}) "
-                   f"VALUES (?, ?, {int(import_id)}, {','.join(['?'] * len(bound) + list(fixed.values()))})")
+            head = f"INSERT INTO incidents (geom, uid_key, import_id, {', '.join(bound + list(fixed))})"
+            row = f"(?, ?, {int(import_id)}, {','.join(['?'] * len(bound) + list(fixed.values()))})"
             for a in range(0, len(todo), INSERT_CHUNK):
                 b = min(a + INSERT_CHUNK, len(todo))
-                c.executemany(sql, zip(blobs(a, b), keys[a:b].tolist(), *(g(a, b) for g in getters)))
+                insert_many(c, head, row, [blobs(a, b), keys[a:b].tolist(), *(g(a, b) for g in getters)])
             if rebuild:
                 for ddl in KEY_INDEXES:
                     c.execute(ddl)
