@@ -134,8 +134,8 @@ def point_groups(rows: pd.DataFrame, cols: list[str], x: np.ndarray, y: np.ndarr
     the same stored values as the group's first row.
     """
     n = len(rows)
-    if n < 1000:
-        return None
+    if n < 1000 or not all(isinstance(rows[c].dtype, pd.StringDtype) for c in cols):
+        return None  # (an object column may hold 1 and 1.0, equal to factorize, stored differently)
     key = np.zeros(n, dtype=np.int64)
     for part in [np.ascontiguousarray(x, dtype=float).view(np.int64),
                  np.ascontiguousarray(y, dtype=float).view(np.int64), *(rows[c] for c in cols)]:
