@@ -11,6 +11,7 @@ on the real South Yorkshire files (computed comparisons, nothing hard-coded).
 from __future__ import annotations
 
 import sqlite3
+import struct
 
 import geopandas as gpd
 import numpy as np
@@ -138,3 +139,50 @@ def test_one_value_columns_written_once_are_stored_as_given(tmp_path):
     assert set(got["source"]) == {src.name} and got["date"].isna().all()
     assert ws.import_crime(src).new == 0
     ws.close()
+
+
+def _stored_incidents(path) -> list[str]:
+    """Every stored incident row, in ``fid`` order, as text that tells -0.0 from 0.0."""
+    with sqlite3.connect(path) as c:
+        return [repr(r) for r in c.execute("SELECT * FROM incidents ORDER BY fid")]
+
+
+def test_rows_bound_per_point_many_per_statement_store_what_row_by_row_binding_does(tmp_path, monkeypatch):
+    """The bulk insert (a hundred rows per statement; the columns that follow the map point
+    bound once per point) stores the same rows, values and order as binding every column
+    of every row, on a real month with edge values that grouping must keep apart."""
+    import copy
+
+    from geo.store import _gpkg_sql as sql_mod
+    from geo.store.gpkg import GpkgStore
+    reads = [read_police_uk(sy_street_csv(m), crs="EPSG:27700", points=False) for m in ("2024-01", "2024-02",
+                                                                                        "2024-03", "2024-04")]
+    res = reads[0]
+    frame = pd.concat([r.frame for r in reads], ignore_index=True)
+    for col in ("x", "y", "location", "lsoa_code", "status"):  # rows 0-9 and 10-19 share everything ...
+        frame.loc[10:19, col] = frame.loc[0, col]
+        frame.loc[0:9, col] = frame.loc[0, col]
+    frame.loc[0:9, "x"] = -0.0  # ... but the sign of a zero coordinate (the stored blobs differ)
+    frame.loc[10:19, "x"] = 0.0
+    frame.loc[20:29, "location"] = None  # missing text is its own value
+    frame.loc[30:39, ["x", "y"]] = np.nan  # no location
+    assert frame["x"].isna().sum() > 100 and frame["location"].nunique() < len(frame) // 4
+    grouped = []
+    real_groups = gpkg_mod.point_groups
+    monkeypatch.setattr(gpkg_mod, "point_groups", lambda *a: grouped.append(real_groups(*a)) or grouped[-1])
+
+    def stored(name):
+        store = GpkgStore(tmp_path / name, crs="EPSG:27700")
+        store.append_incidents(frame, copy.deepcopy(res.report))  # (the report is only recorded)
+        store.close()
+        return _stored_incidents(tmp_path / name)
+    fast = stored("fast.gpkg")
+    assert grouped and grouped[-1] is not None  # the per-point path was taken
+    monkeypatch.setattr(gpkg_mod, "point_groups", lambda *a: None)  # every column of every row bound ...
+    monkeypatch.setattr(sql_mod, "ROWS_PER_STATEMENT", 1)  # ... one row per statement
+    reference = stored("reference.gpkg")
+    assert len(fast) == len(frame) > 50_000
+    assert fast == reference
+    with sqlite3.connect(tmp_path / "fast.gpkg") as c:  # the blob's x (after 8 + 5 header bytes) keeps its sign
+        xs = [bytes(r[0])[13:21] for r in c.execute("SELECT geom FROM incidents WHERE fid IN (1, 11) ORDER BY fid")]
+    assert xs == [struct.pack("<d", -0.0), struct.pack("<d", 0.0)]

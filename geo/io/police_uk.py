@@ -169,6 +169,25 @@ def read_police_uk(path, *, crs: str = "EPSG:27700", area=None, points: bool = T
     return ReadResult(gpd.GeoDataFrame(frame, geometry="geometry", crs=crs), total)
 
 
+def _arrow_uids(crime_id: pd.Series, no_id: np.ndarray, hashed: np.ndarray):
+    """The row ids as a pandas ``str`` array built in Arrow: the Crime IDs, with the content
+    hashes put in where the id is blank (the same strings as filling an object array, with
+    no Python string per row); ``None`` if the column is not Arrow-backed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        ids = pa.array(crime_id.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    if not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type) or ids.null_count:
+        return None
+    if no_id.any():
+        ids = pc.replace_with_mask(ids, pa.array(no_id), pa.array(hashed.tolist(), type=ids.type))
+    return pd.array(ids, dtype="str")
+
+
 def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = True) -> ReadResult:
     check_ids(df, "Crime ID", name)
     lon = to_float(df["Longitude"])
@@ -200,16 +219,19 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
         keep = slice(None)
     k = df.loc[keep]
     crime_id = k["Crime ID"].str.strip()
-    uid = crime_id.to_numpy(dtype=object).copy()
     no_id = (crime_id == "").to_numpy()
     # rows without a Crime ID (anti-social behaviour) are identified by what identifies the
     # event, not by fields police.uk revises (outcome, LSOA codes of a new census)
-    uid[no_id] = content_uids(k.loc[no_id, ASB_IDENTITY_COLUMNS], "h:")
+    hashed = content_uids(k.loc[no_id, ASB_IDENTITY_COLUMNS], "h:")
     # police.uk repeats a Crime ID on a few rows of one file (one crime record, several
     # offences); the k-th repeat keeps its own identity so re-imports still match.
     repeated = crime_id.duplicated().to_numpy() & ~no_id
     repeat = crime_id.groupby(crime_id, sort=False).cumcount().to_numpy() if repeated.any() else np.zeros(len(k), int)
     again = (repeat > 0) & ~no_id
+    uid = _arrow_uids(crime_id, no_id, hashed) if not again.any() else None
+    if uid is None:  # repeated ids (or no Arrow strings): one Python string per row
+        uid = crime_id.to_numpy(dtype=object).copy()
+        uid[no_id] = hashed
     if again.any():
         uid[again] = [f"{u}#{r}" for u, r in zip(uid[again], repeat[again])]
         report.warnings.append(
@@ -217,7 +239,7 @@ def _police_uk_frame(df: pd.DataFrame, name: str, *, crs, area, points: bool = T
             "kept as separate crimes, as police.uk publishes them")
     col = lambda s: s.reset_index(drop=True)  # noqa: E731  (keeps pandas' compact string storage)
     frame = incident_frame({
-        "uid": pd.array(uid, dtype="str"), "layer": "crime", "source": Path(name.split(":")[0]).name,
+        "uid": uid if isinstance(uid, pd.api.extensions.ExtensionArray) else pd.array(uid, dtype="str"), "layer": "crime", "source": Path(name.split(":")[0]).name,
         "crime_id": col(crime_id), "month": col(month[keep]), "date": None,
         "category": col(category[keep]), "subcategory": "",
         "force": col(k["Reported by"]), "location": col(k["Location"]),

@@ -115,6 +115,106 @@ def point_blobs(x: np.ndarray, y: np.ndarray, srs_id: int) -> list:
     return out
 
 
+#: Rows per INSERT statement in :func:`insert_many` (fewer statement steps per row; capped
+#: by SQLite's limit on bound values per statement).
+ROWS_PER_STATEMENT = 100
+
+
+#: Incident columns that follow the map point: police.uk publishes each crime at one of a
+#: few thousand anonymous points per force, with that point's street and LSOA.
+POINT_COLUMNS = ("x", "y", "status", "location", "lsoa_code", "lsoa_name")
+
+
+def point_groups(rows: pd.DataFrame, cols: list[str], x: np.ndarray, y: np.ndarray):
+    """Rows with the same map point and the same values in ``cols``: ``(group of each row,
+    first row of each group)``, or ``None`` when rows repeat too little to be worth it.
+
+    Coordinates are compared bit for bit (their int64 view: ``-0.0`` and ``0.0`` differ, as
+    do NaNs) and text exactly (missing is its own value), so every row of a group holds
+    the same stored values as the group's first row.
+    """
+    n = len(rows)
+    if n < 1000 or not all(isinstance(rows[c].dtype, pd.StringDtype) for c in cols):
+        return None  # (an object column may hold 1 and 1.0, equal to factorize, stored differently)
+    key = np.zeros(n, dtype=np.int64)
+    for part in [np.ascontiguousarray(x, dtype=float).view(np.int64),
+                 np.ascontiguousarray(y, dtype=float).view(np.int64), *(rows[c] for c in cols)]:
+        codes, uniques = pd.factorize(part, use_na_sentinel=True)
+        # combine with the groups so far, then renumber (keeps the key below n * (k + 1))
+        key = key * (len(uniques) + 1) + (codes.astype(np.int64) + 1)
+        key, groups = pd.factorize(key)
+        if len(groups) > n // 4:
+            return None
+    first = np.zeros(len(groups), dtype=np.int64)
+    first[key[::-1]] = np.arange(n - 1, -1, -1)  # the lowest row of each group wins
+    return key, first
+
+
+def insert_many(c, head: str, row: str, columns: list[list], tail: str = "") -> None:
+    """Insert rows given column-wise, many rows per statement: ``head VALUES row, row, ...``.
+
+    The same rows, in the same order, with the same values as ``executemany(head + " VALUES " +
+    row, zip(*columns))`` (SQLite inserts the rows of a multi-row ``VALUES`` in order), with a
+    statement step and reset per hundred rows instead of per row.
+
+    Parameters
+    ----------
+    c : sqlite3.Connection
+    head : str
+        ``INSERT INTO table (columns)``, or an ``INSERT ... SELECT ... FROM (`` whose
+        ``tail`` closes the ``VALUES`` list.
+    row : str
+        One row's ``(?, ?, literal, ...)``, with one ``?`` per list in ``columns``.
+    columns : list of list
+        The bound values, one equal-length list per ``?``.
+    """
+    m = len(columns)
+    n = len(columns[0]) if m else 0
+    if not n:
+        return
+    limit = c.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = max(1, min(ROWS_PER_STATEMENT, limit // max(m, 1)))
+    full = n // per * per
+    if full and per > 1:
+        flat: list = [None] * (m * full)
+        for j, col in enumerate(columns):
+            flat[j::m] = col[:full] if len(col) != full else col
+        it = iter(flat)
+        c.executemany(f"{head} VALUES " + ",".join([row] * per) + tail, zip(*[it] * (m * per)))
+    else:
+        full = 0
+    if full < n:
+        c.executemany(f"{head} VALUES {row}{tail}", zip(*(col[full:] for col in columns)))
+
+
+def insert_by_point(c, srs_id: int, rows, x, y, keys, groups, into, import_id, bound, pcols, getters, literals):
+    """Insert ``rows`` with the columns that follow the map point bound once per point.
+
+    The distinct points (geometry and ``pcols``) go into a temporary table; each row
+    binds its point number and its own columns, and ``INSERT ... SELECT`` copies the
+    point's values in, rows in their order (``ORDER BY`` the row's position): the same
+    stored rows as binding every column of every row, with a few thousand points bound
+    instead of a million.
+    """
+    group, first = groups
+    pts = rows.iloc[first]
+    c.execute(f"CREATE TEMP TABLE IF NOT EXISTS _pts (pid INTEGER PRIMARY KEY, geom, {', '.join(pcols)})")
+    c.execute("DELETE FROM _pts")
+    insert_many(c, f"INSERT INTO _pts (pid, geom, {', '.join(pcols)})", f"({','.join('?' * (len(pcols) + 2))})",
+                [list(range(len(pts))), point_blobs(x[first], y[first], srs_id),
+                 *(bindable(pts[col])(0, len(pts)) for col in pcols)])
+    own = [(col, g) for col, g in zip(bound, getters) if col not in pcols]
+    pick = [f"p.{col}" if col in pcols else f"v.column{4 + [o for o, _ in own].index(col)}" for col in bound]
+    head = (f"{into} SELECT p.geom, v.column3, {int(import_id)}, {', '.join(pick + literals)} FROM (")
+    tail = ") AS v CROSS JOIN _pts AS p WHERE p.pid = v.column2 ORDER BY v.column1"
+    row = f"({','.join('?' * (3 + len(own)))})"
+    for a in range(0, len(keys), INSERT_CHUNK):
+        b = min(a + INSERT_CHUNK, len(keys))
+        insert_many(c, head, row, [list(range(a, b)), group[a:b].tolist(), keys[a:b].tolist(),
+                                   *(g(a, b) for _, g in own)], tail)
+    c.execute("DROP TABLE temp._pts")
+
+
 def bindable(col: pd.Series):
     """A function giving a slice of ``col`` as a list of Python values for SQLite.
 

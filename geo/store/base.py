@@ -119,6 +119,10 @@ class Store(Protocol):
         """The analysis stored under ``key``, or ``None``."""
 
 
+#: Bytes gathered at once by :func:`uid_keys` (bounds its working memory: 8 bytes each).
+UID_HASH_BLOCK = 4_000_000
+
+
 def uid_keys(uids) -> np.ndarray:
     """64-bit keys of incident ids (FNV-1a over their UTF-8 bytes), for the unique index.
 
@@ -171,11 +175,25 @@ def uid_keys(uids) -> np.ndarray:
         lengths = lengths - nul
     h = np.full(n, 0xCBF29CE484222325, dtype=np.uint64)
     prime = np.uint64(0x100000001B3)
-    width = int(lengths.max()) if n else 0
+    # ids of one length are hashed together, a block of rows at a time: their bytes are
+    # gathered once into a (position, row) matrix, so each byte position is one contiguous
+    # xor and multiply (police.uk ids are mostly 64 hex characters: one length)
+    by_length = np.argsort(lengths, kind="stable")
+    bounds = np.flatnonzero(np.diff(lengths[by_length])) + 1
     with np.errstate(over="ignore"):
-        for i in range(width):
-            live = np.flatnonzero(lengths > i) if (lengths <= i).any() else slice(None)
-            h[live] = (h[live] ^ data[starts[live] + i].astype(np.uint64)) * prime
+        for group in np.split(by_length, bounds):
+            width = int(lengths[group[0]]) if len(group) else 0
+            if not width:
+                continue
+            step = max(1, UID_HASH_BLOCK // width)
+            for a in range(0, len(group), step):
+                rows = group[a:a + step]
+                block = data[starts[rows][None, :] + np.arange(width)[:, None]].astype(np.uint64)
+                hb = h[rows]
+                for byte in block:
+                    hb ^= byte
+                    hb *= prime
+                h[rows] = hb
     return h.view(np.int64)
 
 

@@ -25,7 +25,8 @@ import shapely
 
 from ..errors import GeoInputError
 from ._gpkg_sql import (AUDIT_TRIGGERS, FEATURE_TABLES, KEY_INDEXES, bindable, create_schema, from_blobs, gpkg_blobs,
-                        index_name, point_blobs, put_result, store_error)
+                        POINT_COLUMNS, index_name, insert_by_point, insert_many,
+                        point_blobs, point_groups, put_result, store_error)
 from .base import CONTENT_FIELDS, StoreError, check_crs, fault_point, first_of_each, now_text, uid_keys
 
 #: Rows converted and inserted per batch (bounds the memory of the Python objects SQLite binds).
@@ -198,11 +199,17 @@ class GpkgStore:
             fixed.update({col: "NULL" for col in cols if col not in rows})
             bound = [col for col in cols if col not in fixed]
             getters = [getters[col] for col in bound]
-            sql = (f"INSERT INTO incidents (geom, uid_key, import_id, {', '.join(bound + list(fixed))}) "
-                   f"VALUES (?, ?, {int(import_id)}, {','.join(['?'] * len(bound) + list(fixed.values()))})")
-            for a in range(0, len(todo), INSERT_CHUNK):
-                b = min(a + INSERT_CHUNK, len(todo))
-                c.executemany(sql, zip(blobs(a, b), keys[a:b].tolist(), *(g(a, b) for g in getters)))
+            into = f"INSERT INTO incidents (geom, uid_key, import_id, {', '.join(bound + list(fixed))})"
+            pcols = [col for col in POINT_COLUMNS if col in bound]
+            groups = point_groups(rows, [col for col in pcols if col not in ("x", "y")], x, y) if pcols else None
+            if groups is None:
+                row = f"(?, ?, {int(import_id)}, {','.join(['?'] * len(bound) + list(fixed.values()))})"
+                for a in range(0, len(todo), INSERT_CHUNK):
+                    b = min(a + INSERT_CHUNK, len(todo))
+                    insert_many(c, into, row, [blobs(a, b), keys[a:b].tolist(), *(g(a, b) for g in getters)])
+            else:
+                insert_by_point(c, self.srs_id, rows, x, y, keys, groups, into, import_id, bound, pcols, getters,
+                                list(fixed.values()))
             if rebuild:
                 for ddl in KEY_INDEXES:
                     c.execute(ddl)
