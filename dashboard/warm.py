@@ -59,3 +59,42 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
         _WARM_THREAD[0] = thread
         thread.start()
         return True
+
+
+_MAP_WARMED: dict = {}
+
+
+def map_gistar(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
+               weighted: bool) -> bool:
+    """Compute the Map page's Gi* layer for its current selection in a background thread.
+
+    The Map page calls ``data.hotspots(path, version, role_key, layer, months, categories, "gistar",
+    weighted, ())`` when "Hot spots (Gi*) on the map" is switched on; this makes the same call
+    (the same cache key, so the same scope) after the page has answered, so switching the layer on
+    finds it ready. Returns whether a thread was started (not while another warm-up runs, nor twice
+    for one selection).
+    """
+    key = (path, version, role_key, layer, tuple(months), tuple(categories), weighted)
+    with _WARM_LOCK:
+        busy = _WARM_THREAD[0] is not None and _WARM_THREAD[0].is_alive()
+        if busy or key in _MAP_WARMED:
+            return False
+        _MAP_WARMED[key] = True
+        while len(_MAP_WARMED) > 64:
+            _MAP_WARMED.pop(next(iter(_MAP_WARMED)))
+
+        def work():
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except (AttributeError, OSError):
+                pass
+            try:
+                data.hotspots(path, version, role_key, layer, tuple(months), tuple(categories), "gistar",
+                              weighted, ())
+            except Exception as err:  # noqa: BLE001 - the page shows it if the user switches the layer on
+                logger.info("warming the Map page's Gi* layer skipped: %s", err)
+
+        thread = threading.Thread(target=work, name="geo-warm-map-gistar", daemon=True)
+        _WARM_THREAD[0] = thread
+        thread.start()
+        return True

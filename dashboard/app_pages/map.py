@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, ui, warm
 from geo import aggregate, maps, safe
 from geo.errors import GeoInputError
 from geo.harm import ENFORCEMENT_LABEL
@@ -189,6 +189,8 @@ def map_section():
         with st.spinner("Drawing the map…"):
             show_map(parts, layers_drawn)
         data.audit_once("viewed map", f"{main_layer}, {m0}..{m1}, {len(shown)} incidents")
+        if not hot:  # after the map has been sent: the Gi* layer of this selection, ready before it is asked for
+            warm.map_gistar(key, ver, role_key, main_layer, (m0, m1), cats, value_col == "harm")
         stem = f"{path.stem}-{m0}-{m1}-map"
         detail = f"{main_layer}, {m0}..{m1}"
         d1, d2, d3 = st.columns(3)
