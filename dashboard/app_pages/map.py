@@ -189,7 +189,10 @@ def map_section():
         with st.spinner("Drawing the map…"):
             show_map(parts, layers_drawn)
         data.audit_once("viewed map", f"{main_layer}, {m0}..{m1}, {len(shown)} incidents")
-        if not hot:  # after the map has been sent: the Gi* layer of this selection, ready before it is asked for
+        if not hot and not st.session_state.get("map_warmed"):
+            # once per session, after the map has been sent: the Gi* layer of the first selection, ready
+            # before it is asked for (not on every filter change: it would compete with the next one)
+            st.session_state["map_warmed"] = True
             warm.map_gistar(key, ver, role_key, main_layer, (m0, m1), cats, value_col == "harm")
         stem = f"{path.stem}-{m0}-{m1}-map"
         detail = f"{main_layer}, {m0}..{m1}"
