@@ -57,3 +57,26 @@ def test_map_gistar_warms_the_maps_own_cache_key_once_per_selection(monkeypatch)
     page = (ROOT / "dashboard" / "app_pages" / "map.py").read_text()
     assert 'data.hotspots(key, ver, role_key, main_layer, (m0, m1), cats, "gistar", value_col == "harm", ())' in page
     assert 'warm.map_gistar(key, ver, role_key, main_layer, (m0, m1), cats, value_col == "harm")' in page
+
+
+def test_hurry_runs_a_warm_up_under_way_at_normal_priority(monkeypatch):
+    import os
+    gate, started = threading.Event(), threading.Event()
+
+    def slow(*args):
+        started.set()
+        gate.wait(5)
+
+    monkeypatch.setattr(data, "hotspots", slow)
+    monkeypatch.setattr(warm, "_MAP_WARMED", {})
+    assert warm.map_gistar("ws.gpkg", 1.0, ("analyst", ()), "crime", ("2024-01", "2024-02"), (), True)
+    started.wait(5)
+    tid = warm._WARM_TID[0]
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, tid) == 10  # warming at low priority
+        if warm.hurry():  # allowed here (root, or RLIMIT_NICE): the user now waits for it
+            assert os.getpriority(os.PRIO_PROCESS, tid) == os.getpriority(os.PRIO_PROCESS, 0)
+    finally:
+        gate.set()
+        warm._WARM_THREAD[0].join(10)
+    assert not warm.hurry()  # nothing under way

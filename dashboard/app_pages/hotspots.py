@@ -105,6 +105,8 @@ def hotspot_body():
     else:
         alpha = None
 
+    if st.session_state.get("hs_warmed"):
+        warm.hurry()  # a switch after the page opened may wait for the warm-up's result: not at nice 10
     try:
         with st.spinner("Working out automatic parameters…"):
             auto = data.hotspot_defaults(key, ver, role_key, method=method, weighted=weighted, **sel)
