@@ -101,6 +101,7 @@ def filter_layers(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_o
             "max_points": settings.max_points_on_map}, ("points", *sel_key)))
         table["Incidents"] = shown
     if hot:
+        warm.hurry()  # the Gi* layer may be the warm-up's, still under way: not at nice 10 while the user waits
         try:
             run = data.hotspots(key, ver, role_key, main_layer, (m0, m1), cats, "gistar", value_col == "harm", ())
             layers.append((add_hotspot_layer, run.layer, {
