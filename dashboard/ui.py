@@ -115,9 +115,15 @@ def measure_name(info: dict, layer: str) -> str:
 
 
 # ------------------------------------------------------------------ maps with a kept base map
+# A layer is ``(draw, frame, options)`` or ``(draw, frame, options, layer_key)``: with a hashable
+# ``layer_key`` (everything the drawing depends on), its folium groups are kept in the session and
+# passed again while the key is unchanged (no GeoJSON built, formatted and encoded again per run).
+KEPT_LAYERS = 8  # kept groups per session and map: the last few states of each filter
+
+
 def draw_layers(m, layers: list) -> None:
-    """Draw each ``(draw, frame, options)`` of ``layers`` on the folium map `m`."""
-    for draw, frame, options in layers:
+    """Draw each ``(draw, frame, options[, layer_key])`` of ``layers`` on the folium map `m`."""
+    for draw, frame, options, *_ in layers:
         draw(m, frame, **options)
 
 
@@ -129,23 +135,51 @@ def full_map(base, layers: list) -> str:
     return maps.render_standalone(maps.finish(base))
 
 
+def layer_groups(memo_name: str, memo_key: tuple, layers: list) -> list:
+    """The feature groups of ``layers`` (:func:`geo.maps.dynamic_layers`), in order.
+
+    A layer with a ``layer_key`` is drawn once per session for that key and its groups are
+    reused (the last :data:`KEPT_LAYERS` keys of the map ``memo_name`` are kept, and forgotten
+    when its ``memo_key``, e.g. the data version, changes); one without is drawn every run.
+    """
+    import streamlit as st
+
+    from geo import maps
+    maps_kept = st.session_state.setdefault("kept_layers", {})
+    if maps_kept.get(memo_name, (None,))[0] != memo_key:
+        maps_kept[memo_name] = (memo_key, {})
+    kept = maps_kept[memo_name][1]
+    groups = []
+    for layer in layers:
+        layer_key = layer[3] if len(layer) > 3 else None
+        held = kept.pop(layer_key, None) if layer_key is not None else None
+        if held is None:
+            scratch = maps.base_map((-1.0, 53.0, -1.0, 53.0))  # only its layers are used
+            draw_layers(scratch, [layer])
+            held = maps.dynamic_layers(scratch)
+        if layer_key is not None:
+            kept[layer_key] = held  # most recently used last
+            while len(kept) > KEPT_LAYERS:
+                kept.pop(next(iter(kept)))
+        groups.extend(held)
+    return groups
+
+
 def kept_map(memo_name: str, memo_key: tuple, build_base, layers: list, *, key: str, height: int) -> None:
     """Show a map whose base stays mounted in the browser; only ``layers`` are swapped.
 
     The base map (``build_base()``) is built once per session for ``memo_key``
     (``data.session_memo``); ``st_folium`` keeps its component mounted while the base map's
     script is unchanged and swaps the groups of :func:`geo.maps.dynamic_layers` (each with its
-    legend) in place.
+    legend) in place. Layers with a key are kept between runs (:func:`layer_groups`).
     """
     from streamlit_folium import st_folium
 
     from dashboard import data
     from geo import maps
     base = data.session_memo(memo_name, memo_key, lambda: maps.swappable(build_base()))
-    scratch = maps.base_map((-1.0, 53.0, -1.0, 53.0))  # only its layers are used
-    draw_layers(scratch, layers)
-    groups = maps.dynamic_layers(scratch)
-    with maps.swapping(base):  # st_folium adds the groups and the control to the base map: taken off again
+    groups = layer_groups(memo_name, memo_key, layers)
+    with maps.swapping(base, groups):  # st_folium adds the groups and the control to the base map: taken off again
         st_folium(base, feature_group_to_add=groups, layer_control=maps.layer_control(first=groups),
                   returned_objects=[], height=height, use_container_width=True, key=key, render=False)
 

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 _WARMED: dict = {}
 _WARM_LOCK = threading.Lock()
 _WARM_THREAD: list = [None]
+_WARM_TID: list = [None]  # the running warm-up thread's Linux task id (for hurry)
 
 
 def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
@@ -40,6 +41,7 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
             _WARMED.pop(next(iter(_WARMED)))
 
         def work():
+            _WARM_TID[0] = threading.get_native_id()
             try:  # Linux: a thread is a task with its own nice value; the user's own reruns come first
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
             except (AttributeError, OSError):
@@ -56,6 +58,65 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
                     logger.info("warming %s hot spots skipped: %s", method, err)
 
         thread = threading.Thread(target=work, name="geo-warm-hotspots", daemon=True)
-        _WARM_THREAD[0] = thread
+        _WARM_THREAD[0], _WARM_TID[0] = thread, None
         thread.start()
         return True
+
+
+_MAP_WARMED: dict = {}
+
+
+def map_gistar(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
+               weighted: bool) -> bool:
+    """Compute the Map page's Gi* layer for its current selection in a background thread.
+
+    The Map page calls ``data.hotspots(path, version, role_key, layer, months, categories, "gistar",
+    weighted, ())`` when "Hot spots (Gi*) on the map" is switched on; this makes the same call
+    (the same cache key, so the same scope) after the page has answered, so switching the layer on
+    finds it ready. Returns whether a thread was started (not while another warm-up runs, nor twice
+    for one selection).
+    """
+    key = (path, version, role_key, layer, tuple(months), tuple(categories), weighted)
+    with _WARM_LOCK:
+        busy = _WARM_THREAD[0] is not None and _WARM_THREAD[0].is_alive()
+        if busy or key in _MAP_WARMED:
+            return False
+        _MAP_WARMED[key] = True
+        while len(_MAP_WARMED) > 64:
+            _MAP_WARMED.pop(next(iter(_MAP_WARMED)))
+
+        def work():
+            _WARM_TID[0] = threading.get_native_id()
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except (AttributeError, OSError):
+                pass
+            try:
+                data.hotspots(path, version, role_key, layer, tuple(months), tuple(categories), "gistar",
+                              weighted, ())
+            except Exception as err:  # noqa: BLE001 - the page shows it if the user switches the layer on
+                logger.info("warming the Map page's Gi* layer skipped: %s", err)
+
+        thread = threading.Thread(target=work, name="geo-warm-map-gistar", daemon=True)
+        _WARM_THREAD[0], _WARM_TID[0] = thread, None
+        thread.start()
+        return True
+
+
+def hurry() -> bool:
+    """Run a warm-up still under way at the page's own priority: the page is about to ask for its results.
+
+    A rerun that asks for a result the warm-up is computing waits on Streamlit's lock for that cache
+    key; at nice 10 on a busy machine the warm-up gets a small share of a core, and the user would
+    wait for a low-priority thread. Returns whether the priority was raised (not when no warm-up
+    runs, nor where the operating system refuses: lowering a nice value needs ``CAP_SYS_NICE`` or
+    ``RLIMIT_NICE``, so on such a server the warm-up stays at nice 10).
+    """
+    thread, tid = _WARM_THREAD[0], _WARM_TID[0]
+    if thread is None or not thread.is_alive() or tid is None:
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, 0))  # the asking thread's own
+    except (AttributeError, OSError):
+        return False
+    return True

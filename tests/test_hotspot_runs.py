@@ -120,6 +120,31 @@ def test_the_map_layer_draws_only_significant_classes_offline(points):
     assert "Cells" in m2.get_root().render()
 
 
+def test_kde_cells_of_a_class_are_drawn_as_merged_patches_and_the_legend_counts_cells(points):
+    from shapely.geometry import box
+
+    from geo.render.hotspot_layers import _merged_cells
+    run = run_hotspots(points, "kde", cell_size=50, bandwidth=150)
+    shown = run.layer[run.layer["class"].isin(run.classes)]
+    m = maps.base_map(maps.wgs84_bounds(run.layer))
+    add_hotspot_layer(m, run.layer, classes=run.classes, method="kde", name="Hot spots", title="KDE test")
+    html = maps.finish(m).get_root().render()
+    merged = _merged_cells(shown, "class", value="intensity_km2")
+    assert 0 < len(merged) < len(shown)  # the two dense spots: a few patches, not one polygon per cell
+    assert html.count('"type": "Feature"') == len(merged)
+    for cls, n in shown["class"].value_counts().items():  # the legend still counts cells
+        assert f"{cls} ({n:,})" in html
+        assert merged.loc[merged["class"] == cls, "cells"].sum() == n
+    assert merged.area.sum() == pytest.approx(shown.area.sum())
+    assert "Per km" in html and "intensity_range" not in html  # the range is a tooltip field (_t2)
+    # two touching cells and one apart: two patches, the range of the pair's values
+    cells = gpd.GeoDataFrame({"class": ["a", "a", "a"], "v": [1.0, 3.0, 2.0]},
+                             geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10), box(50, 0, 60, 10)], crs=CRS)
+    two = _merged_cells(cells, "class", value="v")
+    assert two["cells"].tolist() == [2, 1]
+    assert two["intensity_range"].tolist() == ["1 – 3", "2"]
+
+
 def test_export_layers_are_writable(points, tmp_path):
     run = run_hotspots(points, "emerging", cell_size=200)
     path = tmp_path / "out.gpkg"

@@ -124,3 +124,26 @@ def test_geojson_bbox_gives_the_same_bounds_as_folium(units):
     folium.GeoJson({k: v for k, v in data.items() if k != "bbox"}).add_to(slow)
     flat = [v for corner in fast.get_bounds() for v in corner]
     assert flat == pytest.approx([v for corner in slow.get_bounds() for v in corner], abs=1e-5)
+
+
+def test_kept_layer_groups_passed_again_give_the_same_script_with_no_stale_names(units, points, captured):
+    """A page keeps its drawn groups between runs (``ui.layer_groups``) and passes them again: each run
+    must send the same layer script, naming only variables it declares (no "add to" line left under
+    the names of an earlier run), also when a group moves to another place in the list."""
+    import re
+    from streamlit_folium import st_folium
+    base = _base(units)
+    groups = _layers(units, points, "harm")
+    other = _layers(units, points, "count")[:1]
+    runs = [groups, groups, other + groups, groups]
+    for run in runs:
+        with maps.swapping(base, run):
+            st_folium(base, feature_group_to_add=run, layer_control=maps.layer_control(first=run),
+                      returned_objects=[], key="main_map", render=False)
+    scripts = [c["feature_group"] for c in captured]
+    assert scripts[0] == scripts[1] == scripts[3]
+    for fg in scripts:
+        declared = set(re.findall(r"\b(?:var|let|const|function)\s+(\w+)", fg))
+        used = {name for pair in re.findall(r"(\w+)\.addTo\((\w+)\)", fg) for name in pair}
+        assert used and used <= declared | {"map_div"}, used - declared
+        assert fg.count("harm label") == scripts[0].count("harm label")  # drawn once, not twice

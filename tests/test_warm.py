@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from dashboard import data, warm
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_warm_up_calls_the_cached_functions_once_per_selection(monkeypatch):
@@ -37,3 +40,43 @@ def test_warm_up_calls_the_cached_functions_once_per_selection(monkeypatch):
     # the same positional arguments the page's calls end up with: the same cache keys, the same scope
     assert calls[1][1] == (*sel, "kde", True, (("bandwidth", None),))
     assert calls[3][1] == (*sel, "kde", True, (("bandwidth", None),), (200.0, 400.0), "square", "ward")
+
+
+def test_map_gistar_warms_the_maps_own_cache_key_once_per_selection(monkeypatch):
+    calls = []
+    monkeypatch.setattr(data, "hotspots", lambda *args: calls.append(args))
+    monkeypatch.setattr(warm, "_MAP_WARMED", {})
+    sel = ("ws.gpkg", 1.0, ("inspector", ("E08000019",)), "crime", ("2024-01", "2025-06"), ("Robbery",))
+    assert warm.map_gistar(*sel, True)
+    warm._WARM_THREAD[0].join(10)
+    assert not warm.map_gistar(*sel, True)  # warm already
+    assert warm.map_gistar(*sel, False)  # the other measure is another selection
+    warm._WARM_THREAD[0].join(10)
+    # exactly the Map page's call (dashboard/app_pages/map.py): the same cache key, the same scope
+    assert calls == [(*sel, "gistar", True, ()), (*sel, "gistar", False, ())]
+    page = (ROOT / "dashboard" / "app_pages" / "map.py").read_text()
+    assert 'data.hotspots(key, ver, role_key, main_layer, (m0, m1), cats, "gistar", value_col == "harm", ())' in page
+    assert 'warm.map_gistar(key, ver, role_key, main_layer, (m0, m1), cats, value_col == "harm")' in page
+
+
+def test_hurry_runs_a_warm_up_under_way_at_normal_priority(monkeypatch):
+    import os
+    gate, started = threading.Event(), threading.Event()
+
+    def slow(*args):
+        started.set()
+        gate.wait(5)
+
+    monkeypatch.setattr(data, "hotspots", slow)
+    monkeypatch.setattr(warm, "_MAP_WARMED", {})
+    assert warm.map_gistar("ws.gpkg", 1.0, ("analyst", ()), "crime", ("2024-01", "2024-02"), (), True)
+    started.wait(5)
+    tid = warm._WARM_TID[0]
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, tid) == 10  # warming at low priority
+        if warm.hurry():  # allowed here (root, or RLIMIT_NICE): the user now waits for it
+            assert os.getpriority(os.PRIO_PROCESS, tid) == os.getpriority(os.PRIO_PROCESS, 0)
+    finally:
+        gate.set()
+        warm._WARM_THREAD[0].join(10)
+    assert not warm.hurry()  # nothing under way

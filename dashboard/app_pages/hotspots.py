@@ -104,6 +104,8 @@ def hotspot_body():
     else:
         alpha = None
 
+    if st.session_state.get("hs_warmed"):
+        warm.hurry()  # a switch after the page opened may wait for the warm-up's result: not at nice 10
     try:
         with st.spinner("Working out automatic parameters…"):
             auto = data.hotspot_defaults(key, ver, role_key, method=method, weighted=weighted, **sel)
@@ -217,15 +219,19 @@ def hotspot_body():
     # built once per session and stays mounted in the browser; only the hot-spot layer and the most
     # exposed sites (each group with its legend) are swapped on a switch, as on the Map page.
     def map_layers() -> list:
-        """The layers that change with the method, as ``(draw, frame, options)``."""
+        """The layers that change with the method, as ``(draw, frame, options, layer_key)``: the key holds
+        everything the layer is drawn from, so a layer seen before in this session is not drawn again."""
+        run_key = (key, ver, role_key, method, weighted, tuple(sorted(sel.items())), param_key)
         drawn = [(add_hotspot_layer, layer_frame, {"classes": draw_classes, "method": method, "name": "Hot spots",
-                                                   "title": titles[method], "column": draw_column})]
+                                                   "title": titles[method], "column": draw_column},
+                  ("hotspots", *run_key, tuple(draw_classes), draw_column, titles[method]))]
         if exposure is not None:  # only the most exposed sites: hundreds of markers would hide the hot spots
-            top = most_exposed(exposure, per_bcu=int(st.session_state.get("hs_per_bcu", 10)), by=inner,
-                               kinds=site_kinds_ranked())
+            per_bcu, kinds = int(st.session_state.get("hs_per_bcu", 10)), site_kinds_ranked()
+            top = most_exposed(exposure, per_bcu=per_bcu, by=inner, kinds=kinds)
             if len(top):
                 drawn.append((maps.add_sites, gpd.GeoDataFrame(top, geometry="geometry", crs=exposure.crs),
-                              {"buffers_m": (buffers[0],), "name": "Most exposed sites"}))
+                              {"buffers_m": (buffers[0],), "name": "Most exposed sites"},
+                              ("sites", *run_key, buffers, per_bcu, inner, tuple(kinds))))
         return drawn
 
     def draw_map():

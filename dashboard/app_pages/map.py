@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, ui, warm
 from geo import aggregate, maps, safe
 from geo.errors import GeoInputError
 from geo.harm import ENFORCEMENT_LABEL
@@ -77,7 +77,10 @@ def draw_base(parts: dict):
 
 
 def filter_layers(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_only: bool, hot: bool):
-    """The layers that change with the filters, as ``(draw, frame, options)``, and the table they show."""
+    """The layers that change with the filters, as ``(draw, frame, options, layer_key)``, and the table they
+    show. A key holds every filter its layer is drawn from (the workspace version and scope are in the base
+    map's key), so a layer seen before in this session is not drawn again (:func:`dashboard.ui.kept_map`)."""
+    sel_key = (main_layer, m0, m1, cats, basket_only)
     levels = info["levels"]
     fine = next((lv for lv in ("lsoa", "neighbourhood", "ward") if lv in levels), None)
     layers: list = []
@@ -88,19 +91,22 @@ def filter_layers(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_o
         name = f"{label} by {fine.upper() if fine == 'lsoa' else fine}"
         layers.append((maps.add_choropleth, agg, {
             "column": value_col, "name": name, "label": label,
-            "tooltip_fields": ["name", "count", "harm"] if weighted else ["name", "count"]}))
+            "tooltip_fields": ["name", "count", "harm"] if weighted else ["name", "count"]},
+            ("units", *sel_key, fine, value_col, name, weighted)))
         table[name] = agg
     else:
         layers.append((maps.add_points, shown, {
             "name": "Incidents", "color_by": "category", "tooltip_fields": ["category", "month", "location"],
-            "max_points": settings.max_points_on_map}))
+            "max_points": settings.max_points_on_map}, ("points", *sel_key)))
         table["Incidents"] = shown
     if hot:
+        warm.hurry()  # the Gi* layer may be the warm-up's, still under way: not at nice 10 while the user waits
         try:
             run = data.hotspots(key, ver, role_key, main_layer, (m0, m1), cats, "gistar", value_col == "harm", ())
             layers.append((add_hotspot_layer, run.layer, {
                 "classes": HOT_CLASSES, "method": "gistar", "name": "Hot spots (Gi*)",
-                "title": f"Gi* hot and cold spots ({'harm' if value_col == 'harm' else 'count'})"}))
+                "title": f"Gi* hot and cold spots ({'harm' if value_col == 'harm' else 'count'})"},
+                ("gistar", main_layer, m0, m1, cats, value_col)))
             table["Hot spots (Gi*)"] = run.layer[run.layer["class"].isin(HOT_CLASSES)]
         except GeoInputError as err:
             st.warning(safe.md(err))
@@ -108,7 +114,8 @@ def filter_layers(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_o
         calls = data.select(data.incidents_readonly(key, ver, "calls"), (m0, m1))
         layers.append((maps.add_points, calls, {
             "name": "Calls for service", "color": palette.LINE_COLORS["calls"],
-            "tooltip_fields": ["category", "date"], "max_points": settings.max_points_on_map}))
+            "tooltip_fields": ["category", "date"], "max_points": settings.max_points_on_map},
+            ("calls", m0, m1)))
         table["Calls for service"] = calls
     return layers, table
 
@@ -182,6 +189,11 @@ def map_section():
         with st.spinner("Drawing the map…"):
             show_map(parts, layers_drawn)
         data.audit_once("viewed map", f"{main_layer}, {m0}..{m1}, {len(shown)} incidents")
+        if not hot and not st.session_state.get("map_warmed"):
+            # once per session, after the map has been sent: the Gi* layer of the first selection, ready
+            # before it is asked for (not on every filter change: it would compete with the next one)
+            st.session_state["map_warmed"] = True
+            warm.map_gistar(key, ver, role_key, main_layer, (m0, m1), cats, value_col == "harm")
         stem = f"{path.stem}-{m0}-{m1}-map"
         detail = f"{main_layer}, {m0}..{m1}"
         d1, d2, d3 = st.columns(3)

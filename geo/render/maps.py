@@ -217,14 +217,23 @@ def swappable(m: folium.Map) -> folium.Map:
 
 
 @contextmanager
-def swapping(base: folium.Map):
+def swapping(base: folium.Map, layers: Sequence = ()):
     """Take off `base` again whatever is added to it inside the block.
 
     ``st_folium(base, feature_group_to_add=..., layer_control=...)`` adds the groups and
     the control to the map it is given; a base map kept between runs must lose them
     again, or its script (the key that keeps it mounted in the browser) would change.
+    `layers`: the groups passed as ``feature_group_to_add``, in order, some of them drawn in
+    an earlier run and passed again (kept, so that their GeoJSON is not built and encoded
+    again). Each is named now as ``st_folium`` will name it (``feature_group_<i>``, its
+    children ``feature_group_<i>_<j>``, ...), so that what is rendered before the renaming
+    already carries the final names, and its "add to the parent" lines, written under the
+    names of an earlier run, are dropped (rendering writes them again).
     """
     _point_add_to_at_current_names(base)
+    for i, layer in enumerate(layers):
+        _drop_add_to_lines(layer)
+        _name_as_st_folium(layer, f"feature_group_{i}")
     held = set(base._children)
     try:
         yield base
@@ -247,6 +256,22 @@ def _point_add_to_at_current_names(element) -> None:
             child.element_name = element.get_name()
             child.element_parent_name = element._parent.get_name()
         _point_add_to_at_current_names(child)
+
+
+def _drop_add_to_lines(element) -> None:
+    """Remove every ``ElementAddToElement`` below `element` (folium's layers add them again at render)."""
+    children = getattr(element, "_children", {})
+    for name in [n for n, c in children.items() if isinstance(c, folium.map.ElementAddToElement)]:
+        children.pop(name)
+    for child in list(children.values()):
+        _drop_add_to_lines(child)
+
+
+def _name_as_st_folium(element, name: str) -> None:
+    """Give `element` and its children the ids ``st_folium`` gives a feature group at `name`."""
+    element._id = name
+    for j, child in enumerate(getattr(element, "_children", {}).values()):
+        _name_as_st_folium(child, f"{name}_{j}")
 
 
 def layer_control(*, first: Sequence = ()) -> folium.LayerControl:
