@@ -89,3 +89,22 @@ def _private_accounts_file(tmp_path_factory, monkeypatch):
     import os
     if "GEO_ACCOUNTS" not in os.environ:
         monkeypatch.setenv("GEO_ACCOUNTS", str(tmp_path_factory.mktemp("accounts") / "accounts.db"))
+
+
+def sy_with_rotherham_op(demo_workspaces, folder):
+    """A private copy of the South Yorkshire demo in ``folder`` with one Rotherham operation
+    ("Op Rother", id ``op-rother``, a Rotherham ward, March 2024); returns its path."""
+    import shutil
+
+    from geo import Workspace
+    from geo.operations import Operation
+    p = folder / "south-yorkshire.gpkg"
+    shutil.copy(demo_workspaces["south-yorkshire"], p)
+    ws = Workspace.open(p)
+    wards = ws.boundaries("ward")
+    rother = wards[wards["parent_code"] == "E08000018"]["code"].iloc[0]
+    ws.save_operation(Operation(name="Op Rother", bcu="E08000018", tactic="Other", start="2024-03-01",
+                                end="2024-03-28", target_kind="unit", target_unit=f"ward:{rother}",
+                                op_id="op-rother"))
+    ws.close()
+    return p

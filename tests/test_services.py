@@ -17,6 +17,7 @@ from geo import services
 from geo.disclosure import complete_quarters
 from geo.auth import AccessDenied, User
 from geo.operations import Operation
+from tests.conftest import sy_with_rotherham_op
 
 SHEFFIELD, ROTHERHAM = "E08000019", "E08000018"
 USERS = {
@@ -37,15 +38,7 @@ def _op(name: str, bcu: str, unit: str) -> Operation:
 
 
 def _copy(demo_workspaces, folder):
-    from geo import Workspace
-    p = folder / "south-yorkshire.gpkg"
-    shutil.copy(demo_workspaces["south-yorkshire"], p)
-    ws = Workspace.open(p)
-    wards = ws.boundaries("ward")
-    rother = wards[wards["parent_code"] == ROTHERHAM]["code"].iloc[0]
-    ws.save_operation(_op("Op Rother", ROTHERHAM, f"ward:{rother}"))
-    ws.close()
-    return p
+    return sy_with_rotherham_op(demo_workspaces, folder)
 
 
 @pytest.fixture(scope="module")

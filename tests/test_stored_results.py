@@ -8,7 +8,6 @@ result); a blob not signed by this server is never unpickled.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -19,9 +18,9 @@ import geo.displacement
 from geo import services
 from geo import stored_results as sr
 from geo.auth import AccessDenied, User
-from geo.operations import Operation
 from geo.store import GpkgStore
 from tests import store_contract as contract
+from tests.conftest import sy_with_rotherham_op
 
 SHEFFIELD, ROTHERHAM = "E08000019", "E08000018"
 ANALYST, INSPECTOR = User("ana", "analyst"), User("ins", "inspector", (SHEFFIELD,))
@@ -35,17 +34,7 @@ def _secret(tmp_path, monkeypatch):
 @pytest.fixture()
 def sy(demo_workspaces, tmp_path):
     """A private copy of the South Yorkshire demo with a Rotherham operation."""
-    from geo import Workspace
-    p = tmp_path / "south-yorkshire.gpkg"
-    shutil.copy(demo_workspaces["south-yorkshire"], p)
-    ws = Workspace.open(p)
-    wards = ws.boundaries("ward")
-    rother = wards[wards["parent_code"] == ROTHERHAM]["code"].iloc[0]
-    ws.save_operation(Operation(name="Op Rother", bcu=ROTHERHAM, tactic="Other", start="2024-03-01",
-                                end="2024-03-28", target_kind="unit", target_unit=f"ward:{rother}",
-                                op_id="op-rother"))
-    ws.close()
-    return p
+    return sy_with_rotherham_op(demo_workspaces, tmp_path)
 
 
 def _key(path, op_id, **asked):
