@@ -371,8 +371,8 @@ def _analysis_key(path, version, op_id, before, after, layer, buffer_m, control,
 
 def default_layer(layers) -> str | None:
     """The layer a results analysis uses unless the user picks another: crime if there, else the first."""
-    layers = list(layers)
-    return "crime" if "crime" in layers else (layers[0] if layers else None)
+    from geo.workspace import default_layer as default
+    return default(layers)
 
 
 def prefetch_analyses(path: str, version: float, op_ids, layer: str | None, *, user=None) -> None:

@@ -21,7 +21,7 @@ _LAZY = {
     "ImportReport": "report",
     "ColumnMapping": "io", "ReadResult": "io",
     "read_police_uk": "io", "read_incidents": "io", "read_sites": "io", "read_boundaries": "io",
-    "Workspace": "workspace",
+    "Workspace": "workspace", "default_layer": "workspace",
     "result_key": "stored_results", "pack_result": "stored_results", "unpack_result": "stored_results",
     "Store": "store", "GpkgStore": "store", "StoreError": "store", "open_store": "store",
     "PostgisStore": "store.postgis",

@@ -237,6 +237,7 @@ def _hotspots(args) -> int:
 
     from . import services
     from .hotspot_runs import export_layers
+    from .workspace import default_layer
 
     path, out = Path(args.workspace), Path(args.out)
     if not path.is_file():
@@ -248,7 +249,7 @@ def _hotspots(args) -> int:
     user = identity(args)
     with services.opened(path) as ws:  # scoped by geo.access: an inspector's own BCUs, never a partner
         layers = services.workspace_info(ws, user=user)["layers"]
-        layer = args.layer or ("crime" if "crime" in layers else (layers[0] if layers else None))
+        layer = args.layer or default_layer(layers)
         if layer not in layers:
             raise GeoInputError(f"The workspace holds no {layer or 'incidents'}", where=str(path),
                                 fix=f"import some first, or choose --layer {' or '.join(layers) or 'crime'}")

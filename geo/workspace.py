@@ -33,6 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_HARM_TABLE = ROOT / "data" / "england" / "harm-weights-cchi-police-uk-categories.csv"
 
 
+
+def default_layer(layers) -> str | None:
+    """The incident layer used unless another is asked for: ``crime`` if held, else the first held
+    (e.g. ``calls``), else ``None``."""
+    layers = list(layers)
+    return "crime" if "crime" in layers else (layers[0] if layers else None)
+
 class Workspace:
     """One area's data and settings. Open with :meth:`open` or :meth:`create`."""
 

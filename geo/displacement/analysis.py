@@ -9,6 +9,7 @@ import shapely
 
 from .. import stats
 from ..errors import GeoInputError
+from ..workspace import default_layer
 from .areas import equal_area_width, matched_control, points_inside, study_areas, union_geoms, xy_of
 from . import engine
 from .checks import placebo_dates, placebo_type, pre_period_fit, pre_trend, same_months_a_year_earlier
@@ -246,7 +247,7 @@ def analyse_operation(ws, operation, *, before=None, after=None, layer: str | No
         operation = found[0]
     op: Operation = operation
     layers = ws.store.layers()
-    layer = layer or ("crime" if "crime" in layers else (layers[0] if layers else "crime"))
+    layer = layer or default_layer(layers) or "crime"
     if layer not in layers:
         raise GeoInputError(f"The workspace has no '{layer}' incidents", fix=f"use one of: {', '.join(layers)}")
     inc = incidents if incidents is not None else ws.incidents(layer=layer, statuses=("mapped", "outside_area"))

@@ -146,7 +146,8 @@ def check_analysis(where, key: str, *, user: Who, control_units=()) -> tuple:
 
 def _layer(ws, layer: str | None) -> tuple[str, list]:
     layers = ws.store.layers()
-    return layer or ("crime" if "crime" in layers else (layers[0] if layers else "crime")), layers
+    from ..workspace import default_layer
+    return layer or default_layer(layers) or "crime", layers
 
 
 def analysis_incidents(where, *, user: Who, layer: str | None = None):

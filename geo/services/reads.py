@@ -84,13 +84,10 @@ def partner_units(where, *, user: Who, level: str, quarters, threshold: int | No
     pub = published if published is not None else partner_published(where, user=user, threshold=threshold)
     parents = None
     with opened(where) as ws:
-        all_bcus = ws.bcus(all_forces=True)
+        all_bcus = _limit_bcus(ws, user)
         pub = access.scope_published(user, pub, all_bcus)
         if level != pub.level:
-            parents = ws.boundaries(level)
-            force = ws.force
-            if force:
-                parents = parents[parents["force"].fillna(force) == force]
+            parents = _force_units(ws, level)
     # (an inspector's wards or neighbourhoods: those holding any of their base units' cells; one
     # reaching over the BCU edge counts its units inside the BCU only)
     out = pub.unit_table(parents=parents, quarters=tuple(quarters), basket=True if basket_only else None)
@@ -106,7 +103,7 @@ def partner_categories(where, *, user: Who, quarters, threshold: int | None = No
     access.require_signed_in(user, "published figures")
     pub = published if published is not None else partner_published(where, user=user, threshold=threshold)
     with opened(where) as ws:
-        pub = access.scope_published(user, pub, ws.bcus(all_forces=True))
+        pub = access.scope_published(user, pub, _limit_bcus(ws, user))
     return pub.table("category", quarters=tuple(quarters))
 
 
@@ -116,12 +113,23 @@ def briefing_units(where, *, user: Who, level: str):
     rule :func:`geo.services.build_briefing` checks), everyone else's all of them."""
     access.require_signed_in(user, "briefing areas")
     with opened(where) as ws:
-        units = ws.boundaries(level)
-        force = ws.force
-        if force and "force" in units.columns:
-            units = units[units["force"].fillna(force) == force]
-        units = access.scope_units(user, units, ws.bcus(all_forces=True))
+        units = access.scope_units(user, _force_units(ws, level), ws.bcus(all_forces=True))
     return units[["code", "name", "geometry"]].sort_values("name").reset_index(drop=True)
+
+
+def _force_units(ws, level: str):
+    """The workspace force's units of ``level`` (a unit without a force is taken as the workspace's)."""
+    units = ws.boundaries(level)
+    force = ws.force
+    if force and "force" in units.columns:
+        units = units[units["force"].fillna(force) == force]
+    return units
+
+
+def _limit_bcus(ws, user: Who):
+    """All BCUs (every force) when ``user`` is limited to some (:func:`geo.access.read_bcus`), else
+    ``None``: the published figures of an unlimited user are never trimmed, so nothing is read."""
+    return ws.bcus(all_forces=True) if access.read_bcus(user) is not None else None
 
 
 def _scope_names(user: Who, all_bcus) -> str:
