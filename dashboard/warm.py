@@ -32,32 +32,42 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
     few incidents for a method) are left for the page to show when the user picks that method.
     """
     key = (path, version, role_key, layer, months, categories, weighted, buffers)
+
+    def work():
+        for method, params, word in jobs:
+            try:
+                data.hotspot_defaults(path, version, role_key, layer, months, categories, method, weighted)
+                data.hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
+                data.hotspot_sites(path, version, role_key, layer, months, categories, method, weighted,
+                                   params, buffers)
+                data.hotspot_table(path, version, role_key, layer, months, categories, method, weighted,
+                                   params, buffers, word, level)
+            except Exception as err:  # noqa: BLE001 - the page shows it if the user picks this method
+                logger.info("warming %s hot spots skipped: %s", method, err)
+
+    return _start(_WARMED, key, work, "geo-warm-hotspots")
+
+
+def _start(warmed: dict, key: tuple, work, name: str) -> bool:
+    """Run ``work()`` in the one warm-up thread at nice 10, unless a warm-up is still running or
+    ``key`` was warmed before (``warmed``: a bounded set of keys, the oldest forgotten first)."""
     with _WARM_LOCK:
         busy = _WARM_THREAD[0] is not None and _WARM_THREAD[0].is_alive()
-        if busy or key in _WARMED:
+        if busy or key in warmed:
             return False
-        _WARMED[key] = True
-        while len(_WARMED) > 64:  # bounded: the oldest selections are forgotten first
-            _WARMED.pop(next(iter(_WARMED)))
+        warmed[key] = True
+        while len(warmed) > 64:
+            warmed.pop(next(iter(warmed)))
 
-        def work():
+        def run():
             _WARM_TID[0] = threading.get_native_id()
             try:  # Linux: a thread is a task with its own nice value; the user's own reruns come first
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
             except (AttributeError, OSError):
                 pass
-            for method, params, word in jobs:
-                try:
-                    data.hotspot_defaults(path, version, role_key, layer, months, categories, method, weighted)
-                    data.hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
-                    data.hotspot_sites(path, version, role_key, layer, months, categories, method, weighted,
-                                       params, buffers)
-                    data.hotspot_table(path, version, role_key, layer, months, categories, method, weighted,
-                                       params, buffers, word, level)
-                except Exception as err:  # noqa: BLE001 - the page shows it if the user picks this method
-                    logger.info("warming %s hot spots skipped: %s", method, err)
+            work()
 
-        thread = threading.Thread(target=work, name="geo-warm-hotspots", daemon=True)
+        thread = threading.Thread(target=run, name=name, daemon=True)
         _WARM_THREAD[0], _WARM_TID[0] = thread, None
         thread.start()
         return True
@@ -77,30 +87,14 @@ def map_gistar(path: str, version: float, role_key: tuple, layer: str, months: t
     for one selection).
     """
     key = (path, version, role_key, layer, tuple(months), tuple(categories), weighted)
-    with _WARM_LOCK:
-        busy = _WARM_THREAD[0] is not None and _WARM_THREAD[0].is_alive()
-        if busy or key in _MAP_WARMED:
-            return False
-        _MAP_WARMED[key] = True
-        while len(_MAP_WARMED) > 64:
-            _MAP_WARMED.pop(next(iter(_MAP_WARMED)))
 
-        def work():
-            _WARM_TID[0] = threading.get_native_id()
-            try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-            except (AttributeError, OSError):
-                pass
-            try:
-                data.hotspots(path, version, role_key, layer, tuple(months), tuple(categories), "gistar",
-                              weighted, ())
-            except Exception as err:  # noqa: BLE001 - the page shows it if the user switches the layer on
-                logger.info("warming the Map page's Gi* layer skipped: %s", err)
+    def work():
+        try:
+            data.hotspots(path, version, role_key, layer, tuple(months), tuple(categories), "gistar", weighted, ())
+        except Exception as err:  # noqa: BLE001 - the page shows it if the user switches the layer on
+            logger.info("warming the Map page's Gi* layer skipped: %s", err)
 
-        thread = threading.Thread(target=work, name="geo-warm-map-gistar", daemon=True)
-        _WARM_THREAD[0], _WARM_TID[0] = thread, None
-        thread.start()
-        return True
+    return _start(_MAP_WARMED, key, work, "geo-warm-map-gistar")
 
 
 def hurry() -> bool:
