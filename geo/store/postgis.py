@@ -111,6 +111,7 @@ class PostgisStore:
         self.path = self.location  # what messages name (GpkgStore: the file)
         self.timeout = float(timeout)
         self._lock = threading.RLock()
+        self._results_table = False  # analysis_results known to exist (made on first save: older workspaces lack it)
         # not ``_conn``: code with a GeoPackage fast path (coverage, panels) looks for an SQLite ``_conn``
         try:
             self._db = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
@@ -501,19 +502,23 @@ class PostgisStore:
     def save_result(self, key: str, op_id: str, blob: bytes, *, keep: int = 8) -> None:
         """Store one finished analysis (one transaction; no change counter moves: it changes no data)."""
         with self.transaction() as cur:
-            cur.execute("CREATE TABLE IF NOT EXISTS analysis_results (key text PRIMARY KEY, op_id text NOT NULL, "
-                        "saved_at text NOT NULL, seq bigserial, blob bytea NOT NULL)")
+            if not self._results_table:
+                cur.execute("CREATE TABLE IF NOT EXISTS analysis_results (key text PRIMARY KEY, op_id text NOT NULL, "
+                            "saved_at text NOT NULL, seq bigserial, blob bytea NOT NULL)")
             cur.execute("INSERT INTO analysis_results (key, op_id, saved_at, blob) VALUES (%s, %s, %s, %s) "
                         "ON CONFLICT (key) DO UPDATE SET op_id = excluded.op_id, saved_at = excluded.saved_at, "
                         "seq = nextval(pg_get_serial_sequence('analysis_results', 'seq')), blob = excluded.blob",
                         (key, op_id, now_text(), bytes(blob)))
             cur.execute("DELETE FROM analysis_results WHERE op_id = %s AND key NOT IN (SELECT key FROM "
                         "analysis_results WHERE op_id = %s ORDER BY seq DESC LIMIT %s)", (op_id, op_id, int(keep)))
+        self._results_table = True  # only once the transaction that made it has committed
         return None
 
     def load_result(self, key: str) -> bytes | None:
-        if not self._scalar("SELECT to_regclass('analysis_results') IS NOT NULL"):
-            return None
+        if not self._results_table:
+            if not self._scalar("SELECT to_regclass('analysis_results') IS NOT NULL"):
+                return None
+            self._results_table = True
         v = self._scalar("SELECT blob FROM analysis_results WHERE key = %s", (key,))
         return None if v is None else bytes(v)
 
