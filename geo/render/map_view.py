@@ -11,7 +11,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo import safe
 from geo.errors import GeoInputError
+from geo.render import palette
+from geo.render.static_maps import StaticMap
 from geo.settings import settings
 
 __all__ = ["classes_png", "published_png", "shown_table", "sites_in_view", "static_map_png", "view_area"]
@@ -149,10 +152,6 @@ def static_map_png(layers: Mapping[str, gpd.GeoDataFrame], *, frame: gpd.GeoData
     GeoInputError
         If `frame` is empty or not in a projected CRS.
     """
-    from geo import safe
-    from geo.render import palette
-    from geo.render.static_maps import StaticMap
-
     if not len(frame) or frame.crs is None or not frame.crs.is_projected:
         raise GeoInputError("A static map needs a frame in a projected CRS (metres)",
                             fix="pass the map's frame in the workspace's CRS")
@@ -230,10 +229,6 @@ def classes_png(layer: gpd.GeoDataFrame, *, classes, column: str = "class", titl
     GeoInputError
         If `column` is not a column of `layer`, or a frame has no CRS.
     """
-    from geo import safe
-    from geo.render import palette
-    from geo.render.static_maps import StaticMap
-
     if column not in layer.columns:
         raise GeoInputError(f"The hot-spot layer has no column {column!r}", where=", ".join(map(str, layer.columns)),
                             fix="pass the column the classes are in")
@@ -291,10 +286,6 @@ def published_png(table: gpd.GeoDataFrame, *, value_col: str, label: str, title:
     GeoInputError
         If `value_col` is not a column of `table`, or `table` is empty.
     """
-    from geo import safe
-    from geo.render import palette
-    from geo.render.static_maps import StaticMap
-
     if value_col not in table.columns:
         raise GeoInputError(f"The area table has no column {value_col!r}", where=", ".join(map(str, table.columns)),
                             fix="pass 'harm' or 'count'")
