@@ -172,3 +172,44 @@ def test_an_audit_entry_keeps_the_cache_version(tmp_path):
     assert data.version(p) == v0
     os.utime(p, ns=(v0 + 20, v0 + 20))  # a data write
     assert data.version(p) == v0 + 20
+
+
+def _colours(png: bytes, *, at_least: int = 200) -> set[str]:
+    """The colours that fill at least `at_least` pixels of a PNG (a drawn area, not anti-aliasing), '#rrggbb'."""
+    import io
+
+    import matplotlib.image as mpimg
+    img = (mpimg.imread(io.BytesIO(png))[..., :3] * 255).round().astype(int).reshape(-1, 3)
+    colours, n = np.unique(img, axis=0, return_counts=True)
+    return {"#{:02x}{:02x}{:02x}".format(*c) for c, k in zip(colours, n) if k >= at_least}
+
+
+def test_hotspot_png_draws_only_the_chosen_classes_with_their_colours(bcus, sites):
+    from geo.render import palette
+    from geo.render.map_view import classes_png
+    cells = gpd.GeoDataFrame({"class": ["Hot spot 99%", "Cold spot 99%", "Not significant"]},
+                             geometry=[box(X0, Y0, X0 + 300, Y0 + 300), box(X0 + 500, Y0 + 500, X0 + 800, Y0 + 800),
+                                       box(X0 + 300, Y0, X0 + 600, Y0 + 300)], crs=CRS)
+    png = classes_png(cells.to_crs(4326), classes=["Hot spot 99%"], title="<b>Gi*</b> $x$",
+                      frame=view_area(bcus, force="F"), outlines=bcus, sites=sites)
+    seen = _colours(png)
+    assert palette.HOTSPOT_COLORS["Hot spot 99%"] in seen          # drawn
+    assert palette.HOTSPOT_COLORS["Cold spot 99%"] not in seen     # not chosen: not drawn
+    both = _colours(classes_png(cells, classes=["Hot spot 99%", "Cold spot 99%"]))
+    assert palette.HOTSPOT_COLORS["Cold spot 99%"] in both
+    with pytest.raises(GeoInputError, match="no column 'hotspot'"):
+        classes_png(cells, classes=["Hot spot 99%"], column="hotspot")
+
+
+def test_published_png_hatches_suppressed_areas_and_colours_the_rest(bcus):
+    from geo.render import palette
+    from geo.render.map_view import published_png
+    table = bcus.assign(harm=[120.0, np.nan, 40.0])
+    seen = _colours(published_png(table.to_crs(4326), value_col="harm", label="Harm (days)", title="Wards"))
+    assert palette.LINE_COLORS["suppressed"] in seen               # the area with a count below the threshold
+    none_hidden = _colours(published_png(bcus.assign(harm=[120.0, 80.0, 40.0]), value_col="harm", label="Harm"))
+    assert palette.LINE_COLORS["suppressed"] not in none_hidden
+    with pytest.raises(GeoInputError, match="no areas"):
+        published_png(table.iloc[:0], value_col="harm", label="Harm")
+    with pytest.raises(GeoInputError, match="no column 'count'"):
+        published_png(table, value_col="count", label="Incidents")

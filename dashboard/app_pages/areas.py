@@ -63,18 +63,32 @@ c2.metric("Harm (CCHI days, rounded)", table.attrs.get("total_harm_label", "–"
 c3.metric("Areas with incidents", ui.num(len(table)))
 
 
-@st.fragment
-def draw_map():
+map_col = "harm" if measure == "Harm" else "count"
+map_label = "Harm (CCHI days, rounded)" if map_col == "harm" else "Incidents"
+
+
+def build_map():
+    """The folium map of the published figures (the page's map and its HTML download)."""
     m = maps.base_map(maps.wgs84_bounds(table), **ui.basemap(info))
-    col = "harm" if measure == "Harm" else "count"
-    shown = table[["name", "count_label", "harm_label", col, "geometry"]].copy()
+    shown = table[["name", "count_label", "harm_label", map_col, "geometry"]].copy()
     shown = shown.rename(columns={"count_label": "incidents", "harm_label": "harm (days)"})
-    label = "Harm (CCHI days, rounded)" if col == "harm" else "Incidents"
-    maps.add_choropleth(m, shown, col, name=f"{label} by {level_one.get(level, level)}", label=label,
+    maps.add_choropleth(m, shown, map_col, name=f"{map_label} by {level_one.get(level, level)}", label=map_label,
                         tooltip_fields=["name", "incidents", "harm (days)"],
                         decimals=4)  # ~10 m: no vertex can reproduce an incident's 5-decimal map point
-    maps.finish(m)
-    st_folium(m, returned_objects=[], height=560, use_container_width=True, key="areas_map")
+    return maps.finish(m)
+
+
+def map_png() -> bytes:
+    """The same published figures as a PNG (suppressed areas hatched), for a document."""
+    from geo.render.map_view import published_png
+    return published_png(table, value_col=map_col, label=map_label,
+                         title=f"{info['name']}: {map_label.lower()} by {level_one.get(level, level)}, {label}",
+                         suppressed_label=f"a count below {threshold} (<{threshold})")
+
+
+@st.fragment
+def draw_map():
+    st_folium(build_map(), returned_objects=[], height=560, use_container_width=True, key="areas_map")
 
 
 if table.empty:
@@ -87,9 +101,17 @@ else:
     ui.table(out, config={"code": st.column_config.TextColumn("Code"), "name": st.column_config.TextColumn("Area"),
                           "incidents": st.column_config.TextColumn("Incidents"),
                           "harm (CCHI days, rounded)": st.column_config.TextColumn("Harm (CCHI days, rounded)")})
-    st.download_button("Download the table (CSV)", safe.csv_bytes(out), mime="text/csv",
-                       file_name=f"{path.stem}-{level}-{period[0]}-{period[-1]}-suppressed.csv", key="areas_csv",
+    stem = f"{path.stem}-{level}-{period[0]}-{period[-1]}-suppressed"
+    d1, d2, d3 = st.columns(3)
+    d1.download_button("Download the table (CSV)", safe.csv_bytes(out), mime="text/csv",
+                       file_name=f"{stem}.csv", key="areas_csv",
                        on_click=data.audit, args=("exported area table", f"{level}, {label}"))
+    # the maps are made only when a button is clicked (callables), from the same published table
+    d2.download_button("Download the map (HTML, works offline)", lambda: maps.render_standalone(build_map()),
+                       mime="text/html", file_name=f"{stem}-map.html", key="areas_html",
+                       on_click=data.audit, args=("exported area map HTML", f"{level}, {label}"))
+    d3.download_button("Download the map (PNG)", map_png, mime="image/png", file_name=f"{stem}-map.png",
+                       key="areas_png", on_click=data.audit, args=("exported area map PNG", f"{level}, {label}"))
 
 st.subheader("By crime type")
 cats = data.partner_categories(key, ver, period, threshold)

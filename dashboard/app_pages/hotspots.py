@@ -77,6 +77,16 @@ def draw_base(parts: dict):
     return m
 
 
+def hotspot_png(parts: dict, drawn: list) -> bytes:
+    """The map as drawn (hot-spot classes, BCUs, the most exposed sites) as a PNG, for a document."""
+    from geo.render.map_view import classes_png
+    _, layer_frame, opts, *_ = drawn[0]
+    sites = drawn[1][1] if len(drawn) > 1 else None
+    frame = parts["frame"] if parts["frame"].geom_type.isin(["Polygon", "MultiPolygon"]).all() else None
+    return classes_png(layer_frame, classes=opts["classes"], column=opts["column"], title=opts["title"],
+                       frame=frame, outlines=parts["bcu"], sites=sites)
+
+
 # ------------------------------------------------------------------ the page body, one fragment
 # The method, its parameters, the result, the map and the tables rerun alone when one of their
 # widgets changes (the sidebar's filters rerun the page); every result is cached by its inputs.
@@ -293,6 +303,9 @@ def hotspot_body():
     d4.download_button("Map (HTML, works offline)", lambda: ui.full_map(draw_base(map_parts), map_drawn),
                        file_name=f"{stem}-map.html", mime="text/html", key="hs_dl_html", on_click=data.audit,
                        args=("downloaded hot spot map HTML", stem), icon=":material/download:")
+    d4.download_button("Map (PNG)", lambda: hotspot_png(map_parts, map_drawn), file_name=f"{stem}-map.png",
+                       mime="image/png", key="hs_dl_png", on_click=data.audit,
+                       args=("downloaded hot spot map PNG", stem), icon=":material/download:")
 
     st.subheader("Most exposed sensitive sites")
     if exposure is None:

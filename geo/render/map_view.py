@@ -11,10 +11,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo import safe
 from geo.errors import GeoInputError
+from geo.render import palette
+from geo.render.static_maps import StaticMap
 from geo.settings import settings
 
-__all__ = ["shown_table", "sites_in_view", "static_map_png", "view_area"]
+__all__ = ["classes_png", "published_png", "shown_table", "sites_in_view", "static_map_png", "view_area"]
 
 
 def view_area(bcus: gpd.GeoDataFrame, *, force: str | None = None, scope=None) -> gpd.GeoDataFrame:
@@ -149,10 +152,6 @@ def static_map_png(layers: Mapping[str, gpd.GeoDataFrame], *, frame: gpd.GeoData
     GeoInputError
         If `frame` is empty or not in a projected CRS.
     """
-    from geo import safe
-    from geo.render import palette
-    from geo.render.static_maps import StaticMap
-
     if not len(frame) or frame.crs is None or not frame.crs.is_projected:
         raise GeoInputError("A static map needs a frame in a projected CRS (metres)",
                             fix="pass the map's frame in the workspace's CRS")
@@ -184,4 +183,120 @@ def static_map_png(layers: Mapping[str, gpd.GeoDataFrame], *, frame: gpd.GeoData
         color = next(colors, palette.FALLBACK)
         sm.ax.scatter(g.geometry.x, g.geometry.y, s=3, c=color, linewidths=0, zorder=6)
         sm.marker("o", color, safe.mpl_text(name))
+    return sm.png(title=safe.mpl_text(title), scale_bar=True, north=True)
+
+
+def _projected(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """`gdf` in a CRS in metres: its own if projected, else its UTM zone."""
+    if gdf.crs is None:
+        raise GeoInputError("A static map needs layers with a CRS", fix="set the layer's CRS first")
+    return gdf if gdf.crs.is_projected else gdf.to_crs(gdf.estimate_utm_crs())
+
+
+def classes_png(layer: gpd.GeoDataFrame, *, classes, column: str = "class", title: str = "",
+                frame: gpd.GeoDataFrame | None = None, outlines: gpd.GeoDataFrame | None = None,
+                sites: gpd.GeoDataFrame | None = None) -> bytes:
+    """A hot-spot map as a PNG: the classes drawn on the Hotspots page, no tiles.
+
+    Only rows whose `column` is in `classes` are drawn (as on the interactive map), each
+    class in its colour from :data:`geo.render.palette.CLASS_COLORS`, with a legend that
+    counts its cells or clusters; then `outlines` (BCUs) and `sites`.
+
+    Parameters
+    ----------
+    layer : GeoDataFrame
+        Hot-spot polygons (a :class:`geo.hotspot_runs.HotspotRun` layer), any CRS.
+    classes : sequence of str
+        The classes drawn, in legend order.
+    column : str, default "class"
+        The class column.
+    title : str, default ""
+        Shown above the map (escaped for matplotlib).
+    frame : GeoDataFrame, optional
+        What the map is framed on (the user's area); default the drawn cells.
+    outlines : GeoDataFrame, optional
+        Boundaries drawn as lines.
+    sites : GeoDataFrame, optional
+        Sensitive sites (with ``kind``) drawn as markers.
+
+    Returns
+    -------
+    bytes
+        PNG.
+
+    Raises
+    ------
+    GeoInputError
+        If `column` is not a column of `layer`, or a frame has no CRS.
+    """
+    if column not in layer.columns:
+        raise GeoInputError(f"The hot-spot layer has no column {column!r}", where=", ".join(map(str, layer.columns)),
+                            fix="pass the column the classes are in")
+    layer = _projected(layer)
+    crs = layer.crs
+    drawn = layer[layer[column].astype(str).isin([str(c) for c in classes])]
+    area = frame.to_crs(crs) if frame is not None and len(frame) else (drawn if len(drawn) else layer)
+    sm = StaticMap(bounds=area.total_bounds, pad=0.03)
+    values = drawn[column].astype(str)
+    for label in classes:
+        sel = drawn[values == str(label)]
+        if len(sel):
+            colour = palette.class_color(str(label))
+            sel.plot(ax=sm.ax, color=colour, linewidth=0)
+            sm.patch(colour, f"{safe.mpl_text(label)} ({len(sel):,})")
+    if frame is not None and len(frame):
+        sm.fill(area, "none", edgecolor=palette.BOUNDARY_COLORS["area"], linewidth=1.2)
+    if outlines is not None and len(outlines):
+        sm.outline(outlines.to_crs(crs), palette.BOUNDARY_COLORS["bcu"], linewidth=0.6)
+    if sites is not None and len(sites):
+        sm.sites(sites.to_crs(crs), size=10)
+    if not len(drawn):
+        sm.ax.text(0.5, 0.5, "No hot spot with these settings", transform=sm.ax.transAxes, ha="center")
+    return sm.png(title=safe.mpl_text(title), scale_bar=True, north=True)
+
+
+def published_png(table: gpd.GeoDataFrame, *, value_col: str, label: str, title: str = "",
+                  suppressed_label: str = "a count below the threshold") -> bytes:
+    """A partner's area map as a PNG: published figures only, suppressed areas hatched.
+
+    Draws exactly what the Area summary's interactive map shows: areas with a published
+    `value_col` as a choropleth, areas whose value is suppressed (missing) hatched grey. No
+    incident, point or unpublished figure is an input.
+
+    Parameters
+    ----------
+    table : GeoDataFrame
+        Published figures per area (:func:`geo.services.partner_units`), any CRS.
+    value_col : str
+        The published column coloured (``"harm"`` or ``"count"``; missing = suppressed).
+    label : str
+        Colour-bar label.
+    title : str, default ""
+        Shown above the map (escaped for matplotlib).
+    suppressed_label : str
+        Legend entry of the hatched areas.
+
+    Returns
+    -------
+    bytes
+        PNG.
+
+    Raises
+    ------
+    GeoInputError
+        If `value_col` is not a column of `table`, or `table` is empty.
+    """
+    if value_col not in table.columns:
+        raise GeoInputError(f"The area table has no column {value_col!r}", where=", ".join(map(str, table.columns)),
+                            fix="pass 'harm' or 'count'")
+    if not len(table):
+        raise GeoInputError("There are no areas to draw", fix="choose a period with incidents")
+    t = _projected(table)
+    sm = StaticMap(bounds=t.total_bounds, pad=0.03)
+    shown = t[t[value_col].notna()]
+    sm.choropleth(shown, value_col, label=safe.mpl_text(label))
+    hidden = t[t[value_col].isna()]
+    sm.fill(hidden, palette.LINE_COLORS["suppressed"], edgecolor=palette.BOUNDARY_COLORS["unit"], linewidth=0.3,
+            hatch="///", label=None if not len(hidden) else safe.mpl_text(suppressed_label))
+    sm.outline(t, palette.BOUNDARY_COLORS["unit"], linewidth=0.3)
     return sm.png(title=safe.mpl_text(title), scale_bar=True, north=True)

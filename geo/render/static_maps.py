@@ -88,7 +88,7 @@ class StaticMap:
         if gdf is None or not len(gdf):
             return
         gdf.plot(ax=self.ax, column=column, cmap=cmap, legend=True, edgecolor=edgecolor, linewidth=0.3,
-                 legend_kwds={"label": label, "shrink": 0.6})
+                 legend_kwds={"label": label, "shrink": 0.6, "format": "{x:,.0f}"})  # 160,000 not 160000
 
     def outline(self, gdf, color: str, *, linewidth: float = 1.0, labels: str | None = None,
                 within=None) -> None:

@@ -68,3 +68,20 @@ def test_hotspots_page_draws_classes_and_legend_offline(page, network_log, demo_
     html = Path(dl.value.path()).read_text(encoding="utf-8")
     assert "Emerging hot spots (18 months)" in html and "BCUs" in html
     assert_offline(network_log)
+
+    # the PNG of the same map: the emerging classes in their colours (no tiles: it works offline)
+    wait_for_app(page)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Map (PNG)").click()
+    png = Path(dl.value.path()).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    import io
+
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    from geo.render import palette
+    img = (mpimg.imread(io.BytesIO(png))[..., :3] * 255).round().astype(int).reshape(-1, 3)
+    colours = {"#{:02x}{:02x}{:02x}".format(*c) for c in np.unique(img, axis=0)}
+    assert palette.class_color("Persistent Hot Spot") in colours
+    assert_offline(network_log)

@@ -132,9 +132,14 @@ def test_partner_session_carries_no_incident_detail(context, page, network_log, 
         page.get_by_text(level, exact=True).click()
         wait_for_app(page)
         wait_for_map(page)
-    with page.expect_download() as dl:
-        page.get_by_role("button", name="Download the table (CSV)").click()
-    files = [Path(dl.value.path())]
+    files = []
+    for name in ("Download the table (CSV)", "Download the map (HTML, works offline)", "Download the map (PNG)"):
+        wait_for_app(page)  # each download reruns (audit): the next click waits for that run to end
+        with page.expect_download() as dl:
+            page.get_by_role("button", name=name).click()
+        files.append(Path(dl.value.path()))
+    assert files[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Harm (CCHI days, rounded)" in files[1].read_text(encoding="utf-8")  # the map's legend, offline page
     # the briefing page: prepare one and download both formats
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Briefings").click()
     wait_for_app(page)
