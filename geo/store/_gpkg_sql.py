@@ -219,7 +219,11 @@ def bindable(col: pd.Series):
     """A function giving a slice of ``col`` as a list of Python values for SQLite.
 
     Repetitive text (month, category, force, LSOA, ...) is factorised once, so a slice is
-    a list of references to a few shared strings rather than a million new ones.
+    a list of references to a few shared strings rather than a million new ones. The
+    factorising waits for the first slice asked for: a column that follows the map point
+    is bound per point (:func:`insert_by_point`), so its million-row getter is never
+    called. A column holding one value in every row (or none) says so in ``literal``
+    without factorising (the same answer: every value equal to the first, none missing).
     """
     if col.dtype.kind in "fiub":
         vals = col.to_numpy()
@@ -227,13 +231,22 @@ def bindable(col: pd.Series):
     head = col.iloc[:2000]
     if head.nunique() > len(head) // 4:  # ids, addresses: nothing to share
         return lambda a, b: col.iloc[a:b].tolist()
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    if len(uniques) > len(col) // 4:
-        return lambda a, b: col.iloc[a:b].tolist()
-    lookup = np.append(np.asarray(uniques, dtype=object), None)  # code -1 (missing) -> None
-    getter = lambda a, b: lookup[codes[a:b]].tolist()  # noqa: E731
-    if len(uniques) == 0 or (len(uniques) == 1 and not (codes < 0).any()):
-        getter.literal = sql_literal(lookup[0] if len(uniques) else None)
+    made: list = []
+
+    def getter(a, b):
+        if not made:
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            if len(uniques) > len(col) // 4:
+                made.append(lambda a, b: col.iloc[a:b].tolist())
+            else:
+                lookup = np.append(np.asarray(uniques, dtype=object), None)  # code -1 (missing) -> None
+                made.append(lambda a, b: lookup[codes[a:b]].tolist())
+        return made[0](a, b)
+    missing = col.isna().to_numpy()
+    if missing.all():  # no value at all (factorised: no uniques)
+        getter.literal = sql_literal(None)
+    elif not missing.any() and 1 <= len(col) // 4 and bool((col == col.iloc[0]).all()):
+        getter.literal = sql_literal(col.iloc[0])
     return getter
 
 
