@@ -120,6 +120,8 @@ def test_content_uids_equal_the_per_row_strings_on_real_rows():
     got = content_uids(asb, "h:")
     assert len(set(got)) == len(got) > 1_000
     assert np.array_equal(got, _content_uids_reference(asb, "h:"))
+    from geo.io.csvread import _arrow_content_uids  # the Arrow route is the one taken for these text columns
+    assert np.array_equal(_arrow_content_uids(asb, "h:"), got)
     odd = pd.DataFrame({"a": ["é", "x", "x", None], "b": [1.5, 2.0, 2.0, np.nan]})  # non-text columns, a gap
     assert np.array_equal(content_uids(odd, "p:"), _content_uids_reference(odd, "p:"))
 

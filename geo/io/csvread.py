@@ -190,6 +190,36 @@ def _read_csv_text(path_name: str, text: str) -> pd.DataFrame:
         ) from None
 
 
+def _arrow_content_uids(df: pd.DataFrame, prefix: str) -> np.ndarray | None:
+    """:func:`content_uids` of text columns with no missing value, built in Arrow: the key is
+    the columns joined by ``\x1f`` (what ``str.cat`` gives for such columns), the repeat
+    number counted over the key's factorised codes (the same groups as grouping by the text);
+    ``None`` for any other column, which takes the general route."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    arrays = []
+    for c in df.columns:
+        if not isinstance(df[c].dtype, pd.StringDtype):
+            return None
+        try:
+            a = pa.array(df[c].array)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+            return None
+        if isinstance(a, pa.ChunkedArray):
+            a = a.combine_chunks()
+        if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)) or a.null_count:
+            return None
+        arrays.append(a.cast(pa.large_string()))
+    sep = lambda t: pa.scalar(t, pa.large_string())  # noqa: E731
+    key = pc.binary_join_element_wise(*arrays, sep("\x1f")) if len(arrays) > 1 else arrays[0]
+    codes, _ = pd.factorize(pd.array(key, dtype="str"))
+    occurrence = pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy()
+    data = pc.binary_join_element_wise(key, pa.array(occurrence).cast(pa.large_string()), sep("\x1e"))
+    sha1 = hashlib.sha1
+    return np.array([prefix + h.hexdigest() for h in map(sha1, data.cast(pa.large_binary()).to_pylist())],
+                    dtype=object)
+
+
 def content_uids(df: pd.DataFrame, prefix: str) -> np.ndarray:
     """Stable row identities from content, for rows that carry no id.
 
@@ -200,6 +230,9 @@ def content_uids(df: pd.DataFrame, prefix: str) -> np.ndarray:
     """
     if df.empty:
         return np.array([], dtype=object)
+    fast = _arrow_content_uids(df, prefix)
+    if fast is not None:
+        return fast
     cols = [df[c].astype(str) for c in df.columns]
     key = cols[0].str.cat(cols[1:], sep="\x1f") if len(cols) > 1 else cols[0]
     occurrence = key.groupby(key, sort=False).cumcount().to_numpy()
