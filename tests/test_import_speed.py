@@ -246,3 +246,33 @@ def test_police_uk_files_not_utf8_anywhere_get_the_whole_file_message(tmp_path):
         read_police_uk(folder, crs="EPSG:27700")
     (folder / "b-outcomes.csv").write_bytes(b"Crime ID,Month,Outcome type\nabc,2024-01,x\n")
     assert len(read_police_uk(folder, crs="EPSG:27700").frame) == 3
+
+
+def _point_groups_reference(rows, cols, x, y):
+    """Grouping by factorising every part (the coordinates' bits and each text column)."""
+    n = len(rows)
+    key = np.zeros(n, dtype=np.int64)
+    for part in [x.view(np.int64), y.view(np.int64), *(rows[c] for c in cols)]:
+        codes, uniques = pd.factorize(part, use_na_sentinel=True)
+        key, groups = pd.factorize(key * (len(uniques) + 1) + (codes.astype(np.int64) + 1))
+    return key, pd.Series(np.arange(n)).groupby(key).min().to_numpy()
+
+
+def test_point_groups_skipping_columns_that_follow_the_point_equal_factorising_all():
+    """A text column with one value per group so far is not factorised; the groups (and
+    their numbering) are those of factorising every column, also when a column splits a
+    point (a different street, a missing value)."""
+    from geo.store._gpkg_sql import point_groups
+    frame = pd.concat([read_police_uk(sy_street_csv(m), crs="EPSG:27700", points=False).frame
+                       for m in ("2024-01", "2024-02", "2024-03", "2024-04")], ignore_index=True)
+    cols = ["status", "location", "lsoa_code", "lsoa_name"]
+    x, y = frame["x"].to_numpy(dtype=float), frame["y"].to_numpy(dtype=float)
+    plain = point_groups(frame, cols, x, y)
+    assert plain is not None and len(plain[1]) < len(frame) // 4
+    split = frame.copy()
+    split.loc[5, "location"] = "On or near Elsewhere"  # one row of a point with another street ...
+    split.loc[7, "lsoa_name"] = None  # ... and one missing
+    for rows in (frame, split):
+        got, ref = point_groups(rows, cols, x, y), _point_groups_reference(rows, cols, x, y)
+        assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    assert len(point_groups(split, cols, x, y)[1]) > len(plain[1])

@@ -33,7 +33,7 @@ def transformer(src_crs, dst_crs) -> Transformer:
     return cache[key]
 
 
-def distinct_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def point_bit_groups(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Group coordinate pairs that are the same bit for bit: ``(group of each pair, first
     pair of each group)``, with hash tables (pandas' ``factorize`` on the float bits), not a
     sort. Grouping by the bits, every pair of a group is the very same input, so projecting
@@ -59,7 +59,7 @@ def locate(x: np.ndarray, y: np.ndarray, src_crs, dst_crs, area) -> tuple[np.nda
     # distinct point once (the same numbers, element by element) and give every row its point's result
     inverse = None
     if len(xh) > 10_000:
-        inverse, first = distinct_points(xh, yh)
+        inverse, first = point_bit_groups(xh, yh)
         if len(first) > len(xh) // 4:  # mostly distinct (e.g. exact call locations): project all
             inverse = None
         else:
