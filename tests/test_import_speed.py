@@ -7,6 +7,9 @@ on the real South Yorkshire files (computed comparisons, nothing hard-coded).
   byte-by-byte loop over each id's UTF-8 bytes.
 * A first import into an empty workspace builds its indexes after the insert: they exist
   afterwards, and a re-import of the same rows adds nothing.
+* ``content_uids`` in Arrow, ``point_groups`` skipping columns that follow the point, and
+  police.uk's UTF-8 checked by Arrow's reader give the per-row ids, the fully factorised
+  groups and the whole-file check's messages.
 """
 from __future__ import annotations
 
@@ -120,6 +123,8 @@ def test_content_uids_equal_the_per_row_strings_on_real_rows():
     got = content_uids(asb, "h:")
     assert len(set(got)) == len(got) > 1_000
     assert np.array_equal(got, _content_uids_reference(asb, "h:"))
+    from geo.io.csvread import _arrow_content_uids  # the Arrow route is the one taken for these text columns
+    assert np.array_equal(_arrow_content_uids(asb, "h:"), got)
     odd = pd.DataFrame({"a": ["é", "x", "x", None], "b": [1.5, 2.0, 2.0, np.nan]})  # non-text columns, a gap
     assert np.array_equal(content_uids(odd, "p:"), _content_uids_reference(odd, "p:"))
 
@@ -186,3 +191,91 @@ def test_rows_bound_per_point_many_per_statement_store_what_row_by_row_binding_d
     with sqlite3.connect(tmp_path / "fast.gpkg") as c:  # the blob's x (after 8 + 5 header bytes) keeps its sign
         xs = [bytes(r[0])[13:21] for r in c.execute("SELECT geom FROM incidents WHERE fid IN (1, 11) ORDER BY fid")]
     assert xs == [struct.pack("<d", -0.0), struct.pack("<d", 0.0)]
+
+
+def _street_bytes(rows: list[list[str]]) -> bytes:
+    from geo.io.police_uk import POLICE_UK_STREET_COLUMNS
+    lines = [",".join(POLICE_UK_STREET_COLUMNS)] + [",".join(r) for r in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _good_row(loc: str = "On or near Park Road") -> list[str]:
+    return ["", "2024-01", "South Yorkshire Police", "South Yorkshire Police", "-1.47", "53.38", loc,
+            "E01007321", "Sheffield 001A", "Anti-social behaviour", "", ""]
+
+
+def _whole_file_check_message(name: str, raw: bytes) -> str:
+    """What the whole-file UTF-8 check (run first, before any other check) says of ``raw``."""
+    import pytest
+    from geo.errors import GeoInputError
+    from geo.io.csvread import check_utf8
+    with pytest.raises(GeoInputError) as err:
+        check_utf8(name, raw)
+    return str(err.value)
+
+
+def test_police_uk_files_not_utf8_anywhere_get_the_whole_file_message(tmp_path):
+    """Arrow's reader checks the cells' UTF-8 (the header is checked first): a bad byte
+    anywhere, in a cell, a quoted cell, a line of the wrong width, or in a file refused or
+    skipped for another reason, gives the message the whole-file check gives (its line)."""
+    import pytest
+    from geo.errors import GeoInputError
+    bad = "Caf\u00e9".encode("latin-1")  # 0xe9 then end of field: not UTF-8
+    good = _street_bytes([_good_row()] * 3)
+    street = good.rsplit(b"\n", 1)[0]
+    cases = {
+        "cell": street + b"\n" + _street_bytes([_good_row("On or near X")]).split(b"\n")[1].replace(b"X", bad) + b"\n",
+        "quoted": street + b'\n,2024-01,a,a,-1.47,53.38,"' + bad + b', Road",E01,S,Drugs,,\n',
+        "width": street + b"\n" + bad + b"\n",
+        "header": _street_bytes([]).replace(b"Location", b"Locati" + bad) + good.split(b"\n", 1)[1],
+        "semicolons": good.split(b"\n", 1)[0].replace(b",", b";") + b"\n" + bad + b"\n",
+        "outcomes": b"Crime ID,Month,Outcome type\nabc,2024-01," + bad + b"\n",
+        "old_mac": street.replace(b"\n", b"\r") + b"\r" + bad + b"\r",
+    }
+    for label, raw in cases.items():
+        f = tmp_path / f"{label}.csv"
+        f.write_bytes(raw)
+        expected = _whole_file_check_message(str(f), raw)
+        assert "not UTF-8" in expected, label
+        with pytest.raises(GeoInputError) as err:
+            read_police_uk(f, crs="EPSG:27700")
+        assert str(err.value) == expected, label
+    # in a folder, a file that is not street crime is skipped only when it is UTF-8
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a-street.csv").write_bytes(good)
+    (folder / "b-outcomes.csv").write_bytes(cases["outcomes"])
+    with pytest.raises(GeoInputError, match="not UTF-8"):
+        read_police_uk(folder, crs="EPSG:27700")
+    (folder / "b-outcomes.csv").write_bytes(b"Crime ID,Month,Outcome type\nabc,2024-01,x\n")
+    assert len(read_police_uk(folder, crs="EPSG:27700").frame) == 3
+
+
+def _point_groups_reference(rows, cols, x, y):
+    """Grouping by factorising every part (the coordinates' bits and each text column)."""
+    n = len(rows)
+    key = np.zeros(n, dtype=np.int64)
+    for part in [x.view(np.int64), y.view(np.int64), *(rows[c] for c in cols)]:
+        codes, uniques = pd.factorize(part, use_na_sentinel=True)
+        key, groups = pd.factorize(key * (len(uniques) + 1) + (codes.astype(np.int64) + 1))
+    return key, pd.Series(np.arange(n)).groupby(key).min().to_numpy()
+
+
+def test_point_groups_skipping_columns_that_follow_the_point_equal_factorising_all():
+    """A text column with one value per group so far is not factorised; the groups (and
+    their numbering) are those of factorising every column, also when a column splits a
+    point (a different street, a missing value)."""
+    from geo.store._gpkg_sql import point_groups
+    frame = pd.concat([read_police_uk(sy_street_csv(m), crs="EPSG:27700", points=False).frame
+                       for m in ("2024-01", "2024-02", "2024-03", "2024-04")], ignore_index=True)
+    cols = ["status", "location", "lsoa_code", "lsoa_name"]
+    x, y = frame["x"].to_numpy(dtype=float), frame["y"].to_numpy(dtype=float)
+    plain = point_groups(frame, cols, x, y)
+    assert plain is not None and len(plain[1]) < len(frame) // 4
+    split = frame.copy()
+    split.loc[5, "location"] = "On or near Elsewhere"  # one row of a point with another street ...
+    split.loc[7, "lsoa_name"] = None  # ... and one missing
+    for rows in (frame, split):
+        got, ref = point_groups(rows, cols, x, y), _point_groups_reference(rows, cols, x, y)
+        assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    assert len(point_groups(split, cols, x, y)[1]) > len(plain[1])

@@ -33,6 +33,19 @@ def transformer(src_crs, dst_crs) -> Transformer:
     return cache[key]
 
 
+def point_bit_groups(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group coordinate pairs that are the same bit for bit: ``(group of each pair, first
+    pair of each group)``, with hash tables (pandas' ``factorize`` on the float bits), not a
+    sort. Grouping by the bits, every pair of a group is the very same input, so projecting
+    each group's first pair gives what projecting every pair does."""
+    cx, _ = pd.factorize(np.ascontiguousarray(x, dtype=float).view(np.int64))
+    cy, uy = pd.factorize(np.ascontiguousarray(y, dtype=float).view(np.int64))
+    group, uniq = pd.factorize(cx.astype(np.int64) * len(uy) + cy)
+    first = np.empty(len(uniq), dtype=np.int64)
+    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)  # the lowest pair of each group
+    return group, first
+
+
 def locate(x: np.ndarray, y: np.ndarray, src_crs, dst_crs, area) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Project coordinates and classify each row mapped / no_location / outside_area."""
     have = np.isfinite(x) & np.isfinite(y)
@@ -46,11 +59,11 @@ def locate(x: np.ndarray, y: np.ndarray, src_crs, dst_crs, area) -> tuple[np.nda
     # distinct point once (the same numbers, element by element) and give every row its point's result
     inverse = None
     if len(xh) > 10_000:
-        pts, inverse = np.unique(xh + 1j * yh, return_inverse=True)
-        if len(pts) > len(xh) // 4:  # mostly distinct (e.g. exact call locations): project all
+        inverse, first = point_bit_groups(xh, yh)
+        if len(first) > len(xh) // 4:  # mostly distinct (e.g. exact call locations): project all
             inverse = None
         else:
-            xh, yh = pts.real.copy(), pts.imag.copy()
+            xh, yh = xh[first], yh[first]
     PX, PY = transformer(src_crs, dst_crs).transform(xh, yh)
     PX, PY = np.asarray(PX, dtype=float), np.asarray(PY, dtype=float)
     outside = None

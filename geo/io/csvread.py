@@ -79,14 +79,35 @@ def _valid_utf8(raw: bytes) -> bool:
     return True
 
 
-def first_csv_line(path_name: str, raw: bytes) -> str:
-    """Check the whole file is UTF-8 text; return its header line (without BOM)."""
-    if raw and not raw.isspace() and _valid_utf8(raw):
-        text = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw  # ASCII checks on the bytes: same answers
-    else:
-        text = _sniff_text(path_name, raw)  # validates every byte (and raises); the text itself is dropped
-    nl, cr = ("\n", "\r") if isinstance(text, str) else (b"\n", b"\r")
+def check_utf8(path_name: str, raw: bytes) -> None:
+    """Refuse a file that is empty or not UTF-8 text, naming the first bad byte's line."""
+    if not (raw and not raw.isspace() and _valid_utf8(raw)):
+        _sniff_text(path_name, raw)  # validates every byte (and raises)
+
+
+def first_csv_line(path_name: str, raw: bytes, *, whole: bool = True) -> str:
+    """Check the file is UTF-8 text; return its header line (without BOM).
+
+    ``whole=False`` checks the header line's bytes only, for a caller that reads the rest
+    with :func:`read_csv_bytes` (Arrow's reader refuses invalid UTF-8 in any cell, and the
+    whole-file check then words the error) and calls :func:`check_utf8` itself before
+    refusing or skipping the file for another reason, so every file gets the message it got
+    with the whole check here. Any other check (an old-Mac file) runs the whole check first.
+    """
+    if whole:
+        check_utf8(path_name, raw)
+    elif not raw or raw.isspace():
+        _sniff_text(path_name, raw)  # the empty-file message
+    text = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw  # ASCII checks on the bytes: same answers
+    nl, cr = b"\n", b"\r"
+    if not whole:
+        try:
+            (text[: text.find(nl)] if nl in text else text).decode("utf-8")
+        except UnicodeDecodeError:
+            _sniff_text(path_name, raw)  # the header's bad byte is the file's first: the same message
     if nl not in text and cr in text.rstrip(cr):
+        if not whole:
+            check_utf8(path_name, raw)  # a file both not UTF-8 and old-Mac is refused as not UTF-8
         raise GeoInputError(
             "The file's lines end with a carriage return only (old Mac line endings), so it reads as one line",
             where=f"{path_name}, line 1",
@@ -94,9 +115,7 @@ def first_csv_line(path_name: str, raw: bytes) -> str:
                 "to LF or CRLF (e.g. in Notepad++: Edit > EOL Conversion)",
         )
     first = text[: text.find(nl)] if nl in text else text
-    if isinstance(first, bytes):
-        first = first.decode("utf-8")
-    return first.strip("\r")
+    return first.decode("utf-8").strip("\r")
 
 
 def _physical_lines(text: str, n_rows: int) -> np.ndarray | None:
@@ -129,15 +148,18 @@ def _attach_lines(df: pd.DataFrame, raw: bytes) -> pd.DataFrame:
 def read_csv_bytes(path_name: str, raw: bytes, *, checked: bool = False) -> pd.DataFrame:
     """Parse UTF-8 CSV bytes as strings (fast path: Arrow's multi-threaded reader).
 
-    ``checked`` says the caller has already validated the encoding and delimiter.
+    ``checked`` says the caller has already checked the delimiter and the header line
+    (:func:`first_csv_line`). Arrow's reader refuses invalid UTF-8 in any cell (every column
+    is read as text), so when it fails the whole file's encoding is checked first (the
+    message names the bad byte's line), then the C parser finds the line and words the message.
     """
     if not checked:
         check_delimiter(path_name, first_csv_line(path_name, raw))
     body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
     try:
         df = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, engine="pyarrow")
-    except Exception:  # let the C parser find the line and word the message
-        return _attach_lines(_read_csv_text(path_name, raw.decode("utf-8-sig")), raw)
+    except Exception:  # not UTF-8 (raises here), or let the C parser find the line and word the message
+        return _attach_lines(_read_csv_text(path_name, _sniff_text(path_name, raw)), raw)
     return _attach_lines(df, raw)
 
 
@@ -168,6 +190,36 @@ def _read_csv_text(path_name: str, text: str) -> pd.DataFrame:
         ) from None
 
 
+def _arrow_content_uids(df: pd.DataFrame, prefix: str) -> np.ndarray | None:
+    """:func:`content_uids` of text columns with no missing value, built in Arrow: the key is
+    the columns joined by ``\x1f`` (what ``str.cat`` gives for such columns), the repeat
+    number counted over the key's factorised codes (the same groups as grouping by the text);
+    ``None`` for any other column, which takes the general route."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    arrays = []
+    for c in df.columns:
+        if not isinstance(df[c].dtype, pd.StringDtype):
+            return None
+        try:
+            a = pa.array(df[c].array)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+            return None
+        if isinstance(a, pa.ChunkedArray):
+            a = a.combine_chunks()
+        if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)) or a.null_count:
+            return None
+        arrays.append(a.cast(pa.large_string()))
+    sep = lambda t: pa.scalar(t, pa.large_string())  # noqa: E731
+    key = pc.binary_join_element_wise(*arrays, sep("\x1f")) if len(arrays) > 1 else arrays[0]
+    codes, _ = pd.factorize(pd.array(key, dtype="str"))
+    occurrence = pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy()
+    data = pc.binary_join_element_wise(key, pa.array(occurrence).cast(pa.large_string()), sep("\x1e"))
+    sha1 = hashlib.sha1
+    return np.array([prefix + h.hexdigest() for h in map(sha1, data.cast(pa.large_binary()).to_pylist())],
+                    dtype=object)
+
+
 def content_uids(df: pd.DataFrame, prefix: str) -> np.ndarray:
     """Stable row identities from content, for rows that carry no id.
 
@@ -178,6 +230,9 @@ def content_uids(df: pd.DataFrame, prefix: str) -> np.ndarray:
     """
     if df.empty:
         return np.array([], dtype=object)
+    fast = _arrow_content_uids(df, prefix)
+    if fast is not None:
+        return fast
     cols = [df[c].astype(str) for c in df.columns]
     key = cols[0].str.cat(cols[1:], sep="\x1f") if len(cols) > 1 else cols[0]
     occurrence = key.groupby(key, sort=False).cumcount().to_numpy()

@@ -19,6 +19,7 @@ from .csvread import (
     UK_LONLAT_BOX,
     check_archive,
     check_delimiter,
+    check_utf8,
     content_uids,
     first_csv_line,
     read_csv_bytes,
@@ -133,11 +134,16 @@ def read_police_uk(path, *, crs: str = "EPSG:27700", area=None, points: bool = T
     frames = []
     single = _count_sources(path) == 1
     for name, raw in _iter_police_uk_sources(path):
-        first_line = first_csv_line(name, raw)
+        # the header's bytes are checked here, the rest by Arrow's reader (see read_csv_bytes);
+        # a file refused or skipped before that is checked whole first, as it always was
+        first_line = first_csv_line(name, raw, whole=False)
+        if "," not in first_line:
+            check_utf8(name, raw)
         check_delimiter(name, first_line)
         header = next(csv.reader([first_line]), [])
         kind = _police_uk_kind(header)
         if kind != "street":
+            check_utf8(name, raw)
             what = {
                 "outcomes": "a police.uk outcomes file (it has 'Outcome type' and no 'Crime type')",
                 "stop-and-search": "a police.uk stop-and-search file, not street-level crime",

@@ -137,17 +137,44 @@ def point_groups(rows: pd.DataFrame, cols: list[str], x: np.ndarray, y: np.ndarr
     if n < 1000 or not all(isinstance(rows[c].dtype, pd.StringDtype) for c in cols):
         return None  # (an object column may hold 1 and 1.0, equal to factorize, stored differently)
     key = np.zeros(n, dtype=np.int64)
-    for part in [np.ascontiguousarray(x, dtype=float).view(np.int64),
-                 np.ascontiguousarray(y, dtype=float).view(np.int64), *(rows[c] for c in cols)]:
+    first = None
+    for i, part in enumerate([np.ascontiguousarray(x, dtype=float).view(np.int64),
+                              np.ascontiguousarray(y, dtype=float).view(np.int64), *(rows[c] for c in cols)]):
+        if i >= 2:  # text: a column with one value in each group so far (a point's street and LSOA)
+            first = _lowest_row(key, len(groups)) if first is None else first  # splits nothing:
+            if same_within(part, first[key]):  # the same groups, numbered the same, as combining it
+                continue
+            first = None
         codes, uniques = pd.factorize(part, use_na_sentinel=True)
         # combine with the groups so far, then renumber (keeps the key below n * (k + 1))
         key = key * (len(uniques) + 1) + (codes.astype(np.int64) + 1)
         key, groups = pd.factorize(key)
         if len(groups) > n // 4:
             return None
-    first = np.zeros(len(groups), dtype=np.int64)
-    first[key[::-1]] = np.arange(n - 1, -1, -1)  # the lowest row of each group wins
-    return key, first
+    return key, _lowest_row(key, len(groups))
+
+
+def _lowest_row(key: np.ndarray, k: int) -> np.ndarray:
+    """The first (lowest) row of each of the ``k`` groups numbered in ``key``."""
+    first = np.zeros(k, dtype=np.int64)
+    first[key[::-1]] = np.arange(len(key) - 1, -1, -1)  # the lowest row of each group wins
+    return first
+
+
+def same_within(col: pd.Series, rep: np.ndarray) -> bool:
+    """Whether every value of the text column ``col`` equals the value at row ``rep`` of its
+    row (its group's first row): exactly, with missing equal only to missing (as factorising
+    with a missing sentinel compares)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        a = pa.array(col.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return False
+    b = a.take(pa.array(rep))
+    if not pc.all(pc.equal(a.is_null(), b.is_null())).as_py():
+        return False
+    return bool(pc.all(pc.equal(a, b).fill_null(True)).as_py())
 
 
 def insert_many(c, head: str, row: str, columns: list[list], tail: str = "") -> None:
@@ -219,7 +246,11 @@ def bindable(col: pd.Series):
     """A function giving a slice of ``col`` as a list of Python values for SQLite.
 
     Repetitive text (month, category, force, LSOA, ...) is factorised once, so a slice is
-    a list of references to a few shared strings rather than a million new ones.
+    a list of references to a few shared strings rather than a million new ones. The
+    factorising waits for the first slice asked for: a column that follows the map point
+    is bound per point (:func:`insert_by_point`), so its million-row getter is never
+    called. A column holding one value in every row (or none) says so in ``literal``
+    without factorising (the same answer: every value equal to the first, none missing).
     """
     if col.dtype.kind in "fiub":
         vals = col.to_numpy()
@@ -227,13 +258,22 @@ def bindable(col: pd.Series):
     head = col.iloc[:2000]
     if head.nunique() > len(head) // 4:  # ids, addresses: nothing to share
         return lambda a, b: col.iloc[a:b].tolist()
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    if len(uniques) > len(col) // 4:
-        return lambda a, b: col.iloc[a:b].tolist()
-    lookup = np.append(np.asarray(uniques, dtype=object), None)  # code -1 (missing) -> None
-    getter = lambda a, b: lookup[codes[a:b]].tolist()  # noqa: E731
-    if len(uniques) == 0 or (len(uniques) == 1 and not (codes < 0).any()):
-        getter.literal = sql_literal(lookup[0] if len(uniques) else None)
+    made: list = []
+
+    def getter(a, b):
+        if not made:
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            if len(uniques) > len(col) // 4:
+                made.append(lambda a, b: col.iloc[a:b].tolist())
+            else:
+                lookup = np.append(np.asarray(uniques, dtype=object), None)  # code -1 (missing) -> None
+                made.append(lambda a, b: lookup[codes[a:b]].tolist())
+        return made[0](a, b)
+    missing = col.isna().to_numpy()
+    if missing.all():  # no value at all (factorised: no uniques)
+        getter.literal = sql_literal(None)
+    elif not missing.any() and 1 <= len(col) // 4 and bool((col == col.iloc[0]).all()):
+        getter.literal = sql_literal(col.iloc[0])
     return getter
 
 

@@ -218,10 +218,12 @@ def _utf8_array(uids):
 
 
 def first_of_each(keys: np.ndarray) -> np.ndarray:
-    """Boolean mask: True at the first occurrence of each key (repeats within one import)."""
-    first = np.zeros(len(keys), dtype=bool)
-    first[np.unique(keys, return_index=True)[1]] = True
-    return first
+    """Boolean mask: True at the first occurrence of each key (repeats within one import).
+
+    A hash table (pandas' ``duplicated``), not a sort: the same mask as marking the index
+    ``np.unique(keys, return_index=True)`` returns, in a third of the time on a million keys.
+    """
+    return ~pd.Series(np.asarray(keys)).duplicated(keep="first").to_numpy()
 
 
 def now_text() -> str:
