@@ -38,10 +38,11 @@ def coverage(incidents, bcus, windows):
         key = per.astype(str)
         want = ["0", "1"]
     sel = per >= 0
+    x, y, key = x[sel], y[sel], key[sel]   # only the windows' rows are looked up in each BCU
     covered, notes = set(), []
     missing_by_force: dict[str, set] = {}
     for geom, code, name, force in zip(bcus.geometry.values, bcus["code"], bcus["name"], bcus["force"]):
-        inside = points_inside(geom, x, y) & sel
+        inside = points_inside(geom, x, y)
         have = set(key[inside])
         lack = [m for m in want if m not in have]
         if not lack:
