@@ -227,9 +227,7 @@ def show_verdict(res):
                                        "After": sens["after"].map(_r), "Change vs control": sens["estimate"].map(
                                            lambda x: _r(x, 1)), "p": sens["p"].map(lambda x: _r(x, 3)),
                                        "Status": sens["status"], "Reading": sens["reading"]}), hide_index=True)
-    if still_computing(res, "checks"):
-        pass
-    elif res.checks:
+    if not still_computing(res, "checks") and res.checks:
         with st.expander("Checks: monthly harm before the operation, placebo dates, a placebo crime type and "
                          "the same months a year earlier"):
             pt = res.checks["pre_trend"]
@@ -256,9 +254,7 @@ def show_verdict(res):
                 if series is not None and len(series):
                     st.line_chart(series.set_index("month")[["target", "synthetic"]].rename(
                         columns={"target": "Target", "synthetic": "Synthetic comparison"}), height=220)
-    if still_computing(res, "temporal"):
-        pass
-    elif res.temporal is not None:
+    if not still_computing(res, "temporal") and res.temporal is not None:
         with st.expander("When: day of week and time of day (temporal displacement)"):
             tem = res.temporal
             fr = tem.frame()
