@@ -19,8 +19,8 @@ Each timed row also prints the median bytes the browser received over Streamlit'
 Results analysis (``--only results``, target 5 s): the analyst opens Operations, picks each
 demo operation in "Analyse operation" and waits until the verdict and the results map are
 drawn ("verdict": the page shows the verdict stage, the supporting sections may still be computing)
-and until the whole analysis is on the page ("everything"); then the other operation and back again; then the same after a server restart on the
-same workspace (the finished analyses are kept in it: loaded, not computed). Partner briefing (``--only briefing``,
+and until the whole analysis is on the page ("everything"); then the other operation and back again;
+then the same after a server restart on the same workspace (the finished analyses are kept in it: loaded, not computed). Partner briefing (``--only briefing``,
 target 5 s): a partner signs in, opens Briefings, presses "Prepare briefing" for a BCU and
 waits until the briefing and its PDF/HTML downloads are on the page; then a ward.
 
