@@ -8,6 +8,11 @@ in its register when it opens (:func:`dashboard.data.prefetch_analyses`), and
 scope key)``: roles never share a result. A finished analysis is also kept in the workspace
 (:func:`geo.services.analyse_operation`, ``stored``), so a new server or session loads it
 (a fraction of a second) instead of computing it again.
+
+An analysis answers in two stages: the verdict (the calibrated tests) as soon as it is ready
+(:meth:`Analyses.early`, kept in ``verdicts``), then the complete result (the supporting
+sections: power, checks, synthetic comparison, ...; :meth:`Analyses.result`), from the same
+run: nothing is computed twice.
 """
 from __future__ import annotations
 
@@ -26,9 +31,11 @@ class Analyses:
 
         import geo.displacement  # noqa: F401  imported here, before two threads could import it at once
         import geo.grid  # noqa: F401  (an alias module: a second thread importing it mid-way gets the stub)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # re-entrant: a job's done-callback may run inside job()
         self.reading = threading.Lock()
         self.jobs: OrderedDict = OrderedDict()    # key -> Future
+        self.verdicts: dict = {}                  # key -> the verdict stage of a job still running
+        self.changed = threading.Condition(self.lock)  # a verdict stage or a job finished
         self.frames: OrderedDict = OrderedDict()  # (path, version, layer) -> incidents frame
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geo-results")
         self.on_saved = on_saved  # (path, before, after): a stored analysis changed no data
@@ -60,7 +67,17 @@ class Analyses:
         return services.analyse_operation(path, op_id, user=role_key, before=before, after=after, layer=layer,
                                           buffer_m=buffer_m, control=control, control_units=list(units) or None,
                                           incidents=lambda: self.frame(path, version, layer, role_key),
-                                          on_saved=saved)
+                                          on_saved=saved, on_verdict=lambda partial: self._verdict(key, partial))
+
+    def _verdict(self, key: tuple, partial) -> None:
+        with self.changed:
+            self.verdicts[key] = partial
+            self.changed.notify_all()
+
+    def _finished(self, key: tuple) -> None:
+        with self.changed:
+            self.verdicts.pop(key, None)
+            self.changed.notify_all()
 
     def job(self, key: tuple, *, now: bool = False):
         """The future of analysis ``key`` (submitted if new) and whether the caller must run it: with
@@ -71,22 +88,47 @@ class Analyses:
             fut = self.jobs.get(key)
             if fut is None:
                 fut = self.jobs[key] = self.pool.submit(self.run, key)
+                fut.add_done_callback(lambda _f: self._finished(key))
                 while len(self.jobs) > self.KEEP:
-                    self.jobs.popitem(last=False)
+                    old, _ = self.jobs.popitem(last=False)
+                    self.verdicts.pop(old, None)
             if now and not fut.done() and fut.cancel():
                 fut = self.jobs[key] = Future()
+                fut.add_done_callback(lambda _f: self._finished(key))
                 fut.set_running_or_notify_cancel()
                 return fut, True
             return fut, False
+
+    def early(self, key: tuple):
+        """Analysis ``key`` as soon as its verdict is ready: the complete result if it is done, else
+        the verdict stage (``pending`` names what is still computing; ask :meth:`done` and then
+        :meth:`result`). A job still queued behind others starts at once in a thread of its own."""
+        import threading
+        fut, mine = self.job(key, now=True)
+        if mine:
+            threading.Thread(target=self._run_into, args=(key, fut), name="geo-results-now", daemon=True).start()
+        with self.changed:
+            self.changed.wait_for(lambda: fut.done() or key in self.verdicts)
+            partial = None if fut.done() else self.verdicts.get(key)
+        return self.result(key) if partial is None else partial
+
+    def done(self, key: tuple) -> bool:
+        """Whether analysis ``key`` has finished (or failed): :meth:`result` then answers at once."""
+        with self.lock:
+            fut = self.jobs.get(key)
+        return fut is None or fut.done()
+
+    def _run_into(self, key: tuple, fut) -> None:
+        try:
+            fut.set_result(self.run(key))
+        except BaseException as err:  # kept like the background's (raised by result)
+            fut.set_exception(err)
 
     def result(self, key: tuple):
         """Analysis ``key``: its finished result, or run now (here, if it has not started in the background)."""
         fut, mine = self.job(key, now=True)
         if mine:
-            try:
-                fut.set_result(self.run(key))
-            except BaseException as err:  # kept like the background's (raised below)
-                fut.set_exception(err)
+            self._run_into(key, fut)
         try:
             return fut.result()
         except BaseException:

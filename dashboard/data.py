@@ -407,14 +407,25 @@ def analyse_in_background(path, op_ids=None, *, user=None) -> None:
 
 
 def displacement(path: str, version: float, op_id: str, *, before=None, after=None, layer=None,
-                 buffer_m=None, control: str = "bcu", control_units: tuple = (), user=None):
+                 buffer_m=None, control: str = "bcu", control_units: tuple = (), user=None, early: bool = False):
     """Results analysis of one operation (:func:`geo.services.analyse_operation`), cached.
 
     Checked first, uncached, by :func:`check_analysis` (refusals are audited with the user).
     The result is shared read-only between sessions of the same scope: never modify it.
+    ``early``: return the verdict stage as soon as it is ready if the complete result is not
+    (its ``pending`` is then not empty: ask :func:`displacement_done` and call again).
     """
     key = check_analysis(path, version, op_id, tuple(control_units), user=user)
-    return _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units), key)
+    return _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units), key,
+                         early=early)
+
+
+def displacement_done(path: str, version: float, op_id: str, *, before=None, after=None, layer=None,
+                      buffer_m=None, control: str = "bcu", control_units: tuple = (), user=None) -> bool:
+    """Whether the analysis :func:`displacement` returned early for the signed-in user (or ``user``)
+    has finished. Only a flag: the next :func:`displacement` call, checked again, returns the result."""
+    return _analyses().done(_analysis_key(path, version, op_id, before, after, layer, buffer_m, control,
+                                          tuple(control_units), user_key(user)))
 
 
 def check_analysis(path: str, version: float, op_id: str, control_units: tuple = (), *, user=None) -> tuple:
@@ -424,13 +435,14 @@ def check_analysis(path: str, version: float, op_id: str, control_units: tuple =
 
 
 def _displacement(path: str, version: float, op_id: str, before, after, layer, buffer_m, control: str,
-                  control_units: tuple, role_key: tuple, *, spinner: bool = True):
+                  control_units: tuple, role_key: tuple, *, spinner: bool = True, early: bool = False):
     pool = _analyses()
     key = _analysis_key(path, version, op_id, before, after, layer, buffer_m, control, control_units, role_key)
+    get = pool.early if early else pool.result
     if not spinner or pool.job(key)[0].done():
-        return pool.result(key)
+        return get(key)
     with st.spinner("Analysing the operation…"):
-        return pool.result(key)
+        return get(key)
 
 
 def displacement_report(path: str, version: float, op_id: str, before=None, after=None, layer=None,

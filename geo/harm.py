@@ -101,7 +101,11 @@ def validate_weights(table: pd.DataFrame) -> pd.DataFrame:
 def weights_for(categories: pd.Series, table: pd.DataFrame) -> np.ndarray:
     """Harm weight per row; categories missing from the table get :data:`DEFAULT_WEIGHT`."""
     lookup = dict(zip(table["category"], table["weight"]))
-    return categories.map(lookup).fillna(DEFAULT_WEIGHT).to_numpy(dtype=float)
+    # each distinct category looked up once (a force has a few hundred thousand rows, a dozen categories)
+    codes, uniq = pd.factorize(categories)
+    per = np.append(pd.Series(uniq, dtype=object).map(lookup).fillna(DEFAULT_WEIGHT).to_numpy(dtype=float),
+                    DEFAULT_WEIGHT)   # code -1 (missing category): the default, as map + fillna gives
+    return per[codes]
 
 
 def missing_categories(categories, table: pd.DataFrame) -> list[str]:
@@ -113,10 +117,16 @@ def is_drug_related_call(category: pd.Series, subcategory: pd.Series | None = No
                          keywords=settings.drug_call_keywords) -> np.ndarray:
     """True for calls whose category or description names drugs (keywords in settings)."""
     pattern = "|".join(keywords)
-    hit = category.fillna("").str.upper().str.contains(pattern, regex=True)
+
+    def named(col: pd.Series) -> np.ndarray:   # each distinct text tested once, missing as ""
+        codes, uniq = pd.factorize(col)
+        words = pd.Series(np.append(np.asarray(uniq, dtype=object), ""), dtype=object)
+        return words.str.upper().str.contains(pattern, regex=True).to_numpy(dtype=bool)[codes]
+
+    hit = named(category)
     if subcategory is not None:
-        hit |= subcategory.fillna("").str.upper().str.contains(pattern, regex=True)
-    return hit.to_numpy()
+        hit = hit | named(subcategory)
+    return hit
 
 
 def in_basket(incidents: pd.DataFrame, basket=settings.drug_market_basket) -> np.ndarray:

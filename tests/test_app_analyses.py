@@ -76,3 +76,52 @@ def test_only_the_last_analyses_are_kept():
     for i in range(pool.KEEP + 3):
         pool.result(key(f"op{i}"))
     assert len(pool.jobs) == pool.KEEP and key("op0") not in pool.jobs and key(f"op{pool.KEEP + 2}") in pool.jobs
+
+
+class Staged(Analyses):
+    """``run`` hands over its verdict stage, then waits for ``rest`` before finishing (as
+    :func:`geo.services.analyse_operation` does with ``on_verdict``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rest, self.gate = threading.Event(), threading.Event()
+        self.threads: list[str] = []
+
+    def run(self, key):
+        if key[2] == "blocker":
+            return self.gate.wait(10)
+        self.threads.append(threading.current_thread().name)
+        self._verdict(key, {"op": key[2], "pending": ("checks",)})
+        self.rest.wait(10)
+        return {"op": key[2], "pending": ()}
+
+
+def test_early_gives_the_verdict_stage_then_the_whole_result():
+    pool = Staged()
+    pool.job(key("blocker"))                    # the background is busy with another operation
+    early = pool.early(key("central"))
+    assert early == {"op": "central", "pending": ("checks",)}
+    assert not pool.done(key("central"))
+    assert pool.threads == ["geo-results-now"]   # picked while queued: its own thread, not the asking one
+    pool.rest.set()
+    pool.gate.set()
+    whole = pool.result(key("central"))
+    assert whole == {"op": "central", "pending": ()} and pool.done(key("central"))
+    assert pool.early(key("central")) is whole and key("central") not in pool.verdicts
+
+
+def test_early_waits_for_a_verdict_stage_already_under_way_in_the_background():
+    pool = Staged()
+    fut, _ = pool.job(key("beighton"))          # prefetched: the background thread runs it
+    assert pool.early(key("beighton"))["pending"] == ("checks",)
+    assert pool.threads[0].startswith("geo-results") and pool.threads[0] != "geo-results-now"
+    pool.rest.set()
+    assert fut.result(5)["pending"] == () and pool.result(key("beighton")) is fut.result()
+
+
+def test_early_raises_a_failure_like_result():
+    pool = Recorder()
+    pool.gate.set()
+    with pytest.raises(ValueError, match="no data"):
+        pool.early(key("broken"))
+    assert key("broken") not in pool.jobs and pool.done(key("broken"))

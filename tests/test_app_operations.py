@@ -39,6 +39,18 @@ def page(workspace: Path, monkeypatch) -> AppTest:
     return at
 
 
+def complete(at: AppTest, *, tries: int = 240) -> AppTest:
+    """Rerun ``at`` until the page shows the whole analysis, not its verdict stage (the page polls
+    with a fragment in a browser; AppTest does not run timers)."""
+    import time
+    for _ in range(tries):
+        if not any("Still computing" in e.value for e in (*at.info, *at.caption)):
+            return at
+        time.sleep(0.5)
+        at.run()
+    raise AssertionError("the analysis did not complete")
+
+
 def _fmt(x, d=0):
     return f"{x:,.{d}f}"
 
@@ -50,6 +62,8 @@ def test_pick_a_demo_operation_and_see_geos_verdict_and_numbers(workspaces, monk
     box = at.selectbox(key="res_op")
     assert box.options == ["Op Central (demo)", "Op Beighton (demo)"]
     box.set_value("demo-sy-beighton").run()
+    assert not at.exception, at.exception
+    complete(at)
     assert not at.exception, at.exception
 
     ws = Workspace.open(sy)
@@ -93,6 +107,7 @@ def test_portland_week_uses_day_windows(workspaces, monkeypatch):
     assert at.selectbox(key="res_op").options == ["Op Old Town (demo)"]
     at.selectbox(key="res_op").set_value("demo-pdx-oldtown").run()
     assert not at.exception, at.exception
+    complete(at)
     assert any("8 Aug 2016 – 14 Aug 2016" in c.value and "day windows" in c.value for c in at.caption)
     tem = next(d.value for d in at.dataframe if "Distribution" in d.value.columns)   # temporal displacement
     hours = tem[(tem["Area"] == "Target") & (tem["Distribution"] == "time of day")]
@@ -124,3 +139,41 @@ def test_portland_units_are_named_not_repeated(workspaces, monkeypatch):
     at.radio(key="ops_new_kind").set_value("unit").run()
     shown = at.selectbox(key="ops_new_unit").options  # the labels shown, as the browser gets them
     assert shown and all(s.startswith("Neighbourhood ") for s in shown), shown[:5]  # not "711 (711)"
+
+
+def test_the_verdict_shows_first_and_the_rest_fills_in(demo_workspaces, tmp_path, monkeypatch):
+    """The verdict stage is on the page while the supporting sections compute (held here until the
+    test lets them go), with a "still computing" note where they go; then the whole analysis."""
+    import threading
+
+    import geo.displacement.analysis as analysis
+    sy = tmp_path / "south-yorkshire.gpkg"
+    shutil.copy(demo_workspaces["south-yorkshire"], sy)   # a fresh copy: nothing analysed or stored yet
+    gate, real = threading.Event(), analysis.planted_power
+
+    def held(*args, **kwargs):
+        gate.wait(120)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "planted_power", held)
+    try:
+        at = page(sy, monkeypatch).run()
+        at.selectbox(key="res_op").set_value("demo-sy-beighton").run()
+        assert not at.exception, at.exception
+        shown = [e.value for e in (*at.success, *at.warning, *at.info)]
+        assert any(s.startswith("NO EVIDENCE: " + md("Displacement: no evidence")) and
+                   md("power to detect a 50% move: still computing") in s or
+                   s.startswith("EVIDENCE: " + md("Displacement:")) for s in shown)
+        assert any(s.startswith(("NO EVIDENCE: ", "EVIDENCE: ")) and md("Harm: drug-market harm") in s for s in shown)
+        assert any(s.startswith("Verdict ready. Still computing: the power") for s in shown)
+        assert "Target drug-market harm, before → after" in [m.label for m in at.metric]
+        captions = [c.value for c in at.caption]
+        assert any("Still computing the buffer-width sensitivity" in c for c in captions)
+        assert not any(m.value.startswith("**Seasonality**") for m in at.markdown)   # not there yet
+    finally:
+        gate.set()
+    complete(at)
+    assert not at.exception, at.exception
+    shown = [e.value for e in (*at.success, *at.warning, *at.info)]
+    assert not any("still computing" in s.lower() for s in shown)
+    assert any(m.value.startswith("**Seasonality**") for m in at.markdown)

@@ -185,3 +185,25 @@ def test_window_periods_per_distinct_value_equal_the_row_by_row_comparison(resol
     got = periods(inc, w)
     assert got.dtype == want.dtype and np.array_equal(got, want)
     assert set(np.unique(got)) == {-1, 0, 1}
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "str"])
+def test_harm_weights_and_drug_calls_per_distinct_category_equal_the_row_by_row_lookup(dtype):
+    """``harm.weights_for`` and ``harm.is_drug_related_call`` look each distinct category up once:
+    the same values as mapping every row (missing categories included)."""
+    from geo import harm
+    from geo.settings import settings
+    rng = np.random.default_rng(3)
+    words = ["Drugs", "Robbery", "Possession of weapons", "drug dealing call", "Other theft", None, "", "DRUGS"]
+    cat = pd.Series(rng.choice(np.array(words, dtype=object), 5000), dtype=dtype)
+    sub = pd.Series(rng.choice(np.array(["", None, "crack house", "noise"], dtype=object), 5000), dtype=dtype)
+    table = pd.DataFrame({"category": ["Drugs", "Robbery", "Other theft"], "weight": [10.0, 365.0, np.nan]})
+    lookup = dict(zip(table["category"], table["weight"]))
+    slow = cat.map(lookup).fillna(harm.DEFAULT_WEIGHT).to_numpy(dtype=float)
+    fast = harm.weights_for(cat, table)
+    assert fast.dtype == slow.dtype and np.array_equal(fast, slow)
+    pattern = "|".join(settings.drug_call_keywords)
+    slow = cat.fillna("").str.upper().str.contains(pattern, regex=True)
+    slow = (slow | sub.fillna("").str.upper().str.contains(pattern, regex=True)).to_numpy()
+    fast = harm.is_drug_related_call(cat, sub)
+    assert np.array_equal(fast.astype(bool), slow.astype(bool)) and fast.any() and not fast.all()

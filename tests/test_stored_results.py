@@ -102,6 +102,35 @@ def test_a_stored_analysis_has_the_numbers_of_one_computed_now(sy):
         assert res.areas.target.equals(fresh.areas.target)
 
 
+def test_the_verdict_stage_then_the_rest_equal_the_one_shot_analysis_and_only_the_whole_is_stored(sy):
+    """``on_verdict`` hands over the verdict stage of the same run: its calibrated tests are the whole
+    result's to the bit, the whole result equals one computed without the callback, and the
+    workspace keeps the whole result only (loaded whole, with no verdict stage, next time)."""
+    opts = {"n_placebos": 40, "incidents": services.analysis_incidents(sy, user=ANALYST)}
+    stages = []
+    whole = services.analyse_operation(sy, "demo-sy-beighton", user=ANALYST, on_verdict=stages.append, **opts)
+    one_shot = services.analyse_operation(sy, "demo-sy-beighton", user=ANALYST, stored=False, **opts)
+    _same(whole, one_shot, "result")
+    (early,) = stages
+    assert whole.pending == () and early.pending == ("power", "cross", "migration", "sensitivity", "checks")
+    assert early.cross is None and early.migration is None and early.sensitivity is None and early.checks is None
+    assert early.assessment.power is None and whole.assessment.power is not None
+    _same(early.assessment, dataclasses.replace(whole.assessment, power=None, power50=early.assessment.power50),
+          "assessment")
+    for part in ("table", "types", "catchment", "areas", "windows", "caveats", "operation", "crs", "layer"):
+        _same(getattr(early, part), getattr(whole, part), part)
+    harm, disp, diff, act = early.summary.clauses
+    assert (harm, diff, act) == (whole.summary.clauses[0], *whole.summary.clauses[2:])
+    _same(dataclasses.replace(disp, text=""), dataclasses.replace(whole.summary.clauses[1], text=""), "displacement")
+    if disp.status == "no evidence":
+        assert "power to detect a 50% move: still computing" in disp.text
+        assert disp.text.replace("still computing", "") != whole.summary.clauses[1].text
+    stages.clear()
+    loaded = services.analyse_operation(sy, "demo-sy-beighton", user=ANALYST, on_verdict=stages.append, **opts)
+    assert stages == [] and loaded.pending == () and loaded is not whole
+    _same(loaded, whole, "stored")
+
+
 def _same(x, y, where: str) -> None:
     """``x`` and ``y`` hold the same values to the last bit (NaN equal to NaN), walking dataclasses,
     mappings, sequences, arrays, frames and geometries."""

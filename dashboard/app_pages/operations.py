@@ -108,7 +108,8 @@ def results_section():
                 return
     opts = dict(before=before, after=after, layer=layer, buffer_m=buffer_m, control=control, control_units=units)
     try:
-        res = data.displacement(key, ver, op_id, **opts)
+        # the verdict as soon as it is ready; the supporting sections follow on the same page
+        res = data.displacement(key, ver, op_id, early=True, **opts)
     except (GeoInputError, AccessDenied) as err:
         st.error(safe.md(err))
         return
@@ -116,6 +117,8 @@ def results_section():
     st.caption(safe.md(f"{op.name}: before {w.label('before')}, operation {w.label('operation')}, after "
                        f"{w.label('after')} ({w.resolution} windows). Buffer: {res.areas.buffer_rule}. Control: "
                        f"{res.areas.control_rule}."))
+    if res.pending:
+        wait_for_the_rest(op_id, opts, res.pending)
     show_verdict(res)
     draw_results_map(res)
     data.audit_once("viewed operation results", op.name)
@@ -130,11 +133,11 @@ def results_section():
     with st.expander("All measures (per crime type, counts and harm)"):
         ui.table(res.table, names=area_names)
     st.markdown("**Across boundaries, equal-area design** (Poisson, not calibrated: read the verdict above)")
-    if len(res.cross):
+    if not still_computing(res, "cross") and len(res.cross):
         ui.table(pd.DataFrame(res.cross.drop(columns="geometry"))[
             ["level", "name", "force", "status", "before", "after", "estimate", "harm_estimate", "p", "p_holm",
              "reading"]], names=area_names)
-    mv = res.migration.moves
+    mv = res.migration.moves if res.migration is not None else ()
     if len(mv):
         st.markdown("**Hot spot moves** (descriptive only: Gi* hot spots before and after flicker from month to "
                     "month, so a move is not a test)")
@@ -156,6 +159,31 @@ def results_section():
     d2.download_button("Download the tables (CSV)", lambda: data.displacement_report(*report_of, user=user)[1],
                        file_name=f"{stem}-results.csv", mime="text/csv",
                        key="res_dl_csv", on_click=data.audit, args=("downloaded results tables", op.name))
+
+
+PENDING = {"power": "the power to detect a 50% move", "cross": "the across-boundaries table",
+           "migration": "the hot spot moves", "sensitivity": "the buffer-width sensitivity",
+           "checks": "the checks (pre-trend, placebo dates and crime type, a year earlier, synthetic comparison)",
+           "temporal": "day of week and time of day"}
+
+
+def wait_for_the_rest(op_id, opts, pending):
+    """Say what is still being computed and rerun the page once the whole analysis is done."""
+    @st.fragment(run_every=1.0)
+    def poll():
+        if data.displacement_done(key, ver, op_id, **opts):
+            st.rerun(scope="app")
+        st.info("Verdict ready. Still computing: " + "; ".join(PENDING.get(p, p) for p in pending) +
+                " … (this page fills them in when they are done)", icon=":material/hourglass_top:")
+    poll()
+
+
+def still_computing(res, part: str) -> bool:
+    """A placeholder where section ``part`` goes while the analysis computes it."""
+    if part in res.pending:
+        st.caption(f":material/hourglass_top: Still computing {PENDING.get(part, part)} …")
+        return True
+    return False
 
 
 STATUS_BOX = {"evidence": st.warning, "no evidence": st.info, "too few to tell": st.info}
@@ -192,13 +220,14 @@ def show_verdict(res):
             for x in [t] + res.assessment.family()]
     st.markdown(f"**Calibrated tests** ({safe.md(res.catchment.rule)}; rings cut by BCU and force)")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="res_tests")
-    with st.expander("Sensitivity: the buffer reading against its width"):
-        sens = res.sensitivity.copy()
-        st.dataframe(pd.DataFrame({"Buffer": sens["buffer"], "Before": sens["before"].map(_r),
-                                   "After": sens["after"].map(_r), "Change vs control": sens["estimate"].map(
-                                       lambda x: _r(x, 1)), "p": sens["p"].map(lambda x: _r(x, 3)),
-                                   "Status": sens["status"], "Reading": sens["reading"]}), hide_index=True)
-    if res.checks:
+    if not still_computing(res, "sensitivity"):
+        with st.expander("Sensitivity: the buffer reading against its width"):
+            sens = res.sensitivity.copy()
+            st.dataframe(pd.DataFrame({"Buffer": sens["buffer"], "Before": sens["before"].map(_r),
+                                       "After": sens["after"].map(_r), "Change vs control": sens["estimate"].map(
+                                           lambda x: _r(x, 1)), "p": sens["p"].map(lambda x: _r(x, 3)),
+                                       "Status": sens["status"], "Reading": sens["reading"]}), hide_index=True)
+    if not still_computing(res, "checks") and res.checks:
         with st.expander("Checks: monthly harm before the operation, placebo dates, a placebo crime type and "
                          "the same months a year earlier"):
             pt = res.checks["pre_trend"]
@@ -225,7 +254,7 @@ def show_verdict(res):
                 if series is not None and len(series):
                     st.line_chart(series.set_index("month")[["target", "synthetic"]].rename(
                         columns={"target": "Target", "synthetic": "Synthetic comparison"}), height=220)
-    if res.temporal is not None:
+    if not still_computing(res, "temporal") and res.temporal is not None:
         with st.expander("When: day of week and time of day (temporal displacement)"):
             tem = res.temporal
             fr = tem.frame()
@@ -280,7 +309,7 @@ def draw_results_map(res):
     maps.add_boundaries(m, all_bcus,
                         name="BCUs and neighbouring forces", name_col="name", color=palette.BOUNDARY_COLORS["bcu"],
                         weight=2)
-    mv = res.migration.moves
+    mv = res.migration.moves if res.migration is not None else ()
     if len(mv):
         layer = folium.FeatureGroup(name="Hot spot moves")
         moved = mv[mv["kind"].isin(["moved", "stayed"])].to_crs(4326)

@@ -38,10 +38,11 @@ def coverage(incidents, bcus, windows):
         key = per.astype(str)
         want = ["0", "1"]
     sel = per >= 0
+    x, y, key = x[sel], y[sel], key[sel]   # only the windows' rows are looked up in each BCU
     covered, notes = set(), []
     missing_by_force: dict[str, set] = {}
     for geom, code, name, force in zip(bcus.geometry.values, bcus["code"], bcus["name"], bcus["force"]):
-        inside = points_inside(geom, x, y) & sel
+        inside = points_inside(geom, x, y)
         have = set(key[inside])
         lack = [m for m in want if m not in have]
         if not lack:
@@ -61,7 +62,7 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
             buffer_m: float | None = None, ring_m: float | None = None, control=None,
             control_rule: str | None = None, scale: str = "counts", alpha: float | None = None,
             cell_size: float = 200.0, layer: str = "crime", radius_m: float | None = None, bands=None,
-            n_placebos: int = 400, n_plants: int = N_PLANTS) -> DisplacementResult:
+            n_placebos: int = 400, n_plants: int = N_PLANTS, on_verdict=None) -> DisplacementResult:
     """Results analysis of one operation from loaded incidents (see module docstring).
 
     Parameters
@@ -95,6 +96,14 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     n_plants : int
         Planted moves behind the verdict's power figure (:func:`geo.displacement.power.planted_power`);
         0 leaves it out.
+    on_verdict : callable, optional
+        Called with the verdict stage, a :class:`DisplacementResult` whose ``pending`` names
+        the supporting sections still to come (``power``, ``cross``, ``migration``,
+        ``sensitivity``, ``checks``, ``temporal``: ``None`` until then), as soon as the
+        calibrated tests are done; the analysis then goes on to the returned, complete
+        result. Nothing is computed twice and no number changes: the verdict stage's
+        tests are the complete result's (only the power figure and the synthetic
+        comparison's note join the verdict's text later).
 
     Returns
     -------
@@ -130,24 +139,54 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     cnt = count_areas(incidents, geoms, windows)
     sizes = {k: v.area for k, v in geoms.items()}
     table = measures(cnt, windows, sizes=sizes, alpha=a, scale=scale)
-    cross = cross_boundary(incidents, areas, bcus, windows, own_force=own_force, own_bcu=bcu_code, alpha=a,
-                           scale=scale, covered_codes=covered_codes)
     per = periods(incidents, windows)
     basket = incidents["in_basket"].to_numpy(bool)
-    extent = areas.target.buffer(areas.buffer_m + areas.ring_m, quad_segs=16)
-    mig = hotspot_migration(incidents[basket & (per == 0)], incidents[basket & (per == 1)], extent=extent,
-                            cell_size=cell_size, bcus=bcus, sites=sites, alpha=a,
-                            bcu_names=dict(zip(bcus["code"], bcus["name"])), target=areas.target)
     months = window_months(windows) if windows.resolution == "month" else None
     prep = engine.prepare(incidents, per, tau=windows.time_weights[0], bcus=bcus, own_force=own_force, months=months)
     catch, assessment = engine.run(prep, areas.target, own_bcu=bcu_code, radius_m=radius_m, bands=bands,
                                    other_targets=other_targets, sites=sites, alpha=a, n_placebos=n_placebos)
+    types = type_tests(table, phi=assessment.null.phi["target|count"], alpha=a)
+    cav = caveats(table, windows, areas, layer, pre_trend_note(incidents, areas.target, windows),
+                  control_note(table, windows, scale), coverage_notes)
+    cav += [n for n in catch.notes if n not in cav]
+    dates = "date" in incidents and len(incidents) and \
+        incidents["date"].fillna("").astype(str).str.len().ge(10).mean() > 0.9
+    pending = tuple(name for name, due in (("power", n_plants), ("cross", True), ("migration", True),
+                                           ("sensitivity", True), ("checks", windows.resolution == "month"),
+                                           ("temporal", dates)) if due)
+    settings = {"buffer_rule": areas.buffer_rule, "control_rule": areas.control_rule, "scale": scale,
+                "alpha": a, "cell_size_m": cell_size, "ring_m": areas.ring_m, "buffer_m": areas.buffer_m,
+                "catchment_rule": catch.rule}
+
+    def result(summary, assessment, **parts):
+        lines = [c.text for c in summary.clauses] + list(summary.notes)
+        for _, r in table[table["measure"].isin(op.get("targeted_harms") or []) & (table["unit"] == "count")
+                          ].iterrows():
+            lines.append(f"Targeted harm '{r['measure']}' (declared before the analysis): {r['target_before']:,.0f}"
+                         f" → {r['target_after']:,.0f} in the target.")
+        flags = [c.text for c in summary.clauses if c.topic in ("displacement", "diffusion")
+                 and c.status == "evidence"]
+        return DisplacementResult(
+            operation=op, layer=layer, windows=windows, areas=areas, crs=str(incidents.crs), table=table,
+            headline=summary.clauses[0].text, verdict=tuple(lines), caveats=tuple(cav), flags=tuple(flags),
+            settings={**settings, "spread_of_placebo_z": summary.spread}, summary=summary, assessment=assessment,
+            catchment=catch, types=types, **parts)
+
+    if on_verdict is not None:   # the verdict stage: the calibrated tests, before the supporting sections
+        on_verdict(result(build_verdict(assessment, catch, table, windows, layer=layer,
+                                        power_pending="power" in pending), assessment, cross=None, migration=None,
+                          pending=pending))
+    cross = cross_boundary(incidents, areas, bcus, windows, own_force=own_force, own_bcu=bcu_code, alpha=a,
+                           scale=scale, covered_codes=covered_codes)
+    extent = areas.target.buffer(areas.buffer_m + areas.ring_m, quad_segs=16)
+    mig = hotspot_migration(incidents[basket & (per == 0)], incidents[basket & (per == 1)], extent=extent,
+                            cell_size=cell_size, bcus=bcus, sites=sites, alpha=a,
+                            bcu_names=dict(zip(bcus["code"], bcus["name"])), target=areas.target)
     if n_plants:
         pw = planted_power(prep.points, catch, null=assessment.null, alpha=a, sites=sites, n=n_plants)
         assessment = dataclasses.replace(assessment, power=pw, power50=pw.power)
     summary = build_verdict(assessment, catch, table, windows, layer=layer)
     sens = sensitivity(prep.points, catch, null=assessment.null, alpha=a)
-    types = type_tests(table, phi=assessment.null.phi["target|count"], alpha=a)
     checks = None
     if windows.resolution == "month":
         panel = pre_trend(incidents, catch)
@@ -169,37 +208,19 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
         if sc["status"] != "not available":
             summary = dataclasses.replace(summary, notes=tuple(summary.notes) + (sc["reading"],))
     temporal = None
-    if "date" in incidents and len(incidents) and \
-            incidents["date"].fillna("").astype(str).str.len().ge(10).mean() > 0.9:
+    if dates:
         from .temporal import temporal_shift
         temporal = temporal_shift(incidents[basket], {"Target": catch.target, "Catchment (rings)": union_geoms(
             [r.geometry for r in catch.rings])}, windows, alpha=a)
-    headline = summary.clauses[0].text
-    lines = [c.text for c in summary.clauses] + list(summary.notes)
-    targeted = op.get("targeted_harms") or []
-    for _, r in table[table["measure"].isin(targeted) & (table["unit"] == "count")].iterrows():
-        lines.append(f"Targeted harm '{r['measure']}' (declared before the analysis): {r['target_before']:,.0f} → "
-                     f"{r['target_after']:,.0f} in the target.")
-    flags = [c.text for c in summary.clauses if c.topic in ("displacement", "diffusion") and c.status == "evidence"]
-    cav = caveats(table, windows, areas, layer, pre_trend_note(incidents, areas.target, windows),
-                   control_note(table, windows, scale), coverage_notes)
-    cav += [n for n in catch.notes if n not in cav]
-    return DisplacementResult(
-        operation=op, layer=layer, windows=windows, areas=areas, crs=str(incidents.crs), table=table,
-        cross=cross, migration=mig, headline=headline, verdict=tuple(lines), caveats=tuple(cav),
-        flags=tuple(flags),
-        settings={"buffer_rule": areas.buffer_rule, "control_rule": areas.control_rule, "scale": scale,
-                  "alpha": a, "cell_size_m": cell_size, "ring_m": areas.ring_m, "buffer_m": areas.buffer_m,
-                  "catchment_rule": catch.rule, "spread_of_placebo_z": summary.spread},
-        summary=summary, assessment=assessment, catchment=catch, sensitivity=sens, types=types, checks=checks,
-        temporal=temporal)
+    return result(summary, assessment, cross=cross, migration=mig, sensitivity=sens, checks=checks,
+                  temporal=temporal)
 
 
 def analyse_operation(ws, operation, *, before=None, after=None, layer: str | None = None,
                       buffer_m: float | None = None, ring_m: float | None = None, control: str = "bcu",
                       control_units=None, scale: str = "counts", alpha: float | None = None,
                       cell_size: float = 200.0, incidents=None, radius_m: float | None = None,
-                      n_placebos: int = 400) -> DisplacementResult:
+                      n_placebos: int = 400, on_verdict=None) -> DisplacementResult:
     """Results analysis of an operation in a workspace's register.
 
     Parameters
@@ -227,6 +248,8 @@ def analyse_operation(ws, operation, *, before=None, after=None, layer: str | No
         Reach of the displacement catchment; ``None``: 1,000 m in three rings.
     n_placebos : int
         Placebos for the over-dispersion.
+    on_verdict : callable, optional
+        Called with the verdict stage first (see :func:`analyse`).
 
     Returns
     -------
@@ -295,4 +318,4 @@ def analyse_operation(ws, operation, *, before=None, after=None, layer: str | No
     return analyse(inc, target, bcu_code=op.bcu, bcus=bcus, windows=w, operation=op.to_dict(),
                    other_targets=others, sites=ws.sites(), own_force=ws.force, buffer_m=buffer_m, ring_m=ring_m,
                    control=ctrl, control_rule=rule, scale=scale, alpha=alpha, cell_size=cell_size, layer=layer,
-                   radius_m=radius_m, n_placebos=n_placebos)
+                   radius_m=radius_m, n_placebos=n_placebos, on_verdict=on_verdict)

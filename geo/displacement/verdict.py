@@ -62,6 +62,10 @@ class DisplacementResult:
     temporal : geo.displacement.temporal.TemporalResult, optional
         Shifts in day of week and time of day in the target and the catchment, for layers
         with dates (:func:`geo.displacement.temporal.temporal_shift`).
+    pending : tuple of str
+        Empty for a complete result. The verdict stage (``on_verdict`` of
+        :func:`geo.displacement.analyse`) names the sections still being computed:
+        ``power``, ``cross``, ``migration``, ``sensitivity``, ``checks``, ``temporal``.
     """
 
     operation: dict
@@ -84,6 +88,7 @@ class DisplacementResult:
     types: pd.DataFrame | None = None
     checks: dict | None = None
     temporal: object = None
+    pending: tuple = ()
 
     def row(self, measure: str = BASKET, unit: str = "harm") -> pd.Series:
         t = self.table
@@ -211,11 +216,13 @@ def pre_trend_note(incidents, target, windows, in_basket=True):
     """Compare the before window with earlier data, if any, to warn of regression to the mean."""
     if windows.resolution != "month":
         return ""
-    inc = incidents[incidents["in_basket"]] if in_basket else incidents
-    x, y = xy_of(inc)
-    inside = points_inside(target, x, y)
-    months = inc["month"].astype(str).to_numpy()[inside]
-    earlier = sorted(set(m for m in inc["month"].astype(str).unique() if m < windows.before[0]))
+    # column by column: taking the rows of the whole frame (every text column) cost most of the time
+    keep = incidents["in_basket"].to_numpy(bool) if in_basket else np.ones(len(incidents), dtype=bool)
+    x, y = xy_of(incidents)
+    inc_months = incidents["month"][keep].astype(str)
+    inside = points_inside(target, x[keep], y[keep])
+    months = inc_months.to_numpy()[inside]
+    earlier = sorted(set(m for m in inc_months.unique() if m < windows.before[0]))
     if not earlier:
         return "There are no data before the before window to check whether it was unusually high."
     per_month_before = np.isin(months, [month_add(windows.before[0], i) for i in range(windows.before_len)]).sum() \
@@ -306,21 +313,22 @@ def _near_site(t, near_sites, catch) -> str:
     return f", within 400 m of {near_sites['name'].iloc[k]} ({kind})"
 
 
-def _power_text(a) -> str:
+def _power_text(a, pending: bool = False) -> str:
     """The power clause: planted moves on this operation's data (:mod:`geo.displacement.power`)."""
     if a.power is not None:
         return a.power.text()
-    return "power to detect a 50% move: not measured"
+    return "power to detect a 50% move: still computing" if pending else "power to detect a 50% move: not measured"
 
 
 def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, layer: str = "crime",
-                  enforcement_label: str = "enforcement activity") -> Verdict:
+                  enforcement_label: str = "enforcement activity", power_pending: bool = False) -> Verdict:
     """The four clauses from the calibrated tests (:func:`geo.displacement.flags.assess`).
 
     The WDQ is read only when the target effect is significant ("not interpretable: no effect
     in the target" otherwise), and a WDQ reading of displacement or diffusion that the
     calibrated ring tests do not support is marked "(not significant)", so it never
-    contradicts them.
+    contradicts them. ``power_pending``: the power figure is still being computed (the
+    verdict stage of :func:`geo.displacement.analyse`), said so instead of "not measured".
     """
     a = assessment
     t = a.target
@@ -369,7 +377,7 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
                     "to tell.", alpha=a.alpha, unit="basket incidents")
     else:
         dc = Clause("displacement", "no evidence", "Displacement: no evidence of displacement in the catchment "
-                    f"({catch.rule}; {_power_text(a)}).", alpha=a.alpha,
+                    f"({catch.rule}; {_power_text(a, power_pending)}).", alpha=a.alpha,
                     unit="basket incidents")
     if diff:
         best = min(diff, key=lambda x: x.estimate)

@@ -167,7 +167,7 @@ def analysis_incidents(where, *, user: Who, layer: str | None = None):
 
 def analyse_operation(where, key: str, *, user: Who, before=None, after=None, layer: str | None = None,
                       buffer_m: float | None = None, control: str = "bcu", control_units=None, incidents=None,
-                      stored: bool = True, on_saved=None, **options):
+                      stored: bool = True, on_saved=None, on_verdict=None, **options):
     """Results analysis (:func:`geo.displacement.analyse_operation`) of operation ``key`` (id or name).
 
     Checked first by :func:`check_analysis`. The service reads the incident frame (the
@@ -183,6 +183,10 @@ def analyse_operation(where, key: str, *, user: Who, before=None, after=None, la
     their BCUs. ``on_saved(before, after)`` is called with what
     :meth:`geo.store.Store.save_result` returns (a file store's modification times: the
     write changes no data, see ``dashboard.data.same_data``).
+
+    ``on_verdict(partial)``: called with the verdict stage as soon as the calibrated tests are
+    done, before the supporting sections (see :func:`geo.displacement.analyse`); not called
+    when the stored, complete result is loaded. Only the complete result is stored.
     """
     from ..displacement import analyse_operation as analyse
     check_analysis(where, key, user=user, control_units=tuple(control_units or ()))
@@ -200,7 +204,8 @@ def analyse_operation(where, key: str, *, user: Who, before=None, after=None, la
         inc = incidents if incidents is not None else (
             ws.incidents(layer=layer, statuses=("mapped", "outside_area")) if layer in layers else None)
         result = analyse(ws, op, before=before, after=after, layer=layer, buffer_m=buffer_m, control=control,
-                         control_units=list(control_units) if control_units else None, incidents=inc, **options)
+                         control_units=list(control_units) if control_units else None, incidents=inc,
+                         on_verdict=on_verdict, **options)
         if rkey is not None:
             _keep(ws, rkey, op.op_id, result, on_saved, again=lambda: _result_key(
                 ws, op.op_id, before=before, after=after, layer=layer, buffer_m=buffer_m, control=control,

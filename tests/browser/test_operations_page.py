@@ -28,6 +28,10 @@ def test_analyst_walks_through_the_results_of_an_operation(page, network_log, de
     assert page.get_by_text("Target drug-market harm, before → after").is_visible()
     assert page.get_by_text("Spread of placebo z-scores").first.is_visible()
 
+    # the supporting sections fill in on the same page (polled; no click): no "still computing" note is left
+    page.get_by_text("Still computing").first.wait_for(state="detached", timeout=120_000)
+    page.get_by_text("Sensitivity: the buffer reading against its width").first.wait_for(timeout=120_000)
+    wait_for_app(page)
     frame = wait_for_map(page)
     control = frame.locator(".leaflet-control-layers-overlays")
     for name in ("Target", "Ring 0–250 m", "Ring 250–500 m", "Ring 500–1,000 m", "Comparison (rest of the BCU)",
