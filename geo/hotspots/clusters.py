@@ -3,8 +3,10 @@
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import threading
 
 import geopandas as gpd
 import numpy as np
@@ -37,6 +39,11 @@ def knee_eps(x: np.ndarray, y: np.ndarray, k: int, max_sample: int = 50_000,
     random sample of ``max_sample`` incidents is used, as before.
     """
     xy = np.column_stack([x, y])
+    memo = (hashlib.blake2b(np.ascontiguousarray(xy, dtype=np.float64).tobytes(), digest_size=16).digest(),
+            int(k), int(max_sample), int(seed))
+    with _KNEE_LOCK:  # the page asks for the automatic radius, then the run would compute it again
+        if memo in _KNEE_MEMO:
+            return _KNEE_MEMO[memo]
     loc, counts, inverse = distinct_points(xy)
     kk = min(k, len(xy) - 1)
     if len(loc) <= max_sample:  # the whole curve, once per location
@@ -49,10 +56,19 @@ def knee_eps(x: np.ndarray, y: np.ndarray, k: int, max_sample: int = 50_000,
     kd = kd[: max(2, int(math.ceil(len(kd) * 0.99)))]
     span = kd[-1] - kd[0]
     if span <= 0:
-        return max(float(kd[-1]), 1.0)
-    t = np.linspace(0, 1, len(kd))
-    knee = int(np.argmax(t - (kd - kd[0]) / span))
-    return max(float(kd[knee]), 1.0)
+        value = max(float(kd[-1]), 1.0)
+    else:
+        t = np.linspace(0, 1, len(kd))
+        value = max(float(kd[int(np.argmax(t - (kd - kd[0]) / span))]), 1.0)
+    with _KNEE_LOCK:
+        _KNEE_MEMO[memo] = value
+        while len(_KNEE_MEMO) > 16:
+            _KNEE_MEMO.pop(next(iter(_KNEE_MEMO)))
+    return value
+
+
+_KNEE_MEMO: dict = {}  # (digest of the points, k, max_sample, seed) -> knee, the last 16
+_KNEE_LOCK = threading.Lock()
 
 
 def _kth_distance(loc: np.ndarray, counts: np.ndarray, query: np.ndarray, j: int) -> np.ndarray:
