@@ -46,6 +46,9 @@ class _UserRun(contextlib.ContextDecorator):
     def __enter__(self):
         with _RUNS_LOCK:
             _RUNS[0] += 1
+        # a step already under way cannot be stopped; at nice 10 on a busy machine it would hold the
+        # GIL while waiting for a core, and the user's run would wait for it: it finishes at full priority
+        hurry()
         return self
 
     def __exit__(self, *exc):

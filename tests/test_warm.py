@@ -135,8 +135,11 @@ def test_hurry_runs_a_warm_up_under_way_at_normal_priority(monkeypatch):
     tid = warm._WARM_TID[0]
     try:
         assert os.getpriority(os.PRIO_PROCESS, tid) == 10  # warming at low priority
+        with warm.user_run:  # a user's run starts while the step is under way
+            raised = os.getpriority(os.PRIO_PROCESS, tid) == os.getpriority(os.PRIO_PROCESS, 0)
         if warm.hurry():  # allowed here (root, or RLIMIT_NICE): the user now waits for it
             assert os.getpriority(os.PRIO_PROCESS, tid) == os.getpriority(os.PRIO_PROCESS, 0)
+            assert raised  # the user's run had raised it already
     finally:
         gate.set()
         assert warm.join(10)
