@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, data
+from dashboard import auth, data, warm
 
 # An emoji favicon is drawn locally; a ":material/...:" page_icon is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="Harm-focused drug-market map", page_icon="🗺️", layout="wide")
@@ -36,7 +36,8 @@ if user is None:
     sign_in += [st.Page(auth.sign_in_page, title="Sign in", url_path=name) for name, _, _ in PAGES]
     if asked:
         sign_in.append(st.Page(auth.unknown_page_sign_in(asked), title="Sign in", url_path=asked))
-    st.navigation(sign_in, position="hidden").run()
+    with warm.user_run:  # background warm-ups wait while any user's page runs
+        st.navigation(sign_in, position="hidden").run()
     st.stop()
 auth.sync_cookie(user)  # a refresh or a new tab stays signed in (a signed, expiring cookie)
 
@@ -68,4 +69,5 @@ nav = st.navigation(allowed + hidden)
 if not paths and nav.title != "Data and imports":
     st.info("Import data on the **Data and imports** page, or build the demo workspaces with `make run`.")
     st.stop()
-nav.run()
+with warm.user_run:  # background warm-ups (dashboard/warm.py) wait while any user's page runs
+    nav.run()

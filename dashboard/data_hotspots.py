@@ -69,7 +69,23 @@ def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _hotspot_sites(path, version, role_key, layer, months, categories, method, weighted, params, buffers):
     run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
-    return services.hotspot_site_exposure(path, user=role_key, run=run, layer=layer, buffers=buffers,
+    base, _ = site_exposure_base(path, version, role_key, layer, months, categories, buffers)
+    return services.hotspot_site_exposure(path, user=role_key, run=run, layer=layer, buffers=buffers, base=base,
+                                          inputs=_hotspot_inputs(path, version, role_key, layer, months,
+                                                                 categories))
+
+
+def site_exposure_base(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
+                       buffers: tuple):
+    """Site exposure of the selection without hot spots (incidents, harm and trend near each site):
+    the same for every method, so :func:`hotspot_sites` computes it once per selection and adds only
+    each method's hot-spot columns. Shared read-only."""
+    return _site_exposure_base(path, version, role_key, layer, tuple(months), tuple(categories), tuple(buffers))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _site_exposure_base(path, version, role_key, layer, months, categories, buffers):
+    return services.hotspot_site_exposure(path, user=role_key, run=None, layer=layer, buffers=buffers,
                                           inputs=_hotspot_inputs(path, version, role_key, layer, months,
                                                                  categories))
 

@@ -4,22 +4,89 @@ After the page has answered, the other methods' default runs for the same select
 are computed in one background thread through the same caches (same keys, so the same scope),
 so the first switch to another method finds its result ready. A click on a method that is still
 being warmed waits for that computation (Streamlit holds one compute lock per cache key) instead
-of starting a second one. One thread at a time; each selection once (a bounded set of keys).
+of starting a second one. One thread at a time (a second warm-up queues behind the first); each
+selection once (a bounded set of keys).
+
+The warm-up gives way to the users: it is a list of short steps, and before each step it waits
+until no page or fragment run of any session has been under way for :data:`SETTLE_S` seconds
+(:data:`user_run` counts them; ``app.py`` and the pages' fragments enter it). So it starts after
+the first paint has been sent, and a user's click is never computed beside it for longer than
+the step that had already started.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import threading
+import time
 
 from dashboard import data
 
 logger = logging.getLogger(__name__)
 
+#: Seconds without any user run before the warm-up takes its next step.
+SETTLE_S = 1.0
+#: The longest a step waits for the users (a busy server still warms, later).
+MAX_WAIT_S = 30.0
+
 _WARMED: dict = {}
 _WARM_LOCK = threading.Lock()
 _WARM_THREAD: list = [None]
 _WARM_TID: list = [None]  # the running warm-up thread's Linux task id (for hurry)
+
+_RUNS_LOCK = threading.Lock()
+_RUNS = [0, 0.0]  # user runs under way, monotonic time the last one ended
+
+
+class _UserRun(contextlib.ContextDecorator):
+    """A user's page or fragment run is under way (nests; shared by every session of the server)."""
+
+    def __enter__(self):
+        with _RUNS_LOCK:
+            _RUNS[0] += 1
+        # a step already under way cannot be stopped; at nice 10 on a busy machine it would hold the
+        # GIL while waiting for a core, and the user's run would wait for it: it finishes at full priority
+        hurry()
+        return self
+
+    def __exit__(self, *exc):
+        with _RUNS_LOCK:
+            _RUNS[0] -= 1
+            _RUNS[1] = time.monotonic()
+        return False
+
+
+#: ``with warm.user_run:`` around a page's run (``app.py``), ``@warm.user_run`` under a page's
+#: ``@st.fragment``: the warm-up waits while any is under way.
+user_run = _UserRun()
+
+
+def wait_idle(*, settle: float | None = None, limit: float | None = None) -> bool:
+    """Block until no user run has been under way for ``settle`` seconds (default :data:`SETTLE_S`).
+
+    Returns whether that happened within ``limit`` seconds (default :data:`MAX_WAIT_S`); after
+    that the caller goes on anyway (a server never idle still warms, at nice 10).
+    """
+    settle = SETTLE_S if settle is None else settle
+    deadline = time.monotonic() + (MAX_WAIT_S if limit is None else limit)
+    while True:
+        with _RUNS_LOCK:
+            busy, quiet = _RUNS[0] > 0, time.monotonic() - _RUNS[1]
+        if not busy and quiet >= settle:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def order(method: str, methods) -> tuple:
+    """The other methods in the order the page lists them, starting after ``method`` (the next
+    one down the list is the likeliest next pick) and wrapping round."""
+    methods = list(methods)
+    i = methods.index(method) if method in methods else -1
+    return tuple(m for m in methods[i + 1:] + methods[:i + 1] if m != method)
 
 
 def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
@@ -27,50 +94,72 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
     """Compute the runs, automatic parameters, site exposure and tables of ``jobs`` in a background thread.
 
     ``jobs``: ``(method, params, word)`` triples as the page would ask for them (``params`` a sorted
-    tuple of pairs, ``word`` the table's "hexagon"/"square"/"cluster"). Returns whether a thread was
-    started (not when one is still running, or this selection was warmed before). Errors (e.g. too
-    few incidents for a method) are left for the page to show when the user picks that method.
+    tuple of pairs, ``word`` the table's "hexagon"/"square"/"cluster"), the likeliest next first.
+    The costly part of every method (automatic parameters and run) comes first, in ``jobs`` order,
+    with the site exposure shared by every method after the first run; then each method's hot-spot
+    sites and table (cheap given the exposure). scikit-learn (about 1 s to import, needed by DBSCAN
+    and HDBSCAN only) is imported first when a job needs it. Returns whether the steps were taken on
+    (not when this selection was warmed before). Errors (e.g. too few incidents for a method) are
+    left for the page to show when the user picks that method.
     """
     key = (path, version, role_key, layer, months, categories, weighted, buffers)
+    sel = (path, version, role_key, layer, months, categories)
+    steps: list = []
+    if any(m in ("dbscan", "hdbscan") for m, _, _ in jobs) and "sklearn.cluster" not in sys.modules:
+        steps.append(("import scikit-learn", lambda: __import__("sklearn.cluster")))
+    for i, (method, params, _) in enumerate(jobs):
+        steps.append((f"{method} run", lambda m=method, p=params: (data.hotspot_defaults(*sel, m, weighted),
+                                                                    data.hotspots(*sel, m, weighted, p))))
+        if i == 0:
+            steps.append(("site exposure", lambda: data.site_exposure_base(*sel, buffers)))
+    for method, params, word in jobs:
+        steps.append((f"{method} sites and table", lambda m=method, p=params, w=word: (
+            data.hotspot_sites(*sel, m, weighted, p, buffers),
+            data.hotspot_table(*sel, m, weighted, p, buffers, w, level))))
+    return _start(_WARMED, key, steps, "geo-warm-hotspots")
 
-    def work():
-        for method, params, word in jobs:
-            try:
-                data.hotspot_defaults(path, version, role_key, layer, months, categories, method, weighted)
-                data.hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
-                data.hotspot_sites(path, version, role_key, layer, months, categories, method, weighted,
-                                   params, buffers)
-                data.hotspot_table(path, version, role_key, layer, months, categories, method, weighted,
-                                   params, buffers, word, level)
-            except Exception as err:  # noqa: BLE001 - the page shows it if the user picks this method
-                logger.info("warming %s hot spots skipped: %s", method, err)
 
-    return _start(_WARMED, key, work, "geo-warm-hotspots")
-
-
-def _start(warmed: dict, key: tuple, work, name: str) -> bool:
-    """Run ``work()`` in the one warm-up thread at nice 10, unless a warm-up is still running or
-    ``key`` was warmed before (``warmed``: a bounded set of keys, the oldest forgotten first)."""
+def _start(warmed: dict, key: tuple, steps: list, name: str) -> bool:
+    """Run ``steps`` (``(what, callable)`` pairs) in the one warm-up thread at nice 10, each after
+    :func:`wait_idle`, unless ``key`` was warmed before (``warmed``: a bounded set of keys, the oldest
+    forgotten first). While a warm-up is under way the steps queue behind it (the same thread takes
+    them next). A step that fails is logged and skipped. Returns whether the steps were taken on."""
     with _WARM_LOCK:
-        busy = _WARM_THREAD[0] is not None and _WARM_THREAD[0].is_alive()
-        if busy or key in warmed:
+        if key in warmed:
             return False
         warmed[key] = True
         while len(warmed) > 64:
             warmed.pop(next(iter(warmed)))
-
-        def run():
-            _WARM_TID[0] = threading.get_native_id()
-            try:  # Linux: a thread is a task with its own nice value; the user's own reruns come first
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-            except (AttributeError, OSError):
-                pass
-            work()
-
-        thread = threading.Thread(target=run, name=name, daemon=True)
+        _PENDING.extend(steps)
+        if _WARM_THREAD[0] is not None and _WARM_THREAD[0].is_alive():
+            return True  # queued: the running thread takes them
+        thread = threading.Thread(target=_work, name=name, daemon=True)
         _WARM_THREAD[0], _WARM_TID[0] = thread, None
         thread.start()
         return True
+
+
+_PENDING: list = []  # steps waiting for the warm-up thread
+
+
+def _work() -> None:
+    """The warm-up thread: every pending step in turn, each once no user's run is under way."""
+    _WARM_TID[0] = threading.get_native_id()
+    while True:
+        with _WARM_LOCK:
+            if not _PENDING:
+                _WARM_THREAD[0] = None  # under the lock: a new request starts a new thread
+                return
+            what, step = _PENDING.pop(0)
+        wait_idle()
+        try:  # Linux: a thread is a task with its own nice value; the users' runs come first
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # again after a hurry()
+        except (AttributeError, OSError):
+            pass
+        try:
+            step()
+        except Exception as err:  # noqa: BLE001 - the page shows it if the user asks for it
+            logger.info("warming %s skipped: %s", what, err)
 
 
 _MAP_WARMED: dict = {}
@@ -82,19 +171,25 @@ def map_gistar(path: str, version: float, role_key: tuple, layer: str, months: t
 
     The Map page calls ``data.hotspots(path, version, role_key, layer, months, categories, "gistar",
     weighted, ())`` when "Hot spots (Gi*) on the map" is switched on; this makes the same call
-    (the same cache key, so the same scope) after the page has answered, so switching the layer on
-    finds it ready. Returns whether a thread was started (not while another warm-up runs, nor twice
-    for one selection).
+    (the same cache key, so the same scope) once the users' runs have settled (:func:`wait_idle`:
+    after the first paint, never beside a click), so switching the layer on finds it ready. Returns
+    whether it was taken on (not twice for one selection).
     """
     key = (path, version, role_key, layer, tuple(months), tuple(categories), weighted)
+    steps = [("the Map page's Gi* layer",
+              lambda: data.hotspots(path, version, role_key, layer, tuple(months), tuple(categories), "gistar",
+                                    weighted, ()))]
+    return _start(_MAP_WARMED, key, steps, "geo-warm-map-gistar")
 
-    def work():
-        try:
-            data.hotspots(path, version, role_key, layer, tuple(months), tuple(categories), "gistar", weighted, ())
-        except Exception as err:  # noqa: BLE001 - the page shows it if the user switches the layer on
-            logger.info("warming the Map page's Gi* layer skipped: %s", err)
 
-    return _start(_MAP_WARMED, key, work, "geo-warm-map-gistar")
+def join(timeout: float = 30.0) -> bool:
+    """Wait until no warm-up is under way or queued (for tests); returns whether that happened."""
+    deadline = time.monotonic() + timeout
+    while _WARM_THREAD[0] is not None:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def hurry() -> bool:

@@ -36,7 +36,7 @@ _LAZY = {
     "run_hotspots": "hotspot_runs",
     "make_token": "sessions", "read_token": "sessions",
     "column_label": "labels", "readable": "labels",
-    "site_exposure": "sites", "most_exposed": "sites", "nearest_sites": "sites",
+    "site_exposure": "sites", "exposure_near_hotspots": "sites", "most_exposed": "sites", "nearest_sites": "sites",
     "points_inside": "geometry",
     "install_mbtiles": "tiles", "mbtiles_info": "tiles",
     "site_kind": "site_kinds", "site_label": "site_kinds", "sensitive_sites": "site_kinds",

@@ -202,11 +202,24 @@ def near_labels(cells, wards, *, shape: str = "cell") -> list[str]:
         return []
     if wards is None or len(wards) == 0 or "name" not in wards:
         return [shape] * len(cells)
+    import numpy as np
+    import shapely
     pts = gpd.GeoDataFrame(geometry=cells.geometry.representative_point(), crs=cells.crs).reset_index(drop=True)
     w = wards[["name", "geometry"]].to_crs(pts.crs) if wards.crs != pts.crs else wards[["name", "geometry"]]
-    hit = gpd.sjoin_nearest(pts, w.reset_index(drop=True), how="left")
-    hit = hit[~hit.index.duplicated()]
-    return [f"{shape} near {n}" if isinstance(n, str) and n else shape for n in hit["name"].reindex(pts.index)]
+    w = w.reset_index(drop=True)
+    # a point inside exactly one ward is named by it (its nearest, at distance 0): one prepared
+    # point-in-polygon query; the others (outside every ward, or on a border) by the nearest, as before
+    pi, wi = w.sindex.query(np.asarray(pts.geometry.values), predicate="intersects")
+    hits = np.bincount(pi, minlength=len(pts))
+    names = np.full(len(pts), None, dtype=object)
+    one = hits[pi] == 1
+    names[pi[one]] = w["name"].to_numpy()[wi[one]]
+    rest = np.flatnonzero(hits != 1)
+    if rest.size:
+        near = gpd.sjoin_nearest(pts.iloc[rest], w, how="left")
+        near = near[~near.index.duplicated()]
+        names[rest] = near["name"].reindex(pts.index[rest]).to_numpy()
+    return [f"{shape} near {n}" if isinstance(n, str) and n else shape for n in names]
 
 
 def number(x, digits: int = 0) -> str:

@@ -33,8 +33,8 @@ from .stats import mann_kendall_rows
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["buffer_columns", "classify_health_sites", "duplicate_sites", "hot_polygons", "most_exposed",
-           "nearest_sites", "school_phase", "sensitive_sites", "site_exposure", "site_kind", "site_label"]
+__all__ = ["buffer_columns", "classify_health_sites", "duplicate_sites", "exposure_near_hotspots", "hot_polygons",
+           "most_exposed", "nearest_sites", "school_phase", "sensitive_sites", "site_exposure", "site_kind", "site_label"]
 
 NO_BCU = "(outside the BCUs)"
 
@@ -227,21 +227,8 @@ def site_exposure(
         out[ncol] = np.bincount(si[m], minlength=n_sites).astype(np.int64)
         out[hcol] = np.bincount(si[m], weights=ww[pi[m]], minlength=n_sites).astype(float)
 
-    # hot spots
-    hot = hot_polygons(hotspots)
-    if hot is None:
-        out["hotspot"] = ""
-        out["in_or_next_to_hotspot"] = False
-        out["hotspot_distance_m"] = np.nan
-        out["hotspot_class"] = ""
-    else:
-        if hot.crs != sites.crs:
-            hot = hot.to_crs(sites.crs)
-        dist, cls = _nearest_hot(s_geom, hot)
-        out["hotspot"] = np.where(dist <= 0, "in", np.where(dist <= near, "next to", "no"))
-        out["in_or_next_to_hotspot"] = dist <= near
-        out["hotspot_distance_m"] = np.where(np.isfinite(dist), dist, np.nan)
-        out["hotspot_class"] = cls
+    for col, values in _hot_columns(s_geom, sites.crs, hotspots, near).items():
+        out[col] = values
 
     # monthly harm near each site, and its trend
     months: list[str] = []
@@ -269,6 +256,56 @@ def site_exposure(
     res.attrs.update({"buffers_m": list(radii), "near_m": near, "trend_buffer_m": trend_r,
                       "months": months, "alpha": a})
     return res
+
+
+def _hot_columns(s_geom: np.ndarray, crs, hotspots, near: float) -> dict:
+    """The hot-spot columns of :func:`site_exposure` for sites ``s_geom`` (in ``crs``)."""
+    n = len(s_geom)
+    hot = hot_polygons(hotspots)
+    if hot is None:
+        return {"hotspot": np.full(n, "", dtype=object), "in_or_next_to_hotspot": np.zeros(n, bool),
+                "hotspot_distance_m": np.full(n, np.nan), "hotspot_class": np.full(n, "", dtype=object)}
+    if hot.crs != crs:
+        hot = hot.to_crs(crs)
+    dist, cls = _nearest_hot(s_geom, hot)
+    return {"hotspot": np.where(dist <= 0, "in", np.where(dist <= near, "next to", "no")),
+            "in_or_next_to_hotspot": dist <= near,
+            "hotspot_distance_m": np.where(np.isfinite(dist), dist, np.nan),
+            "hotspot_class": cls}
+
+
+def exposure_near_hotspots(exposure: gpd.GeoDataFrame, hotspots) -> gpd.GeoDataFrame:
+    """``exposure`` (:func:`site_exposure` without ``hotspots``) with its hot-spot columns filled.
+
+    The incidents and harm within each buffer and the trends do not depend on the hot spots,
+    only these four columns do; a page that shows several hot-spot methods on one selection
+    computes the rest once (:func:`site_exposure` with ``hotspots=None``) and this per method.
+    The result is the frame ``site_exposure(..., hotspots=hotspots)`` returns (same columns, same
+    order, same ``attrs``; a test checks).
+
+    Parameters
+    ----------
+    exposure : geopandas.GeoDataFrame
+        Output of :func:`site_exposure`; left unchanged (shared frames stay shared).
+    hotspots : geopandas.GeoDataFrame or None
+        As in :func:`site_exposure`; "next to" means within ``exposure.attrs["near_m"]``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A new frame.
+    """
+    if "hotspot" not in exposure.columns or "near_m" not in exposure.attrs:
+        raise GeoInputError("exposure is not a site_exposure() result",
+                            where=f"columns: {', '.join(map(str, exposure.columns))}",
+                            fix="call geo.sites.site_exposure(sites, incidents, ...) first")
+    out = exposure.copy()
+    cols = _hot_columns(np.asarray(exposure.geometry.values), exposure.crs, hotspots,
+                        float(exposure.attrs["near_m"]))
+    for col, values in cols.items():
+        out[col] = values
+    out.attrs.update(exposure.attrs)
+    return out
 
 
 def _site_bcus(sites: gpd.GeoDataFrame, bcus) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,8 @@
 DBSCAN runs on the distinct police.uk map points weighted by their counts
 (:func:`geo.hotspots.clusters.dbscan_labels`); these tests compare it with scikit-learn's
 DBSCAN on every incident, and the whole :func:`point_clusters` table with one built from
-those labels the plain way (hull of every incident, ``Counter.most_common``).
+those labels the plain way (hull of every incident, ``Counter.most_common``). The k-distance knee (DBSCAN's automatic
+radius) is computed once per map point; it is compared with the curve of every incident.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import shapely
 from geo.errors import GeoInputError
 from geo.harm import add_harm, read_harm_weights
 from geo.hotspots import point_clusters
-from geo.hotspots.clusters import dbscan_labels, distinct_points
+from geo.hotspots.clusters import dbscan_labels, distinct_points, knee_eps
 from geo.io import read_police_uk
 from tests.conftest import DATA, sy_street_csv
 
@@ -51,6 +52,32 @@ def test_weighted_dbscan_on_map_points_equals_dbscan_on_every_incident(march, ep
     fast = dbscan_labels(xy, eps, min_samples)
     assert plain.max() > 0 and (plain < 0).any()  # clusters and noise: a comparison that can fail
     np.testing.assert_array_equal(fast, plain)
+
+
+def _plain_knee(xy, k, max_sample=50_000, seed=0):
+    """The k-distance knee the plain way: every (or a sample of) incident queried against every incident."""
+    import math
+
+    from scipy.spatial import cKDTree
+    asked = xy[np.random.default_rng(seed).choice(len(xy), max_sample, replace=False)] if len(xy) > max_sample else xy
+    kk = min(k, len(xy) - 1)
+    kd = np.sort(cKDTree(xy).query(asked, k=kk + 1)[0][:, -1])
+    kd = kd[: max(2, int(math.ceil(len(kd) * 0.99)))]
+    if kd[-1] - kd[0] <= 0:
+        return max(float(kd[-1]), 1.0)
+    t = np.linspace(0, 1, len(kd))
+    return max(float(kd[int(np.argmax(t - (kd - kd[0]) / (kd[-1] - kd[0])))]), 1.0)
+
+
+@pytest.mark.parametrize("k", [4, 11, 39])
+def test_knee_on_map_points_equals_the_knee_of_every_incident(march, k):
+    xy = _xy(march)
+    plain = _plain_knee(xy, k)
+    assert plain > 100.0  # a knee well above the 1 m floor: a comparison that can fail
+    assert knee_eps(xy[:, 0], xy[:, 1], k) == plain
+    # a sample of incidents when the distinct locations outnumber max_sample (here: every one)
+    jitter = xy + np.random.default_rng(0).uniform(0, 0.5, xy.shape)
+    assert knee_eps(jitter[:, 0], jitter[:, 1], k, max_sample=5_000) == _plain_knee(jitter, k, max_sample=5_000)
 
 
 def test_point_clusters_table_equals_the_plain_construction(march):

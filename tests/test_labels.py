@@ -62,6 +62,11 @@ def test_cells_are_named_by_the_ward_under_them():
     assert labels.near_labels(cells, wards, shape="hexagon") == [
         "hexagon near Darnall", "hexagon near Burngreave", "hexagon near Burngreave"]
     assert labels.near_labels(cells, None, shape="square") == ["square"] * 3
+    # inside and outside mixed: each keeps its place (inside: one point-in-polygon query; outside: nearest)
+    mixed = gpd.GeoDataFrame(geometry=[Point(-30, 5).buffer(1), box(12, 1, 14, 3), Point(5, 40).buffer(1),
+                                       box(2, 5, 4, 7)], crs=27700)
+    assert labels.near_labels(mixed, wards, shape="cluster") == [
+        "cluster near Darnall", "cluster near Burngreave", "cluster near Darnall", "cluster near Darnall"]
 
 
 def test_numbers():

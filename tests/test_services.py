@@ -265,6 +265,11 @@ def test_hotspots_and_site_exposure_by_role(sy, geo_of, role):
             services.hotspot_defaults(sy, user=user, method="gistar", **sel)
         return
     exposure, _ = services.hotspot_site_exposure(sy, user=user, run=run, **sel)
+    # the exposure without hot spots (the page's, once per selection), then a method's hot-spot columns
+    base, none = services.hotspot_site_exposure(sy, user=user, run=None, **sel)
+    assert none is None and (base["hotspot"] == "").all() and len(base) == len(exposure)
+    again, _ = services.hotspot_site_exposure(sy, user=user, run=run, base=base, **sel)
+    pd.testing.assert_frame_equal(pd.DataFrame(again), pd.DataFrame(exposure))
     if role == "inspector":
         area = geo_of["bcus"][SHEFFIELD]
         assert len(exposure) and exposure.intersects(area).all()

@@ -14,7 +14,7 @@ from geo.errors import GeoInputError
 from geo.hotspots import gistar, grid_counts
 from geo.settings import SENSITIVE_SITE_KINDS, SITE_KINDS
 from geo.site_kinds import duplicate_sites, school_phase, sensitive_sites, site_kind, site_label
-from geo.sites import hot_polygons, most_exposed, nearest_sites, site_exposure
+from geo.sites import exposure_near_hotspots, hot_polygons, most_exposed, nearest_sites, site_exposure
 
 CRS = "EPSG:27700"
 X0, Y0 = 430_000.0, 387_000.0
@@ -102,6 +102,26 @@ def test_only_significant_hot_cells_count_as_hot_spots():
     sites = sites_frame([("centre", "treatment", 1000, 1000), ("corner", "treatment", 20, 20)])
     out = site_exposure(sites, pts, hotspots=cells)
     assert out["hotspot"].tolist() == ["in", "no"]
+
+
+@pytest.mark.parametrize("near_m", [None, 1000.0])
+def test_hot_spot_columns_added_later_equal_the_whole_exposure(near_m):
+    # the Hotspots page computes the exposure once per selection and the hot-spot columns per method
+    rng = np.random.default_rng(3)
+    pts = incidents([tuple(v) for v in np.vstack([rng.uniform(0, 2000, (400, 2)), rng.normal(1000, 40, (200, 2))])],
+                    months=[f"2024-0{1 + i % 6}" for i in range(600)])
+    cells = gistar(grid_counts(pts, cell_size=100))
+    sites = sites_frame([("centre", "treatment", 1000, 1000), ("edge", "school", 1180, 1000),
+                         ("corner", "hostel", 20, 20)])
+    whole = site_exposure(sites, pts, hotspots=cells, near_m=near_m)
+    base = site_exposure(sites, pts, near_m=near_m)
+    later = exposure_near_hotspots(base, cells)
+    assert len(set(whole["hotspot"])) == 2 and "in" in set(whole["hotspot"])  # a comparison that can fail
+    pd.testing.assert_frame_equal(pd.DataFrame(later), pd.DataFrame(whole))
+    assert later.attrs == whole.attrs and later.crs == whole.crs
+    assert (base["hotspot"] == "").all()  # the shared frame is left as it was
+    with pytest.raises(GeoInputError, match="site_exposure"):
+        exposure_near_hotspots(sites, cells)
 
 
 def test_trend_of_monthly_harm_near_a_site():

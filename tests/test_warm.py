@@ -1,15 +1,37 @@
-"""dashboard/warm.py: the Hotspots page's background warm-up goes through the page's caches, once per selection."""
+"""dashboard/warm.py: the background warm-ups go through the pages' caches, once per selection, in short
+steps that wait while any user's run is under way."""
 from __future__ import annotations
 
+import sys
 import threading
+import time
 from pathlib import Path
 
+import pytest
+
 from dashboard import data, warm
+from geo.hotspot_runs import METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_warm_up_calls_the_cached_functions_once_per_selection(monkeypatch):
+@pytest.fixture(autouse=True)
+def quick(monkeypatch):
+    monkeypatch.setattr(warm, "SETTLE_S", 0.0)
+    monkeypatch.setattr(warm, "_WARMED", {})
+    monkeypatch.setattr(warm, "_MAP_WARMED", {})
+    yield
+    assert warm.join(10)
+
+
+def test_the_next_method_down_the_list_is_warmed_first():
+    assert list(METHODS) == ["gistar", "kde", "dbscan", "hdbscan", "emerging"]
+    assert warm.order("gistar", METHODS) == ("kde", "dbscan", "hdbscan", "emerging")
+    assert warm.order("dbscan", METHODS) == ("hdbscan", "emerging", "gistar", "kde")
+    assert warm.order("emerging", METHODS) == ("gistar", "kde", "dbscan", "hdbscan")
+
+
+def test_warm_up_runs_every_method_first_then_sites_and_tables_through_the_page_caches(monkeypatch):
     calls, gate = [], threading.Event()
 
     def recorder(name):
@@ -20,38 +42,78 @@ def test_warm_up_calls_the_cached_functions_once_per_selection(monkeypatch):
                 raise ValueError("too few months")  # one method failing does not stop the others
         return f
 
-    for name in ("hotspot_defaults", "hotspots", "hotspot_sites", "hotspot_table"):
+    for name in ("hotspot_defaults", "hotspots", "hotspot_sites", "hotspot_table", "site_exposure_base"):
         monkeypatch.setattr(data, name, recorder(name))
-    monkeypatch.setattr(warm, "_WARMED", {})
+    monkeypatch.setitem(sys.modules, "sklearn.cluster", sys.modules.get("sklearn.cluster") or object())
     jobs = (("kde", (("bandwidth", None),), "square"), ("emerging", (("period", None),), "square"),
             ("dbscan", (("eps_m", None), ("min_samples", None)), "cluster"))
     sel = ("ws.gpkg", 1.0, ("analyst", ()), "crime", ("2024-01", "2025-06"), ())
     assert warm.hotspots(*sel, True, jobs, (200.0, 400.0), "ward")
-    assert not warm.hotspots(*sel[:4], ("2024-02", "2025-06"), (), True, jobs, (200.0, 400.0), "ward")  # busy
+    other = ("ws.gpkg", 1.0, ("analyst", ()), "crime", ("2024-02", "2025-06"), ())
+    assert warm.hotspots(*other, True, jobs[:1], (200.0, 400.0), "ward")  # queued behind the first
     gate.set()
-    warm._WARM_THREAD[0].join(10)
+    assert warm.join(10)
     assert not warm.hotspots(*sel, True, jobs, (200.0, 400.0), "ward")  # this selection is warm already
 
-    names = [(n, a[6]) for n, a in calls]
-    assert names == [("hotspot_defaults", "kde"), ("hotspots", "kde"), ("hotspot_sites", "kde"),
-                     ("hotspot_table", "kde"), ("hotspot_defaults", "emerging"), ("hotspots", "emerging"),
-                     ("hotspot_defaults", "dbscan"), ("hotspots", "dbscan"), ("hotspot_sites", "dbscan"),
-                     ("hotspot_table", "dbscan")]
+    names = [(n, a[6] if n != "site_exposure_base" else a[4]) for n, a in calls]
+    first = [("hotspot_defaults", "kde"), ("hotspots", "kde"), ("site_exposure_base", ("2024-01", "2025-06")),
+             ("hotspot_defaults", "emerging"), ("hotspots", "emerging"),  # failed: its sites are still tried
+             ("hotspot_defaults", "dbscan"), ("hotspots", "dbscan"),
+             ("hotspot_sites", "kde"), ("hotspot_table", "kde"), ("hotspot_sites", "emerging"),
+             ("hotspot_table", "emerging"), ("hotspot_sites", "dbscan"), ("hotspot_table", "dbscan")]
+    assert names[:len(first)] == first
+    assert [n for n, a in calls[len(first):]] == ["hotspot_defaults", "hotspots", "site_exposure_base",
+                                                 "hotspot_sites", "hotspot_table"]  # the queued selection
+    assert all(a[4] == ("2024-02", "2025-06") for _, a in calls[len(first):])
     # the same positional arguments the page's calls end up with: the same cache keys, the same scope
     assert calls[1][1] == (*sel, "kde", True, (("bandwidth", None),))
-    assert calls[3][1] == (*sel, "kde", True, (("bandwidth", None),), (200.0, 400.0), "square", "ward")
+    assert calls[2][1] == (*sel, (200.0, 400.0))
+    assert calls[8][1] == (*sel, "kde", True, (("bandwidth", None),), (200.0, 400.0), "square", "ward")
+
+
+def test_scikit_learn_is_imported_first_when_a_cluster_method_is_warmed(monkeypatch):
+    steps = []
+    monkeypatch.setattr(warm, "_start", lambda warmed, key, s, name: steps.extend(s) or True)
+    monkeypatch.delitem(sys.modules, "sklearn.cluster", raising=False)
+    sel = ("ws.gpkg", 1.0, ("analyst", ()), "crime", ("2024-01", "2025-06"), ())
+    warm.hotspots(*sel, True, (("dbscan", (), "cluster"),), (200.0,), None)
+    assert steps[0][0] == "import scikit-learn"
+    steps.clear()
+    warm.hotspots(*sel, True, (("kde", (), "square"),), (200.0,), None)
+    assert "import scikit-learn" not in [w for w, _ in steps]
+
+
+def test_a_warm_up_step_waits_while_a_user_run_is_under_way(monkeypatch):
+    done = threading.Event()
+    monkeypatch.setattr(data, "hotspots", lambda *args: done.set())
+    with warm.user_run:  # the page that starts the warm-up is still running
+        assert warm.map_gistar("ws.gpkg", 1.0, ("analyst", ()), "crime", ("2024-01", "2024-02"), (), True)
+        with warm.user_run:  # nested (a fragment inside the page's run), or another session's
+            pass
+        time.sleep(0.3)
+        assert not done.is_set()  # not beside the user's run
+    assert done.wait(10)  # once every run has ended
+    assert not warm.wait_idle(settle=60, limit=0.1)  # a run has just ended: not settled yet
+    assert warm.wait_idle(settle=0, limit=0.1)
+
+
+def test_pages_and_the_app_count_as_user_runs():
+    app = (ROOT / "dashboard" / "app.py").read_text()
+    assert app.count("with warm.user_run:") == 2  # the sign-in page's run and every signed-in page's run
+    for page in ("hotspots", "map"):
+        text = (ROOT / "dashboard" / "app_pages" / f"{page}.py").read_text()
+        assert "@st.fragment\n@warm.user_run" in text  # fragment reruns do not pass through app.py
 
 
 def test_map_gistar_warms_the_maps_own_cache_key_once_per_selection(monkeypatch):
     calls = []
     monkeypatch.setattr(data, "hotspots", lambda *args: calls.append(args))
-    monkeypatch.setattr(warm, "_MAP_WARMED", {})
     sel = ("ws.gpkg", 1.0, ("inspector", ("E08000019",)), "crime", ("2024-01", "2025-06"), ("Robbery",))
     assert warm.map_gistar(*sel, True)
-    warm._WARM_THREAD[0].join(10)
+    assert warm.join(10)
     assert not warm.map_gistar(*sel, True)  # warm already
     assert warm.map_gistar(*sel, False)  # the other measure is another selection
-    warm._WARM_THREAD[0].join(10)
+    assert warm.join(10)
     # exactly the Map page's call (dashboard/app_pages/map.py): the same cache key, the same scope
     assert calls == [(*sel, "gistar", True, ()), (*sel, "gistar", False, ())]
     page = (ROOT / "dashboard" / "app_pages" / "map.py").read_text()
@@ -68,15 +130,17 @@ def test_hurry_runs_a_warm_up_under_way_at_normal_priority(monkeypatch):
         gate.wait(5)
 
     monkeypatch.setattr(data, "hotspots", slow)
-    monkeypatch.setattr(warm, "_MAP_WARMED", {})
     assert warm.map_gistar("ws.gpkg", 1.0, ("analyst", ()), "crime", ("2024-01", "2024-02"), (), True)
     started.wait(5)
     tid = warm._WARM_TID[0]
     try:
         assert os.getpriority(os.PRIO_PROCESS, tid) == 10  # warming at low priority
+        with warm.user_run:  # a user's run starts while the step is under way
+            raised = os.getpriority(os.PRIO_PROCESS, tid) == os.getpriority(os.PRIO_PROCESS, 0)
         if warm.hurry():  # allowed here (root, or RLIMIT_NICE): the user now waits for it
             assert os.getpriority(os.PRIO_PROCESS, tid) == os.getpriority(os.PRIO_PROCESS, 0)
+            assert raised  # the user's run had raised it already
     finally:
         gate.set()
-        warm._WARM_THREAD[0].join(10)
+        assert warm.join(10)
     assert not warm.hurry()  # nothing under way

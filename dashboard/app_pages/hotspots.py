@@ -91,6 +91,7 @@ def hotspot_png(parts: dict, drawn: list) -> bytes:
 # The method, its parameters, the result, the map and the tables rerun alone when one of their
 # widgets changes (the sidebar's filters rerun the page); every result is cached by its inputs.
 @st.fragment
+@warm.user_run  # a fragment rerun is a user's run too: the warm-up waits for it
 def hotspot_body():
     weighted = measure == "Harm"
     sel = dict(layer=layer, months=(m0, m1), categories=tuple(sorted(cats)))
@@ -336,12 +337,13 @@ def hotspot_body():
             ui.table(show, measure=ui.measure_name(info, layer), height=360, key="hs_sites_table")
 
     # ------------------------------------------------------------------ the other methods, ready before they are asked for
-    # Once per session, after everything above has been sent: the other methods' default runs for this
-    # selection are computed in the background (HDBSCAN, slow, is not), so the first switch is a cache hit.
+    # Once per session: the other methods' default runs for this selection are computed in the background,
+    # the next one down the method list first, in short steps that start only when no user's run is under
+    # way (dashboard/warm.py), so the first switch is a cache hit and never waits beside the warm-up.
     if not st.session_state.get("hs_warmed"):
         st.session_state["hs_warmed"] = True
-        jobs = tuple((m, default_params(m, shape), "cluster" if m == "dbscan" else cell_word)
-                     for m in ("kde", "emerging", "dbscan", "gistar") if m != method)
+        jobs = tuple((m, default_params(m, shape), "cluster" if m in ("dbscan", "hdbscan") else cell_word)
+                     for m in warm.order(method, METHODS))
         warm.hotspots(key, ver, role_key, layer, (m0, m1), tuple(sorted(cats)), weighted, jobs, buffers, fine)
 
     # ------------------------------------------------------------------ calls vs crime

@@ -132,6 +132,7 @@ noun = "Incidents" if weighted or main_layer != "calls" else "Calls"
 
 
 @st.fragment
+@warm.user_run  # a filter change is a user's run: background warm-ups wait for it
 def map_section():
     with st.container(border=True):
         f1, f2 = st.columns([3, 2])

@@ -55,13 +55,17 @@ def find_hotspots(where, *, user: Who, layer: str, months=None, categories=(), m
 
 
 def hotspot_site_exposure(where, *, user: Who, run, layer: str, months=None, categories=(), buffers=None,
-                          inputs=None):
+                          inputs=None, base=None):
     """Site exposure (:func:`geo.sites.site_exposure`) of the sites in ``user``'s area, and per hot
     spot of ``run`` the nearest site of each kind; ``(None, None)`` without sites.
 
-    ``buffers``: metres (default the workspace's ``site_buffers_m``).
+    ``buffers``: metres (default the workspace's ``site_buffers_m``). ``run=None``: the exposure
+    without hot spots (its hot-spot columns empty) and no nearest sites. ``base``: that exposure,
+    already made for the same user, selection and buffers: only the hot-spot columns of ``run``
+    are computed (:func:`geo.sites.exposure_near_hotspots`; the incidents, harm and trends near
+    each site are the same for every method).
     """
-    from ..sites import nearest_sites, site_exposure
+    from ..sites import exposure_near_hotspots, nearest_sites, site_exposure
     pts, area = inputs or hotspot_inputs(where, user=user, layer=layer, months=months, categories=categories)
     with opened(where) as ws:
         s = ws.sites()
@@ -72,10 +76,16 @@ def hotspot_site_exposure(where, *, user: Who, run, layer: str, months=None, cat
         return None, None
     if limited:
         s = s[s.intersects(area)]
-    exposure = site_exposure(s, pts, buffers_m=buffers, hotspots=run.hot, bcus=force_bcus)
+    hot = run.hot if run is not None else None
+    if base is not None and hot is not None:
+        exposure = exposure_near_hotspots(base, hot)
+    else:
+        exposure = site_exposure(s, pts, buffers_m=buffers, hotspots=hot, bcus=force_bcus)
+    if hot is None:
+        return exposure, None
     from ..settings import SENSITIVE_SITE_KINDS
     kinds = [k for k in SENSITIVE_SITE_KINDS if k in set(s["kind"])]  # never the nearest shop or clinic
-    nearest = nearest_sites(run.hot, s, wide=True, kinds=kinds) if len(run.hot) and kinds else None
+    nearest = nearest_sites(hot, s, wide=True, kinds=kinds) if len(hot) and kinds else None
     return exposure, nearest
 
 
