@@ -457,6 +457,15 @@ def displacement_report(path: str, version: float, op_id: str, before=None, afte
                                 tuple(control_units), key)
 
 
+def displacement_result(path: str, version: float, op_id: str, before=None, after=None, layer=None,
+                        buffer_m=None, control: str = "bcu", control_units: tuple = (), *, user=None):
+    """The complete result of :func:`displacement` for a download's callable (same checks, same key;
+    no spinner: a download's data is made outside the page's run)."""
+    key = check_analysis(path, version, op_id, tuple(control_units), user=user)
+    return _displacement(path, version, op_id, before, after, layer, buffer_m, control, tuple(control_units), key,
+                         spinner=False)
+
+
 @st.cache_data(show_spinner="Writing the report…", max_entries=8)
 def _displacement_report(path: str, version: float, op_id: str, before, after, layer, buffer_m, control: str,
                          control_units: tuple, role_key: tuple):

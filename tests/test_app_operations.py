@@ -88,6 +88,7 @@ def test_pick_a_demo_operation_and_see_geos_verdict_and_numbers(workspaces, monk
     assert md(res.checks["pre_fit"]["reading"]) in texts
     labels = [b.label for b in at.get("download_button")]
     assert "Download the report (HTML)" in labels and "Download the tables (CSV)" in labels
+    assert "Download the map (HTML, works offline)" in labels and "Download the map (PNG)" in labels
 
 
 def test_windows_not_covered_show_the_fix(workspaces, monkeypatch):

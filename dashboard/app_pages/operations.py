@@ -151,7 +151,7 @@ def results_section():
     # the verdict does not wait for the report's maps and charts
     report_of = (key, ver, op_id, before, after, layer, buffer_m, control, units)
     user = auth.current_user()
-    d1, d2, _ = st.columns([1, 1, 2])
+    d1, d2, d3, d4 = st.columns(4)
     stem = "".join(ch if ch.isalnum() else "-" for ch in op.name).strip("-").lower()
     d1.download_button("Download the report (HTML)", lambda: data.displacement_report(*report_of, user=user)[0],
                        file_name=f"{stem}-results.html", mime="text/html",
@@ -159,6 +159,17 @@ def results_section():
     d2.download_button("Download the tables (CSV)", lambda: data.displacement_report(*report_of, user=user)[1],
                        file_name=f"{stem}-results.csv", mime="text/csv",
                        key="res_dl_csv", on_click=data.audit, args=("downloaded results tables", op.name))
+    # the maps of the complete result (waits for the supporting sections if a click comes before them)
+    whole = (key, ver, op_id, before, after, layer, buffer_m, control, units)
+    all_bcus = data.bcus(key, ver, all_forces=True)  # read now: a download's callable runs outside the session
+    d3.download_button("Download the map (HTML, works offline)",
+                       lambda: maps.render_standalone(results_map(data.displacement_result(*whole, user=user), all_bcus)),
+                       file_name=f"{stem}-map.html", mime="text/html", key="res_dl_map_html", on_click=data.audit,
+                       args=("downloaded results map HTML", op.name))
+    d4.download_button("Download the map (PNG)",
+                       lambda: results_png(data.displacement_result(*whole, user=user), all_bcus),
+                       file_name=f"{stem}-map.png", mime="image/png", key="res_dl_map_png", on_click=data.audit,
+                       args=("downloaded results map PNG", op.name))
 
 
 PENDING = {"power": "the power to detect a 50% move", "cross": "the across-boundaries table",
@@ -274,10 +285,21 @@ def show_verdict(res):
 
 
 def draw_results_map(res):
+    st_folium(results_map(res, data.bcus(key, ver, all_forces=True)), returned_objects=[], height=520, use_container_width=True, key="res_map")
+
+
+def results_png(res, all_bcus) -> bytes:
+    """The results map as a PNG (the report's static map: no tiles), for a document."""
+    from geo.report_html import static_map_png
+    return static_map_png(res, bcus=all_bcus)
+
+
+def results_map(res, all_bcus):
+    """The results map (folium): target, rings, comparison, evidence, ``all_bcus`` (the BCUs of every force,
+    read in the page's run), hot spot moves, near sites."""
     import folium
     catch = res.catchment
     fr = catch.frame(res.crs)
-    all_bcus = data.bcus(key, ver, all_forces=True)
     zone = fr[fr["kind"] != "control"]
     m = maps.base_map(maps.wgs84_bounds(zone), **ui.basemap(info))
     maps.add_areas(m, fr[fr["kind"] == "control"], name="Comparison (rest of the BCU)",
@@ -335,8 +357,7 @@ def draw_results_map(res):
                                             (palette.RING_COLORS[2], "Ring 500–1,000 m"),
                                             (RESULT_COLORS["control"], "Comparison"),
                                             (RESULT_COLORS["evidence"], "Evidence of displacement / diffusion")])
-    maps.finish(m)
-    st_folium(m, returned_objects=[], height=520, use_container_width=True, key="res_map")
+    return maps.finish(m)
 
 
 results_section()

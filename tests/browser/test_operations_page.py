@@ -47,6 +47,17 @@ def test_analyst_walks_through_the_results_of_an_operation(page, network_log, de
         button.click()
     html = Path(info.value.path()).read_text(encoding="utf-8")
     assert "Results analysis: Op Beighton (demo)" in html and "data:image/png;base64," in html
+    # the results map on its own: an offline page with the same layers, and a PNG
+    for name in ("Download the map (HTML, works offline)", "Download the map (PNG)"):
+        wait_for_app(page)  # each download reruns (audit): the next click waits for that run to end
+        with page.expect_download() as info:
+            page.get_by_role("button", name=name).click()
+        got = Path(info.value.path()).read_bytes()
+        if name.endswith("(PNG)"):
+            assert got[:8] == b"\x89PNG\r\n\x1a\n" and len(got) > 20_000
+        else:
+            text = got.decode("utf-8")
+            assert "Ring 250" in text and "Comparison (rest of the BCU)" in text and "BCUs and neighbouring forces" in text and "Results analysis" in text
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / "operations_results.png"))
