@@ -13,7 +13,7 @@ import base64
 
 import streamlit as st
 
-from dashboard import auth, data, ui
+from dashboard import auth, data, ui, warm
 from geo import disclosure, maps, safe
 from geo.settings import settings
 
@@ -114,6 +114,8 @@ def summary():
                      "harm_label": st.column_config.TextColumn("Harm (days, rounded)")})
     if partner_view:  # the published trend's areas are this level's: in the fragment
         published_trend(table, level)
+    # the other levels of this selection, computed in the background: a level change is a lookup
+    warm.published(key, ver, role_key, threshold, period, basket, tuple(levels))
 
 
 def published_trend(table, level: str):
