@@ -178,10 +178,11 @@ _IMPORTS: list = []
 
 
 def imports() -> bool:
-    """Import the pages' heavy libraries (geopandas, folium, streamlit-folium, Altair, matplotlib, ...) in a
-    background thread, once per server process, while the sign-in form is shown: the first page after
-    sign-in on a new server does not wait for seconds of imports (a partner's first page, the Area
-    summary, imported folium and Altair for about 3-7 s). Returns whether the thread was started."""
+    """Import the pages' heavy libraries (geopandas, folium, Altair, matplotlib, ...) in a background thread,
+    once per server process, while the sign-in form is shown: the first page after sign-in on a new server
+    does not wait for seconds of imports (a partner's first page, the Area summary, imported folium and
+    Altair for about 3-7 s). Not ``streamlit_folium``: it declares its component when imported, which
+    must happen in a script run (imported here, the map never loads in the browser)."""
     with _WARM_LOCK:
         if _IMPORTS:
             return False
@@ -189,7 +190,7 @@ def imports() -> bool:
 
     def run():
         import importlib
-        for name in ("geopandas", "geo.maps", "geo.disclosure", "geo.services", "geo.labels", "streamlit_folium",
+        for name in ("geopandas", "geo.maps", "geo.disclosure", "geo.services", "geo.labels",
                      "altair", "matplotlib"):
             try:
                 module = importlib.import_module(name)
