@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, data, warm
+from dashboard import auth, data
 
 # An emoji favicon is drawn locally; a ":material/...:" page_icon is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="Harm-focused drug-market map", page_icon="🗺️", layout="wide")
@@ -29,7 +29,6 @@ PAGES = [
 user = auth.check_session()  # every run: idle timeout, account removed, disabled or changed -> signed out
 asked = auth.asked_path({name for name, _, _ in PAGES} | {"sign-in"})  # an address that is no page, if opened on
 if user is None:
-    warm.imports()  # once per server: the first page after sign-in does not wait for folium, Altair, ...
     # The sign-in form answers at every page's address too (with no menu), so a deep link such as
     # /operations shows the form and, once signed in, opens that page; at an address that is no page
     # it says so (not Streamlit's "Page not found" dialog).

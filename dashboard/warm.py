@@ -173,32 +173,3 @@ def area_summary(path: str, version: float, info: dict, role_key: tuple) -> bool
     levels = tuple(lv for lv in ("ward", "neighbourhood") if lv in info["levels"])
     return published(path, version, role_key, threshold, (quarters[-1],), True, levels)
 
-
-_IMPORTS: list = []
-
-
-def imports() -> bool:
-    """Import the pages' heavy libraries (geopandas, folium, Altair, matplotlib, ...) in a background thread,
-    once per server process, while the sign-in form is shown: the first page after sign-in on a new server
-    does not wait for seconds of imports (a partner's first page, the Area summary, imported folium and
-    Altair for about 3-7 s). Not ``streamlit_folium``: it declares its component when imported, which
-    must happen in a script run (imported here, the map never loads in the browser)."""
-    with _WARM_LOCK:
-        if _IMPORTS:
-            return False
-        _IMPORTS.append(True)
-
-    def run():
-        import importlib
-        for name in ("geopandas", "geo.maps", "geo.disclosure", "geo.services", "geo.labels",
-                     "altair", "matplotlib"):
-            try:
-                module = importlib.import_module(name)
-                if name == "matplotlib":  # as geo.render.charts does before pyplot: no display on a server
-                    module.use("Agg")
-                    importlib.import_module("matplotlib.pyplot")
-            except Exception as err:  # noqa: BLE001 - the page that needs it reports it
-                logger.info("importing %s ahead skipped: %s", name, err)
-
-    threading.Thread(target=run, name="geo-warm-imports", daemon=True).start()
-    return True
