@@ -128,9 +128,10 @@ def published(path: str, version: float, role_key: tuple, threshold: int, quarte
     ``levels``) in a background thread at nice 10, through the Area summary's caches (same keys, so
     the same scope).
 
-    Started by ``app.py`` after any page has answered, so the Area summary (and a partner briefing) opens
-    on a table already built or loaded from the workspace (:func:`geo.services.partner_published` keeps
-    it there per data version), and by the Area summary for the levels not shown yet. Its own thread (the
+    Started after an import or a harm-weight or settings change (``data.published_in_background``, through
+    :func:`area_summary`), so the next Area summary or partner briefing, in any session or server, loads
+    the table from the workspace (:func:`geo.services.partner_published` keeps it there per data
+    version) instead of building it; and by the Area summary for the levels not shown yet. Its own thread (the
     table is every role's, so it need not wait for the Hotspots or Map warm-up); one at a time, each
     selection once. Returns whether a thread was started.
     """
@@ -163,7 +164,7 @@ def published(path: str, version: float, role_key: tuple, threshold: int, quarte
 
 def area_summary(path: str, version: float, info: dict, role_key: tuple) -> bool:
     """:func:`published` for what the Area summary shows first (the last complete quarter, the drug-market
-    basket, every level of the workspace), after any page has answered (``app.py``)."""
+    basket, every level of the workspace)."""
     from geo import disclosure
     from geo.settings import settings
     quarters = disclosure.complete_quarters(info["months"])
@@ -172,4 +173,3 @@ def area_summary(path: str, version: float, info: dict, role_key: tuple) -> bool
     threshold = int(info["settings"].get("suppression_threshold", settings.suppression_threshold))
     levels = tuple(lv for lv in ("ward", "neighbourhood") if lv in info["levels"])
     return published(path, version, role_key, threshold, (quarters[-1],), True, levels)
-
