@@ -208,6 +208,7 @@ def change_settings(path, changes: dict, *, user=None) -> list[str]:
     """:func:`geo.services.change_settings` (admins; audited); clears the caches."""
     done = services.change_settings(path, changes, user=_user(user))
     clear()
+    published_in_background(path, user=user)  # e.g. a new suppression threshold
     return done
 
 
@@ -215,12 +216,14 @@ def save_harm_table(path, table, *, user=None) -> None:
     """:func:`geo.services.save_harm_table` (audited); clears the caches."""
     services.save_harm_table(path, table, user=_user(user))
     clear()
+    published_in_background(path, user=user)
 
 
 def restore_harm_defaults(path, *, user=None) -> None:
     """:func:`geo.services.restore_harm_defaults` (audited); clears the caches."""
     services.restore_harm_defaults(path, user=_user(user))
     clear()
+    published_in_background(path, user=user)
 
 
 def import_upload(path, name: str, content: bytes, *, kind: str, mapping=None, site_kind=None, user=None):
@@ -229,7 +232,22 @@ def import_upload(path, name: str, content: bytes, *, kind: str, mapping=None, s
                                     site_kind=site_kind)
     clear()
     analyse_in_background(path, user=user)  # the new data: every operation's analysis, kept in the workspace
+    published_in_background(path, user=user)  # and the partners' published table
     return report
+
+
+def published_in_background(path, *, user=None) -> bool:
+    """After a change of data, harm weights or settings: the published base table of the new data version
+    built in the background (:func:`dashboard.warm.area_summary`) and kept in the workspace
+    (:func:`geo.services.partner_published`), so the next Area summary or partner briefing, in any
+    session or server, loads it instead of building it. Returns whether a thread was started."""
+    from dashboard import warm
+    key, ver, role_key = str(path), version(Path(path)), user_key(user)
+    try:
+        held = _info(key, ver, role_key)
+    except Exception:  # noqa: BLE001 - e.g. a workspace without boundaries yet: nothing to publish
+        return False
+    return warm.area_summary(key, ver, held, role_key)
 
 
 def import_history(path: str, version: float):
@@ -260,22 +278,28 @@ def _rejected_rows(path: str, version: float, import_id, role_key: tuple):
 
 
 # ---------------------------------------------------------------- partner products (Areas page)
-def partner_published(path: str, version: float, threshold: int):
-    """:func:`geo.services.partner_published`: the published base table for partners."""
-    return _partner_published(path, version, threshold, user_key())
+def partner_published(path: str, version: float, threshold: int, role_key: tuple | None = None):
+    """:func:`geo.services.partner_published`: the published base table for partners (kept in the
+    workspace per data version: a new server or session loads it). ``role_key``: the signed-in
+    user's :func:`user_key` unless given (the background warm-up, :func:`dashboard.warm.published`)."""
+    return _partner_published(path, version, threshold, role_key if role_key is not None else user_key())
 
 
 # The published table and the unit tables are shared read-only (cache_resource): a level change or any
 # other rerun of the Area summary hands back the same objects instead of unpickling 1,700 polygons.
 @st.cache_resource(show_spinner="Aggregating…", max_entries=4)
 def _partner_published(path: str, version: float, threshold: int, role_key: tuple):
-    return services.partner_published(path, user=role_key, threshold=threshold)
+    # storing the table in the workspace changes no data: the caches keep their version
+    return services.partner_published(path, user=role_key, threshold=threshold,
+                                      on_saved=lambda before, after: same_data(path, before, after))
 
 
 def partner_units(path: str, version: float, level: str, quarters: tuple[str, ...], threshold: int,
-                  basket_only: bool):
-    """Published figures per unit of ``level`` (:func:`geo.services.partner_units`); shared: never modify it."""
-    return _partner_units(path, version, level, tuple(quarters), threshold, basket_only, user_key())
+                  basket_only: bool, role_key: tuple | None = None):
+    """Published figures per unit of ``level`` (:func:`geo.services.partner_units`); shared: never modify it.
+    ``role_key`` as in :func:`partner_published`."""
+    return _partner_units(path, version, level, tuple(quarters), threshold, basket_only,
+                          role_key if role_key is not None else user_key())
 
 
 @st.cache_resource(show_spinner="Aggregating…", max_entries=16)

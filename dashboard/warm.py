@@ -1,4 +1,5 @@
-"""Background warm-up of the Hotspots page's caches (the caches live in :mod:`dashboard.data`).
+"""Background warm-up of the Hotspots page's caches (the caches live in :mod:`dashboard.data`), and of
+the Area summary's published figures (:func:`published`, its own thread).
 
 After the page has answered, the other methods' default runs for the same selection
 are computed in one background thread through the same caches (same keys, so the same scope),
@@ -209,3 +210,61 @@ def hurry() -> bool:
     except (AttributeError, OSError):
         return False
     return True
+
+
+_PUB_WARMED: dict = {}
+_PUB_LOCK = threading.Lock()
+_PUB_THREAD: list = [None]
+
+
+def published(path: str, version: float, role_key: tuple, threshold: int, quarters: tuple,
+              basket_only: bool = True, levels: tuple = ("ward", "neighbourhood")) -> bool:
+    """Compute the published base table and its unit tables over ``quarters`` (of its own level and
+    ``levels``) in a background thread at nice 10, through the Area summary's caches (same keys, so
+    the same scope).
+
+    Started after an import or a harm-weight or settings change (``data.published_in_background``, through
+    :func:`area_summary`), so the next Area summary or partner briefing, in any session or server, loads
+    the table from the workspace (:func:`geo.services.partner_published` keeps it there per data
+    version) instead of building it; and by the Area summary for the levels not shown yet. Its own thread (the
+    table is every role's, so it need not wait for the Hotspots or Map warm-up); one at a time, each
+    selection once. Returns whether a thread was started.
+    """
+    key = (path, version, role_key, threshold, tuple(levels), tuple(quarters), basket_only)
+    with _PUB_LOCK:
+        busy = _PUB_THREAD[0] is not None and _PUB_THREAD[0].is_alive()
+        if busy or key in _PUB_WARMED:
+            return False
+        _PUB_WARMED[key] = True
+        while len(_PUB_WARMED) > 64:
+            _PUB_WARMED.pop(next(iter(_PUB_WARMED)))
+
+        def run():
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except (AttributeError, OSError):
+                pass
+            try:
+                pub = data.partner_published(path, version, threshold, role_key)
+                for level in dict.fromkeys((pub.level, *levels)):
+                    data.partner_units(path, version, level, tuple(quarters), threshold, basket_only, role_key)
+            except Exception as err:  # noqa: BLE001 - the page shows it when the user opens it
+                logger.info("warming the published figures skipped: %s", err)
+
+        thread = threading.Thread(target=run, name="geo-warm-published", daemon=True)
+        _PUB_THREAD[0] = thread
+        thread.start()
+        return True
+
+
+def area_summary(path: str, version: float, info: dict, role_key: tuple) -> bool:
+    """:func:`published` for what the Area summary shows first (the last complete quarter, the drug-market
+    basket, every level of the workspace)."""
+    from geo import disclosure
+    from geo.settings import settings
+    quarters = disclosure.complete_quarters(info["months"])
+    if not quarters:
+        return False
+    threshold = int(info["settings"].get("suppression_threshold", settings.suppression_threshold))
+    levels = tuple(lv for lv in ("ward", "neighbourhood") if lv in info["levels"])
+    return published(path, version, role_key, threshold, (quarters[-1],), True, levels)

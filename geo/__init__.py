@@ -23,6 +23,7 @@ _LAZY = {
     "read_police_uk": "io", "read_incidents": "io", "read_sites": "io", "read_boundaries": "io",
     "Workspace": "workspace", "default_layer": "workspace",
     "result_key": "stored_results", "pack_result": "stored_results", "unpack_result": "stored_results",
+    "published_key": "stored_results", "load_stored": "stored_results", "keep_stored": "stored_results",
     "Store": "store", "GpkgStore": "store", "StoreError": "store", "open_store": "store",
     "PostgisStore": "store.postgis",
     "Operation": "operations", "TACTICS": "operations",

@@ -1,4 +1,5 @@
-"""Finished results analyses kept in the workspace store, so that a new session does not recompute them.
+"""Finished results analyses (and the published base table) kept in the workspace store, so that a new
+session does not recompute them.
 
 A result is stored under a key that names everything it depends on (:func:`result_key`):
 the operation, the whole operations register (other operations' targets are left out of
@@ -14,6 +15,11 @@ the accounts file, mode 0600) and :func:`unpack_result` refuses to unpickle anyt
 signature does not verify (a workspace file copied in from elsewhere, or edited, is never
 unpickled: its analyses are recomputed). Reading a stored result is only ever done by
 :func:`geo.services.analyse_operation`, after its access check.
+
+The partners' published base table (:func:`geo.disclosure.published_for`) is kept the same way
+under :func:`published_key` (the import history, harm weights, settings, threshold, quarters and
+the disclosure code; not the operations register): it is built by the one disclosure function and
+only stored here, read back by :func:`geo.services.partner_published` (:func:`load_stored`, :func:`keep_stored`).
 
 References
 ----------
@@ -31,49 +37,94 @@ from pathlib import Path
 
 #: Bumped when the stored form of a result changes.
 FORMAT = b"geo-result-1"
-_CODE: list[str] = []
+_CODE: dict[str, str] = {}
+#: The "operation" the published base tables are kept under (:meth:`geo.store.Store.save_result`
+#: keeps the newest few per operation id; no operation id has a space).
+PUBLISHED_ID = "published table"
 
 
-def code_version() -> str:
-    """A digest of the analysis code (``geo/displacement``, ``geo/stats``, the harm and settings
-    modules): a result computed by other code is not reused."""
-    if not _CODE:
+def code_version(part: str = "analysis") -> str:
+    """A digest of the code a stored result was computed by: a result of other code is not reused.
+
+    ``part``: ``"analysis"`` (``geo/displacement``, ``geo/stats``, the harm, settings, operations
+    and periods modules) or ``"disclosure"`` (``geo/disclosure``, the harm, settings, periods and
+    geometry modules: what the published base table is built by).
+    """
+    if part not in _CODE:
         root = Path(__file__).parent
         h = hashlib.sha256(FORMAT)
-        files = sorted([*root.glob("displacement/*.py"), *root.glob("stats/*.py"),
-                        root / "harm.py", root / "settings.py", root / "operations.py", root / "periods.py"])
-        for f in files:
+        if part == "disclosure":
+            files = [*root.glob("disclosure/*.py"), root / "harm.py", root / "settings.py",
+                     root / "periods.py", root / "geometry.py"]
+        else:
+            files = [*root.glob("displacement/*.py"), *root.glob("stats/*.py"),
+                     root / "harm.py", root / "settings.py", root / "operations.py", root / "periods.py"]
+        for f in sorted(files):
             h.update(f.name.encode() + b"\0" + f.read_bytes())
-        _CODE.append(h.hexdigest())
-    return _CODE[0]
+        _CODE[part] = h.hexdigest()
+    return _CODE[part]
 
 
 def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def data_version(store) -> str:
+def data_version(store, *, register: bool = True) -> str:
     """A digest of what an analysis reads besides its options: the import history, harm weights,
-    workspace settings and the whole operations register (records and target geometries).
+    workspace settings and (``register``) the whole operations register (records and target geometries).
 
     Unlike :meth:`geo.store.Store.version`, it does not move with an audit entry or a stored result.
     """
     import shapely
 
     from .settings import settings as global_settings
-    ops = store.read_operations()
-    register = sorted(zip(ops["op_id"].astype(str), ops["record"].astype(str),
-                          [None if g is None else shapely.to_wkb(g, hex=True) for g in ops.geometry.values]))
+    ops_register = None
+    if register:
+        ops = store.read_operations()
+        ops_register = sorted(zip(ops["op_id"].astype(str), ops["record"].astype(str),
+                                  [None if g is None else shapely.to_wkb(g, hex=True) for g in ops.geometry.values]))
     history = store.import_history()
     harm = store.harm_weights()
     return _digest({"history": history.astype(str).to_dict("split"), "harm": harm.astype(str).to_dict("split"),
-                    "settings": store.settings(), "register": register, "global": repr(global_settings)})
+                    "settings": store.settings(), "register": ops_register, "global": repr(global_settings)})
 
 
 def result_key(store, op_id: str, options: dict) -> str:
     """The key of the analysis of operation ``op_id`` with ``options`` (every keyword the analysis
     gets, ``None`` for defaults) in ``store`` as it is now; see the module docstring."""
     return _digest({"op": str(op_id), "options": options, "data": data_version(store), "code": code_version()})
+
+
+def published_key(store, *, threshold: int, quarters) -> str:
+    """The key of the published base table with ``threshold`` over ``quarters`` of ``store`` as it is
+    now: its imports, harm weights and settings (not its operations) and the disclosure code."""
+    return _digest({"published": {"threshold": int(threshold), "quarters": [str(q) for q in quarters]},
+                    "data": data_version(store, register=False), "code": code_version("disclosure")})
+
+
+def load_stored(store, key: str):
+    """The result stored under ``key``, or ``None`` (none, not signed by this server, or the store or
+    the server's secret cannot be read)."""
+    from .store import StoreError
+    try:
+        return unpack_result(store.load_result(key))
+    except (StoreError, OSError):  # OSError: the server's secret cannot be read or made
+        return None
+
+
+def keep_stored(store, key: str, op_id: str, result, *, on_saved=None, again=None) -> None:
+    """Store ``result`` under ``key`` unless the data changed meanwhile (``again()``, the key computed
+    now, differs: an import during the computation) or the store cannot be written (a read-only
+    file) or the secret cannot be made (a read-only accounts folder). ``on_saved(before, after)``
+    gets what :meth:`geo.store.Store.save_result` returns (a file store's modification times)."""
+    from .store import StoreError
+    try:
+        if again is None or again() == key:
+            times = store.save_result(key, op_id, pack_result(result))
+            if on_saved is not None and times is not None:
+                on_saved(*times)
+    except (StoreError, OSError):
+        pass
 
 
 def pack_result(result, *, secret: bytes | None = None) -> bytes:

@@ -44,11 +44,16 @@ def test_area_summary_offers_whole_quarters_and_published_levels(workspaces):
     assert list(offered) == [disclosure.quarter_label(q) for q in quarters]
     level = at.radio(key="areas_level")
     assert list(level.options) == ["LSOAs", "Wards", "Neighbourhoods"]  # no hexagons beside the LSOAs
+    base = at.session_state["memo"]["areas_base"][1]  # the kept base map (ui.kept_map), built once
     for option in ("ward", "neighbourhood", "lsoa"):
         at.radio(key="areas_level").set_value(option).run()
         assert not at.exception
     incidents = {m.label: m.value for m in at.metric}["Incidents"]
     assert "–" in incidents or incidents.replace(",", "").isdigit()
+    # a level change swapped the layer only: the same base map object; each level's layer kept for a switch back
+    assert at.session_state["memo"]["areas_base"][1] is base
+    kept = at.session_state["kept_layers"]["areas_base"][1]
+    assert {k[1] for k in kept} == {"lsoa", "ward", "neighbourhood"}
 
 
 def test_partner_drawn_area_is_snapped_refused_when_tiny_and_audited(workspaces):

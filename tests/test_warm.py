@@ -144,3 +144,30 @@ def test_hurry_runs_a_warm_up_under_way_at_normal_priority(monkeypatch):
         gate.set()
         assert warm.join(10)
     assert not warm.hurry()  # nothing under way
+
+
+def test_published_warms_the_area_summarys_cache_keys_once_per_selection(monkeypatch):
+    calls = []
+
+    class Pub:
+        level = "lsoa"
+
+    monkeypatch.setattr(data, "partner_published", lambda *args: calls.append(("published", args)) or Pub())
+    monkeypatch.setattr(data, "partner_units", lambda *args: calls.append(("units", args)))
+    monkeypatch.setattr(warm, "_PUB_WARMED", {})
+    sel = ("ws.gpkg", 1.0, ("partner", ()), 5)
+    assert warm.published(*sel, ("2025-Q2",), True, ("ward", "lsoa", "neighbourhood"))
+    warm._PUB_THREAD[0].join(10)
+    assert not warm.published(*sel, ("2025-Q2",), True, ("ward", "lsoa", "neighbourhood"))  # warm already
+    # the positional arguments the Area summary's calls pass on: the same cache keys, the same scope;
+    # the table's own level first, each level once
+    assert calls == [("published", ("ws.gpkg", 1.0, 5, ("partner", ()))),
+                     *[("units", ("ws.gpkg", 1.0, lv, ("2025-Q2",), 5, True, ("partner", ())))
+                       for lv in ("lsoa", "ward", "neighbourhood")]]
+    info = {"months": [f"2025-{m:02d}" for m in range(1, 7)], "settings": {"suppression_threshold": 7},
+            "levels": ["bcu", "ward", "lsoa"]}
+    calls.clear()
+    assert warm.area_summary("ws.gpkg", 2.0, info, ("analyst", ()))
+    warm._PUB_THREAD[0].join(10)
+    assert calls[0] == ("published", ("ws.gpkg", 2.0, 7, ("analyst", ())))
+    assert [c[1][2] for c in calls[1:]] == ["lsoa", "ward"] and calls[1][1][3] == ("2025-Q2",)  # the last quarter

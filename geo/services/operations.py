@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from .. import access
 from ..errors import GeoInputError
-from ..store import StoreError
 from .core import Who, opened, refused, writer
-
 
 
 def _targets(ws) -> dict:
@@ -220,25 +218,15 @@ def _result_key(ws, op_id: str, *, options: dict, control_units, **asked) -> str
 
 
 def _load(ws, rkey: str):
-    from ..stored_results import unpack_result
-    try:
-        return unpack_result(ws.store.load_result(rkey))
-    except (StoreError, OSError):  # OSError: the server's secret cannot be read or made
-        return None
+    from ..stored_results import load_stored
+    return load_stored(ws.store, rkey)
 
 
 def _keep(ws, rkey: str, op_id: str, result, on_saved, *, again) -> None:
-    """Store ``result`` unless the data changed meanwhile (``again()``, the key computed now, differs:
-    an import during the analysis) or the store cannot be written (a read-only file) or the secret
-    cannot be made (a read-only accounts folder): the result is returned all the same."""
-    from ..stored_results import pack_result
-    try:
-        if again() == rkey:
-            times = ws.store.save_result(rkey, op_id, pack_result(result))
-            if on_saved is not None and times is not None:
-                on_saved(*times)
-    except (StoreError, OSError):
-        pass
+    """Store ``result`` (:func:`geo.stored_results.keep_stored`: not if the data changed meanwhile or the
+    store or secret cannot be written; the result is returned all the same)."""
+    from ..stored_results import keep_stored
+    keep_stored(ws.store, rkey, op_id, result, on_saved=on_saved, again=again)
 
 
 def operation_report(where, key: str, *, user: Who, result=None, **options) -> tuple[str, str]:

@@ -58,16 +58,36 @@ def harm_table(where, *, user: Who):
 
 
 # ------------------------------------------------------------------ partner products
-def partner_published(where, *, user: Who, threshold: int | None = None):
+def partner_published(where, *, user: Who, threshold: int | None = None, stored: bool = True, on_saved=None):
     """The published base table (:func:`geo.disclosure.published_for`), every complete quarter.
 
     Suppressed counts only (base unit × quarter × crime type, small ones hidden), so any
     signed-in role may have it; every partner figure is derived from it.
+
+    ``stored``: reuse the table kept in the workspace for the same imports, harm weights,
+    settings, threshold and disclosure code (:func:`geo.stored_results.published_key`; built by
+    :func:`~geo.disclosure.published_for` all the same, only kept), and keep a new one there.
+    ``on_saved(before, after)``: as in :func:`geo.services.analyse_operation` (a stored table
+    changes no data).
     """
-    from .. import disclosure
+    from .. import disclosure, stored_results
+    from ..settings import settings
     access.require_signed_in(user, "published figures")
     with opened(where) as ws:
-        return disclosure.published_for(ws, threshold=threshold)
+        if not stored:
+            return disclosure.published_for(ws, threshold=threshold)
+        threshold = int(threshold or ws.setting("suppression_threshold", settings.suppression_threshold))
+
+        def key():
+            quarters = disclosure.complete_quarters(ws.store.months())
+            return stored_results.published_key(ws.store, threshold=threshold, quarters=quarters)
+        pkey = key()
+        found = stored_results.load_stored(ws.store, pkey)
+        if isinstance(found, disclosure.Published):
+            return found
+        pub = disclosure.published_for(ws, threshold=threshold)
+        stored_results.keep_stored(ws.store, pkey, stored_results.PUBLISHED_ID, pub, on_saved=on_saved, again=key)
+        return pub
 
 
 def partner_units(where, *, user: Who, level: str, quarters, threshold: int | None = None,
