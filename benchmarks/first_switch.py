@@ -20,19 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def params(method: str) -> dict:
-    from geo.settings import settings
-    p: dict = {}
-    if method in ("gistar", "emerging"):
-        p.update(cell_size=None, shape="square", alpha=settings.ehsa_alpha if method == "emerging" else settings.alpha)
-    if method == "kde":
-        p["bandwidth"] = None
-    if method == "dbscan":
-        p["eps_m"] = None
-    if method in ("dbscan", "hdbscan"):
-        p["min_samples"] = None
-    if method == "emerging":
-        p["period"] = None
-    return p
+    """The parameters the page opens ``method`` with (:func:`geo.hotspot_runs.default_params`)."""
+    from geo.hotspot_runs import default_params
+    return dict(default_params(method))
 
 
 def main(argv=None) -> int:

@@ -30,7 +30,7 @@ from .spacetime import EHSA_PATTERNS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CLASS_COLORS", "HotspotRun", "METHODS", "add_hotspot_layer", "auto_parameters",
+__all__ = ["CLASS_COLORS", "HotspotRun", "METHODS", "add_hotspot_layer", "auto_parameters", "default_params",
            "export_layers", "run_hotspots", "select_incidents"]
 
 #: Method keys and their display names.
@@ -41,6 +41,23 @@ METHODS: dict[str, str] = {
     "hdbscan": "HDBSCAN clusters",
     "emerging": "Emerging hot spots",
 }
+
+
+def default_params(method: str, shape: str = "square") -> tuple:
+    """The parameters of ``method`` before the user sets any (automatic values: ``None``), as sorted
+    ``(name, value)`` pairs: the key of the run the Hotspots page opens on and its warm-up computes."""
+    p: dict = {}
+    if method in ("gistar", "emerging"):
+        p.update(cell_size=None, shape=shape, alpha=settings.ehsa_alpha if method == "emerging" else settings.alpha)
+    if method == "kde":
+        p["bandwidth"] = None
+    if method == "dbscan":
+        p["eps_m"] = None
+    if method in ("dbscan", "hdbscan"):
+        p["min_samples"] = None
+    if method == "emerging":
+        p["period"] = None
+    return tuple(sorted(p.items()))
 
 KDE_CLASSES: tuple[str, ...] = ("Top 1% of cells", "Top 5% of cells", "Top 10% of cells")
 CLUSTER_CLASSES: tuple[str, ...] = ("Cluster: top 5 by harm", "Cluster: 6th–20th by harm",

@@ -10,7 +10,8 @@ from streamlit_folium import st_folium
 from dashboard import data, ui, warm
 from geo import labels, maps, safe
 from geo.errors import GeoInputError
-from geo.hotspot_runs import CALLS_CRIME_CLASSES, METHODS, SIMPLE_LABELS, add_hotspot_layer, export_layers
+from geo.hotspot_runs import (CALLS_CRIME_CLASSES, METHODS, SIMPLE_LABELS, add_hotspot_layer, default_params,
+                              export_layers)
 from geo.settings import SENSITIVE_SITE_KINDS, settings
 from geo.sites import most_exposed
 
@@ -41,23 +42,6 @@ with st.sidebar:
     st.checkbox("Rank other sites too", value=False, key="hs_other_sites",
                 help="Ordinary pharmacies, clinics and hospitals are not sensitive sites and are left out of "
                      "the rankings unless you tick this.")
-
-
-
-def default_params(method: str, shape: str) -> tuple:
-    """The parameters the page asks ``method`` for before any of its widgets is touched (sorted pairs)."""
-    p: dict = {}
-    if method in ("gistar", "emerging"):
-        p.update(cell_size=None, shape=shape, alpha=settings.ehsa_alpha if method == "emerging" else settings.alpha)
-    if method == "kde":
-        p["bandwidth"] = None
-    if method == "dbscan":
-        p["eps_m"] = None
-    if method in ("dbscan", "hdbscan"):
-        p["min_samples"] = None
-    if method == "emerging":
-        p["period"] = None
-    return tuple(sorted(p.items()))
 
 
 def base_parts(layer: str) -> dict:
