@@ -25,14 +25,14 @@ import shapely
 
 from ..errors import GeoInputError
 from ._gpkg_sql import (AUDIT_TRIGGERS, FEATURE_TABLES, KEY_INDEXES, bindable, create_schema, from_blobs, gpkg_blobs,
-                        POINT_COLUMNS, index_name, insert_by_point, insert_many,
+                        INSERT_CHUNK, POINT_COLUMNS, index_name, insert_by_point, insert_many,
                         point_blobs, point_groups, put_result, store_error)
 from .base import CONTENT_FIELDS, StoreError, check_crs, fault_point, first_of_each, now_text, uid_keys
 
-#: Rows converted and inserted per batch (bounds the memory of the Python objects SQLite binds).
-INSERT_CHUNK = 100_000
 #: From this many rows into an empty incidents table, its indexes are dropped and built after the insert.
 BULK_INDEX_ROWS = 50_000
+#: Distinct keys looked up per query by ``GpkgStore._held`` (bounds the text of the keys found: ~21 MB).
+HELD_BLOCK = 1_000_000
 
 
 class GpkgStore:
@@ -227,19 +227,34 @@ class GpkgStore:
     def _held(self, c, keys: np.ndarray) -> np.ndarray:
         """Which of ``keys`` are stored already: one index lookup per distinct key (the
         ``uid_key`` index), so the cost follows the import, not the workspace. A file
-        without the index (read-only, made before it existed) is scanned instead."""
+        without the index (read-only, made before it existed) is scanned instead.
+
+        The distinct keys go into a temporary table in ascending order (appends, not B-tree
+        splits), a hundred per statement; the keys found come back as one comma-separated
+        text per block of :data:`HELD_BLOCK` keys (``group_concat``), parsed by NumPy rather
+        than fetched as a Python row each, and rows are matched to them with a hash table.
+        """
         if not len(keys):
             return np.zeros(0, dtype=bool)
         if not self._key_index:
             held = np.fromiter((r[0] for r in c.execute("SELECT uid_key FROM incidents")), dtype=np.int64)
-            return np.isin(keys, held)
+            return pd.Series(keys).isin(held).to_numpy()
+        distinct = np.sort(pd.unique(keys))
         c.execute("CREATE TEMP TABLE IF NOT EXISTS _keys (k INTEGER PRIMARY KEY)")
         c.execute("DELETE FROM _keys")
-        c.executemany("INSERT OR IGNORE INTO _keys VALUES (?)", ((k,) for k in np.unique(keys).tolist()))
-        found = np.fromiter((r[0] for r in c.execute(
-            "SELECT k FROM _keys WHERE EXISTS (SELECT 1 FROM incidents WHERE uid_key = k)")), dtype=np.int64)
-        c.execute("DELETE FROM _keys")
-        return np.isin(keys, found)
+        found = []
+        for a in range(0, len(distinct), HELD_BLOCK):
+            for b in range(a, min(a + HELD_BLOCK, len(distinct)), INSERT_CHUNK):
+                insert_many(c, "INSERT INTO _keys (k)", "(?)",
+                            [distinct[b:min(b + INSERT_CHUNK, a + HELD_BLOCK, len(distinct))].tolist()])
+            text = c.execute("SELECT group_concat(k) FROM _keys "
+                             "WHERE EXISTS (SELECT 1 FROM incidents WHERE uid_key = k)").fetchone()[0]
+            c.execute("DELETE FROM _keys")
+            if text:
+                found.append(np.fromstring(text, dtype=np.int64, sep=","))
+        if not found:
+            return np.zeros(len(keys), dtype=bool)
+        return pd.Series(keys).isin(np.concatenate(found)).to_numpy()
 
     def _replace_groups(self, c, frame: pd.DataFrame, keys: np.ndarray) -> tuple[int, int]:
         """Delete held rows of the frame's (layer, force, month) groups that are gone or changed.
@@ -265,7 +280,10 @@ class GpkgStore:
             return 0, 0
         first = first_of_each(keys)
         first &= in_held
-        rows = frame.iloc[np.flatnonzero(first)]
+        # only the compared columns are gathered (not the geometry and ids of the whole frame)
+        rows = frame[[col for col in (*CONTENT_FIELDS, "x", "y") if col in frame]]
+        if not first.all():
+            rows = rows.iloc[np.flatnonzero(first)]
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -286,10 +304,15 @@ class GpkgStore:
         c.execute("DELETE FROM _new_rows")
         c.execute("DELETE FROM _new_groups")
         nan_to_none = lambda a: [None if v != v else v for v in a.tolist()]  # noqa: E731
-        order = np.argsort(keys[first], kind="stable")  # ascending keys: appends, not B-tree splits
-        c.executemany("INSERT INTO _new_rows VALUES (?,?,?,?)",
-                      zip(keys[first][order].tolist(), content.take(pa.array(order)).to_pylist(),
-                          nan_to_none(xs[order]), nan_to_none(ys[order])))
+        new_keys = keys[first]
+        order = np.argsort(new_keys, kind="stable")  # ascending keys: appends, not B-tree splits
+        del rows
+        for a in range(0, len(order), INSERT_CHUNK):  # a hundred rows per statement, a block at a time
+            part = order[a:a + INSERT_CHUNK]
+            insert_many(c, "INSERT INTO _new_rows (uid_key, content, x, y)", "(?,?,?,?)",
+                        [new_keys[part].tolist(), content.take(pa.array(part)).to_pylist(),
+                         nan_to_none(xs[part]), nan_to_none(ys[part])])
+        del content, xs, ys
         c.executemany("INSERT OR IGNORE INTO _new_groups VALUES (?,?,?)",
                       groups[in_held].drop_duplicates().itertuples(index=False, name=None))
         held = " || char(31) || ".join(f"coalesce(i.{col}, '')" for col in CONTENT_FIELDS)
