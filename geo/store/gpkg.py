@@ -263,10 +263,17 @@ class GpkgStore:
         tables, and the group index on ``incidents`` finds the held rows of those groups
         that the new file no longer has or has in another version.
         """
-        groups = frame[["layer", "force", "month"]].astype(str)
-        months = sorted(groups["month"].unique())
+        # the frame's (layer, force, month) groups, numbered without a Python string per row
+        gid = np.zeros(len(frame), dtype=np.int64)
+        for col in ("layer", "force", "month"):
+            codes, uniques = pd.factorize(frame[col], use_na_sentinel=True)
+            gid, _ = pd.factorize(gid * (len(uniques) + 1) + (codes.astype(np.int64) + 1))
+        reps = first_of_each(gid)  # one row per group, in group-number order
+        groups = list(frame[["layer", "force", "month"]].iloc[np.flatnonzero(reps)].astype(str)
+                      .itertuples(index=False, name=None))
+        months = sorted({g[2] for g in groups})
         if self._key_index:  # one index probe per group
-            held_groups = {g for g in groups.drop_duplicates().itertuples(index=False, name=None)
+            held_groups = {g for g in groups
                            if c.execute("SELECT 1 FROM incidents WHERE layer=? AND force=? AND month=? LIMIT 1",
                                         g).fetchone()}
         else:
@@ -275,7 +282,7 @@ class GpkgStore:
                 months).fetchall())
         if not held_groups:  # the usual monthly import: nothing of these months is held yet
             return 0, 0
-        in_held = pd.MultiIndex.from_frame(groups).isin(list(held_groups))
+        in_held = np.array([g in held_groups for g in groups], dtype=bool)[gid]
         if not in_held.any():
             return 0, 0
         first = first_of_each(keys)
@@ -314,9 +321,9 @@ class GpkgStore:
                          nan_to_none(xs[part]), nan_to_none(ys[part])])
         del content, xs, ys
         c.executemany("INSERT OR IGNORE INTO _new_groups VALUES (?,?,?)",
-                      groups[in_held].drop_duplicates().itertuples(index=False, name=None))
+                      [g for g in groups if g in held_groups])
         held = " || char(31) || ".join(f"coalesce(i.{col}, '')" for col in CONTENT_FIELDS)
-        near = lambda a: (f"(coalesce(abs(i.{a} - n.{a}) <= 0.01, 0) "  # noqa: E731
+        near = lambda a: (f"(i.{a} = n.{a} OR coalesce(abs(i.{a} - n.{a}) <= 0.01, 0) "  # noqa: E731
                           f"OR (i.{a} IS NULL AND n.{a} IS NULL))")
         # with the group index: the new groups outer, their held rows found through the index;
         # without it, incidents outer (one scan, lookups in the small tables). CROSS JOIN fixes the order.
