@@ -302,7 +302,7 @@ class GpkgStore:
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 arr = pa.array(rows[col].astype(object).where(rows[col].notna(), None).astype(str).tolist())
             return pc.fill_null(arr, "")
-        content = pc.binary_join_element_wise(*(text(col) for col in CONTENT_FIELDS), "\x1f")
+        texts = [text(col) for col in CONTENT_FIELDS]
         xs = rows["x"].astype(float).to_numpy() if "x" in rows else np.full(len(rows), np.nan)
         ys = rows["y"].astype(float).to_numpy() if "y" in rows else np.full(len(rows), np.nan)
         c.execute("CREATE TEMP TABLE IF NOT EXISTS _new_rows (uid_key INTEGER PRIMARY KEY, content TEXT, x REAL, y REAL)")
@@ -312,14 +312,18 @@ class GpkgStore:
         c.execute("DELETE FROM _new_groups")
         nan_to_none = lambda a: [None if v != v else v for v in a.tolist()]  # noqa: E731
         new_keys = keys[first]
+
+        def content(part):  # the compared columns joined, a block of rows at a time (bounded memory)
+            idx = pa.array(part)
+            return pc.binary_join_element_wise(*(t.take(idx) for t in texts), "\x1f").to_pylist()
         order = np.argsort(new_keys, kind="stable")  # ascending keys: appends, not B-tree splits
         del rows
         for a in range(0, len(order), INSERT_CHUNK):  # a hundred rows per statement, a block at a time
             part = order[a:a + INSERT_CHUNK]
             insert_many(c, "INSERT INTO _new_rows (uid_key, content, x, y)", "(?,?,?,?)",
-                        [new_keys[part].tolist(), content.take(pa.array(part)).to_pylist(),
+                        [new_keys[part].tolist(), content(part),
                          nan_to_none(xs[part]), nan_to_none(ys[part])])
-        del content, xs, ys
+        del texts, xs, ys
         c.executemany("INSERT OR IGNORE INTO _new_groups VALUES (?,?,?)",
                       [g for g in groups if g in held_groups])
         held = " || char(31) || ".join(f"coalesce(i.{col}, '')" for col in CONTENT_FIELDS)
