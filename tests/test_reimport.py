@@ -130,3 +130,30 @@ def test_a_revised_sites_list_without_ids_adds_nothing_twice(ws, tmp_path):
     again = ws.import_sites(f)
     assert (again.new, again.duplicates) == (1, 2)
     assert len(ws.store.read_sites()) == 3
+
+
+@pytest.mark.parametrize("key_index", [True, False])
+def test_held_keys_across_blocks_matches_a_set(monkeypatch, key_index):
+    """The key lookup gives, for every incoming key (repeats, extremes, negatives), whether it is
+    stored: the same as a set lookup, also when the keys span several lookup blocks and insert chunks."""
+    import sqlite3
+
+    import numpy as np
+
+    from geo.store import _gpkg_dedup
+    monkeypatch.setattr(_gpkg_dedup, "HELD_BLOCK", 5)
+    monkeypatch.setattr(_gpkg_dedup, "INSERT_CHUNK", 2)
+    rng = np.random.default_rng(3)
+    stored = np.concatenate([rng.integers(-2**63, 2**63 - 1, 40, dtype=np.int64),
+                             np.array([-2**63, 2**63 - 1, 0, -1], dtype=np.int64)])
+    incoming = np.concatenate([stored[::3], stored[::3], rng.integers(-2**63, 2**63 - 1, 17, dtype=np.int64),
+                               np.array([-2**63, 1], dtype=np.int64)])
+    c = sqlite3.connect(":memory:")
+    c.execute("CREATE TABLE incidents (fid INTEGER PRIMARY KEY, uid_key INTEGER)")
+    c.execute("CREATE INDEX incidents_uid_key ON incidents(uid_key)")
+    c.executemany("INSERT INTO incidents (uid_key) VALUES (?)", [(int(k),) for k in stored])
+    got = _gpkg_dedup.held_keys(c, incoming, key_index=key_index)
+    want = np.array([int(k) in set(stored.tolist()) for k in incoming])
+    assert got.dtype == bool and got.tolist() == want.tolist()
+    assert want.any() and not want.all()
+    assert _gpkg_dedup.held_keys(c, incoming[:0], key_index=key_index).tolist() == []

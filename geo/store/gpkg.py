@@ -25,12 +25,11 @@ import shapely
 
 from ..errors import GeoInputError
 from ._gpkg_sql import (AUDIT_TRIGGERS, FEATURE_TABLES, KEY_INDEXES, bindable, create_schema, from_blobs, gpkg_blobs,
-                        POINT_COLUMNS, index_name, insert_by_point, insert_many,
+                        INSERT_CHUNK, POINT_COLUMNS, index_name, insert_by_point, insert_many,
                         point_blobs, point_groups, put_result, store_error)
-from .base import CONTENT_FIELDS, StoreError, check_crs, fault_point, first_of_each, now_text, uid_keys
+from ._gpkg_dedup import held_keys, replace_groups
+from .base import StoreError, check_crs, fault_point, first_of_each, now_text, uid_keys
 
-#: Rows converted and inserted per batch (bounds the memory of the Python objects SQLite binds).
-INSERT_CHUNK = 100_000
 #: From this many rows into an empty incidents table, its indexes are dropped and built after the insert.
 BULK_INDEX_ROWS = 50_000
 
@@ -174,9 +173,9 @@ class GpkgStore:
             # nothing held yet (a new workspace's first import): no key or group can match
             empty = c.execute("SELECT 1 FROM incidents LIMIT 1").fetchone() is None
             if replace_months and len(frame) and not empty:
-                updated, removed = self._replace_groups(c, frame, keys)
+                updated, removed = replace_groups(c, frame, keys, key_index=self._key_index)
             first = first_of_each(keys)
-            todo = np.flatnonzero(first & ~self._held(c, keys)) if not empty else np.flatnonzero(first)
+            todo = np.flatnonzero(first & ~held_keys(c, keys, key_index=self._key_index)) if not empty else np.flatnonzero(first)
             rows = frame if len(todo) == len(frame) else frame.iloc[todo]  # one gather, then slices
             # into an empty table, building the indexes once after the insert (a sort) is several
             # times cheaper than a random B-tree insert per row; inside the same transaction
@@ -223,95 +222,6 @@ class GpkgStore:
             if new or updated:
                 self._grow_extent(c, "incidents", x, y)
         return new, dup
-
-    def _held(self, c, keys: np.ndarray) -> np.ndarray:
-        """Which of ``keys`` are stored already: one index lookup per distinct key (the
-        ``uid_key`` index), so the cost follows the import, not the workspace. A file
-        without the index (read-only, made before it existed) is scanned instead."""
-        if not len(keys):
-            return np.zeros(0, dtype=bool)
-        if not self._key_index:
-            held = np.fromiter((r[0] for r in c.execute("SELECT uid_key FROM incidents")), dtype=np.int64)
-            return np.isin(keys, held)
-        c.execute("CREATE TEMP TABLE IF NOT EXISTS _keys (k INTEGER PRIMARY KEY)")
-        c.execute("DELETE FROM _keys")
-        c.executemany("INSERT OR IGNORE INTO _keys VALUES (?)", ((k,) for k in np.unique(keys).tolist()))
-        found = np.fromiter((r[0] for r in c.execute(
-            "SELECT k FROM _keys WHERE EXISTS (SELECT 1 FROM incidents WHERE uid_key = k)")), dtype=np.int64)
-        c.execute("DELETE FROM _keys")
-        return np.isin(keys, found)
-
-    def _replace_groups(self, c, frame: pd.DataFrame, keys: np.ndarray) -> tuple[int, int]:
-        """Delete held rows of the frame's (layer, force, month) groups that are gone or changed.
-
-        The comparison runs in SQLite: the new rows' keys and content go into temporary
-        tables, and the group index on ``incidents`` finds the held rows of those groups
-        that the new file no longer has or has in another version.
-        """
-        groups = frame[["layer", "force", "month"]].astype(str)
-        months = sorted(groups["month"].unique())
-        if self._key_index:  # one index probe per group
-            held_groups = {g for g in groups.drop_duplicates().itertuples(index=False, name=None)
-                           if c.execute("SELECT 1 FROM incidents WHERE layer=? AND force=? AND month=? LIMIT 1",
-                                        g).fetchone()}
-        else:
-            held_groups = set(c.execute(
-                f"SELECT DISTINCT layer, force, month FROM incidents WHERE month IN ({','.join('?' * len(months))})",
-                months).fetchall())
-        if not held_groups:  # the usual monthly import: nothing of these months is held yet
-            return 0, 0
-        in_held = pd.MultiIndex.from_frame(groups).isin(list(held_groups))
-        if not in_held.any():
-            return 0, 0
-        first = first_of_each(keys)
-        first &= in_held
-        rows = frame.iloc[np.flatnonzero(first)]
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        def text(col):
-            if col not in rows:
-                return pa.array([""] * len(rows), type=pa.string())
-            try:
-                arr = pa.array(rows[col].array, type=pa.string())
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                arr = pa.array(rows[col].astype(object).where(rows[col].notna(), None).astype(str).tolist())
-            return pc.fill_null(arr, "")
-        content = pc.binary_join_element_wise(*(text(col) for col in CONTENT_FIELDS), "\x1f")
-        xs = rows["x"].astype(float).to_numpy() if "x" in rows else np.full(len(rows), np.nan)
-        ys = rows["y"].astype(float).to_numpy() if "y" in rows else np.full(len(rows), np.nan)
-        c.execute("CREATE TEMP TABLE IF NOT EXISTS _new_rows (uid_key INTEGER PRIMARY KEY, content TEXT, x REAL, y REAL)")
-        c.execute("CREATE TEMP TABLE IF NOT EXISTS _new_groups (layer TEXT, force TEXT, month TEXT, "
-                  "PRIMARY KEY (layer, force, month))")
-        c.execute("DELETE FROM _new_rows")
-        c.execute("DELETE FROM _new_groups")
-        nan_to_none = lambda a: [None if v != v else v for v in a.tolist()]  # noqa: E731
-        order = np.argsort(keys[first], kind="stable")  # ascending keys: appends, not B-tree splits
-        c.executemany("INSERT INTO _new_rows VALUES (?,?,?,?)",
-                      zip(keys[first][order].tolist(), content.take(pa.array(order)).to_pylist(),
-                          nan_to_none(xs[order]), nan_to_none(ys[order])))
-        c.executemany("INSERT OR IGNORE INTO _new_groups VALUES (?,?,?)",
-                      groups[in_held].drop_duplicates().itertuples(index=False, name=None))
-        held = " || char(31) || ".join(f"coalesce(i.{col}, '')" for col in CONTENT_FIELDS)
-        near = lambda a: (f"(coalesce(abs(i.{a} - n.{a}) <= 0.01, 0) "  # noqa: E731
-                          f"OR (i.{a} IS NULL AND n.{a} IS NULL))")
-        # with the group index: the new groups outer, their held rows found through the index;
-        # without it, incidents outer (one scan, lookups in the small tables). CROSS JOIN fixes the order.
-        join = ("_new_groups g CROSS JOIN incidents i" if self._key_index else
-                "incidents i CROSS JOIN _new_groups g")
-        found = c.execute(
-            f"SELECT i.fid, n.uid_key IS NULL FROM {join} "
-            f"ON i.layer = g.layer AND i.force = g.force AND i.month = g.month "
-            f"LEFT JOIN _new_rows n ON n.uid_key = i.uid_key "
-            f"WHERE n.uid_key IS NULL OR n.content <> ({held}) OR NOT {near('x')} OR NOT {near('y')}").fetchall()
-        c.execute("DELETE FROM _new_rows")
-        c.execute("DELETE FROM _new_groups")
-        doomed = [f for f, _ in found]
-        removed = sum(1 for _, gone in found if gone)
-        for a in range(0, len(doomed), 10_000):
-            chunk = doomed[a:a + 10_000]
-            c.execute(f"DELETE FROM incidents WHERE fid IN ({','.join('?' * len(chunk))})", chunk)
-        return len(doomed) - removed, removed
 
     def _grow_extent(self, c, table: str, x: np.ndarray, y: np.ndarray) -> None:
         """Widen the layer's extent in gpkg_contents to cover new points (no table scan)."""
