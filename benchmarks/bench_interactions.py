@@ -215,6 +215,20 @@ def prepare_briefing(page, kind: str | None = None):
     return act
 
 
+def restart(browser, ctx, proc, tmp):
+    """A new server on the same workspace copy, and a new browser context and page (bytes counted):
+    what a workspace keeps (analyses, the published table) is then loaded, not computed."""
+    ctx.close()
+    proc.terminate()
+    proc.wait(timeout=20)
+    proc, url = start_app(tmp, tmp / "accounts.db")
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.set_default_timeout(TIMEOUT_MS)
+    page = ctx.new_page()
+    count_bytes(page)
+    return proc, url, ctx, page
+
+
 def bench_results(page, run, results: dict, *, label: str = "") -> None:
     """Operations: open the page, then analyse each demo operation in turn and back again
     (``label`` is appended to each row's name)."""
@@ -332,14 +346,7 @@ def main(argv=None) -> int:
                     results["Sign in (analyst) -> Map, cold"] = [sign_in(page, url, "bench-analyst")]
                     bench_results(page, run, results)
                     # a new server on the same workspace: the analyses kept in it are loaded, not computed
-                    ctx.close()
-                    proc.terminate()
-                    proc.wait(timeout=20)
-                    proc, url = start_app(tmp, tmp / "accounts.db")
-                    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                    ctx.set_default_timeout(TIMEOUT_MS)
-                    page = ctx.new_page()
-                    count_bytes(page)
+                    proc, url, ctx, page = restart(browser, ctx, proc, tmp)
                     results["Sign in (analyst) -> Map, new server"] = [sign_in(page, url, "bench-analyst")]
                     bench_results(page, run, results, label=", new server")
                 else:
@@ -377,14 +384,7 @@ def main(argv=None) -> int:
                 run("Area summary: level change", [radio(page, "Areas", options[1]), radio(page, "Areas", options[0])])
             if args.only == "areas":
                 # a new server on the same workspace: the published table kept in it is loaded, not built
-                ctx.close()
-                proc.terminate()
-                proc.wait(timeout=20)
-                proc, url = start_app(tmp, tmp / "accounts.db")
-                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                ctx.set_default_timeout(TIMEOUT_MS)
-                page = ctx.new_page()
-                count_bytes(page)
+                proc, url, ctx, page = restart(browser, ctx, proc, tmp)
                 results["Sign in (partner) -> Area summary, new server"] = [sign_in(page, url, "bench-partner")]
                 print(f"  {'Sign in (partner) -> Area summary, new server':<42} "
                       f"{results['Sign in (partner) -> Area summary, new server'][0]:6.2f} s", flush=True)
