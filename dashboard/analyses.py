@@ -1,9 +1,9 @@
 """Results analyses run in one background thread of the app, shared by every session (no Streamlit here).
 
-:func:`dashboard.data._analyses` holds the one :class:`Analyses` of the server
+:func:`dashboard.data_results._analyses` holds the one :class:`Analyses` of the server
 (``st.cache_resource``); the Operations page starts the default analysis of every operation
-in its register when it opens (:func:`dashboard.data.prefetch_analyses`), and
-:func:`dashboard.data.displacement` asks for the one the user picks. Keys are
+in its register when it opens (:func:`dashboard.data_results.prefetch_analyses`), and
+:func:`dashboard.data_results.displacement` asks for the one the user picks. Keys are
 ``(path, version, operation, before, after, layer, buffer_m, control, control_units,
 scope key)``: roles never share a result. A finished analysis is also kept in the workspace
 (:func:`geo.services.analyse_operation`, ``stored``), so a new server or session loads it

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from dashboard import data
+from dashboard import data_results
 from dashboard.analyses import Analyses
 
 
@@ -32,7 +32,7 @@ class Recorder(Analyses):
 
 
 def key(op: str) -> tuple:
-    return data._analysis_key("ws.gpkg", 1, op, None, None, "crime", None, "bcu", (), ("analyst", ()))
+    return data_results._analysis_key("ws.gpkg", 1, op, None, None, "crime", None, "bcu", (), ("analyst", ()))
 
 
 def test_queued_analysis_runs_at_once_in_the_asking_thread_and_is_shared():
