@@ -23,7 +23,11 @@ from .windows import Windows, month_add, month_label, op_windows, periods, windo
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["analyse", "analyse_operation", "coverage"]
+__all__ = ["analyse", "analyse_operation", "coverage", "ANALYSIS_COLUMNS"]
+
+#: The stored incident columns a results analysis reads (``Workspace.incidents(columns=)``; the harm
+#: columns are added from them): ids, locations' names, LSOAs, outcomes and sources are never used.
+ANALYSIS_COLUMNS = ("layer", "month", "date", "category", "subcategory", "force", "x", "y")
 
 
 def coverage(incidents, bcus, windows):
@@ -273,7 +277,8 @@ def analyse_operation(ws, operation, *, before=None, after=None, layer: str | No
     layer = layer or default_layer(layers) or "crime"
     if layer not in layers:
         raise GeoInputError(f"The workspace has no '{layer}' incidents", fix=f"use one of: {', '.join(layers)}")
-    inc = incidents if incidents is not None else ws.incidents(layer=layer, statuses=("mapped", "outside_area"))
+    inc = incidents if incidents is not None else ws.incidents(layer=layer, statuses=("mapped", "outside_area"),
+                                                               columns=ANALYSIS_COLUMNS)
     has_dates = inc["date"].fillna("").astype(str).str.len().ge(10).mean() > 0.9 if len(inc) else False
     resolution = "day" if layer == "calls" and has_dates else "month"
     if resolution == "month":
