@@ -146,7 +146,9 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     per = periods(incidents, windows)
     basket = incidents["in_basket"].to_numpy(bool)
     months = window_months(windows) if windows.resolution == "month" else None
-    prep = engine.prepare(incidents, per, tau=windows.time_weights[0], bcus=bcus, own_force=own_force, months=months)
+    covered_fm = engine.covered_pairs(incidents)  # once for these windows and the checks' shifted ones
+    prep = engine.prepare(incidents, per, tau=windows.time_weights[0], bcus=bcus, own_force=own_force, months=months,
+                          covered=covered_fm)
     catch, assessment = engine.run(prep, areas.target, own_bcu=bcu_code, radius_m=radius_m, bands=bands,
                                    other_targets=other_targets, sites=sites, alpha=a, n_placebos=n_placebos)
     types = type_tests(table, phi=assessment.null.phi["target|count"], alpha=a)
@@ -195,12 +197,15 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     if windows.resolution == "month":
         panel = pre_trend(incidents, catch)
         t = assessment.target
+        # the shifted designs reuse this one's placebo cells and (the default reach only) its catchment
+        shift = {"shifted_from": (prep, catch) if radius_m is None and bands is None else (prep, None), "covered": covered_fm}
         checks = {"pre_trend": panel, "pre_fit": pre_period_fit(panel, windows),
                   "seasonal": same_months_a_year_earlier(
                       incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code, own_force=own_force,
-                      alpha=a, other_targets=other_targets, effect={"estimate": t.estimate, "status": t.status}),
+                      alpha=a, other_targets=other_targets, effect={"estimate": t.estimate, "status": t.status},
+                      **shift),
                   "placebo_dates": placebo_dates(incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code,
-                                                 own_force=own_force, alpha=a, other_targets=other_targets),
+                                                 own_force=own_force, alpha=a, other_targets=other_targets, **shift),
                   "placebo_type": placebo_type(table, phi=assessment.null.phi["target|count"], alpha=a)}
         force_geom = shapely.union_all(bcus[bcus["force"] == own_force].geometry.values)
         reach = max((r.outer_m for r in catch.rings), default=1000.0)
