@@ -100,8 +100,8 @@ def test_pre_period_fit_reads_parallel_and_not_parallel():
 
 
 def test_shifted_designs_reuse_the_operations_cells_and_catchment_with_the_same_numbers(monkeypatch):
-    """Placebo dates and a year earlier, given the operation's own design (``shifted_from``) and coverage,
-    build no catchment and no placebo cells again and give the numbers computed from scratch."""
+    """Placebo dates and a year earlier, given the operation's own design and catchment (``shifted_from``) and
+    coverage, build no catchment and no placebo cells again and give the numbers computed from scratch."""
     import pandas as pd
     from geo import displacement as dsp
     from geo.displacement import engine
@@ -120,7 +120,7 @@ def test_shifted_designs_reuse_the_operations_cells_and_catchment_with_the_same_
     built, made, prepare, catchment = [], [], engine.prepare, engine.catchment
     monkeypatch.setattr(engine, "catchment", lambda *a, **k: built.append(catchment(*a, **k)) or built[-1])
     monkeypatch.setattr(engine, "prepare", lambda *a, **k: made.append(prepare(*a, **k)) or made[-1])
-    fast = {"shifted_from": (prep, catch), "covered": engine.covered_pairs(inc)}
+    fast = {"shifted_from": (prep, {frozenset(prep.uncovered): catch}), "covered": engine.covered_pairs(inc)}
     quick = (placebo_dates(inc, TARGET, **kw, **fast), same_months_a_year_earlier(inc, TARGET, **kw, **fast))
     assert len(slow[0]) == 3 and slow[1]["status"] != "not available"
     assert built == [] and len(made) == 4 and all(p.cell_bcu is prep.cell_bcu for p in made)

@@ -197,8 +197,9 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     if windows.resolution == "month":
         panel = pre_trend(incidents, catch)
         t = assessment.target
-        # the shifted designs reuse this one's placebo cells and (the default reach only) its catchment
-        shift = {"shifted_from": (prep, catch) if radius_m is None and bands is None else (prep, None), "covered": covered_fm}
+        # the shifted designs reuse this one's placebo cells, and catchments (default reach) by uncovered forces
+        catchments = {frozenset(prep.uncovered): catch} if radius_m is None and bands is None else {}
+        shift = {"shifted_from": (prep, catchments), "covered": covered_fm}
         checks = {"pre_trend": panel, "pre_fit": pre_period_fit(panel, windows),
                   "seasonal": same_months_a_year_earlier(
                       incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code, own_force=own_force,

@@ -86,18 +86,19 @@ def shifted_test(incidents, target, w: Windows, *, bcus, own_bcu: str, own_force
                  other_targets=(), shifted_from=None, covered=False) -> dict:
     """The calibrated target test (:func:`geo.displacement.engine.run`) on windows `w`, as a table row.
 
-    ``shifted_from``: ``(Prepared, Catchment or None)`` of the operation's own design for the same `target`, `bcus`,
-    `own_bcu`, `own_force` and `other_targets`, its catchment built with the default reach: its
-    placebo cells are reused, and its catchment too when the same forces are uncovered in `w`.
+    ``shifted_from``: ``(Prepared, catchments)``: the operation's own design for the same `bcus` and
+    `own_force` (its placebo cells are reused) and a dict of catchments of `target` (same `own_bcu` and
+    `other_targets`, default reach) by the frozenset of forces left uncovered, which this test reads
+    and adds to (designs shifted back in turn mostly lack the same forces: one catchment each).
     ``covered``: :func:`geo.displacement.engine.covered_pairs` of `incidents`. Neither changes a number.
     """
-    like, catch = shifted_from if shifted_from is not None else (None, None)
+    like, catchments = shifted_from if shifted_from is not None else (None, {})
     prep = engine.prepare(incidents, periods(incidents, w), tau=w.time_weights[0], bcus=bcus,
                           own_force=own_force, months=window_months(w), covered=covered, like=like)
-    if like is None or prep.uncovered != like.uncovered:
-        catch = None
-    _, res = engine.run(prep, target, own_bcu=own_bcu, other_targets=other_targets, alpha=alpha, n_placebos=200,
-                        catch=catch)
+    key = frozenset(prep.uncovered)
+    catch, res = engine.run(prep, target, own_bcu=own_bcu, other_targets=other_targets, alpha=alpha,
+                            n_placebos=200, catch=catchments.get(key))
+    catchments.setdefault(key, catch)
     t = res.target
     return {"before": w.label("before"), "after": w.label("after"), "harm_before": float(t.harm_before),
             "harm_after": float(t.harm_after), "estimate": float(t.estimate), "ci_low": float(t.ci_low),
