@@ -23,8 +23,10 @@ logger = logging.getLogger(__name__)
 # every analysis reads one incidents frame per data version instead of reading the store again.
 @st.cache_resource(show_spinner=False)
 def _analyses():
+    from dashboard import warm
     from dashboard.analyses import Analyses
-    return Analyses(on_saved=same_data)  # storing a finished analysis in the workspace changes no data
+    # storing a finished analysis in the workspace changes no data; the warm-ups wait while one runs
+    return Analyses(on_saved=same_data, busy=warm.user_run)
 
 
 def _analysis_key(path, version, op_id, before, after, layer, buffer_m, control, control_units, role_key) -> tuple:
