@@ -103,8 +103,9 @@ def prepare(incidents, per: np.ndarray, *, tau: float, bcus: gpd.GeoDataFrame, o
     own_force : str
     months : sequence of str, optional
         The windows' months, to find uncovered forces; ``None``: every force counts as covered.
-    covered : set, optional
-        :func:`covered_pairs` of `incidents`, computed once for several designs.
+    covered : set or None, optional
+        :func:`covered_pairs` of `incidents`, computed once for several designs; by default
+        computed here.
     like : Prepared, optional
         Another design prepared from the same `bcus`, `own_force` and `cell`: its placebo cells
         (``cell_bcu``, the same grid) are reused instead of testing every cell centre again.
