@@ -1,9 +1,9 @@
 """Results analyses run in one background thread of the app, shared by every session (no Streamlit here).
 
-:func:`dashboard.data._analyses` holds the one :class:`Analyses` of the server
+:func:`dashboard.data_results._analyses` holds the one :class:`Analyses` of the server
 (``st.cache_resource``); the Operations page starts the default analysis of every operation
-in its register when it opens (:func:`dashboard.data.prefetch_analyses`), and
-:func:`dashboard.data.displacement` asks for the one the user picks. Keys are
+in its register when it opens (:func:`dashboard.data_results.prefetch_analyses`), and
+:func:`dashboard.data_results.displacement` asks for the one the user picks. Keys are
 ``(path, version, operation, before, after, layer, buffer_m, control, control_units,
 scope key)``: roles never share a result. A finished analysis is also kept in the workspace
 (:func:`geo.services.analyse_operation`, ``stored``), so a new server or session loads it
@@ -24,7 +24,7 @@ class Analyses:
 
     KEEP = 16
 
-    def __init__(self, *, on_saved=None):
+    def __init__(self, *, on_saved=None, busy=None):
         import threading
         from collections import OrderedDict
         from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +39,9 @@ class Analyses:
         self.frames: OrderedDict = OrderedDict()  # (path, version, layer) -> incidents frame
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geo-results")
         self.on_saved = on_saved  # (path, before, after): a stored analysis changed no data
+        # entered while an analysis runs: the app passes dashboard.warm.user_run, so that its background
+        # warm-ups (other pages' caches) give way to an analysis a user waits for as to a page run
+        self.busy = busy
 
     def frame(self, path: str, version, layer, role_key: tuple):
         """The incidents an analysis reads (:func:`geo.services.analysis_incidents`), once per data version.
@@ -60,6 +63,11 @@ class Analyses:
             return inc
 
     def run(self, key: tuple):
+        import contextlib
+        with self.busy if self.busy is not None else contextlib.nullcontext():
+            return self._run(key)
+
+    def _run(self, key: tuple):
         path, version, op_id, before, after, layer, buffer_m, control, units, role_key = key
         saved = None if self.on_saved is None else (lambda before_ns, after_ns: self.on_saved(path, before_ns,
                                                                                                 after_ns))

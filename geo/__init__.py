@@ -30,7 +30,7 @@ _LAZY = {
     "add_harm": "harm", "in_basket": "harm", "read_harm_weights": "harm", "summarise": "harm",
     "ENFORCEMENT_LABEL": "harm",
     "wdd": "stats", "wdd_harm": "stats", "wdq": "stats", "e_test": "stats", "mann_kendall": "stats",
-    "analyse_operation": "displacement",
+    "analyse_operation": "displacement", "ANALYSIS_COLUMNS": "displacement",
     "grid_counts": "hotspots", "kde": "hotspots", "gistar": "hotspots", "point_clusters": "hotspots",
     "calls_vs_crime": "hotspots",
     "hotspot_emerging": "emerging",

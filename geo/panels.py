@@ -67,6 +67,28 @@ def _areas_frame(areas, *, code_col: str, name_col: str, crs=None) -> gpd.GeoDat
     return out
 
 
+def _unique_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``(x, y)`` points, sorted by x then y, and each point's index among them.
+
+    What ``np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)`` returns (inverse
+    flattened), from one ``lexsort`` instead of a sort of row records: several times faster on
+    the 100,000 points of a monthly panel.
+
+    Examples
+    --------
+    >>> xy, inv = _unique_points(np.array([2.0, 1.0, 2.0]), np.array([5.0, 9.0, 5.0]))
+    >>> xy.tolist(), inv.tolist()
+    ([[1.0, 9.0], [2.0, 5.0]], [1, 0, 1])
+    """
+    order = np.lexsort((y, x))
+    xs, ys = x[order], y[order]
+    new = np.ones(len(xs), bool)
+    new[1:] = (xs[1:] != xs[:-1]) | (ys[1:] != ys[:-1])
+    inverse = np.empty(len(xs), np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return np.column_stack([xs[new], ys[new]]), inverse
+
+
 def _xy(incidents) -> tuple[np.ndarray, np.ndarray]:
     if "x" in incidents.columns and "y" in incidents.columns:
         return incidents["x"].to_numpy(dtype=float), incidents["y"].to_numpy(dtype=float)
@@ -177,7 +199,7 @@ def monthly_panel(incidents: pd.DataFrame, areas, *, months: Iterable[str] | Non
     x0, y0, x1, y1 = a.total_bounds
     ok = np.isfinite(x) & np.isfinite(y) & (mi >= 0) & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
     # police.uk points are snapped to anonymous map points: locate each distinct point once
-    xy, inverse = np.unique(np.column_stack([x[ok], y[ok]]), axis=0, return_inverse=True)
+    xy, inverse = _unique_points(x[ok], y[ok])
     tree = shapely.STRtree(a.geometry.to_numpy())
     u_idx, u_area = tree.query(shapely.points(xy[:, 0], xy[:, 1]), predicate="within")
     order = np.argsort(u_idx, kind="stable")

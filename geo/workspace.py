@@ -283,14 +283,18 @@ class Workspace:
         self.store.set_harm_weights(harm_mod.validate_weights(table))
 
     def incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
-                  categories=None, statuses=("mapped",), bcus=None) -> gpd.GeoDataFrame:
+                  categories=None, statuses=("mapped",), bcus=None, columns=None) -> gpd.GeoDataFrame:
         """Incidents with ``harm`` and ``in_basket`` columns (mapped rows by default).
 
         ``bcus``: only the points in (or on the edge of) these BCUs, filtered by the store
         (``Store.read_incidents(bcus=)``), so the rest of the force is never loaded.
+        ``columns``: only these stored columns (``Store.read_incidents(columns=)``), with those
+        the harm columns are made from (``layer``, ``category``, ``subcategory``); all by default.
         """
+        if columns is not None:
+            columns = (*columns, "layer", "category", "subcategory")
         df = self.store.read_incidents(layer=layer, months=months, categories=categories,
-                                       statuses=statuses, bcus=bcus)
+                                       statuses=statuses, bcus=bcus, columns=columns)
         return harm_mod.add_harm(df, self.harm_table())
 
     def sites(self, *, inside_only: bool = True) -> gpd.GeoDataFrame:

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from geo.errors import GeoInputError
 from geo.report import ImportReport
 from geo.store import Store, StoreError
 
@@ -127,6 +128,27 @@ def check_reads_filter_by_layer_months_categories_statuses_and_box(make):
     summary = s.incident_summary()
     assert summary["n"].sum() == 190
     assert s.layer_id_style("crime") == "id" and s.layer_id_style("nothing") is None
+
+
+def check_read_only_the_columns_asked_for(make):
+    """``read_incidents(columns=)``: those columns (store order) with ``x``, ``y`` and the geometry, the same
+    rows and values as a read of every column, with every filter; an unknown name is refused."""
+    s = make()
+    append(s, incidents(80, month="2024-01"))
+    append(s, incidents(30, month="2024-02", layer="calls", prefix="k"))
+    box = (430000.0, 390000.0, 432000.0, 390050.0)
+    for filters in ({}, {"layer": "crime"}, {"months": ("2024-02", "2024-02")}, {"categories": ["Drugs"]},
+                    {"bbox": box}):
+        whole = s.read_incidents(**filters)
+        some = s.read_incidents(columns=["month", "category", "force"], **filters)
+        assert list(some.columns) == ["month", "category", "force", "x", "y", "geometry"], filters
+        assert some.crs == whole.crs and len(some) > 0, filters
+        pd.testing.assert_frame_equal(pd.DataFrame(some.drop(columns="geometry")),
+                                      pd.DataFrame(whole[["month", "category", "force", "x", "y"]]), check_exact=True)
+        assert shapely.equals_exact(some.geometry.to_numpy(), whole.geometry.to_numpy(), tolerance=0).all(), filters
+    assert list(s.read_incidents(columns=["y", "import_id"]).columns) == ["import_id", "x", "y", "geometry"]
+    with pytest.raises(GeoInputError, match="Unknown incident column"):
+        s.read_incidents(columns=["month", "no_such"])
 
 
 def check_bcu_read_is_exactly_the_points_in_the_polygons(make):

@@ -202,7 +202,7 @@ SHEFFIELD_INSPECTOR = User("sheff", "inspector", (SHEFFIELD,))
 
 
 def test_sheffield_inspector_sees_and_analyses_sheffield_operations_only(sy):
-    from dashboard import data
+    from dashboard import data, data_results
     key, ver = str(sy), data.version(sy)
     everyone = {o.op_id for o in data.operations(key, ver, user=ANALYST)}
     assert {"demo-sy-central", "demo-sy-beighton", "test-rotherham", "test-border"} <= everyone
@@ -216,7 +216,7 @@ def test_sheffield_inspector_sees_and_analyses_sheffield_operations_only(sy):
         with pytest.raises(AccessDenied, match="outside your BCU"):
             data.displacement(key, ver, op_id, user=SHEFFIELD_INSPECTOR)
         with pytest.raises(AccessDenied, match="outside your BCU"):
-            data.check_analysis(key, ver, op_id, user=SHEFFIELD_INSPECTOR)
+            data_results.check_analysis(key, ver, op_id, user=SHEFFIELD_INSPECTOR)
         with pytest.raises(AccessDenied, match="outside your BCU"):
             data.displacement_report(key, ver, op_id, user=SHEFFIELD_INSPECTOR)  # no way around the check
     from geo import Workspace as W
@@ -233,9 +233,9 @@ def test_sheffield_inspector_sees_and_analyses_sheffield_operations_only(sy):
     ws.close()
     rotherham_units = tuple(f"ward:{c}" for c in rw.loc[rw["parent_code"] == ROTHERHAM, "code"].head(2))
     with pytest.raises(AccessDenied, match="Control unit"):
-        data.check_analysis(key, ver, "demo-sy-central", rotherham_units, user=SHEFFIELD_INSPECTOR)
-    assert data.check_analysis(key, ver, "demo-sy-central", rotherham_units, user=ANALYST) == ("analyst", ())
-    assert data.check_analysis(key, ver, "demo-sy-central", user=SHEFFIELD_INSPECTOR)
+        data_results.check_analysis(key, ver, "demo-sy-central", rotherham_units, user=SHEFFIELD_INSPECTOR)
+    assert data_results.check_analysis(key, ver, "demo-sy-central", rotherham_units, user=ANALYST) == ("analyst", ())
+    assert data_results.check_analysis(key, ver, "demo-sy-central", user=SHEFFIELD_INSPECTOR)
 
 
 def test_sheffield_inspector_cannot_create_change_or_delete_in_rotherham(sy):

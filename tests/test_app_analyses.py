@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from dashboard import data
+from dashboard import data_results
 from dashboard.analyses import Analyses
 
 
@@ -32,7 +32,7 @@ class Recorder(Analyses):
 
 
 def key(op: str) -> tuple:
-    return data._analysis_key("ws.gpkg", 1, op, None, None, "crime", None, "bcu", (), ("analyst", ()))
+    return data_results._analysis_key("ws.gpkg", 1, op, None, None, "crime", None, "bcu", (), ("analyst", ()))
 
 
 def test_queued_analysis_runs_at_once_in_the_asking_thread_and_is_shared():
@@ -125,3 +125,21 @@ def test_early_raises_a_failure_like_result():
     with pytest.raises(ValueError, match="no data"):
         pool.early(key("broken"))
     assert key("broken") not in pool.jobs and pool.done(key("broken"))
+
+
+def test_the_warm_ups_give_way_while_an_analysis_runs():
+    """The app's pool enters ``warm.user_run`` around each analysis: a background warm-up starts no
+    step while one runs (as while a page runs), and goes on once it has finished."""
+    from dashboard import warm
+    seen = []
+
+    class Busy(Analyses):
+        def _run(self, key):
+            seen.append(warm.wait_idle(settle=0.0, limit=0.3))
+            return {"op": key[2]}
+
+    assert warm.wait_idle(settle=0.0, limit=1.0)
+    assert Busy(busy=warm.user_run).result(key("central")) == {"op": "central"} and seen == [False]
+    assert Busy().result(key("beighton")) == {"op": "beighton"} and seen == [False, True]  # no hook: no wait
+    assert warm.wait_idle(settle=0.0, limit=1.0)
+    assert data_results._analyses().busy is warm.user_run

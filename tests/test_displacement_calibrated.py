@@ -97,3 +97,32 @@ def test_pre_period_fit_reads_parallel_and_not_parallel():
         assert ("did not move in parallel" in fit["reading"]) == (status == "not parallel")
     short = pd.DataFrame({"month": ms[:4] * 2, "name": ["Target"] * 4 + ["Control"] * 4, "harm": ctrl[:4] * 2})
     assert pre_period_fit(short, w)["status"] == "too few months"
+
+
+def test_shifted_designs_reuse_the_operations_cells_and_catchment_with_the_same_numbers(monkeypatch):
+    """Placebo dates and a year earlier, given the operation's own design and catchment (``shifted_from``) and
+    coverage, build no catchment and no placebo cells again and give the numbers computed from scratch."""
+    import pandas as pd
+    from geo import displacement as dsp
+    from geo.displacement import engine
+    from geo.displacement.checks import placebo_dates, same_months_a_year_earlier
+    from geo.displacement.windows import periods, window_months
+    from tests.test_stored_results import _same
+    months = tuple(f"{y}-{m:02d}" for y in (2023, 2024) for m in range(1, 13))[:17]   # Jan 2023 - May 2024
+    inc = _incidents(np.random.default_rng(4), months=months, per_km2=3.0).assign(force="Home")
+    w = dsp.op_windows("2024-04-01", "2024-04-30", available=list(months))
+    bcus = _bcus()
+    prep = engine.prepare(inc, periods(inc, w), tau=w.time_weights[0], bcus=bcus, own_force="Home",
+                          months=window_months(w))
+    catch, _ = engine.run(prep, TARGET, own_bcu="A", n_placebos=50)
+    kw = {"windows": w, "bcus": bcus, "own_bcu": "A", "own_force": "Home", "alpha": 0.05}
+    slow = (placebo_dates(inc, TARGET, **kw), same_months_a_year_earlier(inc, TARGET, **kw))
+    built, made, prepare, catchment = [], [], engine.prepare, engine.catchment
+    monkeypatch.setattr(engine, "catchment", lambda *a, **k: built.append(catchment(*a, **k)) or built[-1])
+    monkeypatch.setattr(engine, "prepare", lambda *a, **k: made.append(prepare(*a, **k)) or made[-1])
+    fast = {"shifted_from": (prep, {frozenset(prep.uncovered): catch}), "covered": engine.covered_pairs(inc)}
+    quick = (placebo_dates(inc, TARGET, **kw, **fast), same_months_a_year_earlier(inc, TARGET, **kw, **fast))
+    assert len(slow[0]) == 3 and slow[1]["status"] != "not available"
+    assert built == [] and len(made) == 4 and all(p.cell_bcu is prep.cell_bcu for p in made)
+    pd.testing.assert_frame_equal(quick[0], slow[0], check_exact=True)
+    _same(quick[1], slow[1], "a year earlier")

@@ -260,3 +260,16 @@ def test_trend_chart_is_a_png_of_the_panel():
     p = panels.add_control_limits(one_area(harm, covered=[True] * 8 + [False]), measures=("harm",))
     png = trend_png(p, unit="harm (days)", title="Sheffield $1")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_distinct_points_are_numpys_unique_rows():
+    """``_unique_points`` (one lexsort) returns what ``np.unique(..., axis=0, return_inverse=True)`` does."""
+    from geo.panels import _unique_points
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 7, 5000):
+        x = np.round(rng.uniform(430_000, 431_000, n), -2)   # snapped: many repeats
+        y = np.round(rng.uniform(380_000, 380_500, n), -2)
+        want, inv = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
+        got, got_inv = _unique_points(x, y)
+        assert got.shape == want.shape and np.array_equal(got, want) and np.array_equal(got_inv, inv.ravel()), n
+        assert n < 5000 or len(got) < n / 10   # the repeats were merged

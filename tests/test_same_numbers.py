@@ -49,6 +49,8 @@ def test_gather_sums_equal_the_direct_gather_to_the_bit(shape, shape_of):
     got = gather_sums(grid, kernel, rows, cols)
     assert got.shape == want.shape and got.dtype == want.dtype
     assert np.array_equal(got, want)
+    for block in (1, 500, 40_000):   # placements gathered a few at a time: the same sums
+        assert np.array_equal(gather_sums(grid, kernel, rows, cols, block=block), want), block
     assert np.array_equal(_gather(grid, kernel, rows, cols), want)  # the synthetic comparison's gather
     if len(shape) == 4:  # the placebo null's shape sums over a raster (windows x quantities)
         r = Raster(0.0, 0.0, 200.0, grid)

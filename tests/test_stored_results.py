@@ -131,6 +131,26 @@ def test_the_verdict_stage_then_the_rest_equal_the_one_shot_analysis_and_only_th
     _same(loaded, whole, "stored")
 
 
+def test_the_analysis_reads_only_its_columns_and_has_the_numbers_of_the_whole_frame(sy):
+    """``analysis_incidents`` reads ``ANALYSIS_COLUMNS`` only (no ids, locations, LSOAs, outcomes, sources):
+    the complete analysis of that frame is the analysis of every column's, to the last bit."""
+    from geo import Workspace
+    from geo.displacement import ANALYSIS_COLUMNS
+    narrow = services.analysis_incidents(sy, user=ANALYST)
+    assert set(narrow.columns) == {*ANALYSIS_COLUMNS, "geometry", "harm", "in_basket"}
+    ws = Workspace.open(sy)
+    whole = ws.incidents(layer="crime", statuses=("mapped", "outside_area"))
+    ws.close()
+    assert {"uid", "crime_id", "location", "lsoa_code", "outcome", "source"} <= set(whole.columns)
+    assert narrow.index.equals(whole.index)
+    stages = {"narrow": [], "whole": []}
+    got = {name: services.analyse_operation(sy, "demo-sy-central", user=ANALYST, incidents=frame, stored=False,
+                                            n_placebos=40, on_verdict=stages[name].append)
+           for name, frame in (("narrow", narrow), ("whole", whole))}
+    _same(got["narrow"], got["whole"], "result")
+    _same(stages["narrow"], stages["whole"], "verdict stage")
+
+
 def _same(x, y, where: str) -> None:
     """``x`` and ``y`` hold the same values to the last bit (NaN equal to NaN), walking dataclasses,
     mappings, sequences, arrays, frames and geometries."""

@@ -61,7 +61,7 @@ Wheeler & Ratcliffe (2018), Crime Science 7(11); Krishnamoorthy & Thomson (2004)
 """
 from __future__ import annotations
 
-from .analysis import analyse, analyse_operation, coverage
+from .analysis import ANALYSIS_COLUMNS, analyse, analyse_operation, coverage
 from .areas import Catchment, StudyAreas, catchment, cross_units, equal_area_width, matched_control, study_areas
 from .flags import SHARES, AreaTest, Assessment, assess
 from .measures import ALL, BASKET, SCALES, SMALL_COUNT, count_areas, cross_boundary, measures, scaled_wdd, wdd_arrays
@@ -77,7 +77,7 @@ __all__ = [
     "Windows", "StudyAreas", "Migration", "DisplacementResult",
     "op_windows", "equal_area_width", "study_areas", "matched_control", "count_areas", "cross_units",
     "measures", "cross_boundary", "hotspots_of", "match_hotspots", "hotspot_migration",
-    "analyse", "analyse_operation", "scaled_wdd", "wdd_arrays", "coverage",
+    "analyse", "analyse_operation", "ANALYSIS_COLUMNS", "scaled_wdd", "wdd_arrays", "coverage",
     "BASKET", "ALL", "SCALES", "SMALL_COUNT", "HOTSPOT_COLUMNS",
     "Catchment", "catchment", "AreaTest", "Assessment", "assess", "SHARES", "NullModel", "dispersion",
     "maxt_adjust",

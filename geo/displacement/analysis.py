@@ -23,7 +23,11 @@ from .windows import Windows, month_add, month_label, op_windows, periods, windo
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["analyse", "analyse_operation", "coverage"]
+__all__ = ["analyse", "analyse_operation", "coverage", "ANALYSIS_COLUMNS"]
+
+#: The stored incident columns a results analysis reads (``Workspace.incidents(columns=)``; the harm
+#: columns are added from them): ids, locations' names, LSOAs, outcomes and sources are never used.
+ANALYSIS_COLUMNS = ("layer", "month", "date", "category", "subcategory", "force", "x", "y")
 
 
 def coverage(incidents, bcus, windows):
@@ -142,7 +146,9 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     per = periods(incidents, windows)
     basket = incidents["in_basket"].to_numpy(bool)
     months = window_months(windows) if windows.resolution == "month" else None
-    prep = engine.prepare(incidents, per, tau=windows.time_weights[0], bcus=bcus, own_force=own_force, months=months)
+    covered_fm = engine.covered_pairs(incidents)  # once for these windows and the checks' shifted ones
+    prep = engine.prepare(incidents, per, tau=windows.time_weights[0], bcus=bcus, own_force=own_force, months=months,
+                          covered=covered_fm)
     catch, assessment = engine.run(prep, areas.target, own_bcu=bcu_code, radius_m=radius_m, bands=bands,
                                    other_targets=other_targets, sites=sites, alpha=a, n_placebos=n_placebos)
     types = type_tests(table, phi=assessment.null.phi["target|count"], alpha=a)
@@ -191,12 +197,16 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     if windows.resolution == "month":
         panel = pre_trend(incidents, catch)
         t = assessment.target
+        # the shifted designs reuse this one's placebo cells, and catchments (default reach) by uncovered forces
+        catchments = {frozenset(prep.uncovered): catch} if radius_m is None and bands is None else {}
+        shift = {"shifted_from": (prep, catchments), "covered": covered_fm}
         checks = {"pre_trend": panel, "pre_fit": pre_period_fit(panel, windows),
                   "seasonal": same_months_a_year_earlier(
                       incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code, own_force=own_force,
-                      alpha=a, other_targets=other_targets, effect={"estimate": t.estimate, "status": t.status}),
+                      alpha=a, other_targets=other_targets, effect={"estimate": t.estimate, "status": t.status},
+                      **shift),
                   "placebo_dates": placebo_dates(incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code,
-                                                 own_force=own_force, alpha=a, other_targets=other_targets),
+                                                 own_force=own_force, alpha=a, other_targets=other_targets, **shift),
                   "placebo_type": placebo_type(table, phi=assessment.null.phi["target|count"], alpha=a)}
         force_geom = shapely.union_all(bcus[bcus["force"] == own_force].geometry.values)
         reach = max((r.outer_m for r in catch.rings), default=1000.0)
@@ -273,7 +283,8 @@ def analyse_operation(ws, operation, *, before=None, after=None, layer: str | No
     layer = layer or default_layer(layers) or "crime"
     if layer not in layers:
         raise GeoInputError(f"The workspace has no '{layer}' incidents", fix=f"use one of: {', '.join(layers)}")
-    inc = incidents if incidents is not None else ws.incidents(layer=layer, statuses=("mapped", "outside_area"))
+    inc = incidents if incidents is not None else ws.incidents(layer=layer, statuses=("mapped", "outside_area"),
+                                                               columns=ANALYSIS_COLUMNS)
     has_dates = inc["date"].fillna("").astype(str).str.len().ge(10).mean() > 0.9 if len(inc) else False
     resolution = "day" if layer == "calls" and has_dates else "month"
     if resolution == "month":

@@ -1,6 +1,7 @@
 """Study areas of an operation: target, buffer, wider ring, control, and their pieces by BCU and force."""
 from __future__ import annotations
 
+import functools
 import logging
 import math
 
@@ -399,10 +400,20 @@ class Catchment:
     notes: tuple = ()
     sectors: tuple = ()
 
-    @property
+    @functools.cached_property
     def zone(self):
-        """Target plus the whole catchment (a disc-like area around the target)."""
+        """Target plus the whole catchment (a disc-like area around the target); worked out once."""
         return self.target.buffer(self.outer_m, quad_segs=16)
+
+    @functools.cached_property
+    def reach_bounds(self) -> tuple[float, float, float, float]:
+        """``(minx, miny, maxx, maxy)`` of the control, the zone and every piece's control: no point
+        outside it counts in any test of this catchment (worked out once, not per assessment)."""
+        minx, miny, maxx, maxy = self.control.union(self.zone).bounds
+        for p in self.pieces:
+            bx = p.control.bounds
+            minx, miny, maxx, maxy = min(minx, bx[0]), min(miny, bx[1]), max(maxx, bx[2]), max(maxy, bx[3])
+        return minx, miny, maxx, maxy
 
     def frame(self, crs) -> gpd.GeoDataFrame:
         """Target, rings, pieces and control as one frame: ``kind``, ``name``, ``km2``, ``geometry``."""

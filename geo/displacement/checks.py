@@ -46,11 +46,12 @@ def pre_trend(incidents, catch: Catchment, *, coverage=None) -> pd.DataFrame:
 
 
 def placebo_dates(incidents, target, *, windows: Windows, bcus, own_bcu: str, own_force: str, alpha: float,
-                  most: int = 3, other_targets=()) -> pd.DataFrame:
+                  most: int = 3, other_targets=(), shifted_from=None, covered=False) -> pd.DataFrame:
     """The calibrated target test on the same design moved back in time (month windows only).
 
     The before window, operation and after window are shifted back by whole design lengths
-    while the data cover them (at most `most` times).
+    while the data cover them (at most `most` times). ``shifted_from`` and ``covered``: see
+    :func:`shifted_test` (the same numbers, less work).
 
     Returns
     -------
@@ -69,7 +70,7 @@ def placebo_dates(incidents, target, *, windows: Windows, bcus, own_bcu: str, ow
         if not all(m in have for m in window_months(w)):
             break
         rows.append(shifted_test(incidents, target, w, bcus=bcus, own_bcu=own_bcu, own_force=own_force,
-                                 alpha=alpha, other_targets=other_targets))
+                                 alpha=alpha, other_targets=other_targets, shifted_from=shifted_from, covered=covered))
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -82,11 +83,22 @@ def shift_windows(windows: Windows, months: int) -> Windows:
 
 
 def shifted_test(incidents, target, w: Windows, *, bcus, own_bcu: str, own_force: str, alpha: float,
-                 other_targets=()) -> dict:
-    """The calibrated target test (:func:`geo.displacement.engine.run`) on windows `w`, as a table row."""
+                 other_targets=(), shifted_from=None, covered=False) -> dict:
+    """The calibrated target test (:func:`geo.displacement.engine.run`) on windows `w`, as a table row.
+
+    ``shifted_from``: ``(Prepared, catchments)``: the operation's own design for the same `bcus` and
+    `own_force` (its placebo cells are reused) and a dict of catchments of `target` (same `own_bcu` and
+    `other_targets`, default reach) by the frozenset of forces left uncovered, which this test reads
+    and adds to (designs shifted back in turn mostly lack the same forces: one catchment each).
+    ``covered``: :func:`geo.displacement.engine.covered_pairs` of `incidents`. Neither changes a number.
+    """
+    like, catchments = shifted_from if shifted_from is not None else (None, {})
     prep = engine.prepare(incidents, periods(incidents, w), tau=w.time_weights[0], bcus=bcus,
-                          own_force=own_force, months=window_months(w))
-    _, res = engine.run(prep, target, own_bcu=own_bcu, other_targets=other_targets, alpha=alpha, n_placebos=200)
+                          own_force=own_force, months=window_months(w), covered=covered, like=like)
+    key = frozenset(prep.uncovered)
+    catch, res = engine.run(prep, target, own_bcu=own_bcu, other_targets=other_targets, alpha=alpha,
+                            n_placebos=200, catch=catchments.get(key))
+    catchments.setdefault(key, catch)
     t = res.target
     return {"before": w.label("before"), "after": w.label("after"), "harm_before": float(t.harm_before),
             "harm_after": float(t.harm_after), "estimate": float(t.estimate), "ci_low": float(t.ci_low),
@@ -94,7 +106,8 @@ def shifted_test(incidents, target, w: Windows, *, bcus, own_bcu: str, own_force
 
 
 def same_months_a_year_earlier(incidents, target, *, windows: Windows, bcus, own_bcu: str, own_force: str,
-                               alpha: float, other_targets=(), effect: dict | None = None) -> dict:
+                               alpha: float, other_targets=(), effect: dict | None = None, shifted_from=None,
+                               covered=False) -> dict:
     """The target-vs-control test re-run on the same calendar windows one year earlier.
 
     A placebo in time (nothing happened then) that also shows whether the before→after
@@ -109,6 +122,8 @@ def same_months_a_year_earlier(incidents, target, *, windows: Windows, bcus, own
         The operation's month windows.
     effect : dict, optional
         This year's target result (``estimate``, ``status``), to compare directions.
+    shifted_from, covered : optional
+        See :func:`shifted_test` (the same numbers, less work).
 
     Returns
     -------
@@ -130,7 +145,7 @@ def same_months_a_year_earlier(incidents, target, *, windows: Windows, bcus, own
                 "reading": f"Same months a year earlier ({w.label('before')} vs {w.label('after')}): not available, "
                            "the data hold fewer than 12 months before the windows."}
     row = shifted_test(incidents, target, w, bcus=bcus, own_bcu=own_bcu, own_force=own_force, alpha=alpha,
-                       other_targets=other_targets)
+                       other_targets=other_targets, shifted_from=shifted_from, covered=covered)
     lead = f"Same months a year earlier ({row['before']} vs {row['after']})"
     if row["status"] == "too few to tell":
         reading = f"{lead}: too few incidents to tell whether the change is seasonal."

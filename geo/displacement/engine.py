@@ -19,7 +19,7 @@ from .areas import COMPASS, Catchment, catchment, union_geoms, wedge
 from .flags import MIN_BEFORE, MIN_TOTAL, Assessment, WindowPoints, area_sums, assess, window_points
 from .null import Raster, dispersion, raster
 
-__all__ = ["Prepared", "prepare", "run", "force_forces", "uncovered_forces", "CELL_M"]
+__all__ = ["Prepared", "prepare", "run", "force_forces", "uncovered_forces", "covered_pairs", "CELL_M"]
 
 #: Grid cell for the placebo rasters, metres.
 CELL_M = 100.0
@@ -33,21 +33,34 @@ def _norm_force(name) -> str:
     return s
 
 
-def uncovered_forces(incidents, months, forces) -> set:
+def covered_pairs(incidents) -> set | None:
+    """The ``(force, month)`` pairs holding incidents, forces named as :func:`uncovered_forces` compares
+    them; ``None`` for frames without ``force`` or ``month`` (simulations: every force covered).
+
+    One pass over the frame: an analysis computes it once for its windows and every shifted design
+    (:func:`prepare`'s ``covered``).
+    """
+    if "force" not in incidents or "month" not in incidents:
+        return None
+    try:
+        from ..coverage import covered_force_months
+        return {(_norm_force(f), m) for f, m in covered_force_months(incidents, layer=None)}
+    except ImportError:
+        return {(_norm_force(f), str(m)) for f, m in
+                incidents[["force", "month"]].drop_duplicates().itertuples(index=False)}
+
+
+def uncovered_forces(incidents, months, forces, *, covered=False) -> set:
     """Forces (as named in the boundaries) lacking incidents in any of `months`.
 
     Uses :func:`geo.coverage.covered_force_months` when it exists, otherwise derives coverage
     from the incidents' ``force`` column ("South Yorkshire Police" counts for "South
     Yorkshire"). A force with no data in a month is not covered, never zero crime.
+    ``covered``: :func:`covered_pairs` of `incidents`, already computed.
     """
-    if "force" not in incidents or "month" not in incidents:
+    have = covered_pairs(incidents) if covered is False else covered
+    if have is None:
         return set()   # frames without a force column (simulations): every force counts as covered
-    try:
-        from ..coverage import covered_force_months
-        have = {(_norm_force(f), m) for f, m in covered_force_months(incidents, layer=None)}
-    except ImportError:
-        have = {(_norm_force(f), str(m)) for f, m in
-                incidents[["force", "month"]].drop_duplicates().itertuples(index=False)}
     return {f for f in forces if any((_norm_force(f), m) not in have for m in months)}
 
 
@@ -74,7 +87,7 @@ class Prepared:
 
 
 def prepare(incidents, per: np.ndarray, *, tau: float, bcus: gpd.GeoDataFrame, own_force: str, months=None,
-            cell: float = CELL_M) -> Prepared:
+            cell: float = CELL_M, covered=False, like: Prepared | None = None) -> Prepared:
     """Bin the windows' basket incidents and mark the placebo cells inside `own_force`.
 
     Parameters
@@ -90,6 +103,12 @@ def prepare(incidents, per: np.ndarray, *, tau: float, bcus: gpd.GeoDataFrame, o
     own_force : str
     months : sequence of str, optional
         The windows' months, to find uncovered forces; ``None``: every force counts as covered.
+    covered : set or None, optional
+        :func:`covered_pairs` of `incidents`, computed once for several designs; by default
+        computed here.
+    like : Prepared, optional
+        Another design prepared from the same `bcus`, `own_force` and `cell`: its placebo cells
+        (``cell_bcu``, the same grid) are reused instead of testing every cell centre again.
     """
     pts = window_points(incidents, per, tau=tau)
     own = bcus[bcus["force"] == own_force]
@@ -97,18 +116,23 @@ def prepare(incidents, per: np.ndarray, *, tau: float, bcus: gpd.GeoDataFrame, o
     pad = 3000.0
     r = raster(pts.x, pts.y, pts.period, pts.harm, bounds=(minx - pad, miny - pad, maxx + pad, maxy + pad),
                cell=cell)
-    xs, ys = r.centres()
-    cell_bcu = np.full(xs.shape, -1, dtype=np.int16)
     codes = list(own["code"])
-    for i, g in enumerate(own.geometry.values):
-        cell_bcu[shapely.contains_xy(g, xs, ys)] = i
-    unc = uncovered_forces(incidents, months, force_forces(bcus)) if months is not None else set()
+    if like is not None and like.bcus is bcus and like.own_force == own_force and like.codes == codes and \
+            (like.raster.x0, like.raster.y0, like.raster.cell, like.raster.shape) == (r.x0, r.y0, r.cell, r.shape):
+        cell_bcu = like.cell_bcu   # the same grid over the same BCUs (read-only)
+    else:
+        xs, ys = r.centres()
+        cell_bcu = np.full(xs.shape, -1, dtype=np.int16)
+        for i, g in enumerate(own.geometry.values):
+            cell_bcu[shapely.contains_xy(g, xs, ys)] = i
+    unc = uncovered_forces(incidents, months, force_forces(bcus), covered=covered) if months is not None else set()
     return Prepared(pts, r, cell_bcu, codes, bcus, own_force, unc)
 
 
 def run(prep: Prepared, target, *, own_bcu: str, radius_m: float | None = None, bands=None, other_targets=(),
         sites=None, alpha: float = 0.05, n_placebos: int = 400, seed: int = 0,
-        exclude_extra=None, points: WindowPoints | None = None) -> tuple[Catchment, Assessment]:
+        exclude_extra=None, points: WindowPoints | None = None,
+        catch: Catchment | None = None) -> tuple[Catchment, Assessment]:
     """Catchment, over-dispersion and calibrated tests for one target.
 
     Parameters
@@ -128,13 +152,18 @@ def run(prep: Prepared, target, *, own_bcu: str, radius_m: float | None = None, 
     points : WindowPoints, optional
         Points to test instead of ``prep.points`` (planted scenarios); the over-dispersion
         still comes from the real data.
+    catch : Catchment, optional
+        The catchment an earlier run built for the same `target`, `own_bcu`, `radius_m`, `bands`
+        and `other_targets` on a design with the same BCUs, own force and uncovered forces
+        (e.g. the same design moved in time): reused instead of built again.
 
     Returns
     -------
     (Catchment, Assessment)
     """
-    catch = catchment(target, bcus=prep.bcus, own_bcu=own_bcu, own_force=prep.own_force, radius_m=radius_m,
-                      bands=bands, other_targets=other_targets, uncovered_forces=prep.uncovered)
+    if catch is None:
+        catch = catchment(target, bcus=prep.bcus, own_bcu=own_bcu, own_force=prep.own_force, radius_m=radius_m,
+                          bands=bands, other_targets=other_targets, uncovered_forces=prep.uncovered)
     centre = target.centroid
     shapes = {"target": catch.target}
     prev = catch.target

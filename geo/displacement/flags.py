@@ -362,11 +362,7 @@ def assess(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: float
     """
     shares = dict(SHARES if shares is None else shares)
     tau = pts.tau
-    zone = catch.zone
-    minx, miny, maxx, maxy = catch.control.union(zone).bounds
-    for p in catch.pieces:
-        bx = p.control.bounds
-        minx, miny, maxx, maxy = min(minx, bx[0]), min(miny, bx[1]), max(maxx, bx[2]), max(maxy, bx[3])
+    minx, miny, maxx, maxy = catch.reach_bounds
     near = (pts.x >= minx) & (pts.x <= maxx) & (pts.y >= miny) & (pts.y <= maxy)
     pts = pts.subset(near)
     ctrl = area_sums(pts, catch.control)

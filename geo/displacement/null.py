@@ -163,14 +163,17 @@ def shape_sums(r: Raster, kernel: tuple[np.ndarray, int, int], rows: np.ndarray,
 
 
 def gather_sums(grid: np.ndarray, kernel: tuple[np.ndarray, int, int], rows: np.ndarray,
-                cols: np.ndarray) -> np.ndarray:
+                cols: np.ndarray, *, block: int = 1 << 17) -> np.ndarray:
     """``out[..., k]``: the sum of ``grid[..., i, j]`` over the cells of ``kernel`` placed with its reference
     cell at ``(rows[k], cols[k])``; cells beyond the grid count as zero.
 
     The grid is padded with zeros as far as the kernel reaches, so each placement is one
     flat index per kernel cell (no clipping, no mask): the values gathered, and their
     order along the summed axis, are those of the direct ``grid[..., ii, jj] * inside``,
-    so the sums are the same to the last bit.
+    so the sums are the same to the last bit. Placements are gathered in blocks of about
+    ``block`` values (each placement's cells still summed as one contiguous row, so the same
+    sums): the synthetic comparison's 25,000 candidate centres of a 478-cell target would
+    otherwise gather 12 million values at once.
     """
     mask, ry, rx = kernel
     dy, dx = np.nonzero(mask)
@@ -185,11 +188,14 @@ def gather_sums(grid: np.ndarray, kernel: tuple[np.ndarray, int, int], rows: np.
     g = np.pad(grid, pad) if top or bottom or left or right else grid
     wp = w + left + right
     flat = (rows + top) * wp + (cols + left)
-    idx = flat[:, None] + (dy * wp + dx)[None, :]
+    offsets = (dy * wp + dx)[None, :]
     lead = grid.shape[:-2]
     g = g.reshape(lead + (-1,))
+    step = max(1, block // max(1, dy.size * math.prod(lead)))
     # the same (..., placements, kernel cells) array as grid[..., ii, jj] * inside, summed along its last axis
-    return (g[..., idx] if lead else g[idx]).sum(axis=-1)
+    parts = [(g[..., idx] if lead else g[idx]).sum(axis=-1)
+             for idx in (flat[i:i + step, None] + offsets for i in range(0, max(flat.size, 1), step))]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
 
 
 def wdd_z(a0, a1, v0, v1, control, *, tau: float = 1.0):

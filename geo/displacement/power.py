@@ -175,10 +175,7 @@ def planted_power(pts: WindowPoints, catch, *, null, alpha: float, sites=None, n
         max_m = min(float(outer), MAX_MOVE_M)
     max_m = max(max_m, MIN_MOVE_M + 1)
     # only points near the catchment matter to the tests: subset once
-    minx, miny, maxx, maxy = catch.control.union(catch.zone).bounds
-    for p in catch.pieces:
-        bx = p.control.bounds
-        minx, miny, maxx, maxy = min(minx, bx[0]), min(miny, bx[1]), max(maxx, bx[2]), max(maxy, bx[3])
+    minx, miny, maxx, maxy = catch.reach_bounds
     near = (pts.x >= minx) & (pts.x <= maxx) & (pts.y >= miny) & (pts.y <= maxy)
     # the sites' zone does not depend on the points, and each kept point's area memberships do not
     # change from plant to plant: both worked out once (the same numbers as working them out per plant)

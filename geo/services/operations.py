@@ -160,7 +160,10 @@ def analysis_incidents(where, *, user: Who, layer: str | None = None):
     access.require_incidents(user, "results analysis")
     with opened(where) as ws:
         layer, layers = _layer(ws, layer)
-        return ws.incidents(layer=layer, statuses=("mapped", "outside_area")) if layer in layers else None
+        if layer not in layers:
+            return None
+        from ..displacement import ANALYSIS_COLUMNS  # only what the analysis reads: a third of the frame
+        return ws.incidents(layer=layer, statuses=("mapped", "outside_area"), columns=ANALYSIS_COLUMNS)
 
 
 def analyse_operation(where, key: str, *, user: Who, before=None, after=None, layer: str | None = None,

@@ -30,6 +30,26 @@ INCIDENT_FIELDS = ("uid", "uid_key", "layer", "source", "import_id", "crime_id",
                    "subcategory", "force", "location", "lsoa_code", "lsoa_name", "outcome", "x", "y", "status")
 #: What ``read_incidents`` returns (besides the geometry), in order.
 INCIDENT_READ = tuple(c for c in INCIDENT_FIELDS if c != "uid_key")
+
+
+def read_columns(columns: Iterable[str] | None) -> tuple[str, ...]:
+    """The incident columns a ``read_incidents(columns=)`` reads: those asked for, in
+    :data:`INCIDENT_READ` order, always with ``x`` and ``y`` (the geometry is built from
+    them); every column if ``None``.
+
+    Raises
+    ------
+    GeoInputError
+        For a name that is not an incident column.
+    """
+    if columns is None:
+        return INCIDENT_READ
+    asked = set(columns)
+    unknown = sorted(asked - set(INCIDENT_READ) - {"geometry"})
+    if unknown:
+        raise GeoInputError(f"Unknown incident column(s): {', '.join(unknown)}", where="read_incidents(columns=)",
+                            fix=f"use some of: {', '.join(INCIDENT_READ)}")
+    return tuple(c for c in INCIDENT_READ if c in asked or c in ("x", "y"))
 SITE_FIELDS = ("uid", "kind", "name", "detail", "source", "status")
 BOUNDARY_FIELDS = ("level", "code", "name", "parent_code", "force")
 OPERATION_FIELDS = ("op_id", "name", "record", "updated_at")
@@ -74,7 +94,8 @@ class Store(Protocol):
     def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
                        categories: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
                        bbox: tuple[float, float, float, float] | None = None,
-                       bcus: Iterable[str] | None = None) -> gpd.GeoDataFrame: ...
+                       bcus: Iterable[str] | None = None,
+                       columns: Iterable[str] | None = None) -> gpd.GeoDataFrame: ...
     def incident_summary(self) -> pd.DataFrame: ...
     def layer_id_style(self, layer: str) -> str | None: ...
     def layers(self) -> list[str]: ...

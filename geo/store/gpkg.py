@@ -28,7 +28,7 @@ from ._gpkg_sql import (AUDIT_TRIGGERS, FEATURE_TABLES, KEY_INDEXES, bindable, c
                         INSERT_CHUNK, POINT_COLUMNS, index_name, insert_by_point, insert_many,
                         point_blobs, point_groups, put_result, store_error)
 from ._gpkg_dedup import held_keys, replace_groups
-from .base import StoreError, check_crs, fault_point, first_of_each, now_text, uid_keys
+from .base import StoreError, check_crs, fault_point, first_of_each, now_text, read_columns, uid_keys
 
 #: From this many rows into an empty incidents table, its indexes are dropped and built after the insert.
 BULK_INDEX_ROWS = 50_000
@@ -238,7 +238,8 @@ class GpkgStore:
     def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
                        categories: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
                        bbox: tuple[float, float, float, float] | None = None,
-                       bcus: Iterable[str] | None = None) -> gpd.GeoDataFrame:
+                       bcus: Iterable[str] | None = None,
+                       columns: Iterable[str] | None = None) -> gpd.GeoDataFrame:
         """Incident rows as a GeoDataFrame (points rebuilt from ``x``/``y``).
 
         Parameters
@@ -256,9 +257,11 @@ class GpkgStore:
             Only points in (or on the edge of) these BCUs (codes of the ``bcu`` boundary
             level): the query is limited to the BCUs' bounding box, then each point is
             tested against the polygons (the same rows as PostGIS's ``ST_Intersects``).
+        columns : iterable of str, optional
+            Only these columns (and ``x``, ``y``, the geometry): :func:`geo.store.base.read_columns`.
+            The same rows and values as a read of every column.
         """
-        cols = ["uid", "layer", "source", "import_id", "crime_id", "month", "date", "category", "subcategory",
-                "force", "location", "lsoa_code", "lsoa_name", "outcome", "x", "y", "status"]
+        cols = list(read_columns(columns))
         where, args = [], []
         if layer:
             where.append("layer = ?")

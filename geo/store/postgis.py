@@ -30,8 +30,8 @@ import pandas as pd
 import shapely
 
 from ..errors import GeoInputError
-from .base import (BOUNDARY_FIELDS, CONTENT_FIELDS, HISTORY_FIELDS, INCIDENT_READ, SCHEMA_VERSION, SITE_FIELDS,
-                   StoreError, check_crs, fault_point, first_of_each, now_text, uid_keys)
+from .base import (BOUNDARY_FIELDS, CONTENT_FIELDS, HISTORY_FIELDS, SCHEMA_VERSION, SITE_FIELDS,
+                   StoreError, check_crs, fault_point, first_of_each, now_text, read_columns, uid_keys)
 
 #: Parts of the store whose change counter makes up :meth:`PostgisStore.version`.
 PARTS = ("incidents", "sites", "boundaries", "operations", "settings", "harm_weights", "audit_log")
@@ -302,7 +302,8 @@ class PostgisStore:
     def read_incidents(self, *, layer: str | None = None, months: tuple[str, str] | None = None,
                        categories: Iterable[str] | None = None, statuses: Iterable[str] | None = None,
                        bbox: tuple[float, float, float, float] | None = None,
-                       bcus: Iterable[str] | None = None) -> gpd.GeoDataFrame:
+                       bcus: Iterable[str] | None = None,
+                       columns: Iterable[str] | None = None) -> gpd.GeoDataFrame:
         """Incident rows as a GeoDataFrame, filtered in the database (see ``GpkgStore.read_incidents``).
 
         ``bcus`` is pushed down as ``ST_Intersects`` with the stored BCU polygons, which the
@@ -328,11 +329,13 @@ class PostgisStore:
             where.append("EXISTS (SELECT 1 FROM boundaries b WHERE b.level = 'bcu' AND b.code = ANY(%s) "
                          "AND ST_Intersects(b.geom, incidents.geom))")
             args.append(list(bcus))
-        sql = f"SELECT fid, {', '.join(INCIDENT_READ)} FROM incidents"
+        cols = read_columns(columns)
+        sql = f"SELECT fid, {', '.join(cols)} FROM incidents"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        df = self._read(sql + " ORDER BY fid", args, columns=["fid", *INCIDENT_READ]).set_index("fid")
-        df["import_id"] = df["import_id"].astype("int64")
+        df = self._read(sql + " ORDER BY fid", args, columns=["fid", *cols]).set_index("fid")
+        if "import_id" in df:
+            df["import_id"] = df["import_id"].astype("int64")
         df["x"] = pd.to_numeric(df["x"], errors="coerce").astype(float)
         df["y"] = pd.to_numeric(df["y"], errors="coerce").astype(float)
         geom = shapely.points(df["x"].to_numpy(), df["y"].to_numpy())
