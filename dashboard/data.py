@@ -557,17 +557,3 @@ def map_sites(path: str, version: float, role_key: tuple):
 # In their own module to keep this one readable; the pages call them as ``data.hotspots`` etc.
 from dashboard.data_hotspots import (calls_vs_crime, gpkg_bytes, hotspot_defaults, hotspot_sites,  # noqa: E402
                                      hotspot_table, hotspots, site_exposure_base)
-
-
-# ---------------------------------------------------------------- results analysis (Operations page)
-# In :mod:`dashboard.data_results`; the pages call these as ``data.displacement`` etc. Looked up when first
-# used (not imported here: ``data_results`` imports this module, so either may be imported first).
-_RESULTS = ("default_layer", "displacement", "displacement_done", "displacement_report", "displacement_result",
-            "prefetch_analyses")
-
-
-def __getattr__(name: str):
-    if name in _RESULTS:
-        from dashboard import data_results
-        return getattr(data_results, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """Results analysis (Operations page): the caches around :mod:`dashboard.analyses`, like :mod:`dashboard.data`.
 
-Split from :mod:`dashboard.data` (which hands out the names the pages use, so pages call
-``data.displacement`` and so on); the same rules hold: keyed by ``(path, version, ..., role_key)``,
+Split from :mod:`dashboard.data`; the Operations page imports it itself (``data_results.displacement``
+and so on); the same rules hold: keyed by ``(path, version, ..., role_key)``,
 no access decision of its own (:func:`check_analysis` asks :func:`geo.services.check_analysis`).
 """
 from __future__ import annotations

@@ -214,18 +214,18 @@ def test_sheffield_inspector_sees_and_analyses_sheffield_operations_only(sy):
         data.operations(key, ver, user=PARTNER)
     for op_id in ("test-rotherham", "test-border"):
         with pytest.raises(AccessDenied, match="outside your BCU"):
-            data.displacement(key, ver, op_id, user=SHEFFIELD_INSPECTOR)
+            data_results.displacement(key, ver, op_id, user=SHEFFIELD_INSPECTOR)
         with pytest.raises(AccessDenied, match="outside your BCU"):
             data_results.check_analysis(key, ver, op_id, user=SHEFFIELD_INSPECTOR)
         with pytest.raises(AccessDenied, match="outside your BCU"):
-            data.displacement_report(key, ver, op_id, user=SHEFFIELD_INSPECTOR)  # no way around the check
+            data_results.displacement_report(key, ver, op_id, user=SHEFFIELD_INSPECTOR)  # no way around the check
     from geo import Workspace as W
     w = W.open(sy)
     refused = w.store.audit_log().query("action == 'access refused'")
     w.close()
     assert set(refused["user"]) == {"sheff"} and len(refused) == 6
     with pytest.raises(AccessDenied, match="suppressed aggregates"):
-        data.displacement(key, ver, "demo-sy-central", user=PARTNER)
+        data_results.displacement(key, ver, "demo-sy-central", user=PARTNER)
     # a control made of Rotherham wards would hand out Rotherham counts
     from geo import Workspace
     ws = Workspace.open(sy)

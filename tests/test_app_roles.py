@@ -301,10 +301,10 @@ def test_operations_page_create_in_another_bcu(with_rotherham_op, role, allowed)
 
 
 def test_inspector_cannot_analyse_another_bcus_operation_through_the_data_layer(with_rotherham_op):
-    from dashboard import data
+    from dashboard import data, data_results
     p = with_rotherham_op["south-yorkshire"]
     with pytest.raises(AccessDenied, match="outside your BCU"):
-        data.displacement(str(p), data.version(p), "test-rotherham", user=User("i", "inspector", (SHEFFIELD,)))
+        data_results.displacement(str(p), data.version(p), "test-rotherham", user=User("i", "inspector", (SHEFFIELD,)))
     with pytest.raises(AccessDenied, match="outside your BCU"):
         data.delete_operation(p, "test-rotherham", user=User("i", "inspector", (SHEFFIELD,)))
 

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import auth, data, ui
+from dashboard import auth, data, data_results, ui
 from geo import maps, safe
 from geo.auth import AccessDenied
 from geo.errors import GeoInputError
@@ -56,7 +56,7 @@ else:
 if register and st.session_state.get("res_prefetched") != (key, ver):
     # the default analysis of every operation starts in the background now (one at a time, shared by
     # every session of this scope), so the one the user picks is ready or under way
-    data.prefetch_analyses(key, ver, [o.op_id for o in register], data.default_layer(info["layers"]))
+    data_results.prefetch_analyses(key, ver, [o.op_id for o in register], data_results.default_layer(info["layers"]))
     st.session_state["res_prefetched"] = (key, ver)
 RESULT_COLORS = palette.AREA_COLORS   # the same colours as the report's static map
 
@@ -109,7 +109,7 @@ def results_section():
     opts = dict(before=before, after=after, layer=layer, buffer_m=buffer_m, control=control, control_units=units)
     try:
         # the verdict as soon as it is ready; the supporting sections follow on the same page
-        res = data.displacement(key, ver, op_id, early=True, **opts)
+        res = data_results.displacement(key, ver, op_id, early=True, **opts)
     except (GeoInputError, AccessDenied) as err:
         st.error(safe.md(err))
         return
@@ -153,21 +153,21 @@ def results_section():
     user = auth.current_user()
     d1, d2, d3, d4 = st.columns(4)
     stem = "".join(ch if ch.isalnum() else "-" for ch in op.name).strip("-").lower()
-    d1.download_button("Download the report (HTML)", lambda: data.displacement_report(*report_of, user=user)[0],
+    d1.download_button("Download the report (HTML)", lambda: data_results.displacement_report(*report_of, user=user)[0],
                        file_name=f"{stem}-results.html", mime="text/html",
                        key="res_dl_html", on_click=data.audit, args=("downloaded results report", op.name))
-    d2.download_button("Download the tables (CSV)", lambda: data.displacement_report(*report_of, user=user)[1],
+    d2.download_button("Download the tables (CSV)", lambda: data_results.displacement_report(*report_of, user=user)[1],
                        file_name=f"{stem}-results.csv", mime="text/csv",
                        key="res_dl_csv", on_click=data.audit, args=("downloaded results tables", op.name))
     # the maps of the complete result (waits for the supporting sections if a click comes before them)
     whole = (key, ver, op_id, before, after, layer, buffer_m, control, units)
     all_bcus = data.bcus(key, ver, all_forces=True)  # read now: a download's callable runs outside the session
     d3.download_button("Download the map (HTML, works offline)",
-                       lambda: maps.render_standalone(results_map(data.displacement_result(*whole, user=user), all_bcus)),
+                       lambda: maps.render_standalone(results_map(data_results.displacement_result(*whole, user=user), all_bcus)),
                        file_name=f"{stem}-map.html", mime="text/html", key="res_dl_map_html", on_click=data.audit,
                        args=("downloaded results map HTML", op.name))
     d4.download_button("Download the map (PNG)",
-                       lambda: results_png(data.displacement_result(*whole, user=user), all_bcus),
+                       lambda: results_png(data_results.displacement_result(*whole, user=user), all_bcus),
                        file_name=f"{stem}-map.png", mime="image/png", key="res_dl_map_png", on_click=data.audit,
                        args=("downloaded results map PNG", op.name))
 
@@ -182,7 +182,7 @@ def wait_for_the_rest(op_id, opts, pending):
     """Say what is still being computed and rerun the page once the whole analysis is done."""
     @st.fragment(run_every=1.0)
     def poll():
-        if data.displacement_done(key, ver, op_id, **opts):
+        if data_results.displacement_done(key, ver, op_id, **opts):
             st.rerun(scope="app")
         st.info("Verdict ready. Still computing: " + "; ".join(PENDING.get(p, p) for p in pending) +
                 " … (this page fills them in when they are done)", icon=":material/hourglass_top:")
