@@ -163,6 +163,48 @@ def _work() -> None:
             logger.info("warming %s skipped: %s", what, err)
 
 
+def kept_hotspots(path) -> bool:
+    """Keep the Hotspots page's default runs of the workspace at ``path`` in the workspace, for every
+    scope (:func:`geo.access.stored_scopes`), where they are missing (:func:`geo.services.hotspot_default_steps`).
+
+    Called at every page run (first server start: once per data version, through the bounded set of
+    keys) and after an import or a harm-weight or settings change (``data.published_in_background``),
+    so the first switch to a method, in any later session or server, loads its result. The steps go
+    through the one warm-up thread, each after :func:`wait_idle`: the whole force first, method by
+    method, then each BCU. Storing a result changes no data (``data.same_data``: the caches keep their
+    version). Returns whether the steps were taken on.
+    """
+    if not path or os.environ.get(KEEP_ENV, "1") == "0":
+        return False
+    path = str(path)
+    version = data.version(path)
+    if not version:
+        return False
+
+    def plan():
+        from geo import access, services
+        try:
+            with services.opened(path) as ws:
+                codes = list(ws.bcus()["code"].astype(str))
+        except Exception as err:  # noqa: BLE001 - e.g. no boundaries yet: nothing to keep
+            logger.info("keeping the Hotspots page's default runs skipped: %s", err)
+            return
+        saved = lambda before, after: data.same_data(path, before, after)  # noqa: E731
+        steps = []
+        for scope in access.stored_scopes(codes):
+            steps += services.hotspot_default_steps(path, user=scope, on_saved=saved)
+        with _WARM_LOCK:
+            _PENDING.extend(steps)
+
+    return _start(_KEPT_WARMED, (path, version), [("plan the kept Hotspots runs", plan)], "geo-warm-kept-hotspots")
+
+
+_KEPT_WARMED: dict = {}
+#: ``GEO_KEEP_HOTSPOTS=0``: :func:`kept_hotspots` does nothing (the tests' default: an app test would
+#: otherwise start a minute of background computation on its workspace copy).
+KEEP_ENV = "GEO_KEEP_HOTSPOTS"
+
+
 _MAP_WARMED: dict = {}
 
 

@@ -65,8 +65,12 @@ def code_version(part: str = "analysis") -> str:
     return _CODE[part]
 
 
-def _digest(obj) -> str:
+def digest(obj) -> str:
+    """SHA-256 of ``obj`` as sorted JSON (what every stored-result key is)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_digest = digest
 
 
 def data_version(store, *, register: bool = True) -> str:
@@ -110,6 +114,19 @@ def load_stored(store, key: str):
         return unpack_result(store.load_result(key))
     except (StoreError, OSError):  # OSError: the server's secret cannot be read or made
         return None
+
+
+def has_stored(store, key: str) -> bool:
+    """Whether a result signed by this server is stored under ``key`` (its signature checked, nothing
+    unpickled; ``False`` when the store or the server's secret cannot be read)."""
+    from .store import StoreError
+    try:
+        blob = store.load_result(key)
+        if not blob or len(blob) < 32:
+            return False
+        return hmac.compare_digest(blob[:32], hmac.new(_secret(None), blob[32:], hashlib.sha256).digest())
+    except (StoreError, OSError):
+        return False
 
 
 def keep_stored(store, key: str, op_id: str, result, *, on_saved=None, again=None) -> None:
