@@ -50,6 +50,18 @@ def _kept_part(part: str, path, version, role_key, layer, months, categories, me
     return kept[part]
 
 
+def kept_run(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple, method: str,
+             weighted: bool, params: tuple, buffers: tuple) -> bool:
+    """Whether the kept bundle answers this selection's automatic parameters, run and site exposure (so the
+    warm-up computes nothing for it: no scikit-learn import, no site exposure of the selection). ``False``
+    when the lookup fails (the computation then says why)."""
+    try:
+        return _kept_part("run", path, version, role_key, layer, tuple(months), tuple(categories), method,
+                          weighted, params=tuple(params), buffers=tuple(buffers)) is not None
+    except Exception:  # noqa: BLE001 - e.g. no such workspace: computed, and its error shown by the page
+        return False
+
+
 def _same(value):
     return tuple(value) if isinstance(value, (list, tuple)) else value
 

@@ -99,20 +99,27 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
     The costly part of every method (automatic parameters and run) comes first, in ``jobs`` order,
     with the site exposure shared by every method after the first run; then each method's hot-spot
     sites and table (cheap given the exposure). scikit-learn (about 1 s to import, needed by DBSCAN
-    and HDBSCAN only) is imported first when a job needs it. Returns whether the steps were taken on
+    and HDBSCAN only) is imported first when a job needs it. A job whose run is kept in the workspace
+    (:mod:`geo.stored_hotspots`, the page's default selection) is only loaded into the caches: neither
+    scikit-learn nor the selection's site exposure is made for it. Returns whether the steps were taken on
     (not when this selection was warmed before). Errors (e.g. too few incidents for a method) are
     left for the page to show when the user picks that method.
     """
+    from dashboard.data_hotspots import kept_run
     key = (path, version, role_key, layer, months, categories, weighted, buffers)
     sel = (path, version, role_key, layer, months, categories)
+
+    def computed(methods) -> bool:  # some of these methods' runs are not kept (geo.stored_hotspots): computed
+        return any(not kept_run(*sel, m, weighted, p, buffers) for m, p, _ in jobs if m in methods)
     steps: list = []
     if any(m in ("dbscan", "hdbscan") for m, _, _ in jobs) and "sklearn.cluster" not in sys.modules:
-        steps.append(("import scikit-learn", lambda: __import__("sklearn.cluster")))
+        steps.append(("import scikit-learn", lambda: computed(("dbscan", "hdbscan")) and __import__("sklearn.cluster")))
     for i, (method, params, _) in enumerate(jobs):
         steps.append((f"{method} run", lambda m=method, p=params: (data.hotspot_defaults(*sel, m, weighted),
                                                                     data.hotspots(*sel, m, weighted, p))))
         if i == 0:
-            steps.append(("site exposure", lambda: data.site_exposure_base(*sel, buffers)))
+            steps.append(("site exposure", lambda: computed({m for m, _, _ in jobs})
+                          and data.site_exposure_base(*sel, buffers)))
     for method, params, word in jobs:
         steps.append((f"{method} sites and table", lambda m=method, p=params, w=word: (
             data.hotspot_sites(*sel, m, weighted, p, buffers),
