@@ -57,7 +57,8 @@ EDGE_TOLERANCE_M = 50.0
 Who = Union[User, tuple, None]
 
 __all__ = ["AccessDenied", "INCIDENT_ROLES", "scope_key", "require_signed_in", "require_incidents",
-           "allowed_bcus", "read_bcus", "stored_scopes", "scope_area", "inside", "check_inside", "scope_incidents", "scope_units",
+           "allowed_bcus", "read_bcus", "stored_scopes", "scope_area", "inside", "check_inside", "scope_incidents",
+           "scope_units",
            "scope_published",
            "scope_operations", "scope_operation_areas", "check_can_read_operation", "check_can_edit_operation",
            "check_can_analyse", "check_control_units", "partner_may_see", "check_audience"]

@@ -30,11 +30,14 @@ from pathlib import Path
 
 from .stored_results import FORMAT, data_version, digest
 
-__all__ = ["PARTS", "bundle_key", "code_version", "page_defaults", "bundle_op_id", "is_bundle"]
+__all__ = ["KEEP", "PARTS", "bundle_key", "code_version", "page_defaults", "bundle_op_id", "is_bundle"]
 
 #: What a stored bundle holds: the page's own arguments (``params``, ``buffers``, ``word``, ``level``,
 #: compared before any part is used) and its results.
 PARTS = ("params", "buffers", "word", "level", "auto", "run", "exposure", "nearest", "table")
+#: Bundles kept per method and scope (the newest): this data version's and the one before (a run of the
+#: whole force is about 2 MB; eight versions of 25 bundles would add some 150 MB to a workspace).
+KEEP = 2
 _CODE: list = []
 
 

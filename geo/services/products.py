@@ -197,7 +197,7 @@ def hotspot_default_steps(where, *, user: Who, methods=None, on_saved=None) -> l
             return False
         with opened(where) as ws:
             stored_results.keep_stored(ws.store, k, sh.bundle_op_id(method, scope), bundle, on_saved=on_saved,
-                                       again=lambda: key(ws, method))
+                                       again=lambda: key(ws, method), keep=sh.KEEP)
         return True
 
     label = "the force" if scope is None else "+".join(scope)
