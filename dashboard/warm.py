@@ -27,8 +27,9 @@ from dashboard import data
 
 logger = logging.getLogger(__name__)
 
-#: Seconds without any user run before the warm-up takes its next step.
-SETTLE_S = 1.0
+#: Seconds without any user run before the warm-up takes its next step (``GEO_WARM_SETTLE_S`` overrides,
+#: for benchmarks).
+SETTLE_S = float(os.environ.get("GEO_WARM_SETTLE_S", "1.0"))
 #: The longest a step waits for the users (a busy server still warms, later).
 MAX_WAIT_S = 30.0
 
