@@ -398,9 +398,13 @@ def _keep_hotspot_defaults(paths) -> None:
     missing: a new server's first switch of method loads them instead of computing them."""
     from . import access, services
     for p in paths:
-        with services.opened(p) as ws:
-            codes = list(ws.bcus()["code"].astype(str))
-        n = sum(services.keep_hotspot_defaults(p, user=scope) for scope in access.stored_scopes(codes))
+        try:
+            with services.opened(p) as ws:
+                codes = list(ws.bcus()["code"].astype(str))
+            n = sum(services.keep_hotspot_defaults(p, user=scope) for scope in access.stored_scopes(codes))
+        except Exception as err:  # noqa: BLE001 - only a speed-up: a server computes them as before
+            print(f"Not kept: the default hot-spot runs of {Path(p).name} ({err})")
+            continue
         if n:
             print(f"Kept {n} default hot-spot runs in {Path(p).name} (the Hotspots page loads them)")
 
