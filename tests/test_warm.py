@@ -196,3 +196,37 @@ def test_kept_runs_are_only_loaded_no_scikit_learn_and_no_site_exposure(monkeypa
         if what in ("import scikit-learn", "site exposure"):
             step()
     assert "sklearn.cluster" in sys.modules and calls == ["site_exposure_base"]
+
+
+def test_kept_hotspots_plans_every_scope_once_per_data_version(demo_workspaces, monkeypatch):
+    from geo import Workspace, access, services
+    monkeypatch.setattr(warm, "_KEPT_WARMED", {})
+    path = str(demo_workspaces["south-yorkshire"])
+    monkeypatch.setenv(warm.KEEP_ENV, "0")
+    assert not warm.kept_hotspots(path)  # switched off (the tests' default)
+    monkeypatch.setenv(warm.KEEP_ENV, "1")
+    asked, ran = [], []
+
+    def steps(where, *, user, on_saved=None):
+        asked.append(user)
+        assert callable(on_saved)  # a kept bundle is no data change: the caches keep their version
+        return [(f"step {user}", lambda u=user: ran.append(u))]
+    monkeypatch.setattr(services, "hotspot_default_steps", steps)
+    assert warm.kept_hotspots(path)
+    assert warm.join(30)
+    assert not warm.kept_hotspots(path)  # once per data version
+    ws = Workspace.open(path)
+    try:
+        codes = list(ws.bcus()["code"].astype(str))
+    finally:
+        ws.close()
+    assert asked == ran == access.stored_scopes(codes) and len(codes) == 4
+
+
+def test_a_change_of_data_queues_the_kept_hotspot_runs_with_the_published_table(demo_workspaces, monkeypatch):
+    kept, published = [], []
+    monkeypatch.setattr(warm, "kept_hotspots", lambda path: kept.append(path) or True)
+    monkeypatch.setattr(warm, "area_summary", lambda *a: published.append(a) or True)
+    path = str(demo_workspaces["south-yorkshire"])
+    assert data.published_in_background(path, user=("analyst", ()))  # after an import, harm or settings change
+    assert kept == [path] and len(published) == 1
