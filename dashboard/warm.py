@@ -190,17 +190,12 @@ def kept_hotspots(path) -> bool:
         return False
 
     def plan():
-        from geo import access, services
+        from geo import services
         try:
-            with services.opened(path) as ws:
-                codes = list(ws.bcus()["code"].astype(str))
+            steps = services.hotspot_default_steps_all(path, on_saved=lambda b, a: data.same_data(path, b, a))
         except Exception as err:  # noqa: BLE001 - e.g. no boundaries yet: nothing to keep
             logger.info("keeping the Hotspots page's default runs skipped: %s", err)
             return
-        saved = lambda before, after: data.same_data(path, before, after)  # noqa: E731
-        steps = []
-        for scope in access.stored_scopes(codes):
-            steps += services.hotspot_default_steps(path, user=scope, on_saved=saved)
         with _WARM_LOCK:
             _PENDING.extend(steps)
 

@@ -396,12 +396,10 @@ def _keep_hotspot_defaults(paths) -> None:
     """The Hotspots page's default runs of each workspace in ``paths`` kept in it for every scope
     (:mod:`geo.stored_hotspots`; signed with the server's secret beside the accounts file), where
     missing: a new server's first switch of method loads them instead of computing them."""
-    from . import access, services
+    from . import services
     for p in paths:
         try:
-            with services.opened(p) as ws:
-                codes = list(ws.bcus()["code"].astype(str))
-            n = sum(services.keep_hotspot_defaults(p, user=scope) for scope in access.stored_scopes(codes))
+            n = sum(bool(run()) for _, run in services.hotspot_default_steps_all(p))
         except Exception as err:  # noqa: BLE001 - only a speed-up: a server computes them as before
             print(f"Not kept: the default hot-spot runs of {Path(p).name} ({err})")
             continue

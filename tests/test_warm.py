@@ -211,7 +211,7 @@ def test_kept_hotspots_plans_every_scope_once_per_data_version(demo_workspaces, 
         asked.append(user)
         assert callable(on_saved)  # a kept bundle is no data change: the caches keep their version
         return [(f"step {user}", lambda u=user: ran.append(u))]
-    monkeypatch.setattr(services, "hotspot_default_steps", steps)
+    monkeypatch.setattr(services.products, "hotspot_default_steps", steps)
     assert warm.kept_hotspots(path)
     assert warm.join(30)
     assert not warm.kept_hotspots(path)  # once per data version

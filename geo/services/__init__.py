@@ -27,7 +27,7 @@ from .core import (LOCAL_OPERATOR_ROLE, audit_log, change_settings, cli_user, cr
 from .operations import (analyse_operation, analysis_incidents, check_analysis, delete_operation, get_operation,
                          list_operations, operation_areas, operation_bcus, operation_report, save_operation)
 from .products import (briefing_area, build_briefing, calls_vs_crime, find_hotspots, hotspot_bundle,
-                       hotspot_default_steps, hotspot_defaults, hotspot_inputs, hotspot_site_exposure,
+                       hotspot_default_steps, hotspot_default_steps_all, hotspot_defaults, hotspot_inputs, hotspot_site_exposure,
                        keep_hotspot_defaults, run_calibration, stored_hotspots, write_briefing)
 from .reads import (bcus, boundaries, briefing_units, force_area, harm_table, incidents, partner_categories,
                     partner_published, partner_units, sites)
@@ -43,7 +43,8 @@ __all__ = [
     "operation_areas", "operation_bcus", "list_operations", "get_operation", "save_operation", "delete_operation",
     "check_analysis", "analyse_operation", "analysis_incidents", "operation_report",
     "hotspot_inputs", "hotspot_defaults", "find_hotspots", "hotspot_site_exposure", "calls_vs_crime",
-    "stored_hotspots", "hotspot_bundle", "hotspot_default_steps", "keep_hotspot_defaults",
+    "stored_hotspots", "hotspot_bundle", "hotspot_default_steps", "hotspot_default_steps_all",
+    "keep_hotspot_defaults",
     "briefing_area", "build_briefing", "write_briefing", "run_calibration",
     "store_version", "may_see_monthly", "trend_units", "area_trend", "published_trend", "map_frame", "map_units",
     "map_boundaries", "map_sites", "national_view",

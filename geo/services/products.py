@@ -204,6 +204,19 @@ def hotspot_default_steps(where, *, user: Who, methods=None, on_saved=None) -> l
     return [(f"kept {m} run ({label})", lambda m=m: step(m)) for m in (methods or tuple(METHODS))]
 
 
+def hotspot_default_steps_all(where, *, on_saved=None) -> list:
+    """:func:`hotspot_default_steps` of every scope a user can have (:func:`geo.access.stored_scopes` of the
+    workspace's BCUs: the force first, then each BCU): what a server keeps in the background after an
+    import or a harm or settings change, or at its first start. No user asks: nothing is returned but steps
+    that store (each bundle is read later only through :func:`stored_hotspots`, after its access check)."""
+    with opened(where) as ws:
+        codes = list(ws.bcus()["code"].astype(str))
+    steps: list = []
+    for scope in access.stored_scopes(codes):
+        steps += hotspot_default_steps(where, user=scope, on_saved=on_saved)
+    return steps
+
+
 def keep_hotspot_defaults(where, *, user: Who, methods=None, on_saved=None) -> int:
     """Run every step of :func:`hotspot_default_steps` now; returns how many bundles were stored."""
     return sum(bool(run()) for _, run in hotspot_default_steps(where, user=user, methods=methods,
