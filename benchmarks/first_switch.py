@@ -1,7 +1,9 @@
 """Server seconds of the Hotspots page's first switch to a method, computed by the page itself.
 
-Usage: ``python benchmarks/first_switch.py METHOD [--workspace PATH] [--sklearn]`` (a fresh process per
-method; ``--sklearn`` imports scikit-learn first, as a server that ran a cluster method before has it).
+Usage: ``python benchmarks/first_switch.py METHOD [--workspace PATH] [--sklearn] [--kept]`` (a fresh process per
+method; ``--sklearn`` imports scikit-learn first, as a server that ran a cluster method before has it;
+``--kept``: the page's default runs kept in the workspace, :mod:`geo.stored_hotspots`, are loaded instead of
+computed: they are kept first, untimed, if missing; give a copy of the workspace and ``GEO_SESSION_KEY_FILE``).
 
 As the analyst, on all months of the crime layer, weighted by harm: the page opened on Gi* (its inputs, run
 and, where the code has it, the site exposure of the selection are made first, untimed), then what the page
@@ -30,10 +32,13 @@ def main(argv=None) -> int:
     ap.add_argument("method", choices=("gistar", "kde", "dbscan", "hdbscan", "emerging"))
     ap.add_argument("--workspace", default=str(ROOT / "workspaces" / "south-yorkshire.gpkg"))
     ap.add_argument("--sklearn", action="store_true", help="import scikit-learn before timing")
+    ap.add_argument("--kept", action="store_true", help="load the kept default run instead of computing it")
     args = ap.parse_args(argv)
     from geo import labels, maps, services
     from geo.hotspot_runs import add_hotspot_layer
     path, method, role = args.workspace, args.method, ("analyst", ())
+    if args.kept:
+        return kept(path, method, role)
     with services.opened(path) as ws:
         inc = ws.incidents(layer="crime")
         wards = ws.boundaries("ward")
@@ -67,6 +72,33 @@ def main(argv=None) -> int:
     parts["layer"] = time.perf_counter() - t
     parts["total"] = time.perf_counter() - t0
     print(f"{method:9s}", " ".join(f"{k} {v:.2f}" for k, v in parts.items()), f"| {len(html) / 1e6:.2f} MB",
+          f"| load {os.getloadavg()[0]:.1f}", flush=True)
+    return 0
+
+
+def kept(path: str, method: str, role: tuple) -> int:
+    """``--kept``: the bundle loaded (after the access check) and the layer drawn and rendered."""
+    from geo import maps, services
+    from geo.hotspot_runs import add_hotspot_layer
+    services.keep_hotspot_defaults(path, user=role)  # untimed; nothing to do when kept already
+    with services.opened(path) as ws:
+        from geo.stored_hotspots import page_defaults
+        sel = page_defaults(ws)
+    parts: dict[str, float] = {}
+    t0 = t = time.perf_counter()
+    bundle = services.stored_hotspots(path, user=role, layer=sel["layer"], months=sel["months"],
+                                      categories=sel["categories"], method=method, weighted=sel["weighted"])
+    if bundle is None:
+        raise SystemExit(f"no kept bundle of {method} in {path}")
+    parts["load"], t = time.perf_counter() - t, time.perf_counter()
+    run = bundle["run"]
+    m = maps.base_map((-1.5, 53.3, -1.2, 53.5))
+    add_hotspot_layer(m, run.layer, classes=run.classes, method=method, name="Hot spots", title="Hot spots")
+    maps.dynamic_layers(m)
+    html = m.get_root().render()
+    parts["layer"] = time.perf_counter() - t
+    parts["total"] = time.perf_counter() - t0
+    print(f"{method:9s} kept", " ".join(f"{k} {v:.2f}" for k, v in parts.items()), f"| {len(html) / 1e6:.2f} MB",
           f"| load {os.getloadavg()[0]:.1f}", flush=True)
     return 0
 

@@ -69,5 +69,6 @@ nav = st.navigation(allowed + hidden)
 if not paths and nav.title != "Data and imports":
     st.info("Import data on the **Data and imports** page, or build the demo workspaces with `make run`.")
     st.stop()
+warm.kept_hotspots(st.session_state.get("workspace"))  # first start: the Hotspots defaults kept, if missing
 with warm.user_run:  # background warm-ups (dashboard/warm.py) wait while any user's page runs
     nav.run()

@@ -246,6 +246,7 @@ def published_in_background(path, *, user=None) -> bool:
         held = _info(key, ver, role_key)
     except Exception:  # noqa: BLE001 - e.g. a workspace without boundaries yet: nothing to publish
         return False
+    warm.kept_hotspots(key)  # and the Hotspots page's default runs (geo.stored_hotspots)
     return warm.area_summary(key, ver, held, role_key)
 
 

@@ -32,8 +32,45 @@ def hotspot_defaults(path: str, version: float, role_key: tuple, layer: str, mon
     return _hotspot_defaults(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted)
 
 
+# The page's default runs kept in the workspace (geo.stored_hotspots): looked up once per selection and
+# method (after the service's access check, under the user's own scope); a part is used only where the
+# page's own arguments equal the bundle's, else it is computed as before.
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _kept(path, version, role_key, layer, months, categories, method, weighted):
+    return services.stored_hotspots(path, user=role_key, layer=layer, months=months, categories=categories,
+                                    method=method, weighted=weighted)
+
+
+def _kept_part(part: str, path, version, role_key, layer, months, categories, method, weighted, **asked):
+    """``part`` of the kept bundle when its ``asked`` arguments (``params``, ``buffers``, ``word``,
+    ``level``) equal the bundle's, else ``None``."""
+    kept = _kept(path, version, role_key, layer, months, categories, method, weighted)
+    if kept is None or any(_same(kept[name]) != _same(value) for name, value in asked.items()):
+        return None
+    return kept[part]
+
+
+def kept_run(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple, method: str,
+             weighted: bool, params: tuple, buffers: tuple) -> bool:
+    """Whether the kept bundle answers this selection's automatic parameters, run and site exposure (so the
+    warm-up computes nothing for it: no scikit-learn import, no site exposure of the selection). ``False``
+    when the lookup fails (the computation then says why)."""
+    try:
+        return _kept_part("run", path, version, role_key, layer, tuple(months), tuple(categories), method,
+                          weighted, params=tuple(params), buffers=tuple(buffers)) is not None
+    except Exception:  # noqa: BLE001 - e.g. no such workspace: computed, and its error shown by the page
+        return False
+
+
+def _same(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _hotspot_defaults(path, version, role_key, layer, months, categories, method, weighted) -> dict:
+    kept = _kept_part("auto", path, version, role_key, layer, months, categories, method, weighted)
+    if kept is not None:
+        return kept
     return services.hotspot_defaults(path, user=role_key, layer=layer, method=method, weighted=weighted,
                                      inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
 
@@ -53,6 +90,9 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
 # the same object at once instead of unpickling thousands of polygons on every rerun.
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _hotspots(path, version, role_key, layer, months, categories, method, weighted, params):
+    kept = _kept_part("run", path, version, role_key, layer, months, categories, method, weighted, params=params)
+    if kept is not None:
+        return kept
     return services.find_hotspots(path, user=role_key, layer=layer, method=method, weighted=weighted,
                                   params=dict(params),
                                   inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
@@ -68,6 +108,11 @@ def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _hotspot_sites(path, version, role_key, layer, months, categories, method, weighted, params, buffers):
+    kept = _kept_part("run", path, version, role_key, layer, months, categories, method, weighted, params=params,
+                      buffers=buffers)
+    if kept is not None:
+        held = _kept(path, version, role_key, layer, months, categories, method, weighted)
+        return held["exposure"], held["nearest"]
     run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
     base, _ = site_exposure_base(path, version, role_key, layer, months, categories, buffers)
     return services.hotspot_site_exposure(path, user=role_key, run=run, layer=layer, buffers=buffers, base=base,
@@ -102,21 +147,15 @@ def hotspot_table(path: str, version: float, role_key: tuple, layer: str, months
 @st.cache_data(show_spinner=False, max_entries=16)
 def _hotspot_table(path, version, role_key, layer, months, categories, method, weighted, params, buffers, word,
                    level):
-    from geo import labels
+    from geo.hotspot_runs import hotspot_table as table
+    kept = _kept_part("table", path, version, role_key, layer, months, categories, method, weighted, params=params,
+                      buffers=buffers, word=word, level=level)
+    if kept is not None:
+        return kept
     run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
     _, nearest = hotspot_sites(path, version, role_key, layer, months, categories, method, weighted, params,
                                buffers)
-    id_col = "cluster_id" if method in ("dbscan", "hdbscan") else "cell_id"
-    hot = run.hot.drop(columns="geometry")
-    if len(hot) and id_col in hot:  # names, not a cell id
-        hot.insert(0, "where", labels.near_labels(run.hot, _boundaries(path, version, level, role_key) if level else None,
-                                                  shape=word))
-    sort_col = "harm" if "harm" in hot.columns else ("intensity_km2" if "intensity_km2" in hot.columns else "n")
-    hot = hot.sort_values(sort_col, ascending=False)
-    hot = hot.drop(columns=[c for c in ("row", "col", "pvalue", "hotspot", "pattern") if c in hot.columns])
-    if nearest is not None:
-        hot = hot.merge(nearest.rename(columns={"hotspot_id": id_col}), on=id_col, how="left")
-    return hot
+    return table(run, nearest, _boundaries(path, version, level, role_key) if level else None, word=word)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

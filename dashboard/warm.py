@@ -27,8 +27,9 @@ from dashboard import data
 
 logger = logging.getLogger(__name__)
 
-#: Seconds without any user run before the warm-up takes its next step.
-SETTLE_S = 1.0
+#: Seconds without any user run before the warm-up takes its next step (``GEO_WARM_SETTLE_S`` overrides,
+#: for benchmarks).
+SETTLE_S = float(os.environ.get("GEO_WARM_SETTLE_S", "1.0"))
 #: The longest a step waits for the users (a busy server still warms, later).
 MAX_WAIT_S = 30.0
 
@@ -99,20 +100,27 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
     The costly part of every method (automatic parameters and run) comes first, in ``jobs`` order,
     with the site exposure shared by every method after the first run; then each method's hot-spot
     sites and table (cheap given the exposure). scikit-learn (about 1 s to import, needed by DBSCAN
-    and HDBSCAN only) is imported first when a job needs it. Returns whether the steps were taken on
+    and HDBSCAN only) is imported first when a job needs it. A job whose run is kept in the workspace
+    (:mod:`geo.stored_hotspots`, the page's default selection) is only loaded into the caches: neither
+    scikit-learn nor the selection's site exposure is made for it. Returns whether the steps were taken on
     (not when this selection was warmed before). Errors (e.g. too few incidents for a method) are
     left for the page to show when the user picks that method.
     """
+    from dashboard.data_hotspots import kept_run
     key = (path, version, role_key, layer, months, categories, weighted, buffers)
     sel = (path, version, role_key, layer, months, categories)
+
+    def computed(methods) -> bool:  # some of these methods' runs are not kept (geo.stored_hotspots): computed
+        return any(not kept_run(*sel, m, weighted, p, buffers) for m, p, _ in jobs if m in methods)
     steps: list = []
     if any(m in ("dbscan", "hdbscan") for m, _, _ in jobs) and "sklearn.cluster" not in sys.modules:
-        steps.append(("import scikit-learn", lambda: __import__("sklearn.cluster")))
+        steps.append(("import scikit-learn", lambda: computed(("dbscan", "hdbscan")) and __import__("sklearn.cluster")))
     for i, (method, params, _) in enumerate(jobs):
         steps.append((f"{method} run", lambda m=method, p=params: (data.hotspot_defaults(*sel, m, weighted),
                                                                     data.hotspots(*sel, m, weighted, p))))
         if i == 0:
-            steps.append(("site exposure", lambda: data.site_exposure_base(*sel, buffers)))
+            steps.append(("site exposure", lambda: computed({m for m, _, _ in jobs})
+                          and data.site_exposure_base(*sel, buffers)))
     for method, params, word in jobs:
         steps.append((f"{method} sites and table", lambda m=method, p=params, w=word: (
             data.hotspot_sites(*sel, m, weighted, p, buffers),
@@ -161,6 +169,43 @@ def _work() -> None:
             step()
         except Exception as err:  # noqa: BLE001 - the page shows it if the user asks for it
             logger.info("warming %s skipped: %s", what, err)
+
+
+def kept_hotspots(path) -> bool:
+    """Keep the Hotspots page's default runs of the workspace at ``path`` in the workspace, for every
+    scope (:func:`geo.access.stored_scopes`), where they are missing (:func:`geo.services.hotspot_default_steps`).
+
+    Called at every page run (first server start: once per data version, through the bounded set of
+    keys) and after an import or a harm-weight or settings change (``data.published_in_background``),
+    so the first switch to a method, in any later session or server, loads its result. The steps go
+    through the one warm-up thread, each after :func:`wait_idle`: the whole force first, method by
+    method, then each BCU. Storing a result changes no data (``data.same_data``: the caches keep their
+    version). Returns whether the steps were taken on.
+    """
+    if not path or os.environ.get(KEEP_ENV, "1") == "0":
+        return False
+    path = str(path)
+    version = data.version(path)
+    if not version:
+        return False
+
+    def plan():
+        from geo import services
+        try:
+            steps = services.hotspot_default_steps_all(path, on_saved=lambda b, a: data.same_data(path, b, a))
+        except Exception as err:  # noqa: BLE001 - e.g. no boundaries yet: nothing to keep
+            logger.info("keeping the Hotspots page's default runs skipped: %s", err)
+            return
+        with _WARM_LOCK:
+            _PENDING.extend(steps)
+
+    return _start(_KEPT_WARMED, (path, version), [("plan the kept Hotspots runs", plan)], "geo-warm-kept-hotspots")
+
+
+_KEPT_WARMED: dict = {}
+#: ``GEO_KEEP_HOTSPOTS=0``: :func:`kept_hotspots` does nothing (the tests' default: an app test would
+#: otherwise start a minute of background computation on its workspace copy).
+KEEP_ENV = "GEO_KEEP_HOTSPOTS"
 
 
 _MAP_WARMED: dict = {}

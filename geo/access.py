@@ -57,7 +57,8 @@ EDGE_TOLERANCE_M = 50.0
 Who = Union[User, tuple, None]
 
 __all__ = ["AccessDenied", "INCIDENT_ROLES", "scope_key", "require_signed_in", "require_incidents",
-           "allowed_bcus", "read_bcus", "scope_area", "inside", "check_inside", "scope_incidents", "scope_units",
+           "allowed_bcus", "read_bcus", "stored_scopes", "scope_area", "inside", "check_inside", "scope_incidents",
+           "scope_units",
            "scope_published",
            "scope_operations", "scope_operation_areas", "check_can_read_operation", "check_can_edit_operation",
            "check_can_analyse", "check_control_units", "partner_may_see", "check_audience"]
@@ -121,6 +122,20 @@ def read_bcus(user: Who) -> tuple[str, ...] | None:
     """
     role, bcus = scope_key(user)
     return tuple(bcus) if role in BCU_LIMITED_ROLES else None
+
+
+def stored_scopes(bcu_codes: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The scope keys a precomputed result is kept for (:mod:`geo.stored_hotspots`): an analyst's (the
+    whole force; an admin's is the same, :func:`read_bcus` ``None``) and an inspector's of each single
+    BCU of ``bcu_codes``. A result is stored and found under :func:`read_bcus` of its user, so an
+    inspector of several BCUs has none kept (computed as before), and never finds another scope's.
+
+    Examples
+    --------
+    >>> stored_scopes(["E08000016", "E08000019"])
+    [('analyst', ()), ('inspector', ('E08000016',)), ('inspector', ('E08000019',))]
+    """
+    return [("analyst", ()), *(("inspector", (str(c),)) for c in bcu_codes)]
 
 
 # ------------------------------------------------------------------ where

@@ -392,6 +392,21 @@ def _users(args) -> int:
     return 0
 
 
+def _keep_hotspot_defaults(paths) -> None:
+    """The Hotspots page's default runs of each workspace in ``paths`` kept in it for every scope
+    (:mod:`geo.stored_hotspots`; signed with the server's secret beside the accounts file), where
+    missing: a new server's first switch of method loads them instead of computing them."""
+    from . import services
+    for p in paths:
+        try:
+            n = sum(bool(run()) for _, run in services.hotspot_default_steps_all(p))
+        except Exception as err:  # noqa: BLE001 - only a speed-up: a server computes them as before
+            print(f"Not kept: the default hot-spot runs of {Path(p).name} ({err})")
+            continue
+        if n:
+            print(f"Kept {n} default hot-spot runs in {Path(p).name} (the Hotspots page loads them)")
+
+
 def _demo_accounts(folder) -> None:
     """First run of the demo: create the documented demo accounts if there is no account at all."""
     import os
@@ -461,8 +476,9 @@ def main(argv=None) -> int:
             return _import(args)
         if args.command == "demo":
             from .demo import WORKSPACES, ensure_demo_workspaces
-            ensure_demo_workspaces(args.folder or WORKSPACES)
+            built = ensure_demo_workspaces(args.folder or WORKSPACES)
             _demo_accounts(args.folder or WORKSPACES)
+            _keep_hotspot_defaults(built)
             return 0
         if args.command == "users":
             return _users(args)

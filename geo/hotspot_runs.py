@@ -31,7 +31,7 @@ from .spacetime import EHSA_PATTERNS
 logger = logging.getLogger(__name__)
 
 __all__ = ["CLASS_COLORS", "HotspotRun", "METHODS", "add_hotspot_layer", "auto_parameters", "default_params",
-           "export_layers", "run_hotspots", "select_incidents"]
+           "export_layers", "hotspot_table", "run_hotspots", "select_incidents"]
 
 #: Method keys and their display names.
 METHODS: dict[str, str] = {
@@ -398,6 +398,28 @@ def select_incidents(incidents, *, months: tuple[str, str] | None = None,
             fix="widen the month range" + (f" (data: {have[0]} to {have[-1]})" if have else "")
                 + " or clear the crime-type filter")
     return sel
+
+
+def hotspot_table(run: "HotspotRun", nearest, units, *, word: str):
+    """The hot spots of ``run`` as the Hotspots page's table (no geometry).
+
+    ``where`` ("hexagon near <ward>", :func:`geo.labels.near_labels` on ``units``, the finest boundaries,
+    or ``None``), most harm (else most intense, else most incidents) first, without the grid's row and
+    column and the test's columns, and the nearest site of each kind (``nearest``, from
+    :func:`geo.sites.nearest_sites` with ``wide=True``, or ``None``) joined on the hot spot's id.
+    ``word``: "hexagon", "square" or "cluster".
+    """
+    from .labels import near_labels
+    id_col = "cluster_id" if run.method in ("dbscan", "hdbscan") else "cell_id"
+    hot = run.hot.drop(columns="geometry")
+    if len(hot) and id_col in hot:  # names, not a cell id
+        hot.insert(0, "where", near_labels(run.hot, units, shape=word))
+    sort_col = "harm" if "harm" in hot.columns else ("intensity_km2" if "intensity_km2" in hot.columns else "n")
+    hot = hot.sort_values(sort_col, ascending=False)
+    hot = hot.drop(columns=[c for c in ("row", "col", "pvalue", "hotspot", "pattern") if c in hot.columns])
+    if nearest is not None:
+        hot = hot.merge(nearest.rename(columns={"hotspot_id": id_col}), on=id_col, how="left")
+    return hot
 
 
 def export_layers(run: HotspotRun, exposure=None) -> dict:

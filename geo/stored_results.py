@@ -65,8 +65,12 @@ def code_version(part: str = "analysis") -> str:
     return _CODE[part]
 
 
-def _digest(obj) -> str:
+def digest(obj) -> str:
+    """SHA-256 of ``obj`` as sorted JSON (what every stored-result key is)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_digest = digest
 
 
 def data_version(store, *, register: bool = True) -> str:
@@ -112,15 +116,29 @@ def load_stored(store, key: str):
         return None
 
 
-def keep_stored(store, key: str, op_id: str, result, *, on_saved=None, again=None) -> None:
+def has_stored(store, key: str) -> bool:
+    """Whether a result signed by this server is stored under ``key`` (its signature checked, nothing
+    unpickled; ``False`` when the store or the server's secret cannot be read)."""
+    from .store import StoreError
+    try:
+        blob = store.load_result(key)
+        if not blob or len(blob) < 32:
+            return False
+        return hmac.compare_digest(blob[:32], hmac.new(_secret(None), blob[32:], hashlib.sha256).digest())
+    except (StoreError, OSError):
+        return False
+
+
+def keep_stored(store, key: str, op_id: str, result, *, on_saved=None, again=None, keep: int = 8) -> None:
     """Store ``result`` under ``key`` unless the data changed meanwhile (``again()``, the key computed
     now, differs: an import during the computation) or the store cannot be written (a read-only
     file) or the secret cannot be made (a read-only accounts folder). ``on_saved(before, after)``
-    gets what :meth:`geo.store.Store.save_result` returns (a file store's modification times)."""
+    gets what :meth:`geo.store.Store.save_result` returns (a file store's modification times); ``keep``:
+    how many results of ``op_id`` the store keeps (the newest)."""
     from .store import StoreError
     try:
         if again is None or again() == key:
-            times = store.save_result(key, op_id, pack_result(result))
+            times = store.save_result(key, op_id, pack_result(result), keep=keep)
             if on_saved is not None and times is not None:
                 on_saved(*times)
     except (StoreError, OSError):

@@ -91,6 +91,13 @@ def _private_accounts_file(tmp_path_factory, monkeypatch):
         monkeypatch.setenv("GEO_ACCOUNTS", str(tmp_path_factory.mktemp("accounts") / "accounts.db"))
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_hotspots_in_background(monkeypatch):
+    """No background build of the Hotspots page's kept default runs (``dashboard.warm.kept_hotspots``,
+    a minute of computing per workspace copy) unless a test asks for it."""
+    monkeypatch.setenv("GEO_KEEP_HOTSPOTS", "0")
+
+
 def sy_with_rotherham_op(demo_workspaces, folder):
     """A private copy of the South Yorkshire demo in ``folder`` with one Rotherham operation
     ("Op Rother", id ``op-rother``, a Rotherham ward, March 2024); returns its path."""

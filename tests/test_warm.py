@@ -171,3 +171,62 @@ def test_published_warms_the_area_summarys_cache_keys_once_per_selection(monkeyp
     warm._PUB_THREAD[0].join(10)
     assert calls[0] == ("published", ("ws.gpkg", 2.0, 7, ("analyst", ())))
     assert [c[1][2] for c in calls[1:]] == ["lsoa", "ward"] and calls[1][1][3] == ("2025-Q2",)  # the last quarter
+
+
+def test_kept_runs_are_only_loaded_no_scikit_learn_and_no_site_exposure(monkeypatch):
+    from dashboard import data_hotspots
+    calls, steps = [], []
+    for name in ("hotspot_defaults", "hotspots", "hotspot_sites", "hotspot_table", "site_exposure_base"):
+        monkeypatch.setattr(data, name, lambda *a, name=name: calls.append(name))
+    monkeypatch.setattr(warm, "_start", lambda warmed, key, s, name: steps.extend(s) or True)
+    monkeypatch.delitem(sys.modules, "sklearn.cluster", raising=False)
+    jobs = (("kde", (("bandwidth", None),), "square"), ("dbscan", (("eps_m", None), ("min_samples", None)), "cluster"))
+    sel = ("ws.gpkg", 1.0, ("analyst", ()), "crime", ("2024-01", "2025-06"), ())
+    kept = {"kde", "dbscan"}
+    monkeypatch.setattr(data_hotspots, "kept_run", lambda *a: a[6] in kept)
+    assert warm.hotspots(*sel, True, jobs, (200.0, 400.0), "ward")
+    for _, step in steps:
+        step()
+    assert "sklearn.cluster" not in sys.modules and "site_exposure_base" not in calls
+    assert calls.count("hotspots") == 2 and calls.count("hotspot_table") == 2  # loaded into the caches
+    # one cluster method not kept: scikit-learn and the site exposure are made again
+    calls.clear()
+    kept.discard("dbscan")
+    for what, step in steps:
+        if what in ("import scikit-learn", "site exposure"):
+            step()
+    assert "sklearn.cluster" in sys.modules and calls == ["site_exposure_base"]
+
+
+def test_kept_hotspots_plans_every_scope_once_per_data_version(demo_workspaces, monkeypatch):
+    from geo import Workspace, access, services
+    monkeypatch.setattr(warm, "_KEPT_WARMED", {})
+    path = str(demo_workspaces["south-yorkshire"])
+    monkeypatch.setenv(warm.KEEP_ENV, "0")
+    assert not warm.kept_hotspots(path)  # switched off (the tests' default)
+    monkeypatch.setenv(warm.KEEP_ENV, "1")
+    asked, ran = [], []
+
+    def steps(where, *, user, on_saved=None):
+        asked.append(user)
+        assert callable(on_saved)  # a kept bundle is no data change: the caches keep their version
+        return [(f"step {user}", lambda u=user: ran.append(u))]
+    monkeypatch.setattr(services.products, "hotspot_default_steps", steps)
+    assert warm.kept_hotspots(path)
+    assert warm.join(30)
+    assert not warm.kept_hotspots(path)  # once per data version
+    ws = Workspace.open(path)
+    try:
+        codes = list(ws.bcus()["code"].astype(str))
+    finally:
+        ws.close()
+    assert asked == ran == access.stored_scopes(codes) and len(codes) == 4
+
+
+def test_a_change_of_data_queues_the_kept_hotspot_runs_with_the_published_table(demo_workspaces, monkeypatch):
+    kept, published = [], []
+    monkeypatch.setattr(warm, "kept_hotspots", lambda path: kept.append(path) or True)
+    monkeypatch.setattr(warm, "area_summary", lambda *a: published.append(a) or True)
+    path = str(demo_workspaces["south-yorkshire"])
+    assert data.published_in_background(path, user=("analyst", ()))  # after an import, harm or settings change
+    assert kept == [path] and len(published) == 1

@@ -16,7 +16,7 @@ Modules
 ``core``        opening a workspace, identities (``cli_user``), the audit log, settings, harm table, imports
 ``reads``       incidents, boundaries, sites, the partner published figures, briefing areas
 ``operations``  the operations register and results analysis
-``products``    hot spots, site exposure, briefings
+``products``    hot spots, site exposure, the Hotspots page's default runs kept in the workspace, briefings
 ``views``       the Area summary's trends, the Map page's frame/units/sites, the national panels, store version
 """
 from __future__ import annotations
@@ -26,8 +26,9 @@ from .core import (LOCAL_OPERATOR_ROLE, audit_log, change_settings, cli_user, cr
                    restore_harm_defaults, save_harm_table, workspace_info)
 from .operations import (analyse_operation, analysis_incidents, check_analysis, delete_operation, get_operation,
                          list_operations, operation_areas, operation_bcus, operation_report, save_operation)
-from .products import (briefing_area, build_briefing, calls_vs_crime, find_hotspots, hotspot_defaults,
-                       hotspot_inputs, hotspot_site_exposure, run_calibration, write_briefing)
+from .products import (briefing_area, build_briefing, calls_vs_crime, find_hotspots, hotspot_bundle,
+                       hotspot_default_steps, hotspot_default_steps_all, hotspot_defaults, hotspot_inputs, hotspot_site_exposure,
+                       keep_hotspot_defaults, run_calibration, stored_hotspots, write_briefing)
 from .reads import (bcus, boundaries, briefing_units, force_area, harm_table, incidents, partner_categories,
                     partner_published, partner_units, sites)
 from .views import (area_trend, map_boundaries, map_frame, map_sites, map_units, may_see_monthly,
@@ -42,6 +43,8 @@ __all__ = [
     "operation_areas", "operation_bcus", "list_operations", "get_operation", "save_operation", "delete_operation",
     "check_analysis", "analyse_operation", "analysis_incidents", "operation_report",
     "hotspot_inputs", "hotspot_defaults", "find_hotspots", "hotspot_site_exposure", "calls_vs_crime",
+    "stored_hotspots", "hotspot_bundle", "hotspot_default_steps", "hotspot_default_steps_all",
+    "keep_hotspot_defaults",
     "briefing_area", "build_briefing", "write_briefing", "run_calibration",
     "store_version", "may_see_monthly", "trend_units", "area_trend", "published_trend", "map_frame", "map_units",
     "map_boundaries", "map_sites", "national_view",

@@ -100,6 +100,129 @@ def calls_vs_crime(where, *, user: Who, months=None, cell_size: float | None = N
                area=area)
 
 
+# ------------------------------------------------------------------ the Hotspots page's default runs, kept
+def _word(method: str, shape: str) -> str:
+    return "cluster" if method in ("dbscan", "hdbscan") else ("hexagon" if shape == "hex" else "square")
+
+
+def stored_hotspots(where, *, user: Who, layer: str, months, categories=(), method: str, weighted: bool):
+    """The bundle of ``method`` kept in the workspace for ``user``'s scope and this selection
+    (:mod:`geo.stored_hotspots`; a dict of :data:`~geo.stored_hotspots.PARTS`), or ``None``.
+
+    Looked up after the access check, under the key of :func:`geo.access.read_bcus` of ``user``: an
+    inspector finds only their own scope's bundles. The caller uses a part only where its own
+    arguments (``params``, ``buffers``, ``word``, ``level``) equal the bundle's.
+
+    Raises
+    ------
+    AccessDenied
+        For partners and nobody signed in.
+    """
+    from .. import stored_hotspots as sh
+    from .. import stored_results
+    access.require_incidents(user)
+    with opened(where) as ws:
+        key = sh.bundle_key(ws.store, scope=access.read_bcus(user), layer=layer, months=tuple(months),
+                            categories=tuple(categories or ()), weighted=weighted, method=method)
+        found = stored_results.load_stored(ws.store, key)
+    return found if sh.is_bundle(found) else None
+
+
+def hotspot_bundle(where, *, user: Who, method: str, selection: dict, inputs=None, base=None) -> dict:
+    """What the Hotspots page computes for ``method`` on ``selection`` (:func:`geo.stored_hotspots.page_defaults`)
+    with its automatic parameters, by the same functions in the same order: :func:`hotspot_defaults`,
+    :func:`find_hotspots`, :func:`hotspot_site_exposure` (from the exposure without hot spots, ``base``,
+    as the page does) and :func:`geo.hotspot_runs.hotspot_table`. ``inputs``/``base``: already made for
+    the same user and selection.
+    """
+    from ..hotspot_runs import default_params, hotspot_table
+    from .reads import boundaries
+    sel = selection
+    kw = dict(user=user, layer=sel["layer"], months=tuple(sel["months"]), categories=tuple(sel["categories"]))
+    inputs = inputs or hotspot_inputs(where, **kw)
+    params = default_params(method, sel["shape"])
+    auto = hotspot_defaults(where, **kw, method=method, weighted=sel["weighted"], inputs=inputs)
+    run = find_hotspots(where, **kw, method=method, weighted=sel["weighted"], params=dict(params), inputs=inputs)
+    if base is None:
+        base = hotspot_site_exposure(where, **kw, run=None, buffers=sel["buffers"], inputs=inputs)[0]
+    exposure, nearest = hotspot_site_exposure(where, **kw, run=run, buffers=sel["buffers"], inputs=inputs,
+                                              base=base)
+    units = boundaries(where, user=user, level=sel["level"]) if sel["level"] else None
+    word = _word(method, sel["shape"])
+    return {"params": params, "buffers": tuple(sel["buffers"]), "word": word, "level": sel["level"],
+            "auto": auto, "run": run, "exposure": exposure, "nearest": nearest,
+            "table": hotspot_table(run, nearest, units, word=word)}
+
+
+def hotspot_default_steps(where, *, user: Who, methods=None, on_saved=None) -> list:
+    """Steps ``(what, callable)`` that each keep one method's bundle (:func:`hotspot_bundle` on the page's
+    default selection) for ``user``'s scope in the workspace, unless one signed by this server is there.
+
+    The steps share the selection's inputs and site exposure (made by the first step that computes).
+    A step returns whether it stored a bundle; a method that cannot run on the data (e.g. too few
+    incidents, :class:`~geo.errors.GeoInputError`) is left out. ``on_saved(before, after)``: as in
+    :func:`geo.services.partner_published` (a kept result changes no data).
+    """
+    from .. import stored_hotspots as sh
+    from .. import stored_results
+    from ..errors import GeoInputError
+    from ..hotspot_runs import METHODS
+    access.require_incidents(user)
+    scope = access.read_bcus(user)
+    with opened(where) as ws:
+        sel = sh.page_defaults(ws)
+    if sel is None:
+        return []
+    shared: dict = {}
+
+    def key(ws, method):
+        return sh.bundle_key(ws.store, scope=scope, layer=sel["layer"], months=sel["months"],
+                             categories=sel["categories"], weighted=sel["weighted"], method=method)
+
+    def step(method) -> bool:
+        with opened(where) as ws:
+            if stored_results.has_stored(ws.store, key(ws, method)):
+                return False
+        if "inputs" not in shared:
+            shared["inputs"] = hotspot_inputs(where, user=user, layer=sel["layer"], months=sel["months"],
+                                              categories=sel["categories"])
+            shared["base"] = hotspot_site_exposure(where, user=user, run=None, layer=sel["layer"],
+                                                   buffers=sel["buffers"], inputs=shared["inputs"])[0]
+        with opened(where) as ws:
+            k = key(ws, method)
+        try:
+            bundle = hotspot_bundle(where, user=user, method=method, selection=sel, inputs=shared["inputs"],
+                                    base=shared["base"])
+        except GeoInputError:
+            return False
+        with opened(where) as ws:
+            stored_results.keep_stored(ws.store, k, sh.bundle_op_id(method, scope), bundle, on_saved=on_saved,
+                                       again=lambda: key(ws, method), keep=sh.KEEP)
+        return True
+
+    label = "the force" if scope is None else "+".join(scope)
+    return [(f"kept {m} run ({label})", lambda m=m: step(m)) for m in (methods or tuple(METHODS))]
+
+
+def hotspot_default_steps_all(where, *, on_saved=None) -> list:
+    """:func:`hotspot_default_steps` of every scope a user can have (:func:`geo.access.stored_scopes` of the
+    workspace's BCUs: the force first, then each BCU): what a server keeps in the background after an
+    import or a harm or settings change, or at its first start. No user asks: nothing is returned but steps
+    that store (each bundle is read later only through :func:`stored_hotspots`, after its access check)."""
+    with opened(where) as ws:
+        codes = list(ws.bcus()["code"].astype(str))
+    steps: list = []
+    for scope in access.stored_scopes(codes):
+        steps += hotspot_default_steps(where, user=scope, on_saved=on_saved)
+    return steps
+
+
+def keep_hotspot_defaults(where, *, user: Who, methods=None, on_saved=None) -> int:
+    """Run every step of :func:`hotspot_default_steps` now; returns how many bundles were stored."""
+    return sum(bool(run()) for _, run in hotspot_default_steps(where, user=user, methods=methods,
+                                                                 on_saved=on_saved))
+
+
 # ------------------------------------------------------------------ briefings
 def briefing_area(ws, *, user: Who, kind: str | None = None, code: str | None = None,
                   polygon: str | None = None, polygon_name: str | None = None):

@@ -117,7 +117,8 @@ def start_streamlit(app: str | Path, env: dict[str, str] | None = None,
         raise FileNotFoundError(app)
     port = free_port()
     log_path = Path(log_dir or tempfile.mkdtemp()) / f"streamlit-{app.stem}-{port}.log"
-    full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+    # no background build of the Hotspots page's kept default runs (dashboard.warm.kept_hotspots) unless asked
+    full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "GEO_KEEP_HOTSPOTS": "0", **(env or {})}
     cmd = [sys.executable, "-m", "streamlit", "run", str(app),
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.headless", "true", "--server.enableStaticServing", "true",
