@@ -13,7 +13,7 @@ the automatic parameters, the run, the site exposure and nearest sites, and the 
 Its key (:func:`bundle_key`) names the scope (:func:`geo.access.read_bcus`: an inspector's BCUs, or
 none), the layer, months, types, measure and method, the data version
 (:func:`geo.stored_results.data_version` without the operations register: the imports, harm weights,
-workspace and global settings) and the hot-spot code (:func:`code_version`). Any change gives a new
+workspace and global settings) and the code (:func:`code_version`: every module of ``geo``). Any change gives a new
 key, so a stale result is never asked for. The blob is signed like every stored result
 (:func:`geo.stored_results.pack_result`): one that does not verify is never unpickled. It is read only
 by :func:`geo.services.stored_hotspots`, after its access check.
@@ -25,10 +25,8 @@ https://docs.python.org/3/library/pickle.html
 """
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
 
-from .stored_results import FORMAT, data_version, digest
+from .stored_results import data_version, digest
 
 __all__ = ["KEEP", "PARTS", "bundle_key", "code_version", "page_defaults", "bundle_op_id", "is_bundle"]
 
@@ -38,24 +36,13 @@ PARTS = ("params", "buffers", "word", "level", "auto", "run", "exposure", "neare
 #: Bundles kept per method and scope (the newest): this data version's and the one before (a run of the
 #: whole force is about 2 MB; eight versions of 25 bundles would add some 150 MB to a workspace).
 KEEP = 2
-_CODE: list = []
 
 
 def code_version() -> str:
-    """A digest of the code a bundle is computed by (the hot-spot statistics, their automatic
-    parameters, site exposure, names and scoping): a bundle of other code is not reused."""
-    if not _CODE:
-        root = Path(__file__).parent
-        files = [*root.glob("hotspots/*.py"), *root.glob("stats/*.py"), root / "hotspot_runs.py", root / "kde.py",
-                 root / "emerging.py", root / "spacetime.py", root / "grid.py", root / "sites.py",
-                 root / "site_kinds.py", root / "labels.py", root / "harm.py", root / "settings.py",
-                 root / "periods.py", root / "geometry.py", root / "access.py", root / "services" / "products.py",
-                 Path(__file__)]
-        h = hashlib.sha256(FORMAT + b"hotspots")
-        for f in sorted(p for p in files if p.is_file()):
-            h.update(f.name.encode() + b"\0" + f.read_bytes())
-        _CODE.append(h.hexdigest())
-    return _CODE[0]
+    """A digest of the code a bundle is computed by: :func:`geo.stored_results.code_version`
+    (every module of ``geo``), kept apart from the other kinds of kept result."""
+    from .stored_results import code_version as digest
+    return digest("hotspots")
 
 
 def page_defaults(ws, *, layer: str | None = None) -> dict | None:

@@ -44,23 +44,20 @@ PUBLISHED_ID = "published table"
 
 
 def code_version(part: str = "analysis") -> str:
-    """A digest of the code a stored result was computed by: a result of other code is not reused.
+    """A digest of the code a kept result was computed by: a result of other code is not reused.
 
-    ``part``: ``"analysis"`` (``geo/displacement``, ``geo/stats``, the harm, settings, operations
-    and periods modules) or ``"disclosure"`` (``geo/disclosure``, the harm, settings, periods and
-    geometry modules: what the published base table is built by).
+    Every module of the analysis core (``geo/**/*.py``) is hashed, not a list of the modules a result
+    is thought to depend on: a kept result goes through readers, harm weights, scoping, geometry and
+    labels as well as its statistic, and a list that misses one would hand out a result the current
+    code would not give. Any change to ``geo`` therefore rebuilds what is kept (in the background).
+    ``part`` (``"analysis"``, ``"disclosure"``, ``"hotspots"``, ``"incidents"``) keeps the digests of
+    different kinds of kept result apart.
     """
     if part not in _CODE:
         root = Path(__file__).parent
-        h = hashlib.sha256(FORMAT)
-        if part == "disclosure":
-            files = [*root.glob("disclosure/*.py"), root / "harm.py", root / "settings.py",
-                     root / "periods.py", root / "geometry.py"]
-        else:
-            files = [*root.glob("displacement/*.py"), *root.glob("stats/*.py"),
-                     root / "harm.py", root / "settings.py", root / "operations.py", root / "periods.py"]
-        for f in sorted(files):
-            h.update(f.name.encode() + b"\0" + f.read_bytes())
+        h = hashlib.sha256(FORMAT + b"\0" + part.encode())
+        for f in sorted(root.rglob("*.py")):
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
         _CODE[part] = h.hexdigest()
     return _CODE[part]
 

@@ -208,3 +208,24 @@ def test_the_key_moves_with_data_operations_harm_settings_options_and_nothing_el
     assert sr.result_key(s, "a", {**opts, "before": "2024-01:2024-02"}) not in seen
     assert sr.result_key(s, "b", opts) not in seen
     s.close()
+
+
+def test_code_version_changes_with_any_module_of_geo(monkeypatch):
+    """A kept result is keyed on every module of ``geo``: a change to a module no list of "what the
+    analysis uses" would name (labels, sites, the readers) still gives a new key."""
+    from pathlib import Path
+
+    from geo import stored_results
+    real_read = Path.read_bytes
+    before = {part: stored_results.code_version(part) for part in ("analysis", "disclosure", "hotspots")}
+    assert len(set(before.values())) == 3  # the kinds of kept result are kept apart
+    for changed in ("labels.py", "sites.py", "io/police_uk.py"):
+        target = Path(stored_results.__file__).parent / changed
+        assert target.is_file(), target
+        monkeypatch.setattr(stored_results, "_CODE", {})
+        monkeypatch.setattr(Path, "read_bytes", lambda self, t=target: real_read(self) + (b"#" if self == t else b""))
+        after = {part: stored_results.code_version(part) for part in before}
+        assert all(after[p] != before[p] for p in before), changed
+        monkeypatch.setattr(Path, "read_bytes", real_read)
+    monkeypatch.setattr(stored_results, "_CODE", {})
+    assert {part: stored_results.code_version(part) for part in before} == before
