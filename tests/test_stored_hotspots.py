@@ -170,3 +170,36 @@ def test_the_page_shows_the_kept_runs_without_computing_them(kept, monkeypatch):
     at.selectbox(key="hs_method").set_value("kde").run()
     at.toggle(key="hs_auto_bw_kde").set_value(False).run()
     assert at.exception and "computed, although a bundle is kept" in str(at.exception[0].message)
+
+
+def test_a_harm_change_during_the_plan_keeps_no_bundle_of_the_old_inputs(kept, tmp_path):
+    """The steps share the selection's inputs; a harm change between two steps must not keep a bundle
+    computed from the inputs read before it under the key of the data after it (the next plan would
+    find it and never recompute)."""
+    p0, _, sel = kept
+    p = tmp_path / "south-yorkshire.gpkg"
+    shutil.copy(p0, p)
+    steps = dict((what.split()[1], run) for what, run in services.hotspot_default_steps(
+        p, user=BARNSLEY, methods=("gistar", "kde")))
+    ws = Workspace.open(p)
+    try:  # a copy of a kept workspace: nothing to do until the data changes
+        harm = ws.harm_table()
+        harm["weight"] = harm["weight"].astype(float) * 3.0  # every weight: any harm-weighted figure moves
+        ws.set_harm_table(harm)
+    finally:
+        ws.close()
+    steps = dict((what.split()[1], run) for what, run in services.hotspot_default_steps(
+        p, user=BARNSLEY, methods=("gistar", "kde")))
+    assert steps["gistar"]() is True  # reads the inputs of the new weights, keeps gistar
+    ws = Workspace.open(p)
+    try:
+        harm = ws.harm_table()
+        harm["weight"] = harm["weight"].astype(float) * 2.0
+        ws.set_harm_table(harm)  # between two steps of one plan
+    finally:
+        ws.close()
+    assert steps["kde"]() is True  # ... so kde re-reads them: its bundle is of the data it is kept under
+    got = _load(p, sel, "kde")
+    kw = dict(user=BARNSLEY, layer=sel["layer"], months=sel["months"], categories=sel["categories"])
+    run = services.find_hotspots(p, **kw, method="kde", weighted=True, params=dict(default_params("kde", "square")))
+    _frames_equal(got["run"].layer, run.layer)

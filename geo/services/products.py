@@ -180,16 +180,23 @@ def hotspot_default_steps(where, *, user: Who, methods=None, on_saved=None) -> l
                              categories=sel["categories"], weighted=sel["weighted"], method=method)
 
     def step(method) -> bool:
+        # The key is worked out BEFORE anything is read, and the shared inputs are used only while the
+        # data version they were read at is still the data's: a harm or settings change during the plan
+        # must not keep the old inputs' result under the new key (keep_stored's ``again`` then refuses a
+        # key that changed between here and the save).
         with opened(where) as ws:
-            if stored_results.has_stored(ws.store, key(ws, method)):
+            k = key(ws, method)
+            if stored_results.has_stored(ws.store, k):
                 return False
-        if "inputs" not in shared:
+            now = stored_results.data_version(ws.store, register=False)
+        if shared.get("data") != now:
+            shared.clear()
             shared["inputs"] = hotspot_inputs(where, user=user, layer=sel["layer"], months=sel["months"],
                                               categories=sel["categories"])
             shared["base"] = hotspot_site_exposure(where, user=user, run=None, layer=sel["layer"],
                                                    buffers=sel["buffers"], inputs=shared["inputs"])[0]
-        with opened(where) as ws:
-            k = key(ws, method)
+            with opened(where) as ws:  # read across a change: used by no step (each re-reads)
+                shared["data"] = now if stored_results.data_version(ws.store, register=False) == now else None
         try:
             bundle = hotspot_bundle(where, user=user, method=method, selection=sel, inputs=shared["inputs"],
                                     base=shared["base"])
