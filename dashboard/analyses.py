@@ -24,7 +24,7 @@ class Analyses:
 
     KEEP = 16
 
-    def __init__(self, *, on_saved=None, busy=None):
+    def __init__(self, *, on_saved=None, busy=None, version=None):
         import threading
         from collections import OrderedDict
         from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +42,10 @@ class Analyses:
         # entered while an analysis runs: the app passes dashboard.warm.user_run, so that its background
         # warm-ups (other pages' caches) give way to an analysis a user waits for as to a page run
         self.busy = busy
+        # the data version of a workspace now (``dashboard.data.version``): a job asked for at an older
+        # version reads the frame kept for that version, so its result must not be kept in the workspace
+        # under the key of the data as it is now (the next analysis of the new data would load it)
+        self.version = version
 
     def frame(self, path: str, version, layer, role_key: tuple):
         """The incidents an analysis reads (:func:`geo.services.analysis_incidents`), once per data version.
@@ -71,11 +75,14 @@ class Analyses:
         path, version, op_id, before, after, layer, buffer_m, control, units, role_key = key
         saved = None if self.on_saved is None else (lambda before_ns, after_ns: self.on_saved(path, before_ns,
                                                                                                 after_ns))
-        # the frame is read only if the analysis is not stored in the workspace already
+        current = self.version is None or self.version(path) == version
+        # the frame is read only if the analysis is not stored in the workspace already; a job of data
+        # that changed since it was asked for is neither loaded from nor kept in the workspace
         return services.analyse_operation(path, op_id, user=role_key, before=before, after=after, layer=layer,
                                           buffer_m=buffer_m, control=control, control_units=list(units) or None,
                                           incidents=lambda: self.frame(path, version, layer, role_key),
-                                          on_saved=saved, on_verdict=lambda partial: self._verdict(key, partial))
+                                          stored=current, on_saved=saved,
+                                          on_verdict=lambda partial: self._verdict(key, partial))
 
     def _verdict(self, key: tuple, partial) -> None:
         with self.changed:

@@ -143,3 +143,20 @@ def test_the_warm_ups_give_way_while_an_analysis_runs():
     assert Busy().result(key("beighton")) == {"op": "beighton"} and seen == [False, True]  # no hook: no wait
     assert warm.wait_idle(settle=0.0, limit=1.0)
     assert data_results._analyses().busy is warm.user_run
+
+
+def test_a_job_of_data_that_changed_since_it_was_asked_for_is_not_kept_in_the_workspace(monkeypatch):
+    """A job asked for at an older data version reads the frame kept for that version: its result must
+    be neither loaded from nor kept in the workspace, where it would sit under the new data's key."""
+    from dashboard import analyses as mod
+    asked = []
+    monkeypatch.setattr(mod.services, "analyse_operation",
+                        lambda *a, stored, **kw: asked.append(stored) or {"op": a[1], "stored": stored})
+    now = {"ws.gpkg": 1}
+    pool = Analyses(version=lambda path: now[str(path)])
+    assert pool.result(key("central"))["stored"] is True  # asked at version 1, data still at 1
+    now["ws.gpkg"] = 2  # an import: the page asked at 1 before it
+    assert pool.result(key("beighton"))["stored"] is False
+    assert Analyses().result(key("darnall"))["stored"] is True  # no version callable: as before
+    assert asked == [True, False, True]
+    assert data_results._analyses().version is data_results.version
