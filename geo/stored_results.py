@@ -13,12 +13,14 @@ The result is a pickle, so it is signed: :func:`pack_result` prefixes an HMAC-SH
 the bytes under the server's secret (:func:`geo.sessions.session_secret`, the file beside
 the accounts file, mode 0600) and :func:`unpack_result` refuses to unpickle anything whose
 signature does not verify (a workspace file copied in from elsewhere, or edited, is never
-unpickled: its analyses are recomputed). Reading a stored result is only ever done by
-:func:`geo.services.analyse_operation`, after its access check.
+unpickled: its analyses are recomputed). Reading a stored result is only ever done by a service
+after its access check: :func:`geo.services.analyse_operation` (analyses),
+:func:`geo.services.partner_published` (the published table) and :func:`geo.services.stored_hotspots`
+(the Hotspots page's default runs, :mod:`geo.stored_hotspots`).
 
 The partners' published base table (:func:`geo.disclosure.published_for`) is kept the same way
 under :func:`published_key` (the import history, harm weights, settings, threshold, quarters and
-the disclosure code; not the operations register): it is built by the one disclosure function and
+the code; not the operations register): it is built by the one disclosure function and
 only stored here, read back by :func:`geo.services.partner_published` (:func:`load_stored`, :func:`keep_stored`).
 
 References
