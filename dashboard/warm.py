@@ -17,6 +17,7 @@ the step that had already started.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import sys
@@ -181,6 +182,16 @@ def map_gistar(path: str, version: float, role_key: tuple, layer: str, months: t
               lambda: data.hotspots(path, version, role_key, layer, tuple(months), tuple(categories), "gistar",
                                     weighted, ()))]
     return _start(_MAP_WARMED, key, steps, "geo-warm-map-gistar")
+
+
+_LATER: dict = {}
+_LATER_N = itertools.count()
+
+
+def later(step, *, what: str = "keeping the incidents frame in the workspace") -> bool:
+    """Run ``step()`` in the warm-up thread once the users' runs have settled (:func:`wait_idle`), e.g.
+    a write that must not delay the first paint (``geo.services.incidents(keep=)``)."""
+    return _start(_LATER, (what, next(_LATER_N)), [(what, step)], "geo-warm-later")
 
 
 def join(timeout: float = 30.0) -> bool:
