@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 #: Seconds without any user run before the warm-up takes its next step.
 SETTLE_S = 1.0
+#: The Map page's Gi* warm-up starts this soon after its first paint: the browser is still drawing that
+#: map (a second or more), so the import and the Gi* run are mostly done before the first click.
+MAP_SETTLE_S = 0.3
 #: The longest a step waits for the users (a busy server still warms, later).
 MAX_WAIT_S = 30.0
 
@@ -121,18 +124,20 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
     return _start(_WARMED, key, steps, "geo-warm-hotspots")
 
 
-def _start(warmed: dict, key: tuple, steps: list, name: str) -> bool:
+def _start(warmed: dict, key: tuple, steps: list, name: str, *, last: bool = False) -> bool:
     """Run ``steps`` (``(what, callable)`` pairs) in the one warm-up thread at nice 10, each after
     :func:`wait_idle`, unless ``key`` was warmed before (``warmed``: a bounded set of keys, the oldest
     forgotten first). While a warm-up is under way the steps queue behind it (the same thread takes
-    them next). A step that fails is logged and skipped. Returns whether the steps were taken on."""
+    them next; ``last``: after every other step, even one queued later). A step ``(what, callable,
+    settle)`` waits ``settle`` seconds of quiet instead of :data:`SETTLE_S`. A step that fails is logged
+    and skipped. Returns whether the steps were taken on."""
     with _WARM_LOCK:
         if key in warmed:
             return False
         warmed[key] = True
         while len(warmed) > 64:
             warmed.pop(next(iter(warmed)))
-        _PENDING.extend(steps)
+        (_LAST if last else _PENDING).extend(steps)
         if _WARM_THREAD[0] is not None and _WARM_THREAD[0].is_alive():
             return True  # queued: the running thread takes them
         thread = threading.Thread(target=_work, name=name, daemon=True)
@@ -142,6 +147,7 @@ def _start(warmed: dict, key: tuple, steps: list, name: str) -> bool:
 
 
 _PENDING: list = []  # steps waiting for the warm-up thread
+_LAST: list = []  # steps taken after every pending one (writes that no page waits for)
 
 
 def _work() -> None:
@@ -149,11 +155,11 @@ def _work() -> None:
     _WARM_TID[0] = threading.get_native_id()
     while True:
         with _WARM_LOCK:
-            if not _PENDING:
+            if not _PENDING and not _LAST:
                 _WARM_THREAD[0] = None  # under the lock: a new request starts a new thread
                 return
-            what, step = _PENDING.pop(0)
-        wait_idle()
+            what, step, *settle = (_PENDING or _LAST).pop(0)
+        wait_idle(settle=settle[0] if settle else None)
         try:  # Linux: a thread is a task with its own nice value; the users' runs come first
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # again after a hurry()
         except (AttributeError, OSError):
@@ -173,14 +179,17 @@ def map_gistar(path: str, version: float, role_key: tuple, layer: str, months: t
 
     The Map page calls ``data.hotspots(path, version, role_key, layer, months, categories, "gistar",
     weighted, ())`` when "Hot spots (Gi*) on the map" is switched on; this makes the same call
-    (the same cache key, so the same scope) once the users' runs have settled (:func:`wait_idle`:
-    after the first paint, never beside a click), so switching the layer on finds it ready. Returns
-    whether it was taken on (not twice for one selection).
+    (the same cache key, so the same scope) once no user's run has been under way for
+    :data:`MAP_SETTLE_S` (after the first paint, while the browser draws it; never beside a click),
+    importing :mod:`geo.hotspot_runs` first (the page no longer does), so switching the layer on finds
+    it ready. Returns whether it was taken on (not twice for one selection).
     """
     key = (path, version, role_key, layer, tuple(months), tuple(categories), weighted)
     steps = [("the Map page's Gi* layer",
               lambda: data.hotspots(path, version, role_key, layer, tuple(months), tuple(categories), "gistar",
-                                    weighted, ()))]
+                                    weighted, ()), MAP_SETTLE_S)]
+    if "geo.hotspot_runs" not in sys.modules:  # scipy.stats: ~1.5 s, no longer imported by the Map's first paint
+        steps.insert(0, ("import geo.hotspot_runs", lambda: __import__("geo.hotspot_runs"), MAP_SETTLE_S))
     return _start(_MAP_WARMED, key, steps, "geo-warm-map-gistar")
 
 
@@ -191,7 +200,7 @@ _LATER_N = itertools.count()
 def later(step, *, what: str = "keeping the incidents frame in the workspace") -> bool:
     """Run ``step()`` in the warm-up thread once the users' runs have settled (:func:`wait_idle`), e.g.
     a write that must not delay the first paint (``geo.services.incidents(keep=)``)."""
-    return _start(_LATER, (what, next(_LATER_N)), [(what, step)], "geo-warm-later")
+    return _start(_LATER, (what, next(_LATER_N)), [(what, step)], "geo-warm-later", last=True)
 
 
 def join(timeout: float = 30.0) -> bool:
