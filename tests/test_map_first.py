@@ -54,7 +54,7 @@ def test_unit_of_on_distinct_points_is_the_join_of_every_incident(demo_workspace
             units = ws.boundaries(level)
             new, old = aggregate.unit_of(inc, units), _old_unit_of(inc, units)
             pd.testing.assert_series_equal(new, old)
-            assert new.notna().sum() > 0.9 * len(inc)
+            assert new.notna().sum() > 10_000  # (neighbourhoods cover Sheffield only)
     finally:
         ws.close()
 
