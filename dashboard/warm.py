@@ -33,6 +33,8 @@ SETTLE_S = 1.0
 #: The Map page's Gi* warm-up starts this soon after its first paint: the browser is still drawing that
 #: map (a second or more), so the import and the Gi* run are mostly done before the first click.
 MAP_SETTLE_S = 0.3
+#: Quiet before a :func:`later` step (a write of tens of MB: not between two quick clicks).
+LATER_SETTLE_S = 3.0
 #: The longest a step waits for the users (a busy server still warms, later).
 MAX_WAIT_S = 30.0
 
@@ -158,8 +160,16 @@ def _work() -> None:
             if not _PENDING and not _LAST:
                 _WARM_THREAD[0] = None  # under the lock: a new request starts a new thread
                 return
-            what, step, *settle = (_PENDING or _LAST).pop(0)
-        wait_idle(settle=settle[0] if settle else None)
+        deadline = time.monotonic() + MAX_WAIT_S
+        while True:  # a step queued meanwhile may come first (``_LAST`` waits for every other step)
+            with _WARM_LOCK:
+                head = (_PENDING or _LAST)[0]
+            if wait_idle(settle=head[2] if len(head) > 2 else None, limit=0.2) or time.monotonic() >= deadline:
+                break
+        with _WARM_LOCK:
+            if (_PENDING or _LAST)[0] is not head:
+                continue
+            what, step, *_ = (_PENDING or _LAST).pop(0)
         try:  # Linux: a thread is a task with its own nice value; the users' runs come first
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # again after a hurry()
         except (AttributeError, OSError):
@@ -198,9 +208,10 @@ _LATER_N = itertools.count()
 
 
 def later(step, *, what: str = "keeping the incidents frame in the workspace") -> bool:
-    """Run ``step()`` in the warm-up thread once the users' runs have settled (:func:`wait_idle`), e.g.
+    """Run ``step()`` in the warm-up thread after every other step, once no user's run has been under way
+    for :data:`LATER_SETTLE_S` (:func:`wait_idle`), e.g.
     a write that must not delay the first paint (``geo.services.incidents(keep=)``)."""
-    return _start(_LATER, (what, next(_LATER_N)), [(what, step)], "geo-warm-later", last=True)
+    return _start(_LATER, (what, next(_LATER_N)), [(what, step, LATER_SETTLE_S)], "geo-warm-later", last=True)
 
 
 def join(timeout: float = 30.0) -> bool:

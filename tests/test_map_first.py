@@ -8,6 +8,9 @@ unit of each incident is the one a spatial join of every incident finds.
 from __future__ import annotations
 
 import shutil
+import sys
+import time
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +23,7 @@ from geo import Workspace, aggregate, services
 from geo import stored_frames as sf
 from geo import stored_results as sr
 
+ROOT = Path(__file__).resolve().parents[1]
 ANALYST = ("analyst", ())
 INSPECTOR = ("inspector", ("E08000019",))
 
@@ -122,3 +126,35 @@ def test_a_frame_not_signed_by_this_server_is_never_used(sy):
     later = []
     got = services.incidents(sy, user=ANALYST, layer="crime", stored=True, keep=later.append)
     assert len(got) > 5 and len(later) == 1
+
+
+def test_a_later_write_waits_for_the_maps_gistar_warm_up_queued_after_it(monkeypatch):
+    import threading
+
+    from dashboard import data, warm
+    monkeypatch.setattr(warm, "_MAP_WARMED", {})
+    monkeypatch.setattr(warm, "LATER_SETTLE_S", 0.0)
+    monkeypatch.setattr(warm, "MAP_SETTLE_S", 0.0)
+    done = []
+    monkeypatch.setattr(data, "hotspots", lambda *args: done.append(("gistar", args[6])))
+    with warm.user_run:  # the first paint: the frame's write is queued first, the Gi* layer after it
+        assert warm.later(lambda: done.append(("kept", threading.current_thread().name)))
+        assert warm.map_gistar("ws.gpkg", 1.0, ("analyst", ()), "crime", ("2024-01", "2025-06"), (), True)
+        time.sleep(0.3)
+        assert done == []  # nothing beside the user's run
+    assert warm.join(30)
+    assert [d[0] for d in done] == ["gistar", "kept"]
+    assert done[0][1] == "gistar" and done[1][1].startswith("geo-warm")
+    assert "geo.hotspot_runs" in sys.modules  # imported by the warm-up, not by the page
+    page = (ROOT / "dashboard" / "app_pages" / "map.py").read_text()
+    assert "from geo.hotspot_runs" not in page and "import geo.hotspots" not in page.split("def hot_classes")[0]
+
+
+def test_the_maps_hot_classes_are_the_gistar_labels_hot_first():
+    from geo.hotspots import HOTSPOT_LABELS
+    ns: dict = {}
+    src = (ROOT / "dashboard" / "app_pages" / "map.py").read_text()
+    start = src.index("def hot_classes")
+    exec(src[start:src.index("\n\n\n", start)], ns)  # the function alone (the page needs a session)
+    assert ns["hot_classes"]() == tuple(c for c in HOTSPOT_LABELS[::-1] if c != "Not significant")
+    assert ns["hot_classes"]()[0] == "Hot spot 99%" and "Not significant" not in ns["hot_classes"]()
