@@ -17,8 +17,8 @@ def incidents(where, *, user: Who, layer: str | None = None, statuses=("mapped",
 
     ``stored`` (no ``months``): after the access check, the whole force's frame kept in the workspace
     for this data version (:mod:`geo.stored_frames`) is loaded instead of reading every row, then
-    trimmed the same way. When none is kept and the user reads the whole force, ``keep(step)`` (if
-    given) gets a callable that keeps the frame just read, to run later (e.g. in a background thread
+    trimmed the same way. When none is kept and the user reads the whole force's mapped incidents,
+    ``keep(step)`` (if given) gets a callable that keeps the frame just read, to run later (e.g. in a background thread
     once the page has answered); ``on_saved(before, after)`` as in :func:`partner_published`.
     """
     access.require_incidents(user)
@@ -33,7 +33,7 @@ def incidents(where, *, user: Who, layer: str | None = None, statuses=("mapped",
         if inc is None:
             inc = ws.incidents(layer=layer, months=tuple(months) if months else None, statuses=statuses,
                                bcus=limit)
-            if stored and not months and limit is None and keep is not None:
+            if stored and not months and limit is None and keep is not None and statuses == ("mapped",):
                 keep(lambda frame=inc: _keep_incidents(where, key, frame, layer=layer, statuses=statuses,
                                                        on_saved=on_saved))
         return access.scope_incidents(user, inc, ws.bcus(all_forces=True))
