@@ -365,7 +365,9 @@ def main(argv=None) -> int:
                     [toggle(page, "Hot spots (Gi*)"), toggle(page, "Hot spots (Gi*)")])
             if args.only == "map":
                 inspector(browser, results)
-                # a new server on the same workspace: the incidents frame kept in it is loaded, not read
+                # a new server on the same workspace: the incidents frame kept in it is loaded, not read (the
+                # server keeps it once nobody's page has run for 3 s, dashboard/warm.py LATER_SETTLE_S: a pause)
+                time.sleep(8)
                 proc, url, ctx, page = restart(browser, ctx, proc, tmp)
                 results["Sign in (analyst) -> Map, new server"] = [sign_in(page, url, "bench-analyst")]
                 print(f"  {'Sign in (analyst) -> Map, new server':<42} "
