@@ -495,7 +495,12 @@ def session_memo(name: str, key: tuple, build):
 # Keys carry the scope key ``(role, bcus)`` like every scoped cache.
 @st.cache_resource(show_spinner="Loading incidents…", max_entries=8)
 def _incidents_shared(path: str, version: float, layer: str | None, statuses, role_key: tuple):
-    return _incidents(path, version, layer, statuses, role_key)  # scoped by geo.services.incidents
+    # scoped by geo.services.incidents; the whole force's frame kept in the workspace per data version is
+    # loaded (a new server or session reads no row), else a frame read is kept there by the warm-up thread
+    # once the page has answered (a kept frame changes no data: the caches keep their version)
+    from dashboard import warm
+    return services.incidents(path, user=role_key, layer=layer, statuses=statuses, stored=True, keep=warm.later,
+                              on_saved=lambda before, after: same_data(path, before, after))
 
 
 def incidents_readonly(path: str, version: float, layer: str | None = None, statuses: tuple = ("mapped",), *,

@@ -17,6 +17,7 @@ the step that had already started.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import sys
@@ -30,6 +31,11 @@ logger = logging.getLogger(__name__)
 #: Seconds without any user run before the warm-up takes its next step (``GEO_WARM_SETTLE_S`` overrides,
 #: for benchmarks).
 SETTLE_S = float(os.environ.get("GEO_WARM_SETTLE_S", "1.0"))
+#: The Map page's Gi* warm-up starts this soon after its first paint: the browser is still drawing that
+#: map (a second or more), so the import and the Gi* run are mostly done before the first click.
+MAP_SETTLE_S = 0.3
+#: Quiet before a :func:`later` step (a write of tens of MB: not between two quick clicks).
+LATER_SETTLE_S = 3.0
 #: The longest a step waits for the users (a busy server still warms, later).
 MAX_WAIT_S = 30.0
 
@@ -128,18 +134,20 @@ def hotspots(path: str, version: float, role_key: tuple, layer: str, months: tup
     return _start(_WARMED, key, steps, "geo-warm-hotspots")
 
 
-def _start(warmed: dict, key: tuple, steps: list, name: str) -> bool:
+def _start(warmed: dict, key: tuple, steps: list, name: str, *, last: bool = False) -> bool:
     """Run ``steps`` (``(what, callable)`` pairs) in the one warm-up thread at nice 10, each after
     :func:`wait_idle`, unless ``key`` was warmed before (``warmed``: a bounded set of keys, the oldest
     forgotten first). While a warm-up is under way the steps queue behind it (the same thread takes
-    them next). A step that fails is logged and skipped. Returns whether the steps were taken on."""
+    them next; ``last``: after every other step, even one queued later). A step ``(what, callable,
+    settle)`` waits ``settle`` seconds of quiet instead of :data:`SETTLE_S`. A step that fails is logged
+    and skipped. Returns whether the steps were taken on."""
     with _WARM_LOCK:
         if key in warmed:
             return False
         warmed[key] = True
         while len(warmed) > 64:
             warmed.pop(next(iter(warmed)))
-        _PENDING.extend(steps)
+        (_LAST if last else _PENDING).extend(steps)
         if _WARM_THREAD[0] is not None and _WARM_THREAD[0].is_alive():
             return True  # queued: the running thread takes them
         thread = threading.Thread(target=_work, name=name, daemon=True)
@@ -149,6 +157,7 @@ def _start(warmed: dict, key: tuple, steps: list, name: str) -> bool:
 
 
 _PENDING: list = []  # steps waiting for the warm-up thread
+_LAST: list = []  # steps taken after every pending one (writes that no page waits for)
 
 
 def _work() -> None:
@@ -156,11 +165,19 @@ def _work() -> None:
     _WARM_TID[0] = threading.get_native_id()
     while True:
         with _WARM_LOCK:
-            if not _PENDING:
+            if not _PENDING and not _LAST:
                 _WARM_THREAD[0] = None  # under the lock: a new request starts a new thread
                 return
-            what, step = _PENDING.pop(0)
-        wait_idle()
+        deadline = time.monotonic() + MAX_WAIT_S
+        while True:  # a step queued meanwhile may come first (``_LAST`` waits for every other step)
+            with _WARM_LOCK:
+                head = (_PENDING or _LAST)[0]
+            if wait_idle(settle=head[2] if len(head) > 2 else None, limit=0.2) or time.monotonic() >= deadline:
+                break
+        with _WARM_LOCK:
+            if (_PENDING or _LAST)[0] is not head:
+                continue
+            what, step, *_ = (_PENDING or _LAST).pop(0)
         try:  # Linux: a thread is a task with its own nice value; the users' runs come first
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # again after a hurry()
         except (AttributeError, OSError):
@@ -178,8 +195,8 @@ def kept_hotspots(path) -> bool:
     Called at every page run (first server start: once per data version, through the bounded set of
     keys) and after an import or a harm-weight or settings change (``data.published_in_background``),
     so the first switch to a method, in any later session or server, loads its result. The steps go
-    through the one warm-up thread, each after :func:`wait_idle`: the whole force first, method by
-    method, then each BCU. Storing a result changes no data (``data.same_data``: the caches keep their
+    through the one warm-up thread, each after :func:`wait_idle` and after every warm-up a page may be
+    waiting for (queued last, like :func:`later`): the whole force first, method by method, then each BCU. Storing a result changes no data (``data.same_data``: the caches keep their
     version). Returns whether the steps were taken on.
     """
     if not path or os.environ.get(KEEP_ENV, "1") == "0":
@@ -196,10 +213,11 @@ def kept_hotspots(path) -> bool:
         except Exception as err:  # noqa: BLE001 - e.g. no boundaries yet: nothing to keep
             logger.info("keeping the Hotspots page's default runs skipped: %s", err)
             return
-        with _WARM_LOCK:
-            _PENDING.extend(steps)
+        with _WARM_LOCK:  # behind every warm-up a page may be waiting for (``_LAST``)
+            _LAST.extend(steps)
 
-    return _start(_KEPT_WARMED, (path, version), [("plan the kept Hotspots runs", plan)], "geo-warm-kept-hotspots")
+    return _start(_KEPT_WARMED, (path, version), [("plan the kept Hotspots runs", plan)], "geo-warm-kept-hotspots",
+                  last=True)
 
 
 _KEPT_WARMED: dict = {}
@@ -217,15 +235,29 @@ def map_gistar(path: str, version: float, role_key: tuple, layer: str, months: t
 
     The Map page calls ``data.hotspots(path, version, role_key, layer, months, categories, "gistar",
     weighted, ())`` when "Hot spots (Gi*) on the map" is switched on; this makes the same call
-    (the same cache key, so the same scope) once the users' runs have settled (:func:`wait_idle`:
-    after the first paint, never beside a click), so switching the layer on finds it ready. Returns
-    whether it was taken on (not twice for one selection).
+    (the same cache key, so the same scope) once no user's run has been under way for
+    :data:`MAP_SETTLE_S` (after the first paint, while the browser draws it; never beside a click),
+    importing :mod:`geo.hotspot_runs` first if the page has not, so switching the layer on finds
+    it ready. Returns whether it was taken on (not twice for one selection).
     """
     key = (path, version, role_key, layer, tuple(months), tuple(categories), weighted)
     steps = [("the Map page's Gi* layer",
               lambda: data.hotspots(path, version, role_key, layer, tuple(months), tuple(categories), "gistar",
-                                    weighted, ()))]
+                                    weighted, ()), MAP_SETTLE_S)]
+    if "geo.hotspot_runs" not in sys.modules:  # scipy.stats: ~1.5 s, no longer imported by the Map's first paint
+        steps.insert(0, ("import geo.hotspot_runs", lambda: __import__("geo.hotspot_runs"), MAP_SETTLE_S))
     return _start(_MAP_WARMED, key, steps, "geo-warm-map-gistar")
+
+
+_LATER: dict = {}
+_LATER_N = itertools.count()
+
+
+def later(step, *, what: str = "keeping the incidents frame in the workspace") -> bool:
+    """Run ``step()`` in the warm-up thread after every other step, once no user's run has been under way
+    for :data:`LATER_SETTLE_S` (:func:`wait_idle`), e.g.
+    a write that must not delay the first paint (``geo.services.incidents(keep=)``)."""
+    return _start(_LATER, (what, next(_LATER_N)), [(what, step, LATER_SETTLE_S)], "geo-warm-later", last=True)
 
 
 def join(timeout: float = 30.0) -> bool:

@@ -25,6 +25,8 @@ _LAZY = {
     "result_key": "stored_results", "pack_result": "stored_results", "unpack_result": "stored_results",
     "published_key": "stored_results", "load_stored": "stored_results", "keep_stored": "stored_results",
     "has_stored": "stored_results",
+    "incidents_key": "stored_frames", "pack_frame": "stored_frames", "unpack_frame": "stored_frames",
+    "load_frame": "stored_frames", "keep_frame": "stored_frames",
     "Store": "store", "GpkgStore": "store", "StoreError": "store", "open_store": "store",
     "PostgisStore": "store.postgis",
     "Operation": "operations", "TACTICS": "operations",

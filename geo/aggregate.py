@@ -4,6 +4,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .errors import GeoInputError
 
@@ -27,10 +28,22 @@ def unit_of(incidents: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
     if incidents.crs != units.crs:
         raise GeoInputError(f"Incidents ({incidents.crs}) and units ({units.crs}) are in different CRSs",
                             fix="reproject one to the other's CRS first")
+    from .io.checks import point_bit_groups
     pts = incidents[incidents.geometry.notna()]
-    joined = gpd.sjoin(pts[["geometry"]], units[["code", "geometry"]], how="inner", predicate="intersects")
+    xy = shapely.get_coordinates(pts.geometry.to_numpy())
+    if len(pts) != len(xy) or len(pts) <= 10_000:  # (an empty point has no coordinates) or few: join them all
+        joined = gpd.sjoin(pts[["geometry"]], units[["code", "geometry"]], how="inner", predicate="intersects")
+        joined = joined[~joined.index.duplicated(keep="first")]
+        return joined["code"].reindex(incidents.index).astype(object).where(lambda c: c.notna(), None)
+    # police.uk snaps incidents to a few thousand map points: join each distinct point once (bit for bit
+    # the same point, so the same matches in the same order) and give every incident its point's unit
+    group, first = point_bit_groups(xy[:, 0], xy[:, 1])
+    distinct = gpd.GeoDataFrame(geometry=pts.geometry.to_numpy()[first], crs=pts.crs)
+    joined = gpd.sjoin(distinct, units[["code", "geometry"]], how="inner", predicate="intersects")
     joined = joined[~joined.index.duplicated(keep="first")]
-    return joined["code"].reindex(incidents.index).astype(object).where(lambda c: c.notna(), None)
+    code = joined["code"].reindex(np.arange(len(first))).to_numpy(dtype=object)[group]
+    out = pd.Series(code, index=pts.index, dtype=object, name="code").reindex(incidents.index)
+    return out.where(out.notna(), None)
 
 
 def by_unit(incidents: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, keep_empty: bool = True,

@@ -5,7 +5,8 @@ from .. import access
 from .core import Who, opened
 
 
-def incidents(where, *, user: Who, layer: str | None = None, statuses=("mapped",), months=None):
+def incidents(where, *, user: Who, layer: str | None = None, statuses=("mapped",), months=None,
+              stored: bool = False, keep=None, on_saved=None):
     """Incident-level rows ``user`` may see (:func:`geo.access.scope_incidents`), optionally of a
     month range ``(first, last)``.
 
@@ -13,13 +14,38 @@ def incidents(where, *, user: Who, layer: str | None = None, statuses=("mapped",
     inside their BCU(s) only. For an inspector the store reads their BCUs' points only
     (:func:`geo.access.read_bcus`), then :func:`geo.access.scope_incidents` trims as for
     everyone: the same rows as reading the whole force and trimming, without loading it.
+
+    ``stored`` (no ``months``): after the access check, the whole force's frame kept in the workspace
+    for this data version (:mod:`geo.stored_frames`) is loaded instead of reading every row, then
+    trimmed the same way. When none is kept and the user reads the whole force's mapped incidents,
+    ``keep(step)`` (if given) gets a callable that keeps the frame just read, to run later (e.g. in a background thread
+    once the page has answered); ``on_saved(before, after)`` as in :func:`partner_published`.
     """
     access.require_incidents(user)
+    statuses = tuple(statuses) if statuses is not None else None
     with opened(where) as ws:
-        inc = ws.incidents(layer=layer, months=tuple(months) if months else None,
-                           statuses=tuple(statuses) if statuses is not None else None,
-                           bcus=access.read_bcus(user))
+        limit = access.read_bcus(user)
+        inc = None
+        if stored and not months:
+            from .. import stored_frames
+            key = stored_frames.incidents_key(ws.store, layer=layer, statuses=statuses)
+            inc = stored_frames.load_frame(ws.store, key)
+        if inc is None:
+            inc = ws.incidents(layer=layer, months=tuple(months) if months else None, statuses=statuses,
+                               bcus=limit)
+            if stored and not months and limit is None and keep is not None and statuses == ("mapped",):
+                keep(lambda frame=inc: _keep_incidents(where, key, frame, layer=layer, statuses=statuses,
+                                                       on_saved=on_saved))
         return access.scope_incidents(user, inc, ws.bcus(all_forces=True))
+
+
+def _keep_incidents(where, key: str, frame, *, layer, statuses, on_saved=None) -> bool:
+    """Keep the whole force's ``frame`` under ``key`` if the workspace still has the same data."""
+    from .. import stored_frames
+    with opened(where) as ws:
+        return stored_frames.keep_frame(ws.store, key, frame, layer=layer, statuses=statuses, on_saved=on_saved,
+                                        again=lambda: stored_frames.incidents_key(ws.store, layer=layer,
+                                                                                  statuses=statuses))
 
 
 def boundaries(where, *, user: Who, level: str | None = None):
