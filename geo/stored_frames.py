@@ -5,8 +5,8 @@ Reading the South Yorkshire demo's 250,000 mapped crimes row by row from the Geo
 about 4 s; the same frame kept as one compressed, signed blob loads in well under a second. It is
 kept like the finished results analyses and the published base table (:mod:`geo.stored_results`):
 under a key that names everything the frame is read from (:func:`incidents_key`: the import
-history, harm weights, workspace and global settings, the layer and statuses, and the code that
-reads it), as a pickle signed with HMAC-SHA256 under the server's secret
+history, harm weights, workspace and global settings, the layer and statuses, and the code: every
+module of ``geo``), as a pickle signed with HMAC-SHA256 under the server's secret
 (:func:`geo.stored_results.pack_result`: a blob that does not verify is never unpickled). Any
 change gives a new key; the store keeps the newest :data:`KEEP` per layer.
 
@@ -23,27 +23,18 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from pathlib import Path
 
 #: Bumped when the stored form changes.
 FORMAT = "geo-incidents-1"
 #: Stored frames kept per layer and statuses (the newest first; older data versions are dropped).
 KEEP = 2
-_CODE: list = []
 
 
 def code_version() -> str:
-    """A digest of the code the frame is read and weighed by (the store, the workspace, harm, settings
-    and this module): a frame read by other code is not reused."""
-    if not _CODE:
-        root = Path(__file__).parent
-        h = hashlib.sha256(FORMAT.encode())
-        files = [*root.glob("store/*.py"), root / "workspace.py", root / "harm.py", root / "settings.py",
-                 Path(__file__)]
-        for f in sorted(files):
-            h.update(f.name.encode() + b"\0" + f.read_bytes())
-        _CODE.append(h.hexdigest())
-    return _CODE[0]
+    """A digest of the code the frame is read and weighed by: :func:`geo.stored_results.code_version`
+    (every module of ``geo``), kept apart from the other kinds of kept result."""
+    from .stored_results import code_version as digest
+    return digest("incidents")
 
 
 def frame_id(layer: str | None, statuses) -> str:
