@@ -83,8 +83,11 @@ def test_the_kept_frame_is_the_frame_read(sy):
     first = services.incidents(sy, user=ANALYST, layer="crime", stored=True, keep=later.append)
     assert_geodataframe_equal(first, read)
     assert len(later) == 1  # nothing kept yet: a step to keep it, to run after the paint
+    services.incidents(sy, user=ANALYST, layer="crime", stored=True, keep=later.append)  # a second session
+    assert len(later) == 2
     saved = []
     assert later[0]() is True
+    assert later[1]() is False  # the same frame is written once
     again = []
     kept = services.incidents(sy, user=ANALYST, layer="crime", stored=True, keep=again.append)
     assert again == []  # loaded, not read: nothing to keep

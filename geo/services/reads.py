@@ -41,8 +41,10 @@ def incidents(where, *, user: Who, layer: str | None = None, statuses=("mapped",
 
 def _keep_incidents(where, key: str, frame, *, layer, statuses, on_saved=None) -> bool:
     """Keep the whole force's ``frame`` under ``key`` if the workspace still has the same data."""
-    from .. import stored_frames
+    from .. import stored_frames, stored_results
     with opened(where) as ws:
+        if stored_results.has_stored(ws.store, key):  # another session's read kept it first
+            return False
         return stored_frames.keep_frame(ws.store, key, frame, layer=layer, statuses=statuses, on_saved=on_saved,
                                         again=lambda: stored_frames.incidents_key(ws.store, layer=layer,
                                                                                   statuses=statuses))
