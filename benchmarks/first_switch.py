@@ -34,8 +34,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sklearn", action="store_true", help="import scikit-learn before timing")
     ap.add_argument("--kept", action="store_true", help="load the kept default run instead of computing it")
     args = ap.parse_args(argv)
-    from geo import labels, maps, services
-    from geo.hotspot_runs import add_hotspot_layer
+    from geo import labels, maps, services  # noqa: F401 - maps and the layer code imported before timing
+    from geo.hotspot_runs import add_hotspot_layer  # noqa: F401
     path, method, role = args.workspace, args.method, ("analyst", ())
     if args.kept:
         return kept(path, method, role)
@@ -65,21 +65,28 @@ def main(argv=None) -> int:
     parts["sites"], t = time.perf_counter() - t, time.perf_counter()
     labels.near_labels(run.hot, wards, shape="cluster")
     parts["names"], t = time.perf_counter() - t, time.perf_counter()
+    _draw_and_report(method, run, parts, t, t0, "")
+    return 0
+
+
+def _draw_and_report(method: str, run, parts: dict, t: float, t0: float, tag: str) -> None:
+    """The layer drawn on a base map and rendered (timed from ``t``), then one line of every part."""
+    from geo import maps
+    from geo.hotspot_runs import add_hotspot_layer
     m = maps.base_map((-1.5, 53.3, -1.2, 53.5))
     add_hotspot_layer(m, run.layer, classes=run.classes, method=method, name="Hot spots", title="Hot spots")
     maps.dynamic_layers(m)
     html = m.get_root().render()
     parts["layer"] = time.perf_counter() - t
     parts["total"] = time.perf_counter() - t0
-    print(f"{method:9s}", " ".join(f"{k} {v:.2f}" for k, v in parts.items()), f"| {len(html) / 1e6:.2f} MB",
+    print(f"{method:9s}{tag}", " ".join(f"{k} {v:.2f}" for k, v in parts.items()), f"| {len(html) / 1e6:.2f} MB",
           f"| load {os.getloadavg()[0]:.1f}", flush=True)
-    return 0
 
 
 def kept(path: str, method: str, role: tuple) -> int:
     """``--kept``: the bundle loaded (after the access check) and the layer drawn and rendered."""
-    from geo import maps, services
-    from geo.hotspot_runs import add_hotspot_layer
+    from geo import maps, services  # noqa: F401 - imported before timing
+    from geo.hotspot_runs import add_hotspot_layer  # noqa: F401
     services.keep_hotspot_defaults(path, user=role)  # untimed; nothing to do when kept already
     with services.opened(path) as ws:
         from geo.stored_hotspots import page_defaults
@@ -91,15 +98,7 @@ def kept(path: str, method: str, role: tuple) -> int:
     if bundle is None:
         raise SystemExit(f"no kept bundle of {method} in {path}")
     parts["load"], t = time.perf_counter() - t, time.perf_counter()
-    run = bundle["run"]
-    m = maps.base_map((-1.5, 53.3, -1.2, 53.5))
-    add_hotspot_layer(m, run.layer, classes=run.classes, method=method, name="Hot spots", title="Hot spots")
-    maps.dynamic_layers(m)
-    html = m.get_root().render()
-    parts["layer"] = time.perf_counter() - t
-    parts["total"] = time.perf_counter() - t0
-    print(f"{method:9s} kept", " ".join(f"{k} {v:.2f}" for k, v in parts.items()), f"| {len(html) / 1e6:.2f} MB",
-          f"| load {os.getloadavg()[0]:.1f}", flush=True)
+    _draw_and_report(method, bundle["run"], parts, t, t0, " kept")
     return 0
 
 

@@ -98,6 +98,22 @@ def _no_kept_hotspots_in_background(monkeypatch):
     monkeypatch.setenv("GEO_KEEP_HOTSPOTS", "0")
 
 
+@pytest.fixture()
+def server_secret(tmp_path, monkeypatch):
+    """A private server secret (``GEO_SESSION_KEY_FILE``): what kept results are signed with."""
+    monkeypatch.setenv("GEO_SESSION_KEY_FILE", str(tmp_path / "session.key"))
+    return tmp_path / "session.key"
+
+
+@pytest.fixture()
+def sy_copy(demo_workspaces, tmp_path):
+    """A private copy of the South Yorkshire demo workspace."""
+    import shutil
+    p = tmp_path / "south-yorkshire.gpkg"
+    shutil.copy(demo_workspaces["south-yorkshire"], p)
+    return p
+
+
 def sy_with_rotherham_op(demo_workspaces, folder):
     """A private copy of the South Yorkshire demo in ``folder`` with one Rotherham operation
     ("Op Rother", id ``op-rother``, a Rotherham ward, March 2024); returns its path."""

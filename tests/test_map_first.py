@@ -7,7 +7,6 @@ unit of each incident is the one a spatial join of every incident finds.
 """
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -28,16 +27,12 @@ ANALYST = ("analyst", ())
 INSPECTOR = ("inspector", ("E08000019",))
 
 
-@pytest.fixture(autouse=True)
-def _secret(tmp_path, monkeypatch):
-    monkeypatch.setenv("GEO_SESSION_KEY_FILE", str(tmp_path / "session.key"))
+pytestmark = pytest.mark.usefixtures("server_secret")
 
 
 @pytest.fixture()
-def sy(demo_workspaces, tmp_path):
-    p = tmp_path / "south-yorkshire.gpkg"
-    shutil.copy(demo_workspaces["south-yorkshire"], p)
-    return p
+def sy(sy_copy):
+    return sy_copy
 
 
 def _old_unit_of(incidents, units):

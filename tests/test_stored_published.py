@@ -7,7 +7,6 @@ key; a blob not signed by this server, or not a published table, is never used.
 """
 from __future__ import annotations
 
-import shutil
 
 import pandas as pd
 import pytest
@@ -20,16 +19,12 @@ from tests.conftest import sy_with_rotherham_op
 PARTNER = ("partner", ())
 
 
-@pytest.fixture(autouse=True)
-def _secret(tmp_path, monkeypatch):
-    monkeypatch.setenv("GEO_SESSION_KEY_FILE", str(tmp_path / "session.key"))
+pytestmark = pytest.mark.usefixtures("server_secret")
 
 
 @pytest.fixture()
-def sy(demo_workspaces, tmp_path):
-    p = tmp_path / "south-yorkshire.gpkg"
-    shutil.copy(demo_workspaces["south-yorkshire"], p)
-    return p
+def sy(sy_copy):
+    return sy_copy
 
 
 def _key(path, threshold=5):
