@@ -75,15 +75,13 @@ def test_map_page_draws_harm_sites_and_boundaries_offline(page, network_log, dem
 
 def test_a_single_crime_type_is_drawn_as_points(page, network_log, demo_dashboard):
     open_app(page, demo_dashboard)
-    box = crime_types(page)
-    box.click()
-    page.get_by_role("option", name="Robbery", exact=True).click()
-    page.keyboard.press("Escape")
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached",
-                           timeout=FIRST_PAGE_MS)
+    choose_robbery(page)
     frame = wait_for_map(page)
+    # the rerun may not have started when the script state is read: wait for the redrawn map itself
+    # (a loaded 2-core machine takes longer than Playwright's default 30 s)
     control = frame.locator(".leaflet-control-layers-overlays")
-    control.get_by_text("Incidents", exact=True).wait_for()
+    control.get_by_text("Incidents", exact=True).wait_for(timeout=FIRST_PAGE_MS)
+    frame.locator(".geo-legend").get_by_text("Robbery").first.wait_for(timeout=FIRST_PAGE_MS)
     assert frame.locator(".geo-legend").get_by_text("Robbery").first.is_visible()
     assert_offline(network_log)
 
