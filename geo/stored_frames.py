@@ -95,16 +95,8 @@ def load_frame(store, key: str):
 def keep_frame(store, key: str, frame, *, layer: str | None, statuses, on_saved=None, again=None) -> bool:
     """Keep ``frame`` (the whole force's incidents of ``layer`` with ``statuses``) under ``key`` unless
     the data changed meanwhile (``again()``, the key computed now, differs) or the store or the
-    server's secret cannot be written. ``on_saved(before, after)``: a file store's modification times
-    (a kept frame changes no data). Returns whether it was kept."""
-    from .store import StoreError
-    from .stored_results import pack_result
-    try:
-        if again is not None and again() != key:
-            return False
-        times = store.save_result(key, frame_id(layer, statuses), pack_result(pack_frame(frame)), keep=KEEP)
-    except (StoreError, OSError):
-        return False
-    if on_saved is not None and times is not None:
-        on_saved(*times)
-    return True
+    server's secret cannot be written (:func:`geo.stored_results.keep_stored`). ``on_saved(before, after)``:
+    a file store's modification times (a kept frame changes no data). Returns whether it was kept."""
+    from .stored_results import keep_stored
+    return keep_stored(store, key, frame_id(layer, statuses), pack_frame(frame), on_saved=on_saved, again=again,
+                       keep=KEEP)

@@ -128,20 +128,22 @@ def has_stored(store, key: str) -> bool:
         return False
 
 
-def keep_stored(store, key: str, op_id: str, result, *, on_saved=None, again=None, keep: int = 8) -> None:
+def keep_stored(store, key: str, op_id: str, result, *, on_saved=None, again=None, keep: int = 8) -> bool:
     """Store ``result`` under ``key`` unless the data changed meanwhile (``again()``, the key computed
     now, differs: an import during the computation) or the store cannot be written (a read-only
     file) or the secret cannot be made (a read-only accounts folder). ``on_saved(before, after)``
     gets what :meth:`geo.store.Store.save_result` returns (a file store's modification times); ``keep``:
-    how many results of ``op_id`` the store keeps (the newest)."""
+    how many results of ``op_id`` the store keeps (the newest). Returns whether it was stored."""
     from .store import StoreError
     try:
-        if again is None or again() == key:
-            times = store.save_result(key, op_id, pack_result(result), keep=keep)
-            if on_saved is not None and times is not None:
-                on_saved(*times)
+        if again is not None and again() != key:
+            return False
+        times = store.save_result(key, op_id, pack_result(result), keep=keep)
+        if on_saved is not None and times is not None:
+            on_saved(*times)
     except (StoreError, OSError):
-        pass
+        return False
+    return True
 
 
 def pack_result(result, *, secret: bytes | None = None) -> bytes:
