@@ -278,9 +278,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def keep_default_runs(path: Path, accounts: Path) -> None:
-    """The Hotspots page's default runs kept in the workspace copy for every scope, signed with the
-    benchmark server's secret (beside ``accounts``), as ``python -m geo demo`` keeps them in a new demo
-    and a server keeps them after an import (:mod:`geo.stored_hotspots`). Untimed."""
+    """The Hotspots page's default runs kept in the workspace copy for every scope, and the Map's
+    whole-force incidents frame, signed with the benchmark server's secret (beside ``accounts``), as
+    ``python -m geo demo`` keeps them in a new demo and a server keeps them after an import
+    (:mod:`geo.stored_hotspots`, :mod:`geo.stored_frames`). Untimed."""
     from geo import access, services
     t = time.perf_counter()
     old = {k: os.environ.pop(k, None) for k in ("GEO_ACCOUNTS", "GEO_SESSION_KEY_FILE")}
@@ -288,13 +289,15 @@ def keep_default_runs(path: Path, accounts: Path) -> None:
     try:
         with services.opened(path) as ws:
             codes = list(ws.bcus()["code"].astype(str))
+        frame = sum(bool(run()) for _, run in services.incidents_frame_steps(path))
         n = sum(services.keep_hotspot_defaults(path, user=scope) for scope in access.stored_scopes(codes))
     finally:
         for k, v in old.items():
             os.environ.pop(k, None)
             if v is not None:
                 os.environ[k] = v
-    print(f"Kept {n} default hot-spot runs in the copy ({time.perf_counter() - t:.0f} s, untimed)", flush=True)
+    print(f"Kept {n} default hot-spot runs{' and the incidents frame' if frame else ''} in the copy "
+          f"({time.perf_counter() - t:.0f} s, untimed)", flush=True)
 
 
 def main(argv=None) -> int:

@@ -209,7 +209,9 @@ def kept_hotspots(path) -> bool:
     def plan():
         from geo import services
         try:
-            steps = services.hotspot_default_steps_all(path, on_saved=lambda b, a: data.same_data(path, b, a))
+            saved = lambda b, a: data.same_data(path, b, a)  # noqa: E731
+            steps = services.incidents_frame_steps(path, on_saved=saved) + \
+                services.hotspot_default_steps_all(path, on_saved=saved)
         except Exception as err:  # noqa: BLE001 - e.g. no boundaries yet: nothing to keep
             logger.info("keeping the Hotspots page's default runs skipped: %s", err)
             return

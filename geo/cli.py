@@ -399,6 +399,9 @@ def _keep_hotspot_defaults(paths) -> None:
     from . import services
     for p in paths:
         try:
+            frame = sum(bool(run()) for _, run in services.incidents_frame_steps(p))
+            if frame:
+                print(f"Kept the incidents frame in {Path(p).name} (a new server's Map loads it)")
             n = sum(bool(run()) for _, run in services.hotspot_default_steps_all(p))
         except Exception as err:  # noqa: BLE001 - only a speed-up: a server computes them as before
             print(f"Not kept: the default hot-spot runs of {Path(p).name} ({err})")

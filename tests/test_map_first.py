@@ -95,6 +95,17 @@ def test_the_kept_frame_is_the_frame_read(sy):
     assert 0 < len(insp) < len(read) and saved == []
 
 
+def test_the_demo_and_first_start_step_keeps_the_maps_frame_once(sy):
+    steps = services.incidents_frame_steps(sy)
+    assert [label for label, _ in steps] == ["keep the crime incidents frame"]  # the layer the Map opens on
+    assert steps[0][1]() is True
+    assert services.incidents_frame_steps(sy) == []  # kept: nothing more to do
+    later = []
+    kept = services.incidents(sy, user=ANALYST, layer="crime", stored=True, keep=later.append)
+    assert later == []  # loaded, not read
+    assert_geodataframe_equal(kept, services.incidents(sy, user=ANALYST, layer="crime"))
+
+
 def test_an_inspector_never_keeps_a_frame_and_a_change_of_harm_weights_is_a_new_key(sy):
     later = []
     services.incidents(sy, user=INSPECTOR, layer="crime", stored=True, keep=later.append)

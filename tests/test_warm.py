@@ -212,9 +212,15 @@ def test_kept_hotspots_plans_every_scope_once_per_data_version(demo_workspaces, 
         assert callable(on_saved)  # a kept bundle is no data change: the caches keep their version
         return [(f"step {user}", lambda u=user: ran.append(u))]
     monkeypatch.setattr(services.products, "hotspot_default_steps", steps)
+
+    def frame_steps(where, *, on_saved=None):
+        assert callable(on_saved)
+        return [("keep the frame", lambda: ran.append("frame"))]
+    monkeypatch.setattr(services, "incidents_frame_steps", frame_steps)
     assert warm.kept_hotspots(path)
     assert warm.join(30)
     assert not warm.kept_hotspots(path)  # once per data version
+    assert ran.pop(0) == "frame"  # the Map's frame first (a new server's first sign-in loads it)
     ws = Workspace.open(path)
     try:
         codes = list(ws.bcus()["code"].astype(str))

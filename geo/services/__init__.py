@@ -29,8 +29,8 @@ from .operations import (analyse_operation, analysis_incidents, check_analysis, 
 from .products import (briefing_area, build_briefing, calls_vs_crime, find_hotspots, hotspot_bundle,
                        hotspot_default_steps, hotspot_default_steps_all, hotspot_defaults, hotspot_inputs, hotspot_site_exposure,
                        keep_hotspot_defaults, run_calibration, stored_hotspots, write_briefing)
-from .reads import (bcus, boundaries, briefing_units, force_area, harm_table, incidents, partner_categories,
-                    partner_published, partner_units, sites)
+from .reads import (bcus, boundaries, briefing_units, force_area, harm_table, incidents, incidents_frame_steps,
+                    partner_categories, partner_published, partner_units, sites)
 from .views import (area_trend, map_boundaries, map_frame, map_sites, map_units, may_see_monthly,
                     national_view, published_trend, store_version, trend_units)
 
@@ -38,7 +38,7 @@ __all__ = [
     "LOCAL_OPERATOR_ROLE", "opened", "cli_user", "record", "audit_log", "workspace_info", "create_workspace",
     "change_settings", "save_harm_table", "restore_harm_defaults", "import_files", "import_upload",
     "import_history", "import_report", "rejected_rows",
-    "incidents", "boundaries", "bcus", "force_area", "sites", "harm_table",
+    "incidents", "incidents_frame_steps", "boundaries", "bcus", "force_area", "sites", "harm_table",
     "partner_published", "partner_units", "partner_categories", "briefing_units",
     "operation_areas", "operation_bcus", "list_operations", "get_operation", "save_operation", "delete_operation",
     "check_analysis", "analyse_operation", "analysis_incidents", "operation_report",

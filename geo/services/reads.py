@@ -39,6 +39,35 @@ def incidents(where, *, user: Who, layer: str | None = None, statuses=("mapped",
         return access.scope_incidents(user, inc, ws.bcus(all_forces=True))
 
 
+def incidents_frame_steps(where, *, on_saved=None) -> list:
+    """``[(label, step)]``: keep the whole force's mapped incidents of the layer the Map page opens on
+    ("crime" if held, else the first layer) in the workspace for this data version, if not kept yet
+    (:mod:`geo.stored_frames`); ``[]`` when it is kept or the workspace holds no incidents.
+
+    What ``python -m geo demo`` and a server's first start keep beside the Hotspots page's default runs
+    (:func:`geo.services.hotspot_default_steps_all`), so a new server's first sign-in loads the frame
+    instead of reading every row. No user asks: a step only stores (the frame is read later only
+    through :func:`incidents`, after its access check).
+    """
+    from .. import stored_frames, stored_results
+    statuses = ("mapped",)
+    with opened(where) as ws:
+        layers = ws.store.layers()
+        if not layers:
+            return []
+        layer = "crime" if "crime" in layers else layers[0]
+        key = stored_frames.incidents_key(ws.store, layer=layer, statuses=statuses)
+        if stored_results.has_stored(ws.store, key):
+            return []
+
+    def step() -> bool:
+        with opened(where) as ws:
+            frame = ws.incidents(layer=layer, statuses=statuses)
+        return _keep_incidents(where, key, frame, layer=layer, statuses=statuses, on_saved=on_saved)
+
+    return [(f"keep the {layer} incidents frame", step)]
+
+
 def _keep_incidents(where, key: str, frame, *, layer, statuses, on_saved=None) -> bool:
     """Keep the whole force's ``frame`` under ``key`` if the workspace still has the same data."""
     from .. import stored_frames, stored_results
