@@ -79,3 +79,27 @@ def test_the_read_out_on_an_analysis():
     assert not (sens["status"] == "evidence").any()
     assert set(sens["status"]) <= {UNCORRECTED, "no evidence", "too few to tell"}
     assert all(r == "" or r.endswith("(uncorrected)") for r in sens["reading"])
+
+
+def test_targeted_counts_are_the_targets_and_the_controls_and_the_wdd_is_the_counts_scaled_one():
+    from geo.displacement.areas import points_inside
+    from geo.displacement.flags import targeted_table
+    from geo.displacement.null import wdd_z
+    from geo.displacement.windows import periods
+    res = _analyse(_incidents(np.random.default_rng(3)))
+    inc = _incidents(np.random.default_rng(3))
+    per = periods(inc, res.windows)
+    tab = targeted_table(inc, per, res.catchment, ["Shoplifting", "Arson"], time_weights=res.windows.time_weights)
+    assert list(tab["measure"]) == ["Shoplifting"]           # no arson at all: left out ("not recorded")
+    r = tab.iloc[0]
+    shop = (inc["category"] == "Shoplifting").to_numpy()
+    x, y = inc["x"].to_numpy(), inc["y"].to_numpy()
+    t_in = points_inside(res.catchment.target, x, y) & shop
+    c_in = points_inside(res.catchment.control, x, y) & shop
+    assert (r["target_before"], r["target_after"]) == ((t_in & (per == 0)).sum(), (t_in & (per == 1)).sum())
+    assert (r["control_before"], r["control_after"]) == ((c_in & (per == 0)).sum(), (c_in & (per == 1)).sum())
+    est, se, _ = wdd_z(r["target_before"], r["target_after"], r["target_before"], r["target_after"],
+                       (r["control_before"], r["control_after"], r["control_before"], r["control_after"]),
+                       tau=res.windows.time_weights[0] / res.windows.time_weights[1])
+    assert math.isclose(r["local_estimate"], float(est), rel_tol=1e-9, abs_tol=1e-9)
+    assert math.isclose(r["local_se"], float(se), rel_tol=1e-9)

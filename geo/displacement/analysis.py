@@ -13,7 +13,7 @@ from ..workspace import default_layer
 from .areas import equal_area_width, matched_control, points_inside, study_areas, union_geoms, xy_of
 from . import engine
 from .checks import placebo_dates, placebo_type, pre_period_fit, pre_trend, same_months_a_year_earlier
-from .flags import sensitivity, targeted_tests, type_tests
+from .flags import sensitivity, targeted_table, targeted_tests, type_tests
 from .measures import count_areas, cross_boundary, measures
 from .migration import hotspot_migration
 from .power import N_PLANTS, planted_power
@@ -153,7 +153,9 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     catch, assessment = engine.run(prep, areas.target, own_bcu=bcu_code, radius_m=radius_m, bands=bands,
                                    other_targets=other_targets, sites=sites, alpha=a, n_placebos=n_placebos)
     types = type_tests(table, phi=assessment.null.phi["target|count"], alpha=a)
-    targeted = targeted_tests(table, op.get("targeted_harms") or (), phi=assessment.null.phi["target|count"], alpha=a)
+    declared = op.get("targeted_harms") or ()
+    targeted = targeted_tests(targeted_table(incidents, per, catch, declared, time_weights=windows.time_weights),
+                              declared, phi=assessment.null.phi["target|count"], alpha=a)
     cav = caveats(table, windows, areas, layer, pre_trend_note(incidents, areas.target, windows),
                   control_note(table, windows, scale), coverage_notes)
     cav += [n for n in catch.notes if n not in cav]

@@ -51,12 +51,12 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import norm
 
 from .. import stats
-from .areas import Catchment, band_label, points_inside, union_geoms
+from .areas import Catchment, band_label, points_inside, union_geoms, xy_of
 from .null import MAXT_FAMILY, MIN_PLACEBOS, NullModel, maxt_adjust, wdd_z
 
 __all__ = ["SHARES", "MIN_BEFORE", "MIN_TOTAL", "SITE_KINDS", "SITE_BUFFER_M", "WindowPoints", "AreaTest",
            "Assessment", "window_points", "area_sums", "area_test", "sites_zone", "assess", "sensitivity",
-           "type_tests", "targeted_tests", "UNCORRECTED"]
+           "type_tests", "targeted_table", "targeted_tests", "UNCORRECTED"]
 
 #: Shares of alpha given to each family of displacement/diffusion flags (they add up to 1).
 SHARES = {"rises": 0.5, "falls": 0.2, "pieces": 0.15, "sites": 0.15}
@@ -429,6 +429,54 @@ def sensitivity(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: 
                      "harm_before": t.harm_before, "harm_after": t.harm_after, "estimate": t.estimate, "ci_low": t.ci_low, "ci_high": t.ci_high, "p": t.p,
                      "status": status, "reading": reading})
     return pd.DataFrame(rows)
+
+
+def targeted_table(incidents, per: np.ndarray, catch: Catchment, types, *, time_weights=(1.0, 1.0)) -> pd.DataFrame:
+    """Counts of each targeted crime type in the target and the control (the rest of the BCU outside the
+    catchment, as every calibrated test uses) and the counts-scaled local WDD, for :func:`targeted_tests`.
+
+    Parameters
+    ----------
+    incidents : DataFrame
+        With ``category`` and ``x``/``y`` (or point geometry).
+    per : array of int
+        :func:`geo.displacement.windows.periods` of `incidents` (0 before, 1 after).
+    catch : Catchment
+    types : sequence of str
+        The declared crime types.
+    time_weights : (float, float)
+        The windows' lengths (:attr:`geo.displacement.windows.Windows.time_weights`).
+
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``unit`` ("count"), ``target_before``, ``target_after``, ``control_before``,
+        ``control_after``, ``local_estimate``, ``local_se``; a type with no incident is left out.
+    """
+    from .measures import scaled_wdd
+    cols = ["measure", "unit", "target_before", "target_after", "control_before", "control_after",
+            "local_estimate", "local_se"]
+    names = list(dict.fromkeys(str(x) for x in (types or ())))
+    if not names or not len(incidents):
+        return pd.DataFrame(columns=cols)
+    cat = incidents["category"].astype(str).to_numpy()
+    keep = (np.asarray(per) >= 0) & np.isin(cat, names)
+    x, y = xy_of(incidents)
+    x, y, cat, p = x[keep], y[keep], cat[keep], np.asarray(per)[keep]
+    in_t, in_c = points_inside(catch.target, x, y), points_inside(catch.control, x, y)
+    rows = []
+    for name in names:
+        m = cat == name
+        if not m.any():
+            continue
+        t = (float((m & in_t & (p == 0)).sum()), float((m & in_t & (p == 1)).sum()))
+        c = (float((m & in_c & (p == 0)).sum()), float((m & in_c & (p == 1)).sum()))
+        r = scaled_wdd(c, t, time_weights=time_weights)
+        rows.append({"measure": name, "unit": "count", "target_before": t[0], "target_after": t[1],
+                     "control_before": c[0], "control_after": c[1],
+                     "local_estimate": r.local_estimate if r is not None else np.nan,
+                     "local_se": r.local_se if r is not None else np.nan})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def targeted_tests(table: pd.DataFrame, targeted, *, phi: float, alpha: float) -> pd.DataFrame:
