@@ -306,8 +306,11 @@ def _p(p) -> str:
 def _near_site(t, near_sites, catch) -> str:
     if near_sites is None or len(near_sites) == 0:
         return ""
-    label = f"{t.ring} {t.direction}" if t.kind == "sector" else t.ring
-    ring = next((r for r in (catch.sectors if t.kind == "sector" else catch.rings) if r.label == label), None)
+    if t.kind == "piece":
+        ring = next((p for p in catch.pieces if p.ring == t.ring and str(p.code) == t.code), None)
+    else:
+        label = f"{t.ring} {t.direction}" if t.kind == "sector" else t.ring
+        ring = next((r for r in (catch.sectors if t.kind == "sector" else catch.rings) if r.label == label), None)
     area = t.geometry if hasattr(t, "geometry") else (ring.geometry if ring is not None else None)
     if area is None:
         return ""
@@ -442,7 +445,7 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
         parts = []
         for x in disp:
             if x.kind == "piece":
-                parts.append(f"into {x.name.split(',')[0]}, {x.ring} {x.direction}")
+                parts.append(f"into {x.name.split(',')[0]}, {x.ring} {x.direction}{_near_site(x, a.near_sites, catch)}")
             elif x.kind == "ring":
                 parts.append(f"into the {x.ring} ring{_near_site(x, a.near_sites, catch)}")
             elif x.kind == "sector":
