@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DESIGNS", "POWER_DESIGNS", "Placebo", "wilson", "hot_circles", "ward_placebos", "run_null", "run_power",
            "rates", "power_table", "markdown", "calibrate", "plant", "destinations", "prepare_design",
-           "oracle_sector", "VERDICT_DEST", "CAL_TARGETED", "design_windows"]
+           "oracle_sector", "VERDICT_DEST", "CAL_TARGETED", "design_windows", "ACROSS", "BORDER_CIRCLES",
+           "across_point", "border_circles"]
 
 #: Window designs ``(label, operation month, operation months, window months[, before-window months])``.
 DESIGNS = (
@@ -185,6 +186,47 @@ def plant(prep, target, dest_xy, *, frac_removed: float, frac_moved: float, rng)
     return power_mod.plant(prep.points, target, dest_xy, frac_removed=frac_removed, frac_moved=frac_moved, rng=rng)
 
 
+#: The destination across a BCU line.
+ACROSS = "across a BCU line"
+#: Extra hot circles near a BCU line planted only across it (the force's hot circles seldom have another
+#: BCU within 1.5 km: 4-8 plants of that kind otherwise).
+BORDER_CIRCLES = 16
+
+
+def across_point(target, bcu_code, bcus):
+    """The nearest point of another BCU 300 m-1.5 km from the target's edge (100 m inside it), or ``None``."""
+    c = target.centroid
+    ring = target.buffer(1500).difference(target.buffer(300))
+    others = bcus[(bcus["code"] != bcu_code)]
+    cand = ring.intersection(shapely.union_all(others.geometry.values)) if len(others) else shapely.Polygon()
+    if cand.is_empty or cand.area <= 1e4:
+        return None
+    near = shapely.get_coordinates(cand.buffer(-100).boundary if not cand.buffer(-100).is_empty else cand.boundary)
+    d = np.hypot(near[:, 0] - c.x, near[:, 1] - c.y)
+    return tuple(near[np.argmin(d)]) if d.size else None
+
+
+def border_circles(incidents, bcus, circles, *, own_force: str, n: int = BORDER_CIRCLES, seed: int = 0):
+    """Up to `n` more hot circles (the hottest of each BCU first, 1 km apart) with another BCU 300 m-1.5 km
+    from their edge, away from `circles` (1.5 km): the across-a-BCU-line plants' targets."""
+    taken = [pl.geometry.centroid for pl in circles]
+    out = []
+    by_bcu: dict = {}
+    for pl in hot_circles(incidents, bcus, own_force=own_force, per_bcu=6 * n, seed=seed + 7, spacing_m=1000.0):
+        by_bcu.setdefault(pl.bcu, []).append(pl)
+    # each BCU's hottest in turn, so every BCU's borders are planted
+    order = [q[i] for i in range(max(map(len, by_bcu.values()), default=0)) for q in by_bcu.values() if i < len(q)]
+    for pl in order:
+        c = pl.geometry.centroid
+        if any(c.distance(t) < 1500 for t in taken) or across_point(pl.geometry, pl.bcu, bcus) is None:
+            continue
+        out.append(pl)
+        taken.append(c)
+        if len(out) >= n:
+            break
+    return out
+
+
 def destinations(target, bcu_code, bcus, school_xy, rng):
     """Buffer, across-a-BCU-line and towards-a-school destinations 300 m-1.5 km from the target's edge."""
     c = target.centroid
@@ -193,14 +235,9 @@ def destinations(target, bcu_code, bcus, school_xy, rng):
     edge = target.exterior.distance(c) if hasattr(target, "exterior") else 0.0
     r = edge + 375.0
     out["into the buffer (250–500 m)"] = (c.x + r * math.sin(ang), c.y + r * math.cos(ang))
-    ring = target.buffer(1500).difference(target.buffer(300))
-    others = bcus[(bcus["code"] != bcu_code)]
-    cand = ring.intersection(shapely.union_all(others.geometry.values)) if len(others) else shapely.Polygon()
-    if not cand.is_empty and cand.area > 1e4:
-        near = shapely.get_coordinates(cand.buffer(-100).boundary if not cand.buffer(-100).is_empty else cand.boundary)
-        d = np.hypot(near[:, 0] - c.x, near[:, 1] - c.y)
-        if d.size:
-            out["across a BCU line"] = tuple(near[np.argmin(d)])
+    across = across_point(target, bcu_code, bcus)
+    if across is not None:
+        out[ACROSS] = across
     if school_xy is not None and len(school_xy):
         d = np.hypot(school_xy[:, 0] - c.x, school_xy[:, 1] - c.y) - edge
         ok = np.flatnonzero((d >= 300) & (d <= 1500))
@@ -218,6 +255,7 @@ def run_power(incidents, boundaries, sites, *, own_force: str, per_bcu: int = 6,
     circles = hot_circles(incidents, own, own_force=own_force, per_bcu=per_bcu, seed=seed)
     schools = sites[sites["kind"] == "school"] if sites is not None and len(sites) else None
     school_xy = shapely.get_coordinates(schools.geometry.values) if schools is not None else None
+    border = border_circles(incidents, own, circles, own_force=own_force, seed=seed)
     rng = np.random.default_rng(seed)
     rows = []
     for design in POWER_DESIGNS:
@@ -229,15 +267,26 @@ def run_power(incidents, boundaries, sites, *, own_force: str, per_bcu: int = 6,
                     pts, k = plant(prep, pl.geometry, xy, frac_removed=0.5, frac_moved=frac, rng=rng)
                     catch, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha,
                                             n_placebos=200, seed=seed, points=pts)
-                    disp = [t for t in res.family() if t.reading == "displacement"]
-                    rows.append({"design": design[0], "baseline": baseline, "destination": dest_kind, "moved_share": frac, "moved": k,
-                                 "target_before": res.target.n_before, "detected": bool(disp),
-                                 "piece": any(t.kind == "piece" for t in disp),
-                                 "sites": any(t.kind == "sites" for t in disp),
-                                 "oracle": oracle_sector(catch, res, xy)})
+                    rows.append(_plant_row(design, baseline, dest_kind, frac, k, catch, res, xy))
+        border_rng = np.random.default_rng(seed + 11)   # its own draws: the plants above stay the same
+        for pl in border:
+            xy = across_point(pl.geometry, pl.bcu, own)
+            for frac in fracs:
+                pts, k = plant(prep, pl.geometry, xy, frac_removed=0.5, frac_moved=frac, rng=border_rng)
+                catch, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha,
+                                        n_placebos=200, seed=seed, points=pts)
+                rows.append(_plant_row(design, baseline, ACROSS, frac, k, catch, res, xy))
         if progress:
             progress(f"  power, {design[0]}: {len(rows)} plants so far")
     return pd.DataFrame(rows)
+
+
+def _plant_row(design, baseline, dest_kind, frac, k, catch, res, xy) -> dict:
+    disp = [t for t in res.family() if t.reading == "displacement"]
+    return {"design": design[0], "baseline": baseline, "destination": dest_kind, "moved_share": frac, "moved": k,
+            "target_before": res.target.n_before, "detected": bool(disp),
+            "piece": any(t.kind == "piece" for t in disp), "sites": any(t.kind == "sites" for t in disp),
+            "oracle": oracle_sector(catch, res, xy)}
 
 
 FLAGS = (("target", "Target effect (harm), two-sided", 1.0),

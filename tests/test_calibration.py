@@ -74,3 +74,21 @@ def test_a_strong_planted_move_into_the_buffer_is_found(real):
         _, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, points=pts, n_placebos=200)
         found.append(any(t.reading == "displacement" for t in res.family()))
     assert np.mean(found) >= 0.75, found
+
+
+def test_border_circles_are_hot_circles_with_another_bcu_in_reach_away_from_the_others(real):
+    inc, boundaries, sites, force = real
+    bcus = boundaries[boundaries["level"] == "bcu"]
+    own = bcus[bcus["force"] == force]
+    circles = calibration.hot_circles(inc, own, own_force=force, per_bcu=6, seed=1)
+    border = calibration.border_circles(inc, own, circles, own_force=force, seed=1)
+    assert len(border) == calibration.BORDER_CIRCLES
+    assert len({pl.bcu for pl in border}) == len(own)              # every BCU's borders, not one BCU's
+    for pl in border:
+        xy = calibration.across_point(pl.geometry, pl.bcu, own)
+        assert xy is not None
+        home = own[own["code"] == pl.bcu].geometry.iloc[0]
+        assert not home.contains(shapely.Point(xy))                 # the destination is in another BCU
+        d = pl.geometry.exterior.distance(shapely.Point(xy))
+        assert 300 - 1 <= d <= 1500 + 1
+        assert min(pl.geometry.centroid.distance(c.geometry.centroid) for c in circles) >= 1500
