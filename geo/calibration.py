@@ -412,7 +412,9 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
               "3-month after windows (two designs with the 3 months before as the before window, one with the 12 "
               "months before). Detected: the verdict reports displacement (any ring, sector, piece or "
               "sites flag at the family's α shares). Across a BCU line: the nearest point of another BCU of the force "
-              "300 m–1.5 km from the target's edge (only hot circles that have one); towards a school: the nearest "
+              "300 m–1.5 km from the target's edge, for the hot circles that have one and for "
+              f"{BORDER_CIRCLES} more hot circles near BCU lines (each BCU's hottest in turn, planted across the "
+              "line only); towards a school: the nearest "
               "school 300 m–1.5 km away; anywhere 300 m–1 km: a random direction and distance, drawn exactly as the "
               "verdict draws the plants behind its own \"power to detect a 50% move\" (`geo/displacement/power.py`, "
               "40 plants on the operation's own data with its own over-dispersion).", "",
