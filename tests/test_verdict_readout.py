@@ -103,3 +103,15 @@ def test_targeted_counts_are_the_targets_and_the_controls_and_the_wdd_is_the_cou
                        tau=res.windows.time_weights[0] / res.windows.time_weights[1])
     assert math.isclose(r["local_estimate"], float(est), rel_tol=1e-9, abs_tol=1e-9)
     assert math.isclose(r["local_se"], float(se), rel_tol=1e-9)
+
+
+def test_a_rise_in_the_target_is_no_reduction_to_displace():
+    inc = _incidents(np.random.default_rng(8), per_km2=25.0)
+    import shapely
+    inside = shapely.contains_xy(TARGET, inc["x"].to_numpy(), inc["y"].to_numpy())
+    more = inc[inside & (inc["month"] == "2024-04").to_numpy() & inc["in_basket"].to_numpy(bool)]
+    res = _analyse(pd.concat([inc, more, more], ignore_index=True))   # three times the target's basket after
+    harm = res.summary.clause("harm")
+    assert harm.status == "evidence" and harm.estimate > 0 and "more than the control predicts" in harm.text
+    wdq = [n for n in res.summary.notes if n.startswith("WDQ")]
+    assert wdq == ["WDQ: not interpretable: harm rose in the target, so there is no reduction to displace."]

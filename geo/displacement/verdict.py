@@ -519,5 +519,6 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
                 reading += " (not significant)"
             notes.append(f"WDQ (counts, equal-area buffer): {reading}.")
         else:
-            notes.append("WDQ: not interpretable: no effect in the target.")
+            notes.append("WDQ: not interpretable: no effect in the target." if harm.status != "evidence" else
+                         "WDQ: not interpretable: harm rose in the target, so there is no reduction to displace.")
     return Verdict((harm, dc, fc, ac), a.alpha, spread, tuple(notes))
