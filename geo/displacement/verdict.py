@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from .areas import StudyAreas, points_inside, xy_of
 from .measures import ALL, BASKET, SMALL_COUNT
 from .migration import Migration
 from .null import MIN_PLACEBOS
-from scipy.stats import norm
 from .windows import Windows, month_add
 
 __all__ = ["DisplacementResult", "verdict_lines", "caveats", "control_note", "pre_trend_note", "Clause", "Verdict",
@@ -378,8 +378,8 @@ def check_notes(checks: dict | None) -> list:
     return notes
 
 
-def targeted_notes(tests: pd.DataFrame | None) -> list:
-    """One sentence per targeted harm (:func:`geo.displacement.flags.targeted_tests`)."""
+def targeted_notes(tests: pd.DataFrame | None, *, alpha: float = 0.05) -> list:
+    """One sentence per targeted harm (:func:`geo.displacement.flags.targeted_tests` at `alpha`)."""
     if tests is None or not len(tests):
         return []
     out = []
@@ -392,7 +392,7 @@ def targeted_notes(tests: pd.DataFrame | None) -> list:
         if r["status"] == "too few to tell":
             out.append(lead + ", too few to tell.")
         else:
-            out.append(lead + f"; {_signed(r['estimate'])} incidents against the control (CI {_signed(r['ci_low'])} "
+            out.append(lead + f"; {_signed(r['estimate'])} incidents against the control ({100 * (1 - alpha):.0f}% CI {_signed(r['ci_low'])} "
                        f"to {_signed(r['ci_high'])}, Holm-adjusted {_p(r['p_holm'])}): "
                        + (f"evidence of {'a' if r['reading'] == 'reduction' else 'an'} {r['reading']}."
                           if r["status"] == "evidence" else "no evidence of a change."))
