@@ -105,8 +105,8 @@ def results_png(result, *, bcus=None, dpi: int = 110) -> bytes:
         near = bcus[bcus.intersects(view)]
         sm.outline(near, palette.BOUNDARY_COLORS["bcu"], linewidth=1.2, labels="name", within=view,
                    avoid=zone)
-        if len(near):
-            sm.line(palette.BOUNDARY_COLORS["bcu"], "BCU / force boundary (named)")
+        if len(near) and near.boundary.intersects(view).any():   # a boundary line crosses the map
+            sm.line(palette.BOUNDARY_COLORS["bcu"], "BCU / force boundary")
     sites = sites_in_catchment(result)
     if sites is not None and len(sites):
         sm.sites(sites, size=22, suffix=" (in the catchment)")
