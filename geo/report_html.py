@@ -202,9 +202,9 @@ def render_html(result: DisplacementResult, *, bcus=None, bcu_name: str | None =
     env = Environment(autoescape=True)  # every name and note in the page is escaped
     tpl = env.from_string(_TEMPLATE)
     from markupsafe import Markup
-    op = dict(result.operation)
-    op.setdefault("name", "Operation")
-    op.setdefault("tactic", "")
+    op = {k: ("" if v is None else v) for k, v in dict(result.operation).items()}   # never "None" on the page
+    op["name"] = op.get("name") or "Operation"
+    op["tactic"] = op.get("tactic") or "–"
     code = op.get("bcu", "")
     bcu = bcu_name or names.get(code) or code
     cross = pd.DataFrame(result.cross.drop(columns="geometry")) if result.cross is not None and len(result.cross) \
