@@ -77,7 +77,8 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-to
 table { border-collapse: collapse; font-size: 12px; margin: 0.5em 0; } th, td { border: 1px solid #ddd; padding: 3px 6px; }
 th { background: #f4f4f4; text-align: left; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .flag { color: #b00; font-weight: bold; } .muted { color: #666; font-size: 12px; }
-.appendix { margin-top: 2.5em; border-top: 3px double #999; }
+.appendix { margin-top: 2.5em; border-top: 3px double #999; overflow-x: auto; }
+.appendix table { font-size: 11px; } .appendix th, .appendix td { padding: 2px 4px; }
 img { max-width: 100%; border: 1px solid #ccc; }
 </style></head><body>
 <h1>Results analysis: {{ op.name }}</h1>
