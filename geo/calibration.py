@@ -29,7 +29,7 @@ from scipy.stats import norm
 
 from .displacement import engine
 from .displacement import power as power_mod
-from .displacement.flags import SHARES
+from .displacement.flags import SHARES, targeted_table, targeted_tests
 from .displacement.power import wilson
 from .displacement.windows import month_add, op_windows, periods, window_months
 
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DESIGNS", "POWER_DESIGNS", "Placebo", "wilson", "hot_circles", "ward_placebos", "run_null", "run_power",
            "rates", "power_table", "markdown", "calibrate", "plant", "destinations", "prepare_design",
-           "oracle_sector", "VERDICT_DEST"]
+           "oracle_sector", "VERDICT_DEST", "CAL_TARGETED", "design_windows"]
 
 #: Window designs ``(label, operation month, operation months, window months[, before-window months])``.
 DESIGNS = (
@@ -108,15 +108,31 @@ def _before_months(design) -> int:
     return design[4] if len(design) > 4 else design[3]
 
 
-def prepare_design(incidents, bcus, own_force, design):
+def design_windows(design):
+    """The :class:`~geo.displacement.windows.Windows` of a design of :data:`DESIGNS`."""
     label, m, oplen, wlen = design[:4]
     end = month_add(m, oplen - 1)
     last = f"{end}-28"
-    w = op_windows(f"{m}-01", last, before=(month_add(m, -_before_months(design)), month_add(m, -1)),
-                   after=(month_add(end, 1), month_add(end, wlen)))
-    per = periods(incidents, w)
+    return op_windows(f"{m}-01", last, before=(month_add(m, -_before_months(design)), month_add(m, -1)),
+                      after=(month_add(end, 1), month_add(end, wlen)))
+
+
+def prepare_design(incidents, bcus, own_force, design, *, per=None):
+    w = design_windows(design)
+    per = periods(incidents, w) if per is None else per
     return engine.prepare(incidents, per, tau=w.time_weights[0], bcus=bcus, own_force=own_force,
                           months=window_months(w))
+
+
+#: The targeted harms every placebo operation declares (the demo's Op Central's: typical of drug-market work).
+CAL_TARGETED = ("Violence and sexual offences", "Anti-social behaviour")
+
+
+def _targeted(incidents, per, windows, catch, res, alpha) -> bool:
+    """Whether the targeted-harms test of the verdict (Holm over :data:`CAL_TARGETED`) finds evidence."""
+    tab = targeted_table(incidents, per, catch, CAL_TARGETED, time_weights=windows.time_weights)
+    t = targeted_tests(tab, CAL_TARGETED, phi=res.null.phi["target|count"], alpha=alpha)
+    return bool((t["status"] == "evidence").any())
 
 
 def _row(design, pl, res):
@@ -147,12 +163,15 @@ def run_null(incidents, boundaries, sites, *, own_force: str, n: int, alpha: flo
     rng = np.random.default_rng(seed)
     rows = []
     for d, design in enumerate(DESIGNS):
-        prep = prepare_design(incidents, bcus, own_force, design)
+        w = design_windows(design)
+        per = periods(incidents, w)
+        prep = prepare_design(incidents, bcus, own_force, design, per=per)
         pick = [wards[i] for i in rng.choice(len(wards), n_wards, replace=False)] if n_wards else []
         for i, pl in enumerate(circles[:n_circ] + pick):
-            _, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha, n_placebos=200,
-                                seed=seed + 1000 * d + i)
-            rows.append(_row(design[0], pl, res))
+            catch, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha, n_placebos=200,
+                                    seed=seed + 1000 * d + i)
+            rows.append({**_row(design[0], pl, res),
+                         "targeted": _targeted(incidents, per, w, catch, res, alpha)})
         if progress:
             progress(f"  {design[0]}: {len(rows)} placebos so far")
     return pd.DataFrame(rows)
@@ -228,18 +247,23 @@ FLAGS = (("target", "Target effect (harm), two-sided", 1.0),
          ("rings", "Rings and ring sectors: either", SHARES["rises"] + SHARES["falls"]),
          ("pieces", "Displacement into another BCU or force (Holm over pieces, rises)", SHARES["pieces"]),
          ("sites", "Displacement towards sensitive sites (rises)", SHARES["sites"]),
-         ("any", "Any displacement or diffusion flag (rings, pieces, sites)", 1.0))
+         ("any", "Any displacement or diffusion flag (rings, pieces, sites)", 1.0),
+         ("targeted", "Targeted harms in the target (" + " and ".join(CAL_TARGETED) + " declared; Holm, two-sided)",
+          1.0))
 
 
 def rates(null: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """False-alarm rate of each flag with n, Wilson 95% interval and nominal rate."""
     rows = []
     for key, label, share in FLAGS:
+        if key not in null:
+            continue
         k, n = int(null[key].sum()), len(null)
         lo, hi = wilson(k, n)
         rows.append({"flag": label, "key": key, "n": n, "fired": k, "rate": k / n if n else float("nan"),
                      "ci_low": lo, "ci_high": hi, "nominal": alpha * share,
-                     "nominal_kind": "at most" if key in ("rings", "pieces", "sites", "any") else "exactly"})
+                     "nominal_kind": "at most" if key in ("rings", "pieces", "sites", "any", "targeted")
+                     else "exactly"})
     return pd.DataFrame(rows)
 
 
@@ -295,7 +319,10 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
              "−z) over their rings and sectors, and a real ring or sector is flagged when at most its direction's α "
              "share of those maxima (counting the real one) reach its own z. This respects the correlation of "
              "overlapping rings and sectors, so it is less conservative than Holm; pieces across a BCU or force line "
-             "(each with its own control) keep Holm.", "",
+             "(each with its own control) keep Holm. The targeted harms an operation declares are tested in the "
+             "target the same way, as counts of each declared crime type against the control with the target's φ, "
+             "Holm-corrected across the declared types; every placebo declares " + " and ".join(CAL_TARGETED) +
+             ".", "",
              "## False alarms: placebo operations where nothing happened", "",
              f"{len(null)} placebo operations: {int((null['kind'] == 'circle').sum())} circles of 300–500 m at the "
              f"hottest basket-crime locations of the four BCUs and {int((null['kind'] == 'ward').sum())} whole wards, "

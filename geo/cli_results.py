@@ -39,7 +39,8 @@ def verdict_json(res) -> dict:
         out["phi"] = {k: _clean(v) for k, v in res.assessment.null.phi.items()}
         if res.assessment.power is not None:
             out["power"] = {k: _clean(v) for k, v in res.assessment.power.as_dict().items()}
-    for name, frame in (("sensitivity", res.sensitivity), ("exploratory_crime_types", res.types)):
+    for name, frame in (("sensitivity", res.sensitivity), ("exploratory_crime_types", res.types),
+                        ("targeted_harms", getattr(res, "targeted", None))):
         if frame is not None:
             out[name] = [{k: _clean(v) for k, v in r.items()} for r in frame.to_dict("records")]
     if getattr(res, "checks", None):

@@ -43,7 +43,7 @@ def test_placebo_false_alarms_are_within_binomial_tolerance(real, monkeypatch):
     r = calibration.rates(null).set_index("key")
     assert r.loc["target", "rate"] <= 0.05 + _tolerance(0.05, n), r.loc["target"]
     assert r.loc["any", "rate"] <= 0.05 + _tolerance(0.05, n), r.loc["any"]
-    for key in ("rises", "falls", "rings", "pieces", "sites"):
+    for key in ("rises", "falls", "rings", "pieces", "sites", "targeted"):
         assert r.loc[key, "rate"] <= r.loc[key, "nominal"] + _tolerance(r.loc[key, "nominal"], n), r.loc[key]
     assert (null["phi_target"] >= 1).all() and null["phi_target"].median() > 1   # real counts are over-dispersed
 

@@ -315,6 +315,8 @@ def results_map(res, all_bcus):
                 hit = [r.geometry for r in catch.rings if r.label == x.ring]
             elif x.kind == "piece":
                 hit = [p.geometry for p in catch.pieces if p.ring == x.ring and str(p.code) == x.code]
+            elif x.kind == "sector":
+                hit = [sc.geometry for sc in catch.sectors if sc.label == f"{x.ring} {x.direction}"]
             else:
                 hit = []
             if hit:
@@ -328,9 +330,14 @@ def results_map(res, all_bcus):
     maps.add_boundaries(m, all_bcus,
                         name="BCUs and neighbouring forces", name_col="name", color=palette.BOUNDARY_COLORS["bcu"],
                         weight=2)
+    # each BCU's (or force's) name on its part near the catchment, where the reader looks
+    near_bcus = all_bcus.to_crs(res.crs).clip(catch.zone.buffer(500))
+    near_bcus = near_bcus[~near_bcus.geometry.is_empty]
+    if len(near_bcus):
+        maps.add_labels(m, near_bcus, name="BCU names", name_col="name")
     mv = res.migration.moves if res.migration is not None else ()
-    if len(mv):
-        layer = folium.FeatureGroup(name="Hot spot moves")
+    if len(mv):   # Gi* flicker between the windows: descriptive, not a test (off at first)
+        layer = folium.FeatureGroup(name="Hot spot moves (descriptive, not a test)", show=False)
         moved = mv[mv["kind"].isin(["moved", "stayed"])].to_crs(4326)
         for geom, dist, flag in zip(moved.geometry, moved["distance_m"], moved["flag"]):
             pts = [(lat, lon) for lon, lat in geom.coords]

@@ -13,12 +13,13 @@ from ..workspace import default_layer
 from .areas import equal_area_width, matched_control, points_inside, study_areas, union_geoms, xy_of
 from . import engine
 from .checks import placebo_dates, placebo_type, pre_period_fit, pre_trend, same_months_a_year_earlier
-from .flags import sensitivity, type_tests
+from .flags import sensitivity, targeted_table, targeted_tests, type_tests
 from .measures import count_areas, cross_boundary, measures
 from .migration import hotspot_migration
 from .power import N_PLANTS, planted_power
 from .synthetic import synthetic_comparison
-from .verdict import DisplacementResult, build_verdict, caveats, control_note, pre_trend_note
+from .verdict import (DisplacementResult, build_verdict, caveats, check_notes, control_note, pre_trend_note,
+                      targeted_notes)
 from .windows import Windows, month_add, month_label, op_windows, periods, window_months
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,9 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     catch, assessment = engine.run(prep, areas.target, own_bcu=bcu_code, radius_m=radius_m, bands=bands,
                                    other_targets=other_targets, sites=sites, alpha=a, n_placebos=n_placebos)
     types = type_tests(table, phi=assessment.null.phi["target|count"], alpha=a)
+    declared = op.get("targeted_harms") or ()
+    targeted = targeted_tests(targeted_table(incidents, per, catch, declared, time_weights=windows.time_weights),
+                              declared, phi=assessment.null.phi["target|count"], alpha=a)
     cav = caveats(table, windows, areas, layer, pre_trend_note(incidents, areas.target, windows),
                   control_note(table, windows, scale), coverage_notes)
     cav += [n for n in catch.notes if n not in cav]
@@ -165,18 +169,17 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
                 "catchment_rule": catch.rule}
 
     def result(summary, assessment, **parts):
+        # the targeted harms (declared before the analysis) read with the verdict, then the checks' warnings
+        summary = dataclasses.replace(summary, notes=tuple(summary.notes) + tuple(
+            n for n in targeted_notes(targeted) + check_notes(parts.get("checks")) if n not in summary.notes))
         lines = [c.text for c in summary.clauses] + list(summary.notes)
-        for _, r in table[table["measure"].isin(op.get("targeted_harms") or []) & (table["unit"] == "count")
-                          ].iterrows():
-            lines.append(f"Targeted harm '{r['measure']}' (declared before the analysis): {r['target_before']:,.0f}"
-                         f" → {r['target_after']:,.0f} in the target.")
         flags = [c.text for c in summary.clauses if c.topic in ("displacement", "diffusion")
                  and c.status == "evidence"]
         return DisplacementResult(
             operation=op, layer=layer, windows=windows, areas=areas, crs=str(incidents.crs), table=table,
             headline=summary.clauses[0].text, verdict=tuple(lines), caveats=tuple(cav), flags=tuple(flags),
             settings={**settings, "spread_of_placebo_z": summary.spread}, summary=summary, assessment=assessment,
-            catchment=catch, types=types, **parts)
+            catchment=catch, types=types, targeted=targeted, **parts)
 
     if on_verdict is not None:   # the verdict stage: the calibrated tests, before the supporting sections
         on_verdict(result(build_verdict(assessment, catch, table, windows, layer=layer,
@@ -207,7 +210,8 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
                       **shift),
                   "placebo_dates": placebo_dates(incidents, areas.target, windows=windows, bcus=bcus, own_bcu=bcu_code,
                                                  own_force=own_force, alpha=a, other_targets=other_targets, **shift),
-                  "placebo_type": placebo_type(table, phi=assessment.null.phi["target|count"], alpha=a)}
+                  "placebo_type": placebo_type(table, phi=assessment.null.phi["target|count"], alpha=a,
+                                               exclude=op.get("targeted_harms") or ())}
         force_geom = shapely.union_all(bcus[bcus["force"] == own_force].geometry.values)
         reach = max((r.outer_m for r in catch.rings), default=1000.0)
         size = float(shapely.hausdorff_distance(areas.target.centroid, areas.target.boundary))

@@ -156,9 +156,22 @@ def same_months_a_year_earlier(incidents, target, *, windows: Windows, bcus, own
                    "happened; " + ("in the same direction, so this year's change may be seasonal."
                                    if same_way else "the target's ordinary ups and downs are large."))
     else:
-        reading = (f"{lead}: no evidence of a change against the control, so the before→after change is not "
-                   "a regular seasonal pattern of the target.")
+        now = effect.get("estimate") if effect is not None else None
+        similar = now is not None and np.isfinite(now) and now != 0 and np.isfinite(row["estimate"]) \
+            and np.sign(now) == np.sign(row["estimate"]) and abs(row["estimate"]) >= 0.5 * abs(now)
+        if similar:
+            reading = (f"{lead}: no significant change against the control ({_signed(row['estimate'])}, "
+                       f"p = {row['p']:.3f}), but in the same direction and of a similar size as this year's "
+                       f"({_signed(now)}), so a seasonal pattern cannot be ruled out.")
+        else:
+            reading = (f"{lead}: no evidence of a change against the control ({_signed(row['estimate'])}, "
+                       f"p = {row['p']:.3f}): nothing suggests the before→after change is a regular seasonal "
+                       "pattern of the target.")
     return {**row, "reading": reading}
+
+
+def _signed(x) -> str:
+    return "–" if x is None or not np.isfinite(x) else ("0" if round(x) == 0 else f"{x:+,.0f}")
 
 
 def pre_period_fit(panel: pd.DataFrame, windows: Windows, *, target: str = "Target",
@@ -219,10 +232,23 @@ def pre_period_fit(panel: pd.DataFrame, windows: Windows, *, target: str = "Targ
     return {"months": n, "r": r, "rmse": rmse, "status": "parallel" if ok else "not parallel", "reading": reading}
 
 
-def placebo_type(table: pd.DataFrame, *, phi: float, alpha: float, crime_type: str = "Bicycle theft") -> dict:
-    """The target test on a crime type the operation should not touch (default bicycle theft), as a check."""
+def placebo_type(table: pd.DataFrame, *, phi: float, alpha: float, crime_type: str | None = None,
+                 exclude=()) -> dict:
+    """The target test on a crime type the operation should not touch, as a check.
+
+    ``crime_type=None`` (default) picks, before looking at any result, the crime type outside the
+    drug-market basket and outside ``exclude`` (the operation's targeted harms) with the most
+    incidents in the target before the operation: the most informative type the operation should
+    not move. Its test is :func:`geo.displacement.flags.type_tests`' (over-dispersion ``phi``).
+    """
     from .flags import type_tests
     t = type_tests(table, phi=phi, alpha=alpha)
+    if crime_type is None:
+        basket = set(table.loc[table["basket"].astype(bool), "measure"]) if "basket" in table else set()
+        cand = t[~t["crime_type"].isin(basket | set(exclude or ()))]
+        if cand.empty:
+            return {"crime_type": "–", "status": "not recorded"}
+        crime_type = str(cand.sort_values(["before", "crime_type"], ascending=[False, True]).iloc[0]["crime_type"])
     hit = t[t["crime_type"] == crime_type]
     if hit.empty:
         return {"crime_type": crime_type, "status": "not recorded"}
@@ -231,4 +257,3 @@ def placebo_type(table: pd.DataFrame, *, phi: float, alpha: float, crime_type: s
     status = "too few to tell" if p is None else ("evidence" if p < alpha else "no evidence")
     return {"crime_type": crime_type, "before": float(r["before"]), "after": float(r["after"]),
             "estimate": float(r["estimate"]), "p": p, "status": status}
-

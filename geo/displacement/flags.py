@@ -51,12 +51,12 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import norm
 
 from .. import stats
-from .areas import Catchment, band_label, points_inside, union_geoms
+from .areas import Catchment, band_label, points_inside, union_geoms, xy_of
 from .null import MAXT_FAMILY, MIN_PLACEBOS, NullModel, maxt_adjust, wdd_z
 
 __all__ = ["SHARES", "MIN_BEFORE", "MIN_TOTAL", "SITE_KINDS", "SITE_BUFFER_M", "WindowPoints", "AreaTest",
            "Assessment", "window_points", "area_sums", "area_test", "sites_zone", "assess", "sensitivity",
-           "type_tests"]
+           "type_tests", "targeted_table", "targeted_tests", "UNCORRECTED"]
 
 #: Shares of alpha given to each family of displacement/diffusion flags (they add up to 1).
 SHARES = {"rises": 0.5, "falls": 0.2, "pieces": 0.15, "sites": 0.15}
@@ -66,6 +66,8 @@ MIN_TOTAL = 10
 SITE_KINDS = ("school", "treatment")
 SITE_BUFFER_M = 400.0
 TOO_FEW = "too few to tell"
+#: Status of a buffer in :func:`sensitivity` whose test alone, without the family's correction, is below alpha.
+UNCORRECTED = "uncorrected: would be evidence alone"
 
 
 @dataclass(frozen=True)
@@ -405,9 +407,13 @@ def sensitivity(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: 
                 widths=(250.0, 500.0, 1000.0, 1500.0)) -> pd.DataFrame:
     """How the buffer reading changes with its width: one buffer ``0-w`` m per row.
 
-    Each buffer's basket count is tested two-sided at the rings' share of alpha with the
-    catchment's ``phi``. Columns: ``buffer``, ``before``, ``after`` (counts), ``harm_before``, ``harm_after``, ``estimate``, ``ci_low``,
-    ``ci_high``, ``p``, ``status``, ``reading``.
+    Each buffer's basket count is tested alone, two-sided at the rings' share of alpha with the
+    catchment's ``phi``, WITHOUT the correction for the many rings and sectors the verdict's
+    family uses: a descriptive check of how the reading moves with the width, not a flag. Its
+    status says so ("uncorrected: would be evidence alone" or "no evidence"), so it never reads
+    as evidence the verdict's corrected tests did not find. Columns: ``buffer``, ``before``,
+    ``after`` (counts), ``harm_before``, ``harm_after``, ``estimate``, ``ci_low``, ``ci_high``, ``p``
+    (uncorrected), ``status``, ``reading``.
     """
     ctrl = area_sums(pts, catch.control)
     a = alpha * (SHARES["rises"] + SHARES["falls"])
@@ -417,10 +423,113 @@ def sensitivity(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: 
         t = area_test(f"Buffer {band_label(0, w)}", "band", area_sums(pts, g), ctrl, tau=pts.tau,
                       phi=null.phi["catchment|count"], alpha=a, unit="count")
         t = _family([t], a)[0]
+        status = UNCORRECTED if t.status == "evidence" else t.status
+        reading = f"{t.reading} (uncorrected)" if t.reading else ""
         rows.append({"buffer": band_label(0, w), "before": t.n_before, "after": t.n_after,
                      "harm_before": t.harm_before, "harm_after": t.harm_after, "estimate": t.estimate, "ci_low": t.ci_low, "ci_high": t.ci_high, "p": t.p,
-                     "status": t.status, "reading": t.reading})
+                     "status": status, "reading": reading})
     return pd.DataFrame(rows)
+
+
+def targeted_table(incidents, per: np.ndarray, catch: Catchment, types, *, time_weights=(1.0, 1.0)) -> pd.DataFrame:
+    """Counts of each targeted crime type in the target and the control (the rest of the BCU outside the
+    catchment, as every calibrated test uses) and the counts-scaled local WDD, for :func:`targeted_tests`.
+
+    Parameters
+    ----------
+    incidents : DataFrame
+        With ``category`` and ``x``/``y`` (or point geometry).
+    per : array of int
+        :func:`geo.displacement.windows.periods` of `incidents` (0 before, 1 after).
+    catch : Catchment
+    types : sequence of str
+        The declared crime types.
+    time_weights : (float, float)
+        The windows' lengths (:attr:`geo.displacement.windows.Windows.time_weights`).
+
+    Returns
+    -------
+    DataFrame
+        ``measure``, ``unit`` ("count"), ``target_before``, ``target_after``, ``control_before``,
+        ``control_after``, ``local_estimate``, ``local_se``; a type with no incident is left out.
+    """
+    from .measures import scaled_wdd
+    cols = ["measure", "unit", "target_before", "target_after", "control_before", "control_after",
+            "local_estimate", "local_se"]
+    names = list(dict.fromkeys(str(x) for x in (types or ())))
+    if not names or not len(incidents):
+        return pd.DataFrame(columns=cols)
+    cat = incidents["category"].astype(str).to_numpy()
+    keep = (np.asarray(per) >= 0) & np.isin(cat, names)
+    x, y = xy_of(incidents)
+    x, y, cat, p = x[keep], y[keep], cat[keep], np.asarray(per)[keep]
+    in_t, in_c = points_inside(catch.target, x, y), points_inside(catch.control, x, y)
+    rows = []
+    for name in names:
+        m = cat == name
+        if not m.any():
+            continue
+        t = (float((m & in_t & (p == 0)).sum()), float((m & in_t & (p == 1)).sum()))
+        c = (float((m & in_c & (p == 0)).sum()), float((m & in_c & (p == 1)).sum()))
+        r = scaled_wdd(c, t, time_weights=time_weights)
+        rows.append({"measure": name, "unit": "count", "target_before": t[0], "target_after": t[1],
+                     "control_before": c[0], "control_after": c[1],
+                     "local_estimate": r.local_estimate if r is not None else np.nan,
+                     "local_se": r.local_se if r is not None else np.nan})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def targeted_tests(table: pd.DataFrame, targeted, *, phi: float, alpha: float) -> pd.DataFrame:
+    """The operation's targeted harms (declared before the analysis), each tested in the target.
+
+    Each declared crime type's count WDD against the control (``local_z`` of
+    :func:`geo.displacement.measures.measures`) divided by ``sqrt(phi)`` (the target's
+    over-dispersion), two-sided, Holm-corrected across the declared types at `alpha`; a type
+    with fewer than 3 incidents before, or 10 before and after, is "too few to tell".
+
+    Returns
+    -------
+    DataFrame
+        ``crime_type``, ``before``, ``after``, ``estimate`` (incidents against the control over the
+        after window), ``ci_low``, ``ci_high`` (at ``1 - alpha``, inflated), ``p``, ``p_holm``,
+        ``status`` ("evidence", "no evidence", "too few to tell" or "not recorded") and ``reading``
+        ("reduction", "increase" or "").
+
+    References
+    ----------
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scandinavian
+    Journal of Statistics 6(2), 65-70.
+    """
+    cols = ["crime_type", "before", "after", "estimate", "ci_low", "ci_high", "p", "p_holm", "status", "reading"]
+    rows = []
+    counts = table[table["unit"] == "count"] if len(table) else table
+    qn = float(ndtri(1 - alpha / 2))
+    for name in dict.fromkeys(str(x) for x in (targeted or ())):
+        hit = counts[counts["measure"] == name]
+        if hit.empty:
+            rows.append({"crime_type": name, "status": "not recorded", "reading": ""})
+            continue
+        r = hit.iloc[0]
+        few = r["target_before"] < MIN_BEFORE or r["target_before"] + r["target_after"] < MIN_TOTAL
+        se = r["local_se"] * math.sqrt(phi) if np.isfinite(r.get("local_se", np.nan)) else np.nan
+        ok = not few and np.isfinite(se) and se > 0 and np.isfinite(r["local_estimate"])
+        z = r["local_estimate"] / se if ok else np.nan
+        rows.append({"crime_type": name, "before": float(r["target_before"]), "after": float(r["target_after"]),
+                     "estimate": float(r["local_estimate"]) if ok else np.nan,
+                     "ci_low": float(r["local_estimate"] - qn * se) if ok else np.nan,
+                     "ci_high": float(r["local_estimate"] + qn * se) if ok else np.nan,
+                     "p": float(2 * ndtr(-abs(z))) if ok else np.nan, "status": "" if ok else TOO_FEW, "reading": ""})
+    out = pd.DataFrame(rows, columns=cols)
+    out["p_holm"] = out["p_holm"].astype(float)
+    out["reading"] = out["reading"].astype(object)
+    ok = out["p"].notna().to_numpy()
+    if ok.any():
+        out.loc[ok, "p_holm"] = stats.holm(list(out.loc[ok, "p"]))
+        ev = out.loc[ok, "p_holm"].to_numpy(float) < alpha
+        out.loc[ok, "status"] = np.where(ev, "evidence", "no evidence")
+        out.loc[ok, "reading"] = np.where(ev, np.where(out.loc[ok, "estimate"].to_numpy(float) < 0, "reduction",
+                                                       "increase"), "")
+    return out
 
 
 def type_tests(table: pd.DataFrame, *, phi: float, alpha: float) -> pd.DataFrame:

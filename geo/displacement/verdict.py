@@ -10,10 +10,12 @@ import pandas as pd
 from .areas import StudyAreas, points_inside, xy_of
 from .measures import ALL, BASKET, SMALL_COUNT
 from .migration import Migration
+from .null import MIN_PLACEBOS
+from scipy.stats import norm
 from .windows import Windows, month_add
 
 __all__ = ["DisplacementResult", "verdict_lines", "caveats", "control_note", "pre_trend_note", "Clause", "Verdict",
-           "build_verdict", "STATUSES"]
+           "build_verdict", "STATUSES", "check_notes", "targeted_notes"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class DisplacementResult:
         :func:`geo.displacement.flags.sensitivity`: the buffer reading against its width.
     types : DataFrame
         Exploratory per-crime-type results (:func:`geo.displacement.flags.type_tests`).
+    targeted : DataFrame, optional
+        The operation's targeted harms (declared before the analysis), tested in the target,
+        Holm-corrected (:func:`geo.displacement.flags.targeted_tests`).
     checks : dict
         ``pre_trend`` (monthly basket harm of target, catchment and control),
         ``placebo_dates`` (the target test on earlier, untreated windows) and
@@ -89,6 +94,7 @@ class DisplacementResult:
     checks: dict | None = None
     temporal: object = None
     pending: tuple = ()
+    targeted: pd.DataFrame | None = None
 
     def row(self, measure: str = BASKET, unit: str = "harm") -> pd.Series:
         t = self.table
@@ -300,8 +306,11 @@ def _p(p) -> str:
 def _near_site(t, near_sites, catch) -> str:
     if near_sites is None or len(near_sites) == 0:
         return ""
-    label = f"{t.ring} {t.direction}" if t.kind == "sector" else t.ring
-    ring = next((r for r in (catch.sectors if t.kind == "sector" else catch.rings) if r.label == label), None)
+    if t.kind == "piece":
+        ring = next((p for p in catch.pieces if p.ring == t.ring and str(p.code) == t.code), None)
+    else:
+        label = f"{t.ring} {t.direction}" if t.kind == "sector" else t.ring
+        ring = next((r for r in (catch.sectors if t.kind == "sector" else catch.rings) if r.label == label), None)
     area = t.geometry if hasattr(t, "geometry") else (ring.geometry if ring is not None else None)
     if area is None:
         return ""
@@ -311,6 +320,83 @@ def _near_site(t, near_sites, catch) -> str:
         return ""
     kind = str(near_sites["kind"].iloc[k]).replace("_", " ")
     return f", within 400 m of {near_sites['name'].iloc[k]} ({kind})"
+
+
+def _signed(x) -> str:
+    return "–" if x is None or not np.isfinite(x) else ("0" if round(x) == 0 else f"{x:+,.0f}")
+
+
+def _largest(tests, sign: int):
+    """The tested ring, sector or piece with the largest rise (``sign=+1``) or fall (``-1``) in z, if any."""
+    ok = [x for x in tests if x.kind != "sites" and np.isfinite(x.estimate) and np.isfinite(x.se) and x.se > 0
+          and sign * x.estimate > 0]
+    return max(ok, key=lambda x: sign * x.estimate / x.se) if ok else None
+
+
+def _figures(t) -> tuple:
+    """``(estimate, ci_low, ci_high, p)`` of a test for a clause (its family-adjusted p); NaNs for none."""
+    nan = float("nan")
+    return (nan, nan, nan, nan) if t is None else (t.estimate, t.ci_low, t.ci_high, t.p_adj)
+
+
+def _largest_text(t, word: str) -> str:
+    if t is None:
+        return ""
+    where = f"the {t.ring} ring {t.direction}" if t.kind == "sector" else (
+        f"the {t.ring} ring" if t.kind == "ring" else t.name)
+    return (f"; largest {word}: {where}, {_signed(t.estimate)} basket incidents against the control "
+            f"({100 * t.ci_level:.0f}% CI {_signed(t.ci_low)} to {_signed(t.ci_high)}, adjusted {_p(t.p_adj)})")
+
+
+def check_notes(checks: dict | None) -> list:
+    """Plain sentences for the checks on the operation itself that did not come out clean (pre-period fit
+    not parallel, placebo dates or the placebo crime type showing evidence, a possibly seasonal change),
+    to read with the verdict; ``[]`` when every check is clean or none was run."""
+    if not checks:
+        return []
+    notes = []
+    fit = checks.get("pre_fit") or {}
+    if fit.get("status") == "not parallel":
+        notes.append("Check: target and control did not move in parallel before the operation, so read the "
+                     "harm change against the control with care.")
+    dates = checks.get("placebo_dates")
+    if dates is not None and len(dates):
+        hit = dates[dates["status"] == "evidence"]
+        if len(hit):
+            notes.append(f"Check: {len(hit)} of {len(dates)} placebo dates before the operation also showed "
+                         "evidence of a change in the target ("
+                         + ", ".join(f"{b} vs {a}" for b, a in zip(hit["before"], hit["after"]))
+                         + "): the target's ordinary ups and downs are as large as such a change.")
+    pt = checks.get("placebo_type") or {}
+    if pt.get("status") == "evidence":
+        notes.append(f"Check: the placebo crime type ({pt.get('crime_type')}), which the operation should not "
+                     "touch, also changed in the target.")
+    sz = checks.get("seasonal") or {}
+    reading = str(sz.get("reading") or "")
+    if sz.get("status") == "evidence" or "cannot be ruled out" in reading:
+        notes.append("Check: " + reading)
+    return notes
+
+
+def targeted_notes(tests: pd.DataFrame | None) -> list:
+    """One sentence per targeted harm (:func:`geo.displacement.flags.targeted_tests`)."""
+    if tests is None or not len(tests):
+        return []
+    out = []
+    for _, r in tests.iterrows():
+        if r["status"] == "not recorded":
+            out.append(f"Targeted harm '{r['crime_type']}' (declared before the analysis): not recorded in the data.")
+            continue
+        lead = (f"Targeted harm '{r['crime_type']}' (declared before the analysis): {_n(r['before'])} → "
+                f"{_n(r['after'])} in the target")
+        if r["status"] == "too few to tell":
+            out.append(lead + ", too few to tell.")
+        else:
+            out.append(lead + f"; {_signed(r['estimate'])} incidents against the control (CI {_signed(r['ci_low'])} "
+                       f"to {_signed(r['ci_high'])}, Holm-adjusted {_p(r['p_holm'])}): "
+                       + (f"evidence of {'a' if r['reading'] == 'reduction' else 'an'} {r['reading']}."
+                          if r["status"] == "evidence" else "no evidence of a change."))
+    return out
 
 
 def _power_text(a, pending: bool = False) -> str:
@@ -343,11 +429,14 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
             if t.harm_before else float("nan")
         what = ("a reduction" if t.estimate < 0 else "an increase") if t.status == "evidence" else \
             "no evidence of a change"
+        short = "CCHI days" if layer == "crime" else "weighted calls"
+        side = "more" if t.estimate > 0 else "less"
         harm = Clause("harm", t.status,
                       f"Harm: drug-market harm in the target went from {_n(t.harm_before)} ({before}) to "
                       f"{_n(t.harm_after)} ({after})" + (f", {pct:+.0f}%" if np.isfinite(pct) else "") +
-                      f"; against the control that is {_n(t.estimate)} {unit} (95% CI {_n(t.ci_low)} to "
-                      f"{_n(t.ci_high)}, {_p(t.p)}): {what}.", t.estimate, t.ci_low, t.ci_high, t.p, a.alpha, unit)
+                      f"; that is {_n(abs(t.estimate))} {short} {side} than the control predicts "
+                      f"({100 * (1 - a.alpha):.0f}% CI {_signed(t.ci_low)} to {_signed(t.ci_high)}, {_p(t.p)}): "
+                      f"{what}.", t.estimate, t.ci_low, t.ci_high, t.p, a.alpha, unit)
     fam = a.family()
     disp = [x for x in fam if x.reading == "displacement"]
     diff = [x for x in fam if x.reading == "diffusion"]
@@ -356,7 +445,7 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
         parts = []
         for x in disp:
             if x.kind == "piece":
-                parts.append(f"into {x.name.split(',')[0]}, {x.ring} {x.direction}")
+                parts.append(f"into {x.name.split(',')[0]}, {x.ring} {x.direction}{_near_site(x, a.near_sites, catch)}")
             elif x.kind == "ring":
                 parts.append(f"into the {x.ring} ring{_near_site(x, a.near_sites, catch)}")
             elif x.kind == "sector":
@@ -376,9 +465,10 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
         dc = Clause("displacement", "too few to tell", "Displacement: too few basket incidents in the catchment "
                     "to tell.", alpha=a.alpha, unit="basket incidents")
     else:
+        top = _largest(tested, +1)
         dc = Clause("displacement", "no evidence", "Displacement: no evidence of displacement in the catchment "
-                    f"({catch.rule}; {_power_text(a, power_pending)}).", alpha=a.alpha,
-                    unit="basket incidents")
+                    f"({catch.rule}; {_power_text(a, power_pending)})" + _largest_text(top, "rise") + ".",
+                    *_figures(top), alpha=top.alpha if top is not None else a.alpha, unit="basket incidents")
     if diff:
         best = min(diff, key=lambda x: x.estimate)
         where = f"{best.ring} ring" + (f" {best.direction}" if best.kind == "sector" else "")
@@ -390,21 +480,33 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
         fc = Clause("diffusion", "too few to tell", "Diffusion: too few basket incidents in the catchment to tell.",
                     alpha=a.alpha, unit="basket incidents")
     else:
-        fc = Clause("diffusion", "no evidence", "Diffusion: no evidence of a diffusion of benefits.", alpha=a.alpha,
-                    unit="basket incidents")
+        top = _largest([x for x in tested if x.kind in ("ring", "sector")], -1)
+        fc = Clause("diffusion", "no evidence", "Diffusion: no evidence of a diffusion of benefits" +
+                    _largest_text(top, "fall") + ".", *_figures(top),
+                    alpha=top.alpha if top is not None else a.alpha, unit="basket incidents")
     enf = table[table["measure"].str.contains("enforcement activity", regex=False)] if len(table) else table
     if len(enf):
         e = enf.iloc[0]
-        ac = Clause("activity", "evidence" if np.isfinite(e["local_p"]) and e["local_p"] < a.alpha else
-                    ("too few to tell" if e["target_before"] + e["target_after"] < 10 else "no evidence"),
+        # the same over-dispersion as the target's count tests (a Poisson p fires far too often on real data)
+        phi_t = a.null.phi.get("target|count", 1.0)
+        se = e["local_se"] * np.sqrt(phi_t) if np.isfinite(e["local_se"]) and e["local_se"] > 0 else float("nan")
+        few = e["target_before"] + e["target_after"] < 10 or not np.isfinite(se)
+        pa = float(2 * norm.sf(abs(e["local_estimate"] / se))) if not few else float("nan")
+        qn = norm.ppf(1 - a.alpha / 2)
+        ac = Clause("activity", "too few to tell" if few else ("evidence" if pa < a.alpha else "no evidence"),
                     f"Activity: drug offences recorded in the target {_n(e['target_before'])} → "
                     f"{_n(e['target_after'])} ({enforcement_label}, not harm).",
-                    e["local_estimate"], e["local_ci_low"], e["local_ci_high"], e["local_p"], a.alpha,
-                    "drug offences (Poisson test)")
+                    e["local_estimate"], e["local_estimate"] - qn * se, e["local_estimate"] + qn * se, pa, a.alpha,
+                    "drug offences")
     else:
         ac = Clause("activity", "too few to tell", "Activity: no drug offences recorded.", alpha=a.alpha)
-    notes = [f"Spread of placebo z-scores {spread:.2f} (1.00 under Poisson) from {a.null.n_placebos} placebos: "
-             "every test's variance is inflated by its square."]
+    if a.null.n_placebos >= MIN_PLACEBOS:
+        notes = [f"Spread of placebo z-scores {spread:.2f} (1.00 under Poisson) from {a.null.n_placebos} placebos: "
+                 "every test's variance is inflated by its square."]
+    else:
+        notes = [f"Spread of placebo z-scores assumed {spread:.2f} (1.00 under Poisson): too few placebo copies "
+                 f"({a.null.n_placebos}) to measure it here, so every test's variance is inflated by that assumed "
+                 "value's square."]
     c = table[(table["measure"] == BASKET) & (table["unit"] == "count")] if len(table) else table
     if len(c):
         r = c.iloc[0]

@@ -58,6 +58,7 @@ def test_analyst_walks_through_the_results_of_an_operation(page, network_log, de
         else:
             text = got.decode("utf-8")
             assert "Ring 250" in text and "Comparison (rest of the BCU)" in text and "BCUs and neighbouring forces" in text and "Results analysis" in text
+            assert "BCU names" in text and "geo-label" in text   # the BCU names near the catchment, as text
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / "operations_results.png"))
