@@ -10,27 +10,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import re
 
 import numpy as np
 import pandas as pd
 from jinja2 import Environment
 
 from . import safe
-from .displacement import ALL, BASKET, DisplacementResult
-from .render.palette import AREA_COLORS, BOUNDARY_COLORS, MOVE_COLORS, RING_COLORS, WINDOW_COLORS
+from .displacement import DisplacementResult
+from .render.palette import AREA_COLORS, RING_COLORS, WINDOW_COLORS
+from .report_tables import fmt, fmt_alpha, fmt_p, readable_table, standard_measures
 
 __all__ = ["report_tables", "to_csv", "static_map_png", "render_html"]
-
-
-SUMMARY_COLUMNS = {
-    "measure": "Measure", "unit": "Unit", "target_before": "Target before", "target_after": "Target after",
-    "buffer_before": "Buffer before", "buffer_after": "Buffer after", "control_before": "Control before",
-    "control_after": "Control after", "gross_change": "Gross change", "net_effect": "Net effect",
-    "wdq": "WDQ", "total_net_effect": "Total net effect",
-    "local_estimate": "WDD local", "local_se": "SE", "local_p": "p",
-    "displacement_estimate": "WDD displacement", "displacement_se": "SE ", "displacement_p": "p ",
-    "total_estimate": "WDD total", "total_se": "SE  ", "total_p": "p  ", "etest_p": "E-test p",
-}
 
 
 def report_tables(result: DisplacementResult) -> dict[str, pd.DataFrame]:
@@ -67,40 +58,13 @@ def to_csv(result: DisplacementResult) -> str:
 
 
 def static_map_png(result: DisplacementResult, *, bcus=None, dpi: int = 110) -> bytes:
-    """A static map of target, buffer, wider ring, control, flagged pieces and hot spot moves (PNG).
+    """The results map (PNG): target, catchment rings, comparison, evidence, named BCUs, sites in the catchment.
 
-    Drawn by :class:`geo.render.static_maps.StaticMap` in the colours of
-    :data:`geo.render.palette.AREA_COLORS`, the same as the dashboard's results map.
+    :func:`geo.render.results_map.results_png`, in the colours of
+    :data:`geo.render.palette.AREA_COLORS` and ``RING_COLORS``, the same as the dashboard's results map.
     """
-    from .render.static_maps import StaticMap
-
-    fr = result.areas_frame()
-    target = fr[fr["area"] == "target"]
-    zone = target.buffer(result.areas.buffer_m + result.areas.ring_m + 1500)
-    sm = StaticMap(bounds=zone.total_bounds, figsize=(7.5, 6.2), dpi=dpi)
-    for area in ("control", "ring", "buffer", "target"):
-        g = fr[fr["area"] == area]
-        if not g.geometry.iloc[0].is_empty:
-            sm.fill(g, AREA_COLORS[area], alpha=0.85 if area == "target" else 0.6,
-                    edgecolor=BOUNDARY_COLORS["edge"] if area != "control" else None,
-                    linewidth=0.6 if area != "control" else 0.0)
-    if len(result.cross):
-        sm.fill(result.cross[result.cross["flag"]], "none", edgecolor=AREA_COLORS["evidence"], linewidth=2.2,
-                hatch="//")
-    sm.outline(bcus, BOUNDARY_COLORS["bcu"], linewidth=1.1, labels="name", within=zone.iloc[0])
-    for _, r in result.migration.moves.iterrows():
-        color = MOVE_COLORS["flagged"] if r["flag"] else MOVE_COLORS["other"]
-        if r["kind"] in ("moved", "stayed") and r["distance_m"] > 0:
-            sm.arrow(r["x0"], r["y0"], r["x1"], r["y1"], color, text=f"{r['distance_m']:,.0f} m")
-        elif r["kind"] == "new":
-            sm.star(r["x1"], r["y1"], color)
-    sm.sites(getattr(result.migration, "sites_near", None), size=10)
-    for area, label in (("target", "Target"), ("buffer", "Buffer"), ("ring", "Wider ring"),
-                        ("control", "Control")):
-        sm.patch(AREA_COLORS[area], label)
-    sm.patch("none", "Possible displacement", edgecolor=AREA_COLORS["evidence"], hatch="//")
-    return sm.png(title=f"{safe.mpl_text(result.operation.get('name', 'Operation'))}: areas and hot spot moves",
-                  legend_loc="lower left", tight=False)
+    from .render.results_map import results_png
+    return results_png(result, bcus=bcus, dpi=dpi)
 
 
 _TEMPLATE = """<!doctype html>
@@ -113,10 +77,12 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-to
 table { border-collapse: collapse; font-size: 12px; margin: 0.5em 0; } th, td { border: 1px solid #ddd; padding: 3px 6px; }
 th { background: #f4f4f4; text-align: left; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .flag { color: #b00; font-weight: bold; } .muted { color: #666; font-size: 12px; }
+.appendix { margin-top: 2.5em; border-top: 3px double #999; overflow-x: auto; }
+.appendix table { font-size: 11px; } .appendix th, .appendix td { padding: 2px 4px; }
 img { max-width: 100%; border: 1px solid #ccc; }
 </style></head><body>
 <h1>Results analysis: {{ op.name }}</h1>
-<p class="muted">{{ op.tactic }} · {{ windows.operation[0] }} to {{ windows.operation[1] }} · BCU {{ bcu_name }} ·
+<p class="muted">{{ op.tactic }} · operation {{ windows.label('operation') }} · {{ bcu_name }} ·
 before {{ windows.label('before') }} · after {{ windows.label('after') }} · {{ layer }} · produced {{ today }}</p>
 <p class="headline" id="verdict">{{ headline }}</p>
 <h2>What the analysis found</h2>
@@ -126,7 +92,8 @@ before {{ windows.label('before') }} · after {{ windows.label('after') }} · {{
 <p class="muted">{{ catchment_rule }}. Each test's Poisson variance is inflated by the over-dispersion measured on
 placebo copies of the target and rings in the same BCU (spread of placebo z-scores {{ spread }}). Displacement and
 diffusion share α: rises in rings and sectors (displacement, 50%) and falls (diffusion, 20%), each one-sided and
-corrected by the max-statistic over the same placebo copies; BCU/force pieces (15%, Holm) and sensitive sites (15%).</p>
+corrected by the max-statistic over the same placebo copies; BCU/force pieces (15%, Holm) and sensitive sites (15%).
+Counts and harm (CCHI days) over the after window.</p>
 {{ tests_table }}
 <h2>Sensitivity to the buffer width</h2>
 {{ sens_table }}
@@ -152,94 +119,120 @@ places? {{ temporal_rule }}.</p>
 {{ temporal_table }}
 <ul>{% for line in temporal_lines %}<li>{{ line }}</li>{% endfor %}</ul>{% endif %}
 <h2>Map</h2>
-<img alt="Map of target, buffer, wider ring and control" src="data:image/png;base64,{{ png }}">
-<h2>Key numbers</h2>
-{{ key_table }}
-<p class="muted">Estimates are per after window ({{ windows.after_len }} {{ windows.resolution }}{{ 's' if windows.after_len != 1 }}),
-with the before window weighted to the same length. Negative WDD values are reductions; the WDD local effect
-compares the target with the control, the displacement effect the buffer with the control, the total both.
-Harm in CCHI days (Cambridge Crime Harm Index).</p>
-<h2>All measures</h2>
-{{ full_table }}
-<h2>Across boundaries</h2>
-{{ cross_table }}
-<h2>Hot spot moves</h2>
-{{ moves_table }}
+<img alt="Map of the target, the catchment rings, the comparison area, BCU boundaries and the sensitive sites in the catchment" src="data:image/png;base64,{{ png }}">
+{% if catchment_table %}<h2>Where displacement was looked for</h2>
+{{ catchment_table }}{% endif %}
 <h2>Caveats</h2>
 <ul>{% for c in caveats %}<li>{{ c }}</li>{% endfor %}</ul>
-<h2>How the areas were chosen</h2>
+<section class="appendix" id="appendix">
+<h2>{{ std.title }}</h2>
+<p class="muted">{{ std.note }}</p>
+<h3>Drug-market basket, all incidents and enforcement activity</h3>
+{{ key_table }}
+<h3>Every measure</h3>
+{{ full_table }}
+<h3>Across boundaries, equal-area design (Poisson, Holm-adjusted; not calibrated)</h3>
+{{ cross_table }}
+<h3>Hot spot moves (descriptive only)</h3>
+<p class="muted">Gi* hot spots of the before and after windows matched into moves. Hot spots flicker from month to
+month even where nothing happened, so a move is not a test and is not part of the verdict.</p>
+{{ moves_table }}
+<h3>The equal-area areas</h3>
 {{ areas_table }}
 <p class="muted">Scale: {{ settings.scale }} (the control's change is applied to the target's level by before-period
-counts); α = {{ settings.alpha }}. Tests: Weighted Displacement Quotient (Bowers &amp; Johnson 2003), Weighted
-Displacement Difference (Wheeler &amp; Ratcliffe 2018) with time and area weights as in ptools, harm-weighted
-combination (Wheeler 2020), Poisson E-test (Krishnamoorthy &amp; Thomson 2004); cross-boundary p-values Holm-adjusted.</p>
+counts); α = {{ alpha }}.</p>
+</section>
 </body></html>
 """
 
 
-def _table_html(df: pd.DataFrame, columns: dict | None = None, digits: int = 1) -> str:
+def _numeric(v: str) -> bool:
+    return bool(_NUM.match(v))
+
+
+_NUM = re.compile(r"^(?:[<>]\s?)?[-+−]?[\d,]*\.?\d+%?$|^–$")
+
+
+def _table_html(df: pd.DataFrame | None) -> str:
+    """A frame of strings (:func:`geo.report_tables.readable_table`) as an HTML table; every cell escaped."""
     if df is None or len(df) == 0:
-        return "<p class='muted'>None.</p>"
-    d = df[list(columns)].rename(columns=columns) if columns else df
-    head = "".join(f"<th>{safe.html_text(c)}</th>" for c in d.columns)
+        return "<p class='muted'>No rows.</p>"
+    head = "".join(f"<th>{safe.html_text(c)}</th>" for c in df.columns)
     rows = []
-    for _, r in d.iterrows():
+    for r in df.itertuples(index=False):
         cells = []
         for v in r:
-            if isinstance(v, (bool, np.bool_)):
-                cells.append(f"<td>{'yes' if v else ''}</td>")
-            elif isinstance(v, (int, float, np.integer, np.floating)):
-                if not np.isfinite(v):
-                    cells.append("<td class='n'>–</td>")
-                else:
-                    fmt = f"{v:,.3f}" if abs(v) < 1 and v != 0 else f"{v:,.{digits}f}"
-                    cells.append(f"<td class='n'>{fmt}</td>")
-            else:
-                cells.append(f"<td>{safe.html_text(v)}</td>")
+            v = fmt(v)
+            cls = " class='n'" if _numeric(v) else ""
+            cells.append(f"<td{cls}>{safe.html_text(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+CROSS_COLUMNS = {"level": ("Level", "text"), "name": ("BCU / force", "name"), "force": ("Force", "text"),
+                 "status": ("Status", "text"), "before": ("Before", "count"), "after": ("After", "count"),
+                 "control_before": ("Control before", "count"), "control_after": ("Control after", "count"),
+                 "estimate": ("WDD (basket count)", "estimate"), "harm_estimate": ("WDD (basket harm)", "harm"),
+                 "p": ("Poisson p", "p"), "p_holm": ("Poisson p (Holm)", "p"), "reading": ("Reading", "text")}
+MOVE_COLUMNS = {"kind": ("Kind", "text"), "distance_m": ("Distance (m)", "metres"), "n_before": ("Before", "count"),
+                "n_after": ("After", "count"), "from_bcu": ("From BCU", "name"), "to_bcu": ("To BCU", "name"),
+                "crosses_bcu": ("Crosses BCU", "text"), "crosses_force": ("Crosses force", "text"),
+                "near_site": ("Near site", "text"), "flag": ("Note", "text")}
 
 
 def render_html(result: DisplacementResult, *, bcus=None, bcu_name: str | None = None) -> str:
     """The report as one self-contained HTML page (map embedded as a PNG).
 
+    The verdict, the calibrated tests, the checks, the map and the caveats; then an appendix
+    of the standard measures on the equal-area buffer (WDQ, WDD with Poisson variance,
+    E-test, the equal-area cross-boundary table and the hot spot moves), labelled as
+    descriptive and not part of the verdict (:func:`geo.report_tables.standard_measures`).
+
     Parameters
     ----------
     result : DisplacementResult
     bcus : GeoDataFrame, optional
-        BCU outlines (all forces) drawn and labelled on the map.
+        BCU outlines (all forces) drawn and labelled on the map; their names replace codes in the tables.
     bcu_name : str, optional
-        Name of the operation's BCU for the heading.
+        Name of the operation's BCU for the heading (default: its name in ``bcus``).
     """
-    t = result.table
-    key = t[t["measure"].isin([BASKET, ALL]) | t["measure"].str.contains("enforcement", regex=False)]
+    names = dict(zip(bcus["code"], bcus["name"])) if bcus is not None and len(bcus) else {}
     png = base64.b64encode(static_map_png(result, bcus=bcus)).decode()
-    cross_cols = {"level": "Level", "name": "BCU / force", "force": "Force", "status": "Status", "before": "Before",
-                  "after": "After", "control_before": "Control before", "control_after": "Control after",
-                  "estimate": "WDD (basket count)", "harm_estimate": "WDD (basket harm)", "p": "p",
-                  "p_holm": "p (Holm)", "reading": "Reading"}
-    move_cols = {"kind": "Kind", "distance_m": "Distance (m)", "n_before": "Before", "n_after": "After",
-                 "from_bcu": "From BCU", "to_bcu": "To BCU", "crosses_bcu": "Crosses BCU",
-                 "crosses_force": "Crosses force", "near_site": "Near site", "flag": "Flag"}
     tables = report_tables(result)
+    std = standard_measures(result)
     env = Environment(autoescape=True)  # every name and note in the page is escaped
     tpl = env.from_string(_TEMPLATE)
     from markupsafe import Markup
-    op = dict(result.operation)
-    op.setdefault("name", "Operation")
-    op.setdefault("tactic", "")
+    op = {k: ("" if v is None else v) for k, v in dict(result.operation).items()}   # never "None" on the page
+    op["name"] = op.get("name") or "Operation"
+    op["tactic"] = op.get("tactic") or "–"
+    code = op.get("bcu", "")
+    bcu = bcu_name or names.get(code) or code
+    cross = pd.DataFrame(result.cross.drop(columns="geometry")) if result.cross is not None and len(result.cross) \
+        else None
+    moves = result.migration.moves if result.migration is not None and len(result.migration.moves) else None
     return tpl.render(
-        op=op, windows=result.windows, bcu_name=bcu_name or op.get("bcu", ""), layer=result.layer,
+        op=op, windows=result.windows, bcu_name=f"{bcu} BCU" if bcu else "", layer=result.layer,
         today=dt.date.today().isoformat(), headline=result.headline, verdict=result.verdict, flags=result.flags,
-        png=png, caveats=result.caveats, settings=result.settings,
-        key_table=Markup(_table_html(key, SUMMARY_COLUMNS)),
-        full_table=Markup(_table_html(t, SUMMARY_COLUMNS)),
-        cross_table=Markup(_table_html(result.cross, cross_cols) if len(result.cross) else _table_html(None)),
-        moves_table=Markup(_table_html(result.migration.moves, move_cols) if len(result.migration.moves)
-                           else _table_html(None)),
-        areas_table=Markup(_table_html(tables["areas"], digits=2)),
+        png=png, caveats=result.caveats, settings=result.settings, std=std,
+        alpha=fmt_alpha(result.settings.get("alpha")),
+        key_table=Markup(_table_html(std.key)), full_table=Markup(_table_html(std.full)),
+        cross_table=Markup(_table_html(readable_table(cross, CROSS_COLUMNS, names=names))),
+        moves_table=Markup(_table_html(readable_table(moves, MOVE_COLUMNS, names=names))),
+        areas_table=Markup(_table_html(readable_table(tables["areas"], {
+            "area": ("Area", "text"), "km2": ("km²", "km2"), "rule": ("Rule", "text")}))),
+        catchment_table=Markup(_table_html(_catchment_table(result))) if result.catchment is not None else None,
         **_calibrated_tables(result),
     )
+
+
+def _catchment_table(result) -> pd.DataFrame:
+    """The catchment's areas by name (target, rings, BCU/force pieces, comparison) with their size."""
+    fr = result.catchment.frame(result.crs)
+    kinds = {"target": "target", "ring": "distance ring", "piece": "ring inside another BCU or force",
+             "control": "comparison"}
+    return readable_table(fr.assign(kind=fr["kind"].map(kinds).fillna(fr["kind"])), {
+        "name": ("Area", "text"), "kind": ("What", "text"), "km2": ("km²", "km2")})
 
 
 def trend_png(panel: pd.DataFrame, windows) -> bytes:
@@ -278,20 +271,26 @@ def _calibrated_tables(result) -> dict:
     if a is None:
         return {"tests_table": None}
     tests = pd.DataFrame([t.as_dict() for t in [a.target] + a.family()])
-    cols = {"name": "Test", "unit": "Unit", "n_before": "Before (incidents)", "n_after": "After (incidents)",
-            "estimate": "Change vs control", "ci_low": "Interval low", "ci_high": "Interval high", "p_adj": "p (adjusted)",
-            "alpha": "Tested at α", "status": "Status", "reading": "Reading"}
-    sens = {"buffer": "Buffer", "before": "Before", "after": "After", "estimate": "Change vs control", "p": "p",
-            "status": "Status", "reading": "Reading"}
-    types = {"crime_type": "Crime type", "before": "Before", "after": "After", "estimate": "Change vs control",
-             "p": "p", "q": "q (FDR)", "status": "Status"}
+    tests["unit"] = tests["unit"].map({"harm": "harm (CCHI days)", "count": "basket incidents"}).fillna(tests["unit"])
+    cols = {"name": ("Test", "text"), "unit": ("Unit", "text"), "n_before": ("Before (incidents)", "count"),
+            "n_after": ("After (incidents)", "count"), "estimate": ("Change vs control", "estimate"),
+            "ci_low": ("Interval low", "estimate"), "ci_high": ("Interval high", "estimate"),
+            "p_adj": ("p (adjusted)", "p"), "alpha": ("Tested at α", "alpha"), "status": ("Status", "text"),
+            "reading": ("Reading", "text")}
+    sens = {"buffer": ("Buffer", "text"), "before": ("Before", "count"), "after": ("After", "count"),
+            "estimate": ("Change vs control", "estimate"), "p": ("p", "p"), "status": ("Status", "text"),
+            "reading": ("Reading", "text")}
+    types = {"crime_type": ("Crime type", "text"), "before": ("Before", "count"), "after": ("After", "count"),
+             "estimate": ("Change vs control", "estimate"), "p": ("p", "p"), "q": ("q (FDR)", "p"),
+             "status": ("Status", "text")}
     out = {}
     checks = getattr(result, "checks", None)
     if checks:
         out["trend_png"] = base64.b64encode(trend_png(checks["pre_trend"], result.windows)).decode()
-        out["dates_table"] = Markup(_table_html(checks["placebo_dates"], {
-            "before": "Before", "after": "After", "harm_before": "Harm before", "harm_after": "Harm after",
-            "estimate": "Change vs control", "p": "p", "status": "Status"}))
+        out["dates_table"] = Markup(_table_html(readable_table(checks["placebo_dates"], {
+            "before": ("Before", "text"), "after": ("After", "text"), "harm_before": ("Harm before", "harm"),
+            "harm_after": ("Harm after", "harm"), "estimate": ("Change vs control", "harm"), "p": ("p", "p"),
+            "status": ("Status", "text")})))
         if checks.get("seasonal"):
             out["seasonal"] = checks["seasonal"]["reading"]
         if checks.get("pre_fit"):
@@ -303,18 +302,22 @@ def _calibrated_tables(result) -> dict:
             if series is not None and len(series):
                 out["synth_png"] = base64.b64encode(synthetic_png(series, result.windows)).decode()
         pt = checks["placebo_type"]
-        out["ptype"] = (f"{pt['crime_type']} in the target {pt.get('before', 0):,.0f} → {pt.get('after', 0):,.0f}, "
-                        f"{pt['status']}" + (f" (p = {pt['p']:.3f})" if pt.get("p") is not None else "") + ".")
+        p = pt.get("p")
+        out["ptype"] = (f"{pt['crime_type']} in the target {fmt(pt.get('before', 0), 'count')} → "
+                        f"{fmt(pt.get('after', 0), 'count')}, {pt['status']}"
+                        + (f" (p {'' if fmt_p(p).startswith('<') else '= '}{fmt_p(p)})" if fmt_p(p) != "–" else "")
+                        + ".")
     tem = getattr(result, "temporal", None)
     if tem is not None:
-        out.update(temporal_table=Markup(_table_html(tem.frame(), {
-            "area": "Area", "kind": "Distribution", "before": "Before (incidents)", "after": "After (incidents)",
-            "chi2": "Chi-square", "df": "df", "p_adj": "p (Holm)", "status": "Status"}, digits=1)),
+        out.update(temporal_table=Markup(_table_html(readable_table(tem.frame(), {
+            "area": ("Area", "text"), "kind": ("Distribution", "text"), "before": ("Before (incidents)", "count"),
+            "after": ("After (incidents)", "count"), "chi2": ("Chi-square", "stat"), "df": ("df", "count"),
+            "p_adj": ("p (Holm)", "p"), "status": ("Status", "text")}))),
             temporal_lines=[t.reading for t in tem.tests],
             temporal_rule=tem.rule[:1].upper() + tem.rule[1:])
-    return {**out, "tests_table": Markup(_table_html(tests, cols)),
-            "sens_table": Markup(_table_html(result.sensitivity, sens)),
-            "types_table": Markup(_table_html(result.types, types)),
+    return {**out, "tests_table": Markup(_table_html(readable_table(tests, cols))),
+            "sens_table": Markup(_table_html(readable_table(result.sensitivity, sens))),
+            "types_table": Markup(_table_html(readable_table(result.types, types))),
             "catchment_rule": result.catchment.rule[:1].upper() + result.catchment.rule[1:],
             "spread": f"{result.summary.spread:.2f}"}
 

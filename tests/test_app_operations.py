@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from geo import Workspace
 from geo.displacement import analyse_operation
+from geo.report_tables import STANDARD_TITLE, fmt_alpha, standard_measures
 from geo.safe import md
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +83,16 @@ def test_pick_a_demo_operation_and_see_geos_verdict_and_numbers(workspaces, monk
     assert tests.iloc[0]["Test"] == "Target" and tests.iloc[0]["Status"] == t.status
     assert any("BCU" in n or "Derbyshire" in n for n in tests["Test"])      # pieces carry names, not codes
     assert not any(str(n).startswith("E0") for n in tests["Test"])
+    # each level exactly as tested ("0.0075", not "0.007")
+    assert list(tests["Tested at α"]) == [fmt_alpha(x.alpha) for x in [t] + res.assessment.family()]
+    # the standard WDQ/WDD measures: under the report's appendix title and note, the WDQ not read without an effect
+    std = standard_measures(res)
+    assert STANDARD_TITLE in [e.label for e in at.expander]
+    assert md(std.note) in [c.value for c in at.caption]
+    keyt = next(d.value for d in at.dataframe if "WDQ" in d.value.columns and len(d.value) == len(std.key))
+    assert keyt.equals(std.key)
+    assert t.status != "evidence" and set(keyt["WDQ"]) == {"not interpretable"}
+    assert "p (local)" not in keyt.columns and "Poisson p (local)" in keyt.columns
     texts = [m.value for m in at.markdown]
     sz = res.checks["seasonal"]                 # the checks: same months a year earlier, and the pre-period fit
     assert f"**Seasonality** ({md(sz['status'])}): {md(sz['reading'])}" in texts

@@ -261,6 +261,15 @@ def test_hotspot_migration_flags_a_move_across_a_bcu_and_towards_a_school():
     assert "across a BCU boundary into Bravo" in r["flag"]
     assert "displacement towards a school (Hill Primary" in r["flag"]
     assert r.geometry.geom_type == "LineString"
+    # every kind reads with its article and display name ("towards a other" was printed before)
+    for kind, words in (("other", "towards a non-sensitive site (Hill Primary"),
+                        ("treatment", "towards a drug and alcohol treatment service (Hill Primary"),
+                        ("approved premises", "towards an approved premises (bail hostel) (Hill Primary")):
+        mig = dsp.hotspot_migration(pts(-900, 0, 40, 150), pts(1_100, 0, 40, 150),
+                                    extent=shapely.box(-3_000, -3_000, 3_000, 3_000), cell_size=200, bcus=_bcus(),
+                                    sites=sites.assign(kind=kind), max_distance_m=3_000, bcu_names={"B": "Bravo"})
+        flags = " ".join(mig.moves["flag"])
+        assert words in flags and "towards a other" not in flags, (kind, flags)
 
 
 # ------------------------------------------------------------------ report and CLI
@@ -269,7 +278,8 @@ def test_report_html_holds_the_verdict_figures_and_map():
     html = render_html(res, bcus=_bcus())
     assert res.headline.replace("'", "&#39;") in html
     c = res.row(dsp.BASKET, "count")
-    assert f"{c['local_estimate']:,.1f}" in html
+    appendix = html[html.index('id="appendix"'):]     # the standard measures, rounded for reading
+    assert f"<td class='n'>{c['local_estimate']:,.0f}</td>" in appendix
     assert "possible displacement into Bravo" in html
     assert "data:image/png;base64," in html and "http://" not in html and "https://" not in html
     for caveat in ("Short windows", "Regression to the mean"):

@@ -136,9 +136,9 @@ def test_results_areas_share_colours_on_the_dashboard_and_in_the_report(static_c
     png = report_html.static_map_png(res, bcus=td._bcus())
     assert png[:4] == b"\x89PNG"
     assert static_calls["Target"] == palette.AREA_COLORS["target"]
-    assert static_calls["Control"] == palette.AREA_COLORS["control"]
-    assert static_calls["Wider ring"] == palette.AREA_COLORS["ring"]
-    assert static_calls["Possible displacement"] == palette.AREA_COLORS["evidence"]
+    assert static_calls["Comparison (rest of the BCU)"] == palette.AREA_COLORS["control"]
+    for i, ring in enumerate(res.catchment.rings):     # the catchment rings, as on the page's folium map
+        assert static_calls[f"Ring {ring.label}"] == palette.RING_COLORS[i]
 
 
 def test_legend_items_follow_the_given_order_and_counts():

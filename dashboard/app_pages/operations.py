@@ -1,8 +1,9 @@
 """Operations page: the register, results analysis of an operation, and create / edit / delete.
 
 Results analysis (``geo.displacement``): pick an operation, see target, buffer, wider ring and
-control and the cross-boundary picture on the map, the verdict in harm terms first, the WDQ / WDD /
-E-test tables, and download the HTML report and CSV.
+control and the cross-boundary picture on the map, the verdict in harm terms first, the calibrated tests,
+the standard WDQ / WDD / E-test measures (descriptive, not calibrated: labelled so by ``geo.report_tables``),
+and download the HTML report and CSV.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from geo.errors import GeoInputError
 from geo.labels import option_labels, unit_label
 from geo.operations import TACTICS, Operation
 from geo.render import palette
+from geo.report_tables import fmt_alpha, standard_measures
 
 path, key, ver, info = data.current()
 st.title("Operations")
@@ -122,16 +124,11 @@ def results_section():
     show_verdict(res)
     draw_results_map(res)
     data.audit_once("viewed operation results", op.name)
-    keyt = res.table[res.table["measure"].isin(["Drug-market harm basket", "All incidents"])
-                     | res.table["measure"].str.contains("enforcement", regex=False)]
-    cols = {"measure": "Measure", "unit": "Unit", "target_before": "Target before", "target_after": "Target after",
-            "buffer_before": "Buffer before", "buffer_after": "Buffer after", "control_before": "Control before",
-            "control_after": "Control after", "local_estimate": "WDD local", "local_p": "p (local)",
-            "displacement_estimate": "WDD displacement", "displacement_p": "p (displacement)",
-            "total_estimate": "WDD total", "total_p": "p (total)", "wdq": "WDQ", "etest_p": "E-test p"}
-    st.dataframe(keyt[list(cols)].rename(columns=cols), hide_index=True, key="res_key_table")
-    with st.expander("All measures (per crime type, counts and harm)"):
-        ui.table(res.table, names=area_names)
+    std = standard_measures(res)   # the report's appendix: titled, explained and rounded in geo
+    with st.expander(std.title):
+        st.caption(safe.md(std.note))
+        st.dataframe(std.key, hide_index=True, key="res_key_table")
+        st.dataframe(std.full, hide_index=True, key="res_all_measures")
     st.markdown("**Across boundaries, equal-area design** (Poisson, not calibrated: read the verdict above)")
     if not still_computing(res, "cross") and len(res.cross):
         ui.table(pd.DataFrame(res.cross.drop(columns="geometry"))[
@@ -227,7 +224,7 @@ def show_verdict(res):
     rows = [{"Test": x.name, "Unit": "harm (CCHI days)" if x.unit == "harm" else "basket incidents",
              "Before": _r(x.n_before), "After": _r(x.n_after), "Change vs control": _r(x.estimate, 1),
              "Interval": f"{_r(x.ci_low, 1)} to {_r(x.ci_high, 1)}", "p (adjusted)": _r(x.p_adj, 3),
-             "Tested at α": _r(x.alpha, 3), "Status": x.status, "Reading": x.reading}
+             "Tested at α": fmt_alpha(x.alpha), "Status": x.status, "Reading": x.reading}
             for x in [t] + res.assessment.family()]
     st.markdown(f"**Calibrated tests** ({safe.md(res.catchment.rule)}; rings cut by BCU and force)")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="res_tests")

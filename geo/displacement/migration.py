@@ -12,7 +12,7 @@ import shapely
 from ..settings import settings
 from .areas import points_inside, xy_of
 
-__all__ = ["HOTSPOT_COLUMNS", "Migration", "hotspots_of", "match_hotspots", "hotspot_migration"]
+__all__ = ["HOTSPOT_COLUMNS", "Migration", "a_site", "hotspots_of", "match_hotspots", "hotspot_migration"]
 
 
 HOTSPOT_COLUMNS = ("hotspot_id", "n", "cells", "x", "y", "bcu", "force", "geometry")
@@ -191,6 +191,23 @@ class Migration:
     sites_near: gpd.GeoDataFrame | None = None
 
 
+def a_site(kind: str) -> str:
+    """A site kind with its article, for a sentence (display names of :data:`geo.settings.SITE_KINDS`).
+
+    Examples
+    --------
+    >>> a_site("school"), a_site("treatment"), a_site("other"), a_site("unknown kind")
+    ('a school', 'a drug and alcohol treatment service', 'a non-sensitive site', 'an unknown kind')
+    """
+    from ..settings import SITE_KINDS
+    k = " ".join(str(kind).replace("_", " ").lower().split())
+    if k in ("other", "", "none", "nan"):
+        return "a non-sensitive site"
+    label = SITE_KINDS.get(k, k)
+    label = label[:1].lower() + label[1:]
+    return ("an " if label[0] in "aeiou" else "a ") + label
+
+
 def hotspot_migration(before_points, after_points, *, extent, cell_size: float = 200.0,
                       bcus: gpd.GeoDataFrame | None = None, sites: gpd.GeoDataFrame | None = None,
                       site_buffer_m: float | None = None, max_distance_m: float | None = None,
@@ -261,10 +278,10 @@ def hotspot_migration(before_points, after_points, *, extent, cell_size: float =
                 kind = str(sites["kind"].iloc[k]).replace("_", " ")
                 where = f"{kind}: {sites['name'].iloc[k]}"
                 if target is not None and target.contains(shapely.Point(r["x1"], r["y1"])):
-                    flag = (f"{'new' if r['kind'] == 'new' else 'growing'} hot spot inside the target near a "
-                            f"{kind} ({sites['name'].iloc[k]}, {d[k]:,.0f} m)")
+                    flag = (f"{'new' if r['kind'] == 'new' else 'growing'} hot spot inside the target near "
+                            f"{a_site(kind)} ({sites['name'].iloc[k]}, {d[k]:,.0f} m)")
                 else:
-                    flag = f"displacement towards a {kind} ({sites['name'].iloc[k]}, {d[k]:,.0f} m)"
+                    flag = f"displacement towards {a_site(kind)} ({sites['name'].iloc[k]}, {d[k]:,.0f} m)"
         if r["kind"] == "moved" and (r["crosses_bcu"] or r["crosses_force"]):
             what = "force" if r["crosses_force"] else "BCU"
             move = (f"hot spot moved {r['distance_m']:,.0f} m across a {what} boundary into "

@@ -91,8 +91,12 @@ class StaticMap:
                  legend_kwds={"label": label, "shrink": 0.6, "format": "{x:,.0f}"})  # 160,000 not 160000
 
     def outline(self, gdf, color: str, *, linewidth: float = 1.0, labels: str | None = None,
-                within=None) -> None:
-        """Boundaries as lines; ``labels`` names a column written at each polygon (clipped to ``within``)."""
+                within=None, avoid=None) -> None:
+        """Boundaries as lines; ``labels`` names a column written at each polygon (clipped to ``within``).
+
+        ``avoid``: a geometry the labels keep off where the polygon reaches beyond it (e.g. the
+        areas drawn on top), so a name does not sit on them.
+        """
         if gdf is None or not len(gdf):
             return
         gdf.boundary.plot(ax=self.ax, color=color, linewidth=linewidth)
@@ -103,11 +107,16 @@ class StaticMap:
                     if not geom.intersects(within):
                         continue
                     geom = geom.intersection(within)
+                if avoid is not None:
+                    rest = geom.difference(avoid)
+                    geom = rest if not rest.is_empty and rest.area > 0.02 * geom.area else geom
                 c = geom.representative_point()
-                self.ax.annotate(safe.mpl_text(name), (c.x, c.y), fontsize=7, color=color, ha="center")
+                self.ax.annotate(safe.mpl_text(name), (c.x, c.y), fontsize=7.5, color=color, ha="center",
+                                 fontweight="bold")
 
-    def sites(self, sites, *, kinds=None, size: float = 14) -> None:
-        """Sensitive sites as markers coloured by kind (:data:`~geo.render.palette.SITE_COLORS`)."""
+    def sites(self, sites, *, kinds=None, size: float = 14, suffix: str = "") -> None:
+        """Sensitive sites as markers coloured by kind (:data:`~geo.render.palette.SITE_COLORS`);
+        ``suffix`` follows each kind in the legend ("school (in the catchment)")."""
         if sites is None or not len(sites):
             return
         s = sites[sites.geometry.notna()]
@@ -123,7 +132,17 @@ class StaticMap:
                 mk, col = palette.SITE_MARKERS[k], palette.SITE_COLORS[k]
                 self.ax.scatter(sel.geometry.x, sel.geometry.y, marker=mk, s=size, c=col,
                                 edgecolors=palette.BOUNDARY_COLORS["site_edge"], linewidths=0.3, zorder=5)
-                self.marker(mk, col, k if kind is not None else "sensitive site")
+                self.marker(mk, col, (k if kind is not None else "sensitive site") + suffix)
+
+    def names(self, points, column: str, *, color: str, fontsize: float = 6) -> None:
+        """Write ``column`` (escaped for matplotlib) beside each point."""
+        if points is None or not len(points):
+            return
+        from .. import safe
+        for geom, name in zip(points.geometry, points[column]):
+            if geom is not None and name == name and name is not None:
+                self.ax.annotate(safe.mpl_text(name), (geom.x, geom.y), xytext=(3, 3), textcoords="offset points",
+                                 fontsize=fontsize, color=color)
 
     def arrow(self, x0, y0, x1, y1, color: str, *, text: str = "") -> None:
         """An arrow from ``(x0, y0)`` to ``(x1, y1)`` with an optional label at its middle."""
@@ -143,6 +162,11 @@ class StaticMap:
             self.handles.append(Patch(facecolor=color, edgecolor=edgecolor, hatch=hatch, label=label))
         else:
             self.handles.append(Patch(color=color, label=label))
+
+    def line(self, color: str, label: str, *, linewidth: float = 1.2) -> None:
+        """Add a line to the legend (an outline layer)."""
+        from matplotlib.lines import Line2D
+        self.handles.append(Line2D([], [], color=color, linewidth=linewidth, label=label))
 
     def marker(self, marker: str, color: str, label: str) -> None:
         """Add a marker symbol to the legend."""
