@@ -18,6 +18,7 @@ from dashboard import auth, data, data_results, ui
 from geo import maps, safe
 from geo.auth import AccessDenied
 from geo.errors import GeoInputError
+from geo.render.results_map import sites_in_catchment
 from geo.labels import option_labels, unit_label
 from geo.operations import TACTICS, Operation
 from geo.render import palette
@@ -352,7 +353,7 @@ def results_map(res, all_bcus):
                                 weight=3, tooltip=safe.tooltip("new hot spot" + (f": {flag}" if flag else ""))
                                 ).add_to(layer)
         layer.add_to(m)
-    near = res.assessment.near_sites   # only the sensitive sites whose buffer reaches the catchment
+    near = sites_in_catchment(res)   # only the sensitive sites that lie in the catchment
     if near is not None and len(near):
         maps.add_sites(m, near, buffers_m=(400,))
     maps.add_legend(m, "Results analysis", [(RESULT_COLORS["target"], "Target"),

@@ -187,7 +187,9 @@ def caveats(table, windows, areas, layer, pre_months_note, control_note, coverag
                    "one window cannot separate the operation from ordinary ups and downs or seasonality.")
     if min(c["target_before"], c["target_after"], c["buffer_before"], c["buffer_after"]) < SMALL_COUNT:
         cav.append(f"Small counts (under {SMALL_COUNT} in the target or buffer): the WDD's normal "
-                   "approximation is rough; read the E-test p-values.")
+                   "approximation is rough; the calibrated tests measure their spread on placebo copies of the same "
+                   "areas, and call an area with fewer than 3 basket incidents before, or 10 in all, \"too few to "
+                   "tell\".")
     cav.append("Regression to the mean: places are usually chosen for an operation because they were "
                "unusually bad, and would often improve anyway." + (" " + pre_months_note if pre_months_note else ""))
     if windows.resolution == "month" and layer == "crime":
