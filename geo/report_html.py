@@ -44,13 +44,37 @@ def report_tables(result: DisplacementResult) -> dict[str, pd.DataFrame]:
             "windows": windows}
 
 
+def verdict_tables(result: DisplacementResult) -> dict[str, pd.DataFrame]:
+    """What the report opens with, as tables: ``verdict`` (each clause with its status, estimate, interval,
+    p and α), ``calibrated_tests`` (the target and every ring, sector, piece and sites test), ``targeted_harms``,
+    ``sensitivity`` and ``exploratory_crime_types`` (empty frames where the result has none)."""
+    out = {}
+    if result.summary is not None:
+        out["verdict"] = pd.DataFrame([{k: c.as_dict()[k] for k in ("topic", "status", "text", "estimate", "ci_low",
+                                                                    "ci_high", "p", "alpha", "unit")}
+                                       for c in result.summary.clauses]
+                                      + [{"topic": "note", "text": n} for n in result.summary.notes])
+    a = result.assessment
+    if a is not None:
+        keep = ["name", "kind", "ring", "direction", "unit", "n_before", "n_after", "harm_before", "harm_after",
+                "expected_after", "estimate", "ci_low", "ci_high", "p", "p_adj", "alpha", "phi", "sides", "status",
+                "reading"]
+        out["calibrated_tests"] = pd.DataFrame([{k: t.as_dict()[k] for k in keep} for t in [a.target] + a.family()])
+    for name, frame in (("targeted_harms", getattr(result, "targeted", None)), ("sensitivity", result.sensitivity),
+                        ("exploratory_crime_types", result.types)):
+        if frame is not None:
+            out[name] = frame
+    return out
+
+
 def to_csv(result: DisplacementResult) -> str:
-    """Every table of the report in one CSV, with the table's name in the first column.
+    """Every table of the report in one CSV, with the table's name in the first column: what the report
+    opens with (:func:`verdict_tables`), then its appendix's descriptive tables (:func:`report_tables`).
 
     Text cells are neutralised against spreadsheet formulas (:func:`geo.safe.csv_text`).
     """
     frames = []
-    for name, t in report_tables(result).items():
+    for name, t in {**verdict_tables(result), **report_tables(result)}.items():
         if len(t):
             frames.append(t.assign(table=name)[["table"] + list(t.columns)])
     out = pd.concat(frames, ignore_index=True, sort=False)

@@ -29,7 +29,7 @@ BCU_CODE = "E08000018"
 NOTES = "=HYPERLINK(\"http://127.0.0.1:9/notes\",\"click\")"
 
 #: A demo school inside Op Beighton's catchment: the results map draws it (sensitive sites in the catchment).
-FLAGGED_SITE = "Aston Fence Junior and Infant School"
+FLAGGED_SITE = "Shortbrook Primary School"
 OPERATION_ID = "demo-sy-beighton"
 
 

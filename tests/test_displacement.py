@@ -1,6 +1,8 @@
 """Results analysis of operations: windows, areas, measures, cross-boundary flags, hot spot moves, report, CLI."""
 from __future__ import annotations
 
+import io
+
 import math
 import shutil
 
@@ -285,8 +287,12 @@ def test_report_html_holds_the_verdict_figures_and_map():
     for caveat in ("Short windows", "Regression to the mean"):
         assert caveat in html
     csv = to_csv(res)
-    head = csv.splitlines()[0].split(",")
-    assert head[:3] == ["table", "measure", "unit"]
+    table = pd.read_csv(io.StringIO(csv), keep_default_na=False)
+    assert list(table["table"].unique()[:2]) == ["verdict", "calibrated_tests"]   # what the report opens with
+    verdict = table[table["table"] == "verdict"]
+    assert list(verdict["topic"][:4]) == ["harm", "displacement", "diffusion", "activity"]
+    assert verdict["text"].iloc[1] == res.summary.clause("displacement").text
+    assert "Ring 0–250 m" in set(table["name"]) and "measures" in set(table["table"])
     assert "cross_boundary" in csv and "Bravo" in csv
 
 
