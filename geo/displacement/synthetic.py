@@ -41,6 +41,7 @@ import pandas as pd
 import shapely
 from scipy.optimize import nnls
 
+from .areas import points_inside
 from .null import shape_kernel
 from .windows import Windows, month_add
 
@@ -138,7 +139,7 @@ def synthetic_comparison(incidents, target, *, windows: Windows, force_geom, rea
     x = basket["x"].to_numpy(float)
     y = basket["y"].to_numpy(float)
     mi = basket["month"].astype(str).map(idx).to_numpy()
-    inside_force = shapely.contains_xy(force_geom, x, y)
+    inside_force = points_inside(force_geom, x, y)   # prepared, box-filtered: the same mask as contains_xy
     ok = ~pd.isna(mi) & inside_force
     minx, miny, maxx, maxy = force_geom.bounds
     w = int(math.ceil((maxx - minx) / cell)) + 1
@@ -158,9 +159,10 @@ def synthetic_comparison(incidents, target, *, windows: Windows, force_geom, rea
     rows, cols = np.mgrid[0:h:2, 0:w:2]
     rows, cols = rows.ravel(), cols.ravel()
     px, py = minx + (cols + 0.5) * cell, miny + (rows + 0.5) * cell
-    keep = shapely.contains_xy(inner, px, py) & (np.hypot(px - c.x, py - c.y) > reach_m + size_m)
-    if exclude is not None and not exclude.is_empty:
-        keep &= shapely.distance(exclude, shapely.points(px, py)) > size_m
+    keep = points_inside(inner, px, py) & (np.hypot(px - c.x, py - c.y) > reach_m + size_m)
+    if exclude is not None and not exclude.is_empty:   # measured only for the centres still kept
+        at = np.flatnonzero(keep)
+        keep[at] = shapely.distance(exclude, shapely.points(px[at], py[at])) > size_m
     rows, cols = rows[keep], cols[keep]
     npre = len(pre)
     base = _gather(grid[:npre].sum(axis=0), kern, rows, cols)
