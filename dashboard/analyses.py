@@ -20,7 +20,7 @@ from geo import services
 
 #: Longest a queued analysis waits, after the one before it finished, for the page that waited for that one
 #: to draw it (:meth:`Analyses._queued`).
-QUEUED_WAIT_S = 3.0
+QUEUED_WAIT_S = 10.0
 
 
 class Analyses:

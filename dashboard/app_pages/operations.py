@@ -285,11 +285,6 @@ def show_verdict(res):
 
 
 def draw_results_map(res):
-    if "migration" in res.pending:
-        # drawn once, with the hot spot moves: a verdict-stage map would be replaced a moment later, and
-        # building it would share the 2 cores with the supporting sections the page is waiting for
-        st.caption(":material/hourglass_top: Still computing the results map (it shows the hot spot moves) …")
-        return
     st_folium(results_map(res, data.bcus(key, ver, all_forces=True)), returned_objects=[], height=520, use_container_width=True, key="res_map")
 
 

@@ -83,6 +83,22 @@ def _gather(grid: np.ndarray, kernel, rows: np.ndarray, cols: np.ndarray) -> np.
     return gather_sums(grid, kernel, rows, cols)
 
 
+def donor_centres(inner, px: np.ndarray, py: np.ndarray, *, centre, beyond_m: float, exclude=None,
+                  clear_m: float = 0.0) -> np.ndarray:
+    """Which candidate donor centres ``(px, py)`` a synthetic comparison may use: inside ``inner`` (the
+    force shrunk by the target's size), farther than ``beyond_m`` from ``centre`` (the catchment) and
+    farther than ``clear_m`` from ``exclude`` (other operations' targets; ``None``: none).
+
+    The same mask as ``contains_xy(inner, px, py) & (hypot(...) > beyond_m) & (distance(exclude, points)
+    > clear_m)``, less work: ``inner`` prepared behind a box test, and distances only for the centres
+    still kept."""
+    keep = points_inside(inner, px, py) & (np.hypot(px - centre[0], py - centre[1]) > beyond_m)
+    if exclude is not None and not exclude.is_empty:
+        at = np.flatnonzero(keep)
+        keep[at] = shapely.distance(exclude, shapely.points(px[at], py[at])) > clear_m
+    return keep
+
+
 def _not_available(reason: str) -> tuple[dict, pd.DataFrame]:
     return ({"status": "not available", "pre_months": 0, "donors": 0, "reading": f"Synthetic comparison: {reason}"},
             pd.DataFrame(columns=["month", "target", "synthetic"]))
@@ -159,10 +175,8 @@ def synthetic_comparison(incidents, target, *, windows: Windows, force_geom, rea
     rows, cols = np.mgrid[0:h:2, 0:w:2]
     rows, cols = rows.ravel(), cols.ravel()
     px, py = minx + (cols + 0.5) * cell, miny + (rows + 0.5) * cell
-    keep = points_inside(inner, px, py) & (np.hypot(px - c.x, py - c.y) > reach_m + size_m)
-    if exclude is not None and not exclude.is_empty:   # measured only for the centres still kept
-        at = np.flatnonzero(keep)
-        keep[at] = shapely.distance(exclude, shapely.points(px[at], py[at])) > size_m
+    keep = donor_centres(inner, px, py, centre=(c.x, c.y), beyond_m=reach_m + size_m, exclude=exclude,
+                         clear_m=size_m)
     rows, cols = rows[keep], cols[keep]
     npre = len(pre)
     base = _gather(grid[:npre].sum(axis=0), kern, rows, cols)
