@@ -120,7 +120,7 @@ def results_section():
     if res.pending:
         wait_for_the_rest(op_id, opts, res.pending)
     show_verdict(res)
-    draw_results_map(res)
+    draw_results_map(res, (key, ver, op_id, before, after, layer, buffer_m, control, units, data.user_key()))
     data.audit_once("viewed operation results", op.name)
     keyt = res.table[res.table["measure"].isin(["Drug-market harm basket", "All incidents"])
                      | res.table["measure"].str.contains("enforcement", regex=False)]
@@ -284,8 +284,15 @@ def show_verdict(res):
                      hide_index=True)
 
 
-def draw_results_map(res):
-    st_folium(results_map(res, data.bcus(key, ver, all_forces=True)), returned_objects=[], height=520, use_container_width=True, key="res_map")
+def draw_results_map(res, analysis: tuple):
+    """The results map of ``analysis`` (its cache key): the areas, BCUs, sites and legend are the base,
+    built once per session for the analysis (its verdict stage and its whole result draw the same ones)
+    and kept mounted in the browser; the hot spot moves, which come with the whole result, are the
+    swapped layer, so the page's rerun with the whole result neither builds nor reloads the map."""
+    all_bcus = data.bcus(key, ver, all_forces=True)
+    mv = res.migration.moves if res.migration is not None else ()
+    ui.kept_map("res_base", analysis, lambda: results_map(res, all_bcus, whole=False),
+                [(add_moves, mv, {}, ("moves",))] if len(mv) else [], key="res_map", height=520)
 
 
 def results_png(res, all_bcus) -> bytes:
@@ -294,10 +301,10 @@ def results_png(res, all_bcus) -> bytes:
     return static_map_png(res, bcus=all_bcus)
 
 
-def results_map(res, all_bcus):
+def results_map(res, all_bcus, *, whole: bool = True):
     """The results map (folium): target, rings, comparison, evidence, ``all_bcus`` (the BCUs of every force,
-    read in the page's run), hot spot moves, near sites."""
-    import folium
+    read in the page's run), hot spot moves, near sites. ``whole=False``: without the moves and the layer
+    control (the base of :func:`draw_results_map`)."""
     catch = res.catchment
     fr = catch.frame(res.crs)
     zone = fr[fr["kind"] != "control"]
@@ -331,23 +338,8 @@ def results_map(res, all_bcus):
     maps.add_boundaries(m, all_bcus,
                         name="BCUs and neighbouring forces", name_col="name", color=palette.BOUNDARY_COLORS["bcu"],
                         weight=2)
-    mv = res.migration.moves if res.migration is not None else ()
-    if len(mv):
-        layer = folium.FeatureGroup(name="Hot spot moves")
-        moved = mv[mv["kind"].isin(["moved", "stayed"])].to_crs(4326)
-        for geom, dist, flag in zip(moved.geometry, moved["distance_m"], moved["flag"]):
-            pts = [(lat, lon) for lon, lat in geom.coords]
-            color = palette.MOVE_COLORS["flagged" if flag else "other"]
-            folium.PolyLine(pts, color=color, weight=3,
-                            tooltip=safe.tooltip(f"{dist:,.0f} m" + (f": {flag}" if flag else ""))).add_to(layer)
-            folium.CircleMarker(pts[-1], radius=5, color=color, fill=True, fill_opacity=1).add_to(layer)
-        new = mv[mv["kind"] == "new"].to_crs(4326)
-        for geom, flag in zip(new.geometry, new["flag"]):
-            folium.CircleMarker((geom.y, geom.x), radius=7, color=palette.MOVE_COLORS["flagged" if flag else "other"],
-                                fill=False,
-                                weight=3, tooltip=safe.tooltip("new hot spot" + (f": {flag}" if flag else ""))
-                                ).add_to(layer)
-        layer.add_to(m)
+    if whole:
+        add_moves(m, res.migration.moves if res.migration is not None else ())
     near = res.assessment.near_sites   # only the sensitive sites whose buffer reaches the catchment
     if near is not None and len(near):
         maps.add_sites(m, near, buffers_m=(400,))
@@ -357,7 +349,29 @@ def results_map(res, all_bcus):
                                             (palette.RING_COLORS[2], "Ring 500–1,000 m"),
                                             (RESULT_COLORS["control"], "Comparison"),
                                             (RESULT_COLORS["evidence"], "Evidence of displacement / diffusion")])
-    return maps.finish(m)
+    return maps.finish(m) if whole else m
+
+
+def add_moves(m, mv) -> None:
+    """The hot spot moves ``mv`` (:attr:`geo.displacement.migration.Migration.moves`) as one layer of ``m``."""
+    import folium
+    if not len(mv):
+        return
+    layer = folium.FeatureGroup(name="Hot spot moves")
+    moved = mv[mv["kind"].isin(["moved", "stayed"])].to_crs(4326)
+    for geom, dist, flag in zip(moved.geometry, moved["distance_m"], moved["flag"]):
+        pts = [(lat, lon) for lon, lat in geom.coords]
+        color = palette.MOVE_COLORS["flagged" if flag else "other"]
+        folium.PolyLine(pts, color=color, weight=3,
+                        tooltip=safe.tooltip(f"{dist:,.0f} m" + (f": {flag}" if flag else ""))).add_to(layer)
+        folium.CircleMarker(pts[-1], radius=5, color=color, fill=True, fill_opacity=1).add_to(layer)
+    new = mv[mv["kind"] == "new"].to_crs(4326)
+    for geom, flag in zip(new.geometry, new["flag"]):
+        folium.CircleMarker((geom.y, geom.x), radius=7, color=palette.MOVE_COLORS["flagged" if flag else "other"],
+                            fill=False,
+                            weight=3, tooltip=safe.tooltip("new hot spot" + (f": {flag}" if flag else ""))
+                            ).add_to(layer)
+    layer.add_to(m)
 
 
 results_section()
