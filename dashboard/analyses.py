@@ -18,13 +18,17 @@ from __future__ import annotations
 
 from geo import services
 
+#: Longest a queued analysis waits, after the one before it finished, for the page that waited for that one
+#: to draw it (:meth:`Analyses._queued`).
+QUEUED_WAIT_S = 10.0
+
 
 class Analyses:
     """Results analyses run one at a time in a background thread; the last few kept."""
 
     KEEP = 16
 
-    def __init__(self, *, on_saved=None, busy=None, version=None):
+    def __init__(self, *, on_saved=None, busy=None, version=None, drawn=None):
         import threading
         from collections import OrderedDict
         from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +50,11 @@ class Analyses:
         # version reads the frame kept for that version, so its result must not be kept in the workspace
         # under the key of the data as it is now (the next analysis of the new data would load it)
         self.version = version
+        # ``drawn(since)``: whether no user's run is under way and one has ended after ``since`` (a
+        # ``time.monotonic()``; the app passes dashboard.warm.quiet_since): a queued analysis waits for it
+        self.drawn = drawn
+        self.asked: set = set()   # keys a caller has asked for (a queued job waits for nothing then)
+        self.ended = None         # time.monotonic() the last analysis finished
 
     def frame(self, path: str, version, layer, role_key: tuple):
         """The incidents an analysis reads (:func:`geo.services.analysis_incidents`), once per data version.
@@ -65,6 +74,18 @@ class Analyses:
                 while len(self.frames) > 2:
                     self.frames.popitem(last=False)
             return inc
+
+    def _queued(self, key: tuple):
+        """A job the background thread takes in turn. Right after the analysis before it finished, it first
+        waits (at most :data:`QUEUED_WAIT_S`) until a user's run has ended since then: the page that waited
+        for that analysis redraws with it, and on 2 cores the next analysis would share them with that run.
+        It starts at once when someone asks for it."""
+        import time
+        ended = self.ended
+        if self.drawn is not None and ended is not None and time.monotonic() - ended < 1.0:
+            while key not in self.asked and time.monotonic() < ended + QUEUED_WAIT_S and not self.drawn(ended):
+                time.sleep(0.05)
+        return self.run(key)
 
     def run(self, key: tuple):
         import contextlib
@@ -89,9 +110,13 @@ class Analyses:
             self.verdicts[key] = partial
             self.changed.notify_all()
 
-    def _finished(self, key: tuple) -> None:
+    def _finished(self, key: tuple, fut) -> None:
+        import time
         with self.changed:
             self.verdicts.pop(key, None)
+            self.asked.discard(key)
+            if not fut.cancelled():   # (a cancelled one was taken off the queue by a caller: it runs there)
+                self.ended = time.monotonic()
             self.changed.notify_all()
 
     def job(self, key: tuple, *, now: bool = False):
@@ -102,14 +127,16 @@ class Analyses:
         with self.lock:
             fut = self.jobs.get(key)
             if fut is None:
-                fut = self.jobs[key] = self.pool.submit(self.run, key)
-                fut.add_done_callback(lambda _f: self._finished(key))
+                fut = self.jobs[key] = self.pool.submit(self._queued, key)
+                fut.add_done_callback(lambda f: self._finished(key, f))
                 while len(self.jobs) > self.KEEP:
                     old, _ = self.jobs.popitem(last=False)
                     self.verdicts.pop(old, None)
+            if now and not fut.done():
+                self.asked.add(key)
             if now and not fut.done() and fut.cancel():
                 fut = self.jobs[key] = Future()
-                fut.add_done_callback(lambda _f: self._finished(key))
+                fut.add_done_callback(lambda f: self._finished(key, f))
                 fut.set_running_or_notify_cancel()
                 return fut, True
             return fut, False

@@ -26,7 +26,7 @@ def _analyses():
     from dashboard import warm
     from dashboard.analyses import Analyses
     # storing a finished analysis in the workspace changes no data; the warm-ups wait while one runs
-    return Analyses(on_saved=same_data, busy=warm.user_run, version=version)
+    return Analyses(on_saved=same_data, busy=warm.user_run, version=version, drawn=warm.quiet_since)
 
 
 def _analysis_key(path, version, op_id, before, after, layer, buffer_m, control, control_units, role_key) -> tuple:

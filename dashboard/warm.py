@@ -89,6 +89,13 @@ def wait_idle(*, settle: float | None = None, limit: float | None = None) -> boo
         time.sleep(0.05)
 
 
+def quiet_since(since: float) -> bool:
+    """Whether no user run is under way and one has ended after ``since`` (a ``time.monotonic()``):
+    a page has drawn what it waited for (:class:`dashboard.analyses.Analyses` queues on it)."""
+    with _RUNS_LOCK:
+        return _RUNS[0] == 0 and _RUNS[1] > since
+
+
 def order(method: str, methods) -> tuple:
     """The other methods in the order the page lists them, starting after ``method`` (the next
     one down the list is the likeliest next pick) and wrapping round."""

@@ -169,3 +169,56 @@ def test_a_job_of_data_that_changed_since_it_was_asked_for_is_not_kept_in_the_wo
     assert Analyses().result(key("darnall"))["stored"] is True  # no version callable: as before
     assert asked == [True, False, True]
     assert data_results._analyses().version is data_results.version
+
+
+class Drawn(Analyses):
+    """Records when each job starts; ``drawn`` is a page that has (or has not) drawn since ``since``."""
+
+    def __init__(self):
+        self.page_drawn = threading.Event()
+        super().__init__(drawn=lambda since: self.page_drawn.is_set())
+        self.started: list[str] = []
+        self.gate = threading.Event()
+
+    def run(self, key):
+        self.started.append(key[2])
+        if key[2] == "central":
+            self.gate.wait(10)
+        return key[2]
+
+
+def test_a_queued_analysis_waits_for_the_page_that_waited_for_the_one_before(monkeypatch):
+    import time
+
+    import dashboard.analyses as analyses
+    monkeypatch.setattr(analyses, "QUEUED_WAIT_S", 5.0)
+    pool = Drawn()
+    pool.job(key("central"))
+    second, _ = pool.job(key("beighton"))       # queued behind central
+    pool.gate.set()
+    pool.result(key("central"))
+    time.sleep(0.3)
+    assert pool.started == ["central"] and not second.done()   # the page has not drawn central yet
+    pool.page_drawn.set()                       # its run has ended: the next analysis starts
+    assert second.result(5) == "beighton" and pool.started == ["central", "beighton"]
+
+
+def test_a_queued_analysis_someone_asks_for_starts_at_once_and_waits_at_most_queued_wait_s(monkeypatch):
+    import time
+
+    import dashboard.analyses as analyses
+    monkeypatch.setattr(analyses, "QUEUED_WAIT_S", 600.0)   # longer than any test: only the ask ends it
+    pool = Drawn()
+    pool.job(key("central"))
+    second, _ = pool.job(key("beighton"))
+    pool.gate.set()
+    pool.result(key("central"))
+    time.sleep(0.3)
+    assert pool.started == ["central"]
+    fut, mine = pool.job(key("beighton"), now=True)    # a user asks: already taken by the background thread
+    assert fut is second and not mine
+    assert fut.result(5) == "beighton"           # it stops waiting for a page
+    monkeypatch.setattr(analyses, "QUEUED_WAIT_S", 0.3)
+    pool.job(key("darnall"))
+    pool.job(key("woodhouse"))                   # queued behind darnall; no page ever draws
+    assert pool.jobs[key("woodhouse")].result(5) == "woodhouse"   # waited at most QUEUED_WAIT_S

@@ -123,7 +123,7 @@ def results_section():
     if res.pending:
         wait_for_the_rest(op_id, opts, res.pending)
     show_verdict(res)
-    draw_results_map(res)
+    draw_results_map(res, (key, ver, op_id, before, after, layer, buffer_m, control, units, data.user_key()))
     data.audit_once("viewed operation results", op.name)
     std = standard_measures(res)   # the report's appendix: titled, explained and rounded in geo
     with st.expander(std.title):
@@ -205,6 +205,19 @@ def _r(x, d=0):
     return "–" if x is None or pd.isna(x) else f"{x:,.{d}f}"
 
 
+def line_chart(wide: pd.DataFrame, *, height: int) -> None:
+    """``wide`` (index: the months; one column a line) as a line chart. The Vega-Lite spec is written
+    here: ``st.line_chart`` builds and validates an Altair chart first, a few tenths of a second a chart
+    in the run that shows the whole analysis."""
+    x = wide.index.name or "index"
+    long = wide.reset_index().melt(id_vars=x, var_name="series", value_name="value")
+    st.vega_lite_chart(long, {"height": height, "mark": {"type": "line", "tooltip": True},
+                              "encoding": {"x": {"field": x, "type": "ordinal", "title": None},
+                                           "y": {"field": "value", "type": "quantitative", "title": None},
+                                           "color": {"field": "series", "type": "nominal", "title": None}}},
+                       width="stretch")
+
+
 def show_verdict(res):
     """The verdict first (harm, displacement, diffusion, activity), then the harm metric and the tests."""
     v = res.summary
@@ -241,7 +254,7 @@ def show_verdict(res):
                          "the same months a year earlier"):
             pt = res.checks["pre_trend"]
             wide = pt.pivot(index="month", columns="name", values="harm").astype(float)
-            st.line_chart(wide / wide.mean(), height=220)
+            line_chart(wide / wide.mean(), height=220)
             st.caption("Monthly drug-market harm divided by its mean: before the operation the target should move "
                        "roughly in parallel with the control.")
             dates = res.checks["placebo_dates"]
@@ -261,7 +274,7 @@ def show_verdict(res):
                 st.markdown(safe.md(sc["reading"]))
                 series = res.checks.get("synthetic_series")
                 if series is not None and len(series):
-                    st.line_chart(series.set_index("month")[["target", "synthetic"]].rename(
+                    line_chart(series.set_index("month")[["target", "synthetic"]].rename(
                         columns={"target": "Target", "synthetic": "Synthetic comparison"}), height=220)
     if not still_computing(res, "temporal") and res.temporal is not None:
         with st.expander("When: day of week and time of day (temporal displacement)"):
@@ -282,8 +295,10 @@ def show_verdict(res):
                      hide_index=True)
 
 
-def draw_results_map(res):
-    st_folium(results_map(res, data.bcus(key, ver, all_forces=True)), returned_objects=[], height=520, use_container_width=True, key="res_map")
+def draw_results_map(res, analysis: tuple):
+    """The results map of ``analysis`` (its cache key; the map is drawn whole on each run)."""
+    st_folium(results_map(res, data.bcus(key, ver, all_forces=True)), returned_objects=[], height=520,
+              use_container_width=True, key="res_map")
 
 
 def results_png(res, all_bcus) -> bytes:
@@ -292,10 +307,10 @@ def results_png(res, all_bcus) -> bytes:
     return static_map_png(res, bcus=all_bcus)
 
 
-def results_map(res, all_bcus):
+def results_map(res, all_bcus, *, whole: bool = True):
     """The results map (folium): target, rings, comparison, evidence, ``all_bcus`` (the BCUs of every force,
-    read in the page's run), hot spot moves, near sites."""
-    import folium
+    read in the page's run), hot spot moves, near sites. ``whole=False``: without the moves and the layer
+    control (the base of :func:`draw_results_map`)."""
     catch = res.catchment
     fr = catch.frame(res.crs)
     zone = fr[fr["kind"] != "control"]
@@ -336,23 +351,8 @@ def results_map(res, all_bcus):
     near_bcus = near_bcus[~near_bcus.geometry.is_empty]
     if len(near_bcus):
         maps.add_labels(m, near_bcus, name="BCU names", name_col="name")
-    mv = res.migration.moves if res.migration is not None else ()
-    if len(mv):   # Gi* flicker between the windows: descriptive, not a test (off at first)
-        layer = folium.FeatureGroup(name="Hot spot moves (descriptive, not a test)", show=False)
-        moved = mv[mv["kind"].isin(["moved", "stayed"])].to_crs(4326)
-        for geom, dist, flag in zip(moved.geometry, moved["distance_m"], moved["flag"]):
-            pts = [(lat, lon) for lon, lat in geom.coords]
-            color = palette.MOVE_COLORS["flagged" if flag else "other"]
-            folium.PolyLine(pts, color=color, weight=3,
-                            tooltip=safe.tooltip(f"{dist:,.0f} m" + (f": {flag}" if flag else ""))).add_to(layer)
-            folium.CircleMarker(pts[-1], radius=5, color=color, fill=True, fill_opacity=1).add_to(layer)
-        new = mv[mv["kind"] == "new"].to_crs(4326)
-        for geom, flag in zip(new.geometry, new["flag"]):
-            folium.CircleMarker((geom.y, geom.x), radius=7, color=palette.MOVE_COLORS["flagged" if flag else "other"],
-                                fill=False,
-                                weight=3, tooltip=safe.tooltip("new hot spot" + (f": {flag}" if flag else ""))
-                                ).add_to(layer)
-        layer.add_to(m)
+    if whole:
+        add_moves(m, res.migration.moves if res.migration is not None else ())
     near = sites_in_catchment(res)   # only the sensitive sites that lie in the catchment
     if near is not None and len(near):
         maps.add_sites(m, near, buffers_m=(400,))
@@ -362,7 +362,30 @@ def results_map(res, all_bcus):
                                             (palette.RING_COLORS[2], "Ring 500–1,000 m"),
                                             (RESULT_COLORS["control"], "Comparison"),
                                             (RESULT_COLORS["evidence"], "Evidence of displacement / diffusion")])
-    return maps.finish(m)
+    return maps.finish(m) if whole else m
+
+
+def add_moves(m, mv) -> None:
+    """The hot spot moves ``mv`` (:attr:`geo.displacement.migration.Migration.moves`) as one layer of ``m``."""
+    import folium
+    if not len(mv):
+        return
+    # Gi* flicker between the windows: descriptive, not a test (the calibrated tests are the verdict's)
+    layer = folium.FeatureGroup(name="Hot spot moves (descriptive, not a test)")
+    moved = mv[mv["kind"].isin(["moved", "stayed"])].to_crs(4326)
+    for geom, dist, flag in zip(moved.geometry, moved["distance_m"], moved["flag"]):
+        pts = [(lat, lon) for lon, lat in geom.coords]
+        color = palette.MOVE_COLORS["flagged" if flag else "other"]
+        folium.PolyLine(pts, color=color, weight=3,
+                        tooltip=safe.tooltip(f"{dist:,.0f} m" + (f": {flag} (descriptive)" if flag else ""))).add_to(layer)
+        folium.CircleMarker(pts[-1], radius=5, color=color, fill=True, fill_opacity=1).add_to(layer)
+    new = mv[mv["kind"] == "new"].to_crs(4326)
+    for geom, flag in zip(new.geometry, new["flag"]):
+        folium.CircleMarker((geom.y, geom.x), radius=7, color=palette.MOVE_COLORS["flagged" if flag else "other"],
+                            fill=False,
+                            weight=3, tooltip=safe.tooltip("new hot spot" + (f": {flag} (descriptive)" if flag else ""))
+                            ).add_to(layer)
+    layer.add_to(m)
 
 
 results_section()

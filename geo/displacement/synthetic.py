@@ -41,6 +41,7 @@ import pandas as pd
 import shapely
 from scipy.optimize import nnls
 
+from .areas import points_inside
 from .null import shape_kernel
 from .windows import Windows, month_add
 
@@ -80,6 +81,22 @@ def _gather(grid: np.ndarray, kernel, rows: np.ndarray, cols: np.ndarray) -> np.
     """Sums of ``grid[..., i, j]`` over the kernel placed at each (row, col); beyond the grid counts 0."""
     from .null import gather_sums
     return gather_sums(grid, kernel, rows, cols)
+
+
+def donor_centres(inner, px: np.ndarray, py: np.ndarray, *, centre, beyond_m: float, exclude=None,
+                  clear_m: float = 0.0) -> np.ndarray:
+    """Which candidate donor centres ``(px, py)`` a synthetic comparison may use: inside ``inner`` (the
+    force shrunk by the target's size), farther than ``beyond_m`` from ``centre`` (the catchment) and
+    farther than ``clear_m`` from ``exclude`` (other operations' targets; ``None``: none).
+
+    The same mask as ``contains_xy(inner, px, py) & (hypot(...) > beyond_m) & (distance(exclude, points)
+    > clear_m)``, less work: ``inner`` prepared behind a box test, and distances only for the centres
+    still kept."""
+    keep = points_inside(inner, px, py) & (np.hypot(px - centre[0], py - centre[1]) > beyond_m)
+    if exclude is not None and not exclude.is_empty:
+        at = np.flatnonzero(keep)
+        keep[at] = shapely.distance(exclude, shapely.points(px[at], py[at])) > clear_m
+    return keep
 
 
 def _not_available(reason: str) -> tuple[dict, pd.DataFrame]:
@@ -138,7 +155,7 @@ def synthetic_comparison(incidents, target, *, windows: Windows, force_geom, rea
     x = basket["x"].to_numpy(float)
     y = basket["y"].to_numpy(float)
     mi = basket["month"].astype(str).map(idx).to_numpy()
-    inside_force = shapely.contains_xy(force_geom, x, y)
+    inside_force = points_inside(force_geom, x, y)   # prepared, box-filtered: the same mask as contains_xy
     ok = ~pd.isna(mi) & inside_force
     minx, miny, maxx, maxy = force_geom.bounds
     w = int(math.ceil((maxx - minx) / cell)) + 1
@@ -158,9 +175,8 @@ def synthetic_comparison(incidents, target, *, windows: Windows, force_geom, rea
     rows, cols = np.mgrid[0:h:2, 0:w:2]
     rows, cols = rows.ravel(), cols.ravel()
     px, py = minx + (cols + 0.5) * cell, miny + (rows + 0.5) * cell
-    keep = shapely.contains_xy(inner, px, py) & (np.hypot(px - c.x, py - c.y) > reach_m + size_m)
-    if exclude is not None and not exclude.is_empty:
-        keep &= shapely.distance(exclude, shapely.points(px, py)) > size_m
+    keep = donor_centres(inner, px, py, centre=(c.x, c.y), beyond_m=reach_m + size_m, exclude=exclude,
+                         clear_m=size_m)
     rows, cols = rows[keep], cols[keep]
     npre = len(pre)
     base = _gather(grid[:npre].sum(axis=0), kern, rows, cols)
