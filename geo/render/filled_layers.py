@@ -84,7 +84,7 @@ class FilledGeoJson(FastGeoJson):
     def __init__(self, data: dict, *, text: str | None = None, fill_key: str = "_fill", style: dict,
                  highlight: dict, **kwargs):
         super().__init__(data, **kwargs)
-        self.data_text = text if text is not None else htmlsafe_json_dumps(data)
+        self.data_text = str(text if text is not None else htmlsafe_json_dumps(data))
         self.fill_key = fill_key
         self.base_style = dict(style)
         self.highlight_style = dict(highlight)
@@ -145,7 +145,7 @@ def category_layer(gdf, column: str, colors: dict[str, str], *,
     keys = tuple(tooltip.fields) if tooltip is not None else ()
     aliases = tuple(tooltip.aliases) if tooltip is not None else ()
     collection = geojson_data(data, [c for c in data.columns if c.startswith("_")])
-    return FilledLayer(geojson=htmlsafe_json_dumps(collection), tooltip_keys=keys, tooltip_aliases=aliases,
+    return FilledLayer(geojson=str(htmlsafe_json_dumps(collection)), tooltip_keys=keys, tooltip_aliases=aliases,
                        legend_items=tuple((str(c), str(lab)) for c, lab in legend_items))
 
 
