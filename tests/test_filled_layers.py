@@ -68,3 +68,11 @@ def test_an_empty_selection_draws_no_features_and_says_none_significant():
     assert json.loads(data.geojson)["features"] == []
     assert [lab for _, lab in data.legend_items] == ["None significant"]
     assert "None significant" in _render(frame)
+
+
+def test_the_outline_folium_reads_matches_the_layer_text():
+    data = hotspot_layer_data(_clusters(), classes=CLASSES, method="dbscan")
+    full = json.loads(data.geojson)
+    assert data.n_features == len(full["features"]) == 4
+    assert list(data.bbox) == full["bbox"] and data.outline()["bbox"] == full["bbox"]
+    assert set(data.outline()["features"][0]["properties"]) == set(full["features"][0]["properties"])
