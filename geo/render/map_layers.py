@@ -24,7 +24,7 @@ from geo.render import palette as _palette
 from geo.render.filled_layers import FilledGeoJson, category_layer, draw_filled
 from geo.render.map_assets import FastGeoJson, localize
 from geo.render.maps import (add_legend, display_value, geojson_data, is_point_layer, layer_name, pane_of,
-                             to_wgs84, tooltip_columns)
+                             project, to_wgs84, tooltip_columns)
 
 logger = logging.getLogger(__name__)
 
@@ -358,13 +358,14 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
         ring_group = folium.FeatureGroup(name=layer_name(f"{name}: {rings_text} m buffers"), show=show_buffers)
 
     points = bool(len(data)) and (data.geom_type == "Point").all()
-    in_metres = data.to_crs(metric)
+    in_metres = project(data, metric)
     for ring in sorted(buffers_m, reverse=True):
         if points:  # a Leaflet circle of `ring` metres: the page carries one point per ring
             rings = data.copy()
         else:
             rings = in_metres.assign(_fill=data["_fill"].to_numpy(),
-                                     geometry=in_metres.buffer(ring)).to_crs(4326)
+                                     geometry=in_metres.buffer(ring))
+            rings = project(rings, 4326)
         rings = rings.assign(_t0=[f"{ring:,.0f} m of {safe.js_html(n)}"
                                   for n in rings[name_col]])
         FastGeoJson(
