@@ -76,3 +76,26 @@ def test_the_outline_folium_reads_matches_the_layer_text():
     assert data.n_features == len(full["features"]) == 4
     assert list(data.bbox) == full["bbox"] and data.outline()["bbox"] == full["bbox"]
     assert set(data.outline()["features"][0]["properties"]) == set(full["features"][0]["properties"])
+
+
+def test_display_projections_share_one_thread_and_give_what_to_crs_gives():
+    import threading
+
+    from geo.render.maps import project
+    frame = _clusters()
+    seen = []
+
+    def run():
+        seen.append(project(frame, 4326))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    expected = frame.to_crs(4326)
+    for got in seen:
+        assert got.crs == expected.crs
+        assert shapely.equals_exact(got.geometry.to_numpy(), expected.geometry.to_numpy(), 1e-9).all()
+    names = {t.name for t in threading.enumerate()}
+    assert sum(n.startswith("geo-project") for n in names) == 1

@@ -343,12 +343,24 @@ def project(gdf: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
 
     pyproj keeps its transformers per thread, and making one (PROJ's database searched for the
     operation) took 0.15-0.25 s on a loaded 2-core machine; every Streamlit run is a new thread,
-    so each run that drew a layer paid that again. The same transformation, made once.
+    so each run that drew a layer paid that again. The same transformation, made once. A thread
+    running at a lower priority than the process (the dashboard's warm-up, at nice 10) projects on
+    its own: the shared thread inherits the priority of the thread that starts it, and must not
+    start at nice 10.
 
     References
     ----------
     pyproj FAQ, "Multithreading": https://pyproj4.github.io/pyproj/stable/advanced_examples.html#multithreading
     """
+    import os
+    import threading
+    try:
+        lower = (os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+                 > os.getpriority(os.PRIO_PROCESS, os.getpid()))
+    except (AttributeError, OSError):  # no per-thread priorities here
+        lower = False
+    if lower:
+        return gdf.to_crs(crs)
     if not _PROJECTOR:
         from concurrent.futures import ThreadPoolExecutor
         _PROJECTOR.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="geo-project"))
