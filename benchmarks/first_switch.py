@@ -3,7 +3,7 @@
 Usage: ``python benchmarks/first_switch.py METHOD [--workspace PATH] [--sklearn] [--kept]`` (a fresh process per
 method; ``--sklearn`` imports scikit-learn first, as a server that ran a cluster method before has it;
 ``--kept``: the page's default runs kept in the workspace, :mod:`geo.stored_hotspots`, are loaded instead of
-computed: they are kept first, untimed, if missing; give a copy of the workspace and ``GEO_SESSION_KEY_FILE``).
+computed, the map layer drawn from the kept layer data where the bundle has it: they are kept first, untimed, if missing; give a copy of the workspace and ``GEO_SESSION_KEY_FILE``).
 
 As the analyst, on all months of the crime layer, weighted by harm: the page opened on Gi* (its inputs, run
 and, where the code has it, the site exposure of the selection are made first, untimed), then what the page
@@ -69,12 +69,14 @@ def main(argv=None) -> int:
     return 0
 
 
-def _draw_and_report(method: str, run, parts: dict, t: float, t0: float, tag: str) -> None:
-    """The layer drawn on a base map and rendered (timed from ``t``), then one line of every part."""
+def _draw_and_report(method: str, run, parts: dict, t: float, t0: float, tag: str, layer=None) -> None:
+    """The layer (``layer``: its kept data, else the run's frame) drawn on a base map and rendered (timed from
+    ``t``), then one line of every part."""
     from geo import maps
     from geo.hotspot_runs import add_hotspot_layer
     m = maps.base_map((-1.5, 53.3, -1.2, 53.5))
-    add_hotspot_layer(m, run.layer, classes=run.classes, method=method, name="Hot spots", title="Hot spots")
+    add_hotspot_layer(m, run.layer if layer is None else layer, classes=run.classes, method=method,
+                      name="Hot spots", title="Hot spots")
     maps.dynamic_layers(m)
     html = m.get_root().render()
     parts["layer"] = time.perf_counter() - t
@@ -98,7 +100,7 @@ def kept(path: str, method: str, role: tuple) -> int:
     if bundle is None:
         raise SystemExit(f"no kept bundle of {method} in {path}")
     parts["load"], t = time.perf_counter() - t, time.perf_counter()
-    _draw_and_report(method, bundle["run"], parts, t, t0, " kept")
+    _draw_and_report(method, bundle["run"], parts, t, t0, " kept", layer=bundle.get("layer"))
     return 0
 
 

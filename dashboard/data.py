@@ -561,5 +561,5 @@ def map_sites(path: str, version: float, role_key: tuple):
 
 # ---------------------------------------------------------------- hot spots (Hotspots page)
 # In their own module to keep this one readable; the pages call them as ``data.hotspots`` etc.
-from dashboard.data_hotspots import (calls_vs_crime, gpkg_bytes, hotspot_defaults, hotspot_sites,  # noqa: E402
-                                     hotspot_table, hotspots, site_exposure_base)
+from dashboard.data_hotspots import (calls_vs_crime, gpkg_bytes, hotspot_defaults, hotspot_layer,  # noqa: E402
+                                     hotspot_sites, hotspot_table, hotspots, site_exposure_base)

@@ -98,6 +98,25 @@ def _hotspots(path, version, role_key, layer, months, categories, method, weight
                                   inputs=_hotspot_inputs(path, version, role_key, layer, months, categories))
 
 
+def hotspot_layer(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
+                  method: str, weighted: bool, params: tuple):
+    """The map layer of :func:`hotspots` as the page draws it by default (its own classes, ``class`` column):
+    :func:`geo.hotspot_runs.hotspot_layer_data`, from the kept bundle when it answers the selection, else made
+    once here. Shared read-only."""
+    return _hotspot_layer(path, version, role_key, layer, tuple(months), tuple(categories), method, weighted,
+                          tuple(params))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _hotspot_layer(path, version, role_key, layer, months, categories, method, weighted, params):
+    from geo.hotspot_runs import hotspot_layer_data
+    kept = _kept_part("layer", path, version, role_key, layer, months, categories, method, weighted, params=params)
+    if kept is not None:
+        return kept
+    run = hotspots(path, version, role_key, layer, months, categories, method, weighted, params)
+    return hotspot_layer_data(run.layer, classes=run.classes, method=method)
+
+
 def hotspot_sites(path: str, version: float, role_key: tuple, layer: str, months: tuple, categories: tuple,
                   method: str, weighted: bool, params: tuple, buffers: tuple):
     """Site exposure (the sites of the user's area) and, per hot spot, the nearest site of each kind

@@ -37,7 +37,7 @@ _LAZY = {
     "grid_counts": "hotspots", "kde": "hotspots", "gistar": "hotspots", "point_clusters": "hotspots",
     "calls_vs_crime": "hotspots",
     "hotspot_emerging": "emerging",
-    "run_hotspots": "hotspot_runs", "hotspot_table": "hotspot_runs",
+    "run_hotspots": "hotspot_runs", "hotspot_table": "hotspot_runs", "hotspot_layer_data": "hotspot_runs",
     "bundle_key": "stored_hotspots", "page_defaults": "stored_hotspots",
     "make_token": "sessions", "read_token": "sessions",
     "column_label": "labels", "readable": "labels",

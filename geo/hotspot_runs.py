@@ -24,14 +24,15 @@ from .hotspots import CALLS_CRIME_CLASSES, HOTSPOT_LABELS, auto_eps, gistar, gri
 from .hotspots import point_clusters
 from .kde import auto_bandwidth
 from .render import palette
-from .render.hotspot_layers import add_hotspot_layer  # re-exported: the layer builder lives in geo.render
+# re-exported: the layer builder lives in geo.render
+from .render.hotspot_layers import add_hotspot_layer, hotspot_layer_data
 from .settings import settings
 from .spacetime import EHSA_PATTERNS
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CLASS_COLORS", "HotspotRun", "METHODS", "add_hotspot_layer", "auto_parameters", "default_params",
-           "export_layers", "hotspot_table", "run_hotspots", "select_incidents"]
+           "export_layers", "hotspot_layer_data", "hotspot_table", "run_hotspots", "select_incidents"]
 
 #: Method keys and their display names.
 METHODS: dict[str, str] = {

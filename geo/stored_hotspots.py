@@ -6,8 +6,9 @@ types, harm when the layer has harm weights, the automatic parameters of
 :func:`geo.hotspot_runs.default_params` on squares, the workspace's site buffers, names from the finest
 boundaries) and for each scope a user can have (:func:`geo.access.stored_scopes`: the whole force, and
 each single BCU an inspector may be limited to), one :class:`dict` per method holds what the page shows:
-the automatic parameters, the run, the site exposure and nearest sites, and the table
-(:data:`PARTS`). It is built by the same service functions the page calls
+the automatic parameters, the run, the site exposure and nearest sites, the table, and the map layer's
+data (:func:`geo.hotspot_runs.hotspot_layer_data`: the GeoJSON text with its colours and escaped tooltips,
+so a first switch draws the layer without building it) (:data:`PARTS`). It is built by the same service functions the page calls
 (:func:`geo.services.hotspot_default_steps`) and only kept here.
 
 Its key (:func:`bundle_key`) names the scope (:func:`geo.access.read_bcus`: an inspector's BCUs, or
@@ -32,7 +33,7 @@ __all__ = ["KEEP", "PARTS", "bundle_key", "code_version", "page_defaults", "bund
 
 #: What a stored bundle holds: the page's own arguments (``params``, ``buffers``, ``word``, ``level``,
 #: compared before any part is used) and its results.
-PARTS = ("params", "buffers", "word", "level", "auto", "run", "exposure", "nearest", "table")
+PARTS = ("params", "buffers", "word", "level", "auto", "run", "exposure", "nearest", "table", "layer")
 #: Bundles kept per method and scope (the newest): this data version's and the one before (a run of the
 #: whole force is about 2 MB; eight versions of 25 bundles would add some 150 MB to a workspace).
 KEEP = 2

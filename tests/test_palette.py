@@ -91,8 +91,8 @@ def static_calls(monkeypatch):
 
 
 def _folium_fills(m: folium.Map) -> set[str]:
-    html = m.get_root().render()
-    return {h.lower() for h in re.findall(r'"fillColor":\s*"(#[0-9a-fA-F]{6})"', html)}
+    html = m.get_root().render()  # a style's fill colour, or a feature's own (filled layers: style as data)
+    return {h.lower() for h in re.findall(r'"(?:fillColor|_fill)":\s*"(#[0-9a-fA-F]{6})"', html)}
 
 
 def test_gistar_classes_share_colours_on_the_dashboard_and_in_the_briefing(static_calls):

@@ -15,7 +15,7 @@ import pytest
 from geo import Workspace, services
 from geo import stored_hotspots as sh
 from geo.auth import AccessDenied
-from geo.hotspot_runs import METHODS, default_params, hotspot_table
+from geo.hotspot_runs import METHODS, default_params, hotspot_layer_data, hotspot_table
 
 BARNSLEY = ("inspector", ("E08000016",))
 
@@ -96,6 +96,9 @@ def test_a_kept_bundle_equals_the_computation_the_page_makes(kept, method):
     _frames_equal(got["exposure"], exposure)
     _frames_equal(got["nearest"], nearest)
     _frames_equal(got["table"], table)
+    # the map layer's data, stored and loaded, is the one made now from the computed run (its GeoJSON text too)
+    made = hotspot_layer_data(run.layer, classes=run.classes, method=method)
+    assert got["layer"] == made and got["layer"].geojson == made.geojson
 
 
 def test_a_change_of_harm_weights_or_settings_gives_a_new_key_and_no_stale_bundle(kept, tmp_path):
@@ -153,6 +156,10 @@ def test_the_page_shows_the_kept_runs_without_computing_them(kept, monkeypatch):
         raise AssertionError("computed, although a bundle is kept")
     monkeypatch.setattr(services, "find_hotspots", no_run)
     monkeypatch.setattr(services, "hotspot_defaults", no_run)
+    import geo.hotspot_runs
+    import geo.render.hotspot_layers
+    for module in (geo.hotspot_runs, geo.render.hotspot_layers):  # the map layer too: only drawn
+        monkeypatch.setattr(module, "hotspot_layer_data", no_run)
     monkeypatch.setenv("GEO_WORKSPACES", str(p.parent))
     app = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
     at = sign_in_for_test(AppTest.from_file(app, default_timeout=120), *BARNSLEY)

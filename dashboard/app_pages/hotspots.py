@@ -61,10 +61,11 @@ def draw_base(parts: dict):
     return m
 
 
-def hotspot_png(parts: dict, drawn: list) -> bytes:
-    """The map as drawn (hot-spot classes, BCUs, the most exposed sites) as a PNG, for a document."""
+def hotspot_png(parts: dict, drawn: list, layer_frame) -> bytes:
+    """The map as drawn (hot-spot classes of ``layer_frame``, BCUs, the most exposed sites) as a PNG, for a
+    document."""
     from geo.render.map_view import classes_png
-    _, layer_frame, opts, *_ = drawn[0]
+    opts = drawn[0][2]
     sites = drawn[1][1] if len(drawn) > 1 else None
     frame = parts["frame"] if parts["frame"].geom_type.isin(["Polygon", "MultiPolygon"]).all() else None
     return classes_png(layer_frame, classes=opts["classes"], column=opts["column"], title=opts["title"],
@@ -217,7 +218,10 @@ def hotspot_body():
         """The layers that change with the method, as ``(draw, frame, options, layer_key)``: the key holds
         everything the layer is drawn from, so a layer seen before in this session is not drawn again."""
         run_key = (key, ver, role_key, method, weighted, tuple(sorted(sel.items())), param_key)
-        drawn = [(add_hotspot_layer, layer_frame, {"classes": draw_classes, "method": method, "name": "Hot spots",
+        # the default classes: the layer's data made once (kept with the default runs), only drawn here
+        shown = (data.hotspot_layer(key, ver, role_key, method=method, weighted=weighted, params=param_key, **sel)
+                 if draw_column == "class" else layer_frame)
+        drawn = [(add_hotspot_layer, shown, {"classes": draw_classes, "method": method, "name": "Hot spots",
                                                    "title": titles[method], "column": draw_column},
                   ("hotspots", *run_key, tuple(draw_classes), draw_column, titles[method]))]
         if exposure is not None:  # only the most exposed sites: hundreds of markers would hide the hot spots
@@ -288,7 +292,7 @@ def hotspot_body():
     d4.download_button("Map (HTML, works offline)", lambda: ui.full_map(draw_base(map_parts), map_drawn),
                        file_name=f"{stem}-map.html", mime="text/html", key="hs_dl_html", on_click=data.audit,
                        args=("downloaded hot spot map HTML", stem), icon=":material/download:")
-    d4.download_button("Map (PNG)", lambda: hotspot_png(map_parts, map_drawn), file_name=f"{stem}-map.png",
+    d4.download_button("Map (PNG)", lambda: hotspot_png(map_parts, map_drawn, layer_frame), file_name=f"{stem}-map.png",
                        mime="image/png", key="hs_dl_png", on_click=data.audit,
                        args=("downloaded hot spot map PNG", stem), icon=":material/download:")
 

@@ -2,9 +2,10 @@
 
 :func:`add_hotspot_layer` draws a :class:`geo.hotspot_runs.HotspotRun` layer (or a
 :func:`geo.hotspots.calls_vs_crime` result) on a map from :func:`geo.maps.base_map`;
-:data:`TOOLTIPS` names the fields each method's tooltip shows. Colours come from
-:mod:`geo.render.palette`; folium is imported only when a layer is drawn (through
-:mod:`geo.maps`).
+:data:`TOOLTIPS` names the fields each method's tooltip shows; :func:`hotspot_layer_data` is the
+layer as data (:class:`geo.render.filled_layers.FilledLayer`: made once, kept with the page's default
+runs, then only drawn). Colours come from :mod:`geo.render.palette`; folium is imported only when a
+layer is made or drawn (through :mod:`geo.render.filled_layers`, inside the functions).
 """
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from . import palette
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from .filled_layers import FilledLayer
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["TOOLTIPS", "add_hotspot_layer"]
+__all__ = ["TOOLTIPS", "add_hotspot_layer", "hotspot_layer_data"]
 
 #: Tooltip fields (column, label) per method key.
 TOOLTIPS: dict[str, list[tuple[str, str]]] = {
@@ -36,10 +39,14 @@ TOOLTIPS: dict[str, list[tuple[str, str]]] = {
 TOOLTIPS["hdbscan"] = TOOLTIPS["dbscan"]
 
 
-def add_hotspot_layer(m, layer: gpd.GeoDataFrame, *, classes, method: str, name: str,
+def add_hotspot_layer(m, layer: gpd.GeoDataFrame | FilledLayer, *, classes, method: str, name: str,
                       title: str, column: str = "class", max_polygons: int = 4000,
                       opacity: float = 0.7, merge_cells: bool | None = None):
     """Draw the significant classes of a hot-spot layer with a legend.
+
+    ``layer`` may be the layer's data already made by :func:`hotspot_layer_data` with the same
+    ``classes``, ``method``, ``column``, ``max_polygons`` and ``merge_cells`` (e.g. kept with the
+    Hotspots page's default runs, :mod:`geo.stored_hotspots`): it is then only drawn.
 
     Only rows whose ``column`` is in ``classes`` are drawn, hot reds and cold blues from
     :data:`geo.render.palette.CLASS_COLORS`; the legend lists the classes present with
@@ -51,9 +58,9 @@ def add_hotspot_layer(m, layer: gpd.GeoDataFrame, *, classes, method: str, name:
     ----------
     m : folium.Map
         A map from :func:`geo.maps.base_map`.
-    layer : geopandas.GeoDataFrame
+    layer : geopandas.GeoDataFrame or geo.render.filled_layers.FilledLayer
         E.g. ``geo.hotspot_runs.HotspotRun.layer`` or a
-        :func:`geo.hotspots.calls_vs_crime` result.
+        :func:`geo.hotspots.calls_vs_crime` result; or :func:`hotspot_layer_data` of one.
     classes : sequence of str
         Classes to draw, in legend order.
     method : str
@@ -79,7 +86,26 @@ def add_hotspot_layer(m, layer: gpd.GeoDataFrame, *, classes, method: str, name:
     folium.FeatureGroup
         The layer, already added to ``m`` (with its legend).
     """
-    from .. import maps
+    from .filled_layers import FilledLayer, draw_filled
+    if not isinstance(layer, FilledLayer):
+        layer = hotspot_layer_data(layer, classes=classes, method=method, column=column,
+                                   max_polygons=max_polygons, merge_cells=merge_cells)
+    return draw_filled(m, layer, name=name, title=title, opacity=opacity)
+
+
+def hotspot_layer_data(layer: gpd.GeoDataFrame, *, classes, method: str, column: str = "class",
+                       max_polygons: int = 4000, merge_cells: bool | None = None) -> FilledLayer:
+    """What :func:`add_hotspot_layer` draws, as data: the shown polygons (WGS84, simplified for display)
+    with their colours and escaped tooltip texts, and the legend's rows.
+
+    No folium object and no function: it can be pickled and kept (:mod:`geo.stored_hotspots`), and
+    drawing it needs no geometry work. Parameters as :func:`add_hotspot_layer`.
+
+    Returns
+    -------
+    geo.render.filled_layers.FilledLayer
+    """
+    from .filled_layers import category_layer
 
     shown = layer[layer[column].astype(str).isin(list(classes))].copy()
     shown["_cls"] = shown[column].astype(str)
@@ -105,10 +131,8 @@ def add_hotspot_layer(m, layer: gpd.GeoDataFrame, *, classes, method: str, name:
     fmt = {f: "{:,.3g}" for f in ("gistar", "p_adj", "intensity_km2")}
     fmt.update({f: "{:,.0f}" for f in ("harm", "n", "n_calls", "n_crime", "cells")})
     items = palette.legend_items(palette.CLASS_COLORS, present, counts=counts)
-    return maps.add_categories(m, shown, "_cls", {c: palette.class_color(c) for c in classes},
-                               name=name, title=title, tooltip_fields=fields, formats=fmt,
-                               legend_items=items or [(palette.LINE_COLORS["none"], "None significant")],
-                               opacity=opacity)
+    return category_layer(shown, "_cls", {c: palette.class_color(c) for c in classes}, tooltip_fields=fields,
+                          formats=fmt, legend_items=items or [(palette.LINE_COLORS["none"], "None significant")])
 
 
 def _merged_cells(cells: gpd.GeoDataFrame, column: str, *, value: str | None = None) -> gpd.GeoDataFrame:

@@ -102,6 +102,9 @@ class FastGeoJson(folium.GeoJson):
     ``Layer.render`` -> ``MacroElement.render``) and adds it as plain text.
     """
 
+    #: The template whose macros are rendered (a subclass may bring its own with the same macros).
+    _source = folium.GeoJson._template
+
     def _get_self_bounds(self):
         """The data's ``bbox`` member if :func:`geo.render.maps.geojson_data` set it (no loop over coordinates)."""
         box = self.data.get("bbox") if isinstance(self.data, dict) else None
@@ -141,7 +144,7 @@ class FastGeoJson(folium.GeoJson):
         (``st_folium`` renders it and then reads each element's ``script`` macro): the
         GeoJSON is encoded once per name instead of twice per run.
         """
-        macro = folium.GeoJson._template.module.__dict__.get(part)
+        macro = type(self)._source.module.__dict__.get(part)
         if macro is None:
             return None
         key = (part, self.get_name(), self._parent.get_name() if self._parent is not None else None)

@@ -21,9 +21,10 @@ from jinja2 import Template
 from geo import safe
 from geo.errors import GeoInputError
 from geo.render import palette as _palette
+from geo.render.filled_layers import FilledGeoJson, category_layer, draw_filled
 from geo.render.map_assets import FastGeoJson, localize
 from geo.render.maps import (add_legend, display_value, geojson_data, is_point_layer, layer_name, pane_of,
-                             to_wgs84, tooltip_columns)
+                             project, to_wgs84, tooltip_columns)
 
 logger = logging.getLogger(__name__)
 
@@ -134,14 +135,10 @@ def _filled_group(m: folium.Map, data: gpd.GeoDataFrame, tooltip, *, name: str, 
     """A layer of polygons filled with their ``_fill`` colour (data already in WGS84)."""
     group = folium.FeatureGroup(name=layer_name(name), show=show)
     if len(data):
-        FastGeoJson(
-            geojson_data(data, [c for c in data.columns if c.startswith("_")]),
-            **pane_of(m, pane),
-            style_function=lambda f: {"fillColor": f["properties"]["_fill"],
-                                      "fillOpacity": opacity, "color": outline, "weight": 0.4},
-            highlight_function=lambda f: {"weight": 2, "color": _palette.BOUNDARY_COLORS["highlight"]},
-            tooltip=tooltip,
-        ).add_to(group)
+        FilledGeoJson(geojson_data(data, [c for c in data.columns if c.startswith("_")]), **pane_of(m, pane),
+                      style={"fillOpacity": opacity, "color": outline, "weight": 0.4},
+                      highlight={"weight": 2, "color": _palette.BOUNDARY_COLORS["highlight"]},
+                      tooltip=tooltip).add_to(group)
     group.add_to(m)
     return group
 
@@ -181,17 +178,9 @@ def add_categories(m: folium.Map, gdf: gpd.GeoDataFrame, column: str, colors: di
     folium.FeatureGroup
         The layer, already added to `m` (its legend follows it in the layer control).
     """
-    fields = [(f, lab) for f, lab in tooltip_fields if f in gdf.columns]
-    data = to_wgs84(gdf, [column, *[f for f, _ in fields if f != column]], "gdf")
-    data = data.assign(_fill=data[column].astype(str).map(colors).fillna(_palette.FALLBACK))
-    data, tooltip = tooltip_columns(data, [f for f, _ in fields], [lab for _, lab in fields], formats)
-    group = _filled_group(m, data, tooltip, name=name, opacity=opacity,
-                          outline=_palette.BOUNDARY_COLORS["category_edge"], pane=pane, show=show)
-    if legend_items is None:
-        present = set(data[column].astype(str))
-        legend_items = [(c, k) for k, c in colors.items() if k in present]
-    add_legend(m, title, legend_items, layer=group)
-    return group
+    layer = category_layer(gdf, column, colors, tooltip_fields=tooltip_fields, formats=formats,
+                           legend_items=legend_items)  # the data, then drawn: geo.render.filled_layers
+    return draw_filled(m, layer, name=name, title=title, opacity=opacity, pane=pane, show=show)
 
 
 def _category_colors(values: pd.Series) -> dict[str, str]:
@@ -369,13 +358,14 @@ def add_sites(m: folium.Map, gdf: gpd.GeoDataFrame, *, kind_col: str = "kind",
         ring_group = folium.FeatureGroup(name=layer_name(f"{name}: {rings_text} m buffers"), show=show_buffers)
 
     points = bool(len(data)) and (data.geom_type == "Point").all()
-    in_metres = data.to_crs(metric)
+    in_metres = project(data, metric)
     for ring in sorted(buffers_m, reverse=True):
         if points:  # a Leaflet circle of `ring` metres: the page carries one point per ring
             rings = data.copy()
         else:
             rings = in_metres.assign(_fill=data["_fill"].to_numpy(),
-                                     geometry=in_metres.buffer(ring)).to_crs(4326)
+                                     geometry=in_metres.buffer(ring))
+            rings = project(rings, 4326)
         rings = rings.assign(_t0=[f"{ring:,.0f} m of {safe.js_html(n)}"
                                   for n in rings[name_col]])
         FastGeoJson(

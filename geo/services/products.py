@@ -132,10 +132,11 @@ def hotspot_bundle(where, *, user: Who, method: str, selection: dict, inputs=Non
     """What the Hotspots page computes for ``method`` on ``selection`` (:func:`geo.stored_hotspots.page_defaults`)
     with its automatic parameters, by the same functions in the same order: :func:`hotspot_defaults`,
     :func:`find_hotspots`, :func:`hotspot_site_exposure` (from the exposure without hot spots, ``base``,
-    as the page does) and :func:`geo.hotspot_runs.hotspot_table`. ``inputs``/``base``: already made for
+    as the page does), :func:`geo.hotspot_runs.hotspot_table` and the map layer's data as the page draws it
+    by default (:func:`geo.hotspot_runs.hotspot_layer_data` of the run's classes). ``inputs``/``base``: already made for
     the same user and selection.
     """
-    from ..hotspot_runs import default_params, hotspot_table
+    from ..hotspot_runs import default_params, hotspot_layer_data, hotspot_table
     from .reads import boundaries
     sel = selection
     kw = dict(user=user, layer=sel["layer"], months=tuple(sel["months"]), categories=tuple(sel["categories"]))
@@ -151,7 +152,8 @@ def hotspot_bundle(where, *, user: Who, method: str, selection: dict, inputs=Non
     word = _word(method, sel["shape"])
     return {"params": params, "buffers": tuple(sel["buffers"]), "word": word, "level": sel["level"],
             "auto": auto, "run": run, "exposure": exposure, "nearest": nearest,
-            "table": hotspot_table(run, nearest, units, word=word)}
+            "table": hotspot_table(run, nearest, units, word=word),
+            "layer": hotspot_layer_data(run.layer, classes=run.classes, method=method)}
 
 
 def hotspot_default_steps(where, *, user: Who, methods=None, on_saved=None) -> list:
