@@ -117,7 +117,7 @@ before {{ windows.label('before') }} · after {{ windows.label('after') }} · {{
 placebo copies of the target and rings in the same BCU (spread of placebo z-scores {{ spread }}). Displacement and
 diffusion share α: rises in rings and sectors (displacement, 50%) and falls (diffusion, 20%), each one-sided and
 corrected by the max-statistic over the same placebo copies; BCU/force pieces (15%, Holm) and sensitive sites (15%).
-Counts and harm (CCHI days) over the after window.</p>
+Counts and harm ({{ harm_unit }}) over the after window.</p>
 {{ tests_table }}
 <h2>Sensitivity to the buffer width</h2>
 {{ sens_table }}
@@ -295,7 +295,8 @@ def _calibrated_tables(result) -> dict:
     if a is None:
         return {"tests_table": None}
     tests = pd.DataFrame([t.as_dict() for t in [a.target] + a.family()])
-    tests["unit"] = tests["unit"].map({"harm": "harm (CCHI days)", "count": "basket incidents"}).fillna(tests["unit"])
+    harm_unit = "CCHI days" if result.layer == "crime" else "weighted calls"
+    tests["unit"] = tests["unit"].map({"harm": f"harm ({harm_unit})", "count": "basket incidents"}).fillna(tests["unit"])
     cols = {"name": ("Test", "text"), "unit": ("Unit", "text"), "n_before": ("Before (incidents)", "count"),
             "n_after": ("After (incidents)", "count"), "estimate": ("Change vs control", "estimate"),
             "ci_low": ("Interval low", "estimate"), "ci_high": ("Interval high", "estimate"),
@@ -307,7 +308,7 @@ def _calibrated_tables(result) -> dict:
     types = {"crime_type": ("Crime type", "text"), "before": ("Before", "count"), "after": ("After", "count"),
              "estimate": ("Change vs control", "estimate"), "p": ("p", "p"), "q": ("q (FDR)", "p"),
              "status": ("Status", "text")}
-    out = {}
+    out = {"harm_unit": harm_unit}
     checks = getattr(result, "checks", None)
     if checks:
         out["trend_png"] = base64.b64encode(trend_png(checks["pre_trend"], result.windows)).decode()

@@ -60,7 +60,10 @@ def test_failed_checks_are_read_with_the_verdict_and_clean_checks_add_nothing():
 def test_the_placebo_crime_type_is_the_largest_type_outside_the_basket_and_the_targeted_harms():
     table = pd.DataFrame([_row("Drugs", 90, 80, -5.0, 5.0, basket=True), _row("Shoplifting", 60, 61, 1.0, 9.0),
                           _row("Bicycle theft", 0, 0, 0.0, 0.0), _row("Burglary", 70, 75, 3.0, 9.0)])
-    assert placebo_type(table, phi=1.2, alpha=0.05)["crime_type"] == "Burglary"
+    assert placebo_type(table, phi=1.2, alpha=0.05)["crime_type"] == "Burglary"      # listed, and the largest
+    more = pd.concat([table, pd.DataFrame([_row("Public order", 95, 90, -1.0, 9.0)])], ignore_index=True)
+    assert placebo_type(more, phi=1.2, alpha=0.05)["crime_type"] == "Burglary"       # a listed type first
+    # none of the listed types left with enough incidents: the largest other type outside the basket
     assert placebo_type(table, phi=1.2, alpha=0.05, exclude=["Burglary"])["crime_type"] == "Shoplifting"
     assert placebo_type(table, phi=1.2, alpha=0.05, crime_type="Bicycle theft")["status"] == "too few to tell"
 
@@ -70,10 +73,12 @@ def test_the_read_out_on_an_analysis():
     harm = res.summary.clause("harm")
     assert ("more than the control predicts" in harm.text) or ("less than the control predicts" in harm.text)
     assert "against the control that is" not in harm.text
+    assert res.summary.clause("displacement").status == "no evidence"    # nothing planted (as test_displacement)
     for topic in ("displacement", "diffusion"):
         c = res.summary.clause(topic)
         if c.status == "no evidence":   # the largest rise (fall) tested, with its figures in the JSON
             assert "largest" in c.text and np.isfinite(c.estimate) and np.isfinite(c.p) and c.as_dict()["p"] is not None
+            assert "tested at α = " in c.text and "not adjusted for the other areas tested" in c.text
     # the buffer-width table is descriptive: it never says "evidence" (the verdict's corrected tests decide)
     sens = res.sensitivity
     assert not (sens["status"] == "evidence").any()

@@ -171,7 +171,7 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
     def result(summary, assessment, **parts):
         # the targeted harms (declared before the analysis) read with the verdict, then the checks' warnings
         summary = dataclasses.replace(summary, notes=tuple(summary.notes) + tuple(
-            n for n in targeted_notes(targeted, alpha=a) + check_notes(parts.get("checks")) if n not in summary.notes))
+            n for n in targeted_notes(targeted, alpha=a) + check_notes(parts.get("checks"), harm_status=summary.clauses[0].status) if n not in summary.notes))
         lines = [c.text for c in summary.clauses] + list(summary.notes)
         flags = [c.text for c in summary.clauses if c.topic in ("displacement", "diffusion")
                  and c.status == "evidence"]

@@ -158,7 +158,7 @@ def same_months_a_year_earlier(incidents, target, *, windows: Windows, bcus, own
     else:
         now = effect.get("estimate") if effect is not None else None
         similar = now is not None and np.isfinite(now) and now != 0 and np.isfinite(row["estimate"]) \
-            and np.sign(now) == np.sign(row["estimate"]) and abs(row["estimate"]) >= 0.5 * abs(now)
+            and np.sign(now) == np.sign(row["estimate"]) and 0.5 <= abs(row["estimate"]) / abs(now) <= 2
         if similar:
             reading = (f"{lead}: no significant change against the control ({_signed(row['estimate'])}, "
                        f"p = {row['p']:.3f}), but in the same direction and of a similar size as this year's "
@@ -232,20 +232,28 @@ def pre_period_fit(panel: pd.DataFrame, windows: Windows, *, target: str = "Targ
     return {"months": n, "r": r, "rmse": rmse, "status": "parallel" if ok else "not parallel", "reading": reading}
 
 
+#: police.uk crime types a drug-market operation should not move (not street-level, not public-space
+#: disorder): the placebo crime type is the one of these with the most incidents in the target before.
+PLACEBO_TYPES = ("Vehicle crime", "Burglary", "Bicycle theft", "Other theft")
+
+
 def placebo_type(table: pd.DataFrame, *, phi: float, alpha: float, crime_type: str | None = None,
                  exclude=()) -> dict:
     """The target test on a crime type the operation should not touch, as a check.
 
-    ``crime_type=None`` (default) picks, before looking at any result, the crime type outside the
-    drug-market basket and outside ``exclude`` (the operation's targeted harms) with the most
-    incidents in the target before the operation: the most informative type the operation should
-    not move. Its test is :func:`geo.displacement.flags.type_tests`' (over-dispersion ``phi``).
+    ``crime_type=None`` (default) picks, before looking at any result, among :data:`PLACEBO_TYPES`
+    outside the drug-market basket and ``exclude`` (the operation's targeted harms), the one with the
+    most incidents in the target before the operation (any other type outside them if none is
+    recorded): the most informative type the operation should not move. Its test is :func:`geo.displacement.flags.type_tests`' (over-dispersion ``phi``).
     """
     from .flags import type_tests
     t = type_tests(table, phi=phi, alpha=alpha)
     if crime_type is None:
         basket = set(table.loc[table["basket"].astype(bool), "measure"]) if "basket" in table else set()
         cand = t[~t["crime_type"].isin(basket | set(exclude or ()))]
+        # types a drug-market operation should not move, with enough incidents to test
+        unlikely = cand[cand["crime_type"].isin(PLACEBO_TYPES) & (cand["status"] != "too few to tell")]
+        cand = unlikely if len(unlikely) else cand
         if cand.empty:
             return {"crime_type": "–", "status": "not recorded"}
         crime_type = str(cand.sort_values(["before", "crime_type"], ascending=[False, True]).iloc[0]["crime_type"])

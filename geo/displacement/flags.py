@@ -510,7 +510,8 @@ def targeted_tests(table: pd.DataFrame, targeted, *, phi: float, alpha: float) -
             rows.append({"crime_type": name, "status": "not recorded", "reading": ""})
             continue
         r = hit.iloc[0]
-        few = r["target_before"] < MIN_BEFORE or r["target_before"] + r["target_after"] < MIN_TOTAL
+        few = r["target_before"] < MIN_BEFORE or r["target_before"] + r["target_after"] < MIN_TOTAL or \
+            r.get("control_before", MIN_TOTAL) < MIN_TOTAL
         se = r["local_se"] * math.sqrt(phi) if np.isfinite(r.get("local_se", np.nan)) else np.nan
         ok = not few and np.isfinite(se) and se > 0 and np.isfinite(r["local_estimate"])
         z = r["local_estimate"] / se if ok else np.nan
@@ -553,7 +554,8 @@ def type_tests(table: pd.DataFrame, *, phi: float, alpha: float) -> pd.DataFrame
                                                                           regex=True)]
     rows = []
     for _, r in t.iterrows():
-        few = r["target_before"] < MIN_BEFORE or r["target_before"] + r["target_after"] < MIN_TOTAL
+        few = r["target_before"] < MIN_BEFORE or r["target_before"] + r["target_after"] < MIN_TOTAL or \
+            r.get("control_before", MIN_TOTAL) < MIN_TOTAL
         z = r["local_z"] / math.sqrt(phi) if np.isfinite(r["local_z"]) else np.nan
         rows.append({"crime_type": r["measure"], "before": r["target_before"], "after": r["target_after"],
                      "estimate": r["local_estimate"], "p": np.nan if few or not np.isfinite(z) else 2 * norm.sf(abs(z)),

@@ -324,6 +324,11 @@ def _near_site(t, near_sites, catch) -> str:
     return f", within 400 m of {near_sites['name'].iloc[k]} ({kind})"
 
 
+def _level(level: float) -> str:
+    """A confidence level as read aloud: ``95%``, ``97.5%``, ``98.5%``."""
+    return f"{100 * level:.1f}".rstrip("0").rstrip(".") + "%"
+
+
 def _signed(x) -> str:
     return "–" if x is None or not np.isfinite(x) else ("0" if round(x) == 0 else f"{x:+,.0f}")
 
@@ -347,13 +352,15 @@ def _largest_text(t, word: str) -> str:
     where = f"the {t.ring} ring {t.direction}" if t.kind == "sector" else (
         f"the {t.ring} ring" if t.kind == "ring" else t.name)
     return (f"; largest {word}: {where}, {_signed(t.estimate)} basket incidents against the control "
-            f"({100 * t.ci_level:.0f}% CI {_signed(t.ci_low)} to {_signed(t.ci_high)}, adjusted {_p(t.p_adj)})")
+            f"(adjusted {_p(t.p_adj)}, tested at α = {t.alpha:g}; its own {_level(t.ci_level)} interval, not "
+            f"adjusted for the other areas tested: {_signed(t.ci_low)} to {_signed(t.ci_high)})")
 
 
-def check_notes(checks: dict | None) -> list:
+def check_notes(checks: dict | None, *, harm_status: str | None = None) -> list:
     """Plain sentences for the checks on the operation itself that did not come out clean (pre-period fit
     not parallel, placebo dates or the placebo crime type showing evidence, a possibly seasonal change),
-    to read with the verdict; ``[]`` when every check is clean or none was run."""
+    to read with the verdict; ``[]`` when every check is clean or none was run. ``harm_status``: the harm
+    clause's; a change that may be seasonal is said only when the harm clause found one."""
     if not checks:
         return []
     notes = []
@@ -371,11 +378,12 @@ def check_notes(checks: dict | None) -> list:
                          + "): the target's ordinary ups and downs are as large as such a change.")
     pt = checks.get("placebo_type") or {}
     if pt.get("status") == "evidence":
+        way = "rose" if (pt.get("estimate") or 0) > 0 else "fell"
         notes.append(f"Check: the placebo crime type ({pt.get('crime_type')}), which the operation should not "
-                     "touch, also changed in the target.")
+                     f"touch, also {way} in the target against the control ({_p(pt.get('p'))}).")
     sz = checks.get("seasonal") or {}
     reading = str(sz.get("reading") or "")
-    if sz.get("status") == "evidence" or "cannot be ruled out" in reading:
+    if sz.get("status") == "evidence" or ("cannot be ruled out" in reading and harm_status in (None, "evidence")):
         notes.append("Check: " + reading)
     return notes
 
@@ -394,7 +402,7 @@ def targeted_notes(tests: pd.DataFrame | None, *, alpha: float = 0.05) -> list:
         if r["status"] == "too few to tell":
             out.append(lead + ", too few to tell.")
         else:
-            out.append(lead + f"; {_signed(r['estimate'])} incidents against the control ({100 * (1 - alpha):.0f}% CI {_signed(r['ci_low'])} "
+            out.append(lead + f"; {_signed(r['estimate'])} incidents against the control (unadjusted {_level(1 - alpha)} CI {_signed(r['ci_low'])} "
                        f"to {_signed(r['ci_high'])}, Holm-adjusted {_p(r['p_holm'])}): "
                        + (f"evidence of {'a' if r['reading'] == 'reduction' else 'an'} {r['reading']}."
                           if r["status"] == "evidence" else "no evidence of a change."))
@@ -437,7 +445,7 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
                       f"Harm: drug-market harm in the target went from {_n(t.harm_before)} ({before}) to "
                       f"{_n(t.harm_after)} ({after})" + (f", {pct:+.0f}%" if np.isfinite(pct) else "") +
                       f"; that is {_n(abs(t.estimate))} {short} {side} than the control predicts "
-                      f"({100 * (1 - a.alpha):.0f}% CI {_signed(t.ci_low)} to {_signed(t.ci_high)}, {_p(t.p)}): "
+                      f"({_level(1 - a.alpha)} CI {_signed(t.ci_low)} to {_signed(t.ci_high)}, {_p(t.p)}): "
                       f"{what}.", t.estimate, t.ci_low, t.ci_high, t.p, a.alpha, unit)
     fam = a.family()
     disp = [x for x in fam if x.reading == "displacement"]
@@ -460,7 +468,7 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
         lead = "possible displacement " if reduced else \
             "basket crime rose more than the control predicts (not displacement: no reduction in the target) "
         dc = Clause("displacement", "evidence", "Displacement: " + lead + "; ".join(parts) +
-                    f" (+{_n(best.estimate)} basket incidents, {100 * best.ci_level:.0f}% CI {_n(best.ci_low)} to "
+                    f" (+{_n(best.estimate)} basket incidents, {_level(best.ci_level)} CI {_n(best.ci_low)} to "
                     f"{_n(best.ci_high)}, {_p(best.p_adj)}).", best.estimate, best.ci_low, best.ci_high, best.p_adj,
                     best.alpha, "basket incidents")
     elif not tested:
@@ -474,9 +482,13 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
     if diff:
         best = min(diff, key=lambda x: x.estimate)
         where = f"{best.ring} ring" + (f" {best.direction}" if best.kind == "sector" else "")
+        reduced = t.status == "evidence" and t.estimate < 0
         fc = Clause("diffusion", "evidence", f"Diffusion: basket crime fell in the {where} by "
-                    f"{_n(-best.estimate)} incidents more than the control predicts ({100 * best.ci_level:.0f}% CI {_n(best.ci_low)} to "
-                    f"{_n(best.ci_high)}, {_p(best.p_adj)}): a diffusion of benefits.", best.estimate, best.ci_low,
+                    f"{_n(-best.estimate)} incidents more than the control predicts ({_level(best.ci_level)} CI "
+                    f"{_n(best.ci_low)} to {_n(best.ci_high)}, {_p(best.p_adj)}): " +
+                    ("a diffusion of benefits." if reduced else
+                     "a fall beside the target (not a diffusion of benefits: no reduction in the target)."),
+                    best.estimate, best.ci_low,
                     best.ci_high, best.p_adj, best.alpha, "basket incidents")
     elif not tested:
         fc = Clause("diffusion", "too few to tell", "Diffusion: too few basket incidents in the catchment to tell.",
