@@ -45,7 +45,7 @@ if register:
         "days": (o.end_date - o.start_date).days + 1,
         "target": (unit_label(o.target_unit, area_names) if o.target_kind == "unit" else
                    f"{o.radius_m or 0:,.0f} m radius" if o.target_kind == "point_radius" else "drawn polygon"),
-        "targeted harms": ", ".join(o.targeted_harms) or "all", "notes": o.notes,
+        "targeted harms": ", ".join(o.targeted_harms) or "none declared", "notes": o.notes,
     } for o in register])
     ui.table(table)
     st.download_button("Download the register (CSV)", safe.csv_bytes(table),
@@ -118,8 +118,9 @@ def results_section():
         return
     w = res.windows
     st.caption(safe.md(f"{op.name}: before {w.label('before')}, operation {w.label('operation')}, after "
-                       f"{w.label('after')} ({w.resolution} windows). Buffer: {res.areas.buffer_rule}. Control: "
-                       f"{res.areas.control_rule}."))
+                       f"{w.label('after')} ({w.resolution} windows). Catchment: "
+                       f"{res.catchment.rule if res.catchment is not None else res.areas.buffer_rule}. Comparison: "
+                       f"the rest of the operation's BCU outside the target and the catchment."))
     if res.pending:
         wait_for_the_rest(op_id, opts, res.pending)
     show_verdict(res)
