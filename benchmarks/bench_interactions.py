@@ -22,7 +22,11 @@ Results analysis (``--only results``, target 5 s): the analyst opens Operations,
 demo operation in "Analyse operation" and waits until the verdict and the results map are
 drawn ("verdict": the page shows the verdict stage, the supporting sections may still be computing)
 and until the whole analysis is on the page ("everything"); then the other operation and back again;
-then the same after a server restart on the same workspace (the finished analyses are kept in it: loaded, not computed). Partner briefing (``--only briefing``,
+then the same after a server restart on the same workspace (the finished analyses are kept in it: loaded, not computed).
+The copy holds each demo operation's default analysis, as a workspace does after an import or an operation's save
+(the dashboard computes them in the background then; ``python -m geo demo`` keeps them in a new demo), so the
+first analysis loads it; ``--computed-analyses`` keeps none (as after a change of the analysis code: computed
+while the user waits). Partner briefing (``--only briefing``,
 target 5 s): a partner signs in, opens Briefings, presses "Prepare briefing" for a BCU and
 waits until the briefing and its PDF/HTML downloads are on the page; then a ward.
 
@@ -277,11 +281,12 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def keep_default_runs(path: Path, accounts: Path) -> None:
-    """The Hotspots page's default runs kept in the workspace copy for every scope, and the Map's
-    whole-force incidents frame, signed with the benchmark server's secret (beside ``accounts``), as
-    ``python -m geo demo`` keeps them in a new demo and a server keeps them after an import
-    (:mod:`geo.stored_hotspots`, :mod:`geo.stored_frames`). Untimed."""
+def keep_default_runs(path: Path, accounts: Path, *, analyses: bool = True) -> None:
+    """The Hotspots page's default runs kept in the workspace copy for every scope, the Map's
+    whole-force incidents frame and (``analyses``) each operation's default results analysis, signed with
+    the benchmark server's secret (beside ``accounts``), as ``python -m geo demo`` keeps them in a new demo
+    and a server keeps them after an import (:mod:`geo.stored_hotspots`, :mod:`geo.stored_frames`,
+    :mod:`geo.stored_results`). Untimed."""
     from geo import access, services
     t = time.perf_counter()
     old = {k: os.environ.pop(k, None) for k in ("GEO_ACCOUNTS", "GEO_SESSION_KEY_FILE")}
@@ -291,12 +296,14 @@ def keep_default_runs(path: Path, accounts: Path) -> None:
             codes = list(ws.bcus()["code"].astype(str))
         frame = sum(bool(run()) for _, run in services.incidents_frame_steps(path))
         n = sum(services.keep_hotspot_defaults(path, user=scope) for scope in access.stored_scopes(codes))
+        ops = [run() for _, run in (services.analysis_default_steps(path) if analyses else [])]
     finally:
         for k, v in old.items():
             os.environ.pop(k, None)
             if v is not None:
                 os.environ[k] = v
-    print(f"Kept {n} default hot-spot runs{' and the incidents frame' if frame else ''} in the copy "
+    print(f"Kept {n} default hot-spot runs{' and the incidents frame' if frame else ''}"
+          f"{f' and {len(ops)} results analyses' if ops else ''} in the copy "
           f"({time.perf_counter() - t:.0f} s, untimed)", flush=True)
 
 
@@ -311,6 +318,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-kept", action="store_true",
                     help="do not keep the Hotspots page's default runs in the workspace copy before the server "
                          "starts (as a workspace imported before they existed; a fresh server computes them)")
+    ap.add_argument("--computed-analyses", action="store_true",
+                    help="keep no results analysis in the workspace copy (as after a change of the analysis code: "
+                         "the first analysis of each operation is computed while the user waits)")
     args = ap.parse_args(argv)
     repeat = args.repeat or (2 if args.quick else 6)
     if not CHROMIUM.is_file():
@@ -332,7 +342,7 @@ def main(argv=None) -> int:
         store.add("bench-inspector", PASSWORD, "inspector", ("E08000019",))
         store.add("bench-partner", PASSWORD, "partner", ())
     if not args.no_kept:
-        keep_default_runs(tmp / sy.name, tmp / "accounts.db")
+        keep_default_runs(tmp / sy.name, tmp / "accounts.db", analyses=not args.computed_analyses)
     proc, url = start_app(tmp, tmp / "accounts.db")
     results: dict[str, list[float]] = {}
 

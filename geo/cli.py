@@ -394,8 +394,9 @@ def _users(args) -> int:
 
 def _keep_hotspot_defaults(paths) -> None:
     """The Hotspots page's default runs of each workspace in ``paths`` kept in it for every scope
-    (:mod:`geo.stored_hotspots`; signed with the server's secret beside the accounts file), where
-    missing: a new server's first switch of method loads them instead of computing them."""
+    (:mod:`geo.stored_hotspots`; signed with the server's secret beside the accounts file), the Map's
+    incidents frame and each registered operation's default results analysis (:mod:`geo.stored_results`),
+    where missing: a new server loads them instead of computing them."""
     from . import services
     for p in paths:
         try:
@@ -408,6 +409,13 @@ def _keep_hotspot_defaults(paths) -> None:
             continue
         if n:
             print(f"Kept {n} default hot-spot runs in {Path(p).name} (the Hotspots page loads them)")
+        try:  # as the dashboard does after an import: every operation's default analysis, kept
+            ops = services.analysis_default_steps(p)
+            for what, run in ops:
+                print(f"Computing the {what} in {Path(p).name} (once; the Operations page loads it)", flush=True)
+                run()
+        except Exception as err:  # noqa: BLE001 - only a speed-up: the Operations page computes them as before
+            print(f"Not kept: the results analyses of {Path(p).name} ({err})")
 
 
 def _demo_accounts(folder) -> None:

@@ -230,3 +230,29 @@ def test_code_version_changes_with_any_module_of_geo(monkeypatch):
         monkeypatch.setattr(Path, "read_bytes", real_read)
     monkeypatch.setattr(stored_results, "_CODE", {})
     assert {part: stored_results.code_version(part) for part in before} == before
+
+
+def test_the_demo_keeps_each_operations_default_analysis_under_the_key_the_page_asks_for(sy, monkeypatch):
+    """``services.analysis_default_steps`` (run by ``python -m geo demo``): one step per operation not kept yet,
+    each keeping the analysis the Operations page's background pool loads (same key: nothing computed then);
+    none once kept."""
+    computed = []
+    monkeypatch.setattr(geo.displacement, "analyse_operation",
+                        lambda ws, op, **k: computed.append(op.op_id) or Marker(op.op_id))
+    steps = services.analysis_default_steps(sy)
+    ops = [o.op_id for o in services.list_operations(sy, user=ANALYST)]
+    assert len(steps) == len(ops) == 3 and all("results analysis of" in what for what, _ in steps)
+    for _, run in steps:
+        run()
+    assert sorted(computed) == sorted(ops)
+    assert services.analysis_default_steps(sy) == []  # all kept: nothing left to do
+    monkeypatch.setattr(geo.displacement, "analyse_operation", _no_compute)
+    for op_id in ops:  # as dashboard.analyses.Analyses asks (the page's default layer, BCU control)
+        key, store = _key(sy, op_id)
+        try:
+            assert sr.has_stored(store, key)
+        finally:
+            store.close()
+        got = services.analyse_operation(sy, op_id, user=ANALYST, before=None, after=None, layer="crime",
+                                         buffer_m=None, control="bcu", control_units=None)
+        assert got.name == op_id

@@ -24,8 +24,8 @@ from __future__ import annotations
 from .core import (LOCAL_OPERATOR_ROLE, audit_log, change_settings, cli_user, create_workspace, import_files,
                    import_history, import_report, import_upload, opened, record, rejected_rows,
                    restore_harm_defaults, save_harm_table, workspace_info)
-from .operations import (analyse_operation, analysis_incidents, check_analysis, delete_operation, get_operation,
-                         list_operations, operation_areas, operation_bcus, operation_report, save_operation)
+from .operations import (analyse_operation, analysis_default_steps, analysis_incidents, check_analysis,
+                         delete_operation, get_operation, list_operations, operation_areas, operation_bcus, operation_report, save_operation)
 from .products import (briefing_area, build_briefing, calls_vs_crime, find_hotspots, hotspot_bundle,
                        hotspot_default_steps, hotspot_default_steps_all, hotspot_defaults, hotspot_inputs, hotspot_site_exposure,
                        keep_hotspot_defaults, run_calibration, stored_hotspots, write_briefing)
@@ -44,7 +44,7 @@ __all__ = [
     "check_analysis", "analyse_operation", "analysis_incidents", "operation_report",
     "hotspot_inputs", "hotspot_defaults", "find_hotspots", "hotspot_site_exposure", "calls_vs_crime",
     "stored_hotspots", "hotspot_bundle", "hotspot_default_steps", "hotspot_default_steps_all",
-    "keep_hotspot_defaults",
+    "keep_hotspot_defaults", "analysis_default_steps",
     "briefing_area", "build_briefing", "write_briefing", "run_calibration",
     "store_version", "may_see_monthly", "trend_units", "area_trend", "published_trend", "map_frame", "map_units",
     "map_boundaries", "map_sites", "national_view",

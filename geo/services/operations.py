@@ -214,6 +214,35 @@ def analyse_operation(where, key: str, *, user: Who, before=None, after=None, la
         return result
 
 
+def analysis_default_steps(where, *, on_saved=None) -> list:
+    """``(what, step)`` pairs, one per operation in the register whose default results analysis (the one
+    the Operations page asks for first: default windows, layer, buffer and BCU control) is not kept in the
+    workspace yet: each step computes it and keeps it (:mod:`geo.stored_results`).
+
+    What ``python -m geo demo`` runs so that a new demo answers like a workspace after an import (where the
+    dashboard computes every operation's analysis in the background, ``dashboard.data_results.analyse_in_background``).
+    No user asks: nothing is returned; a kept result is read later only through :func:`analyse_operation`,
+    after its access check. A result is the same for every user who may see it, so it is computed as an
+    analyst (who may analyse every operation).
+    """
+    from ..stored_results import has_stored
+    analyst = ("analyst", ())
+    steps = []
+    with opened(where) as ws:
+        layer, layers = _layer(ws, None)
+        if layer not in layers:
+            return []
+        for op in ws.operations():
+            rkey = _result_key(ws, op.op_id, before=None, after=None, layer=layer, buffer_m=None, control="bcu",
+                               control_units=None, options={})
+            if has_stored(ws.store, rkey):
+                continue
+            steps.append((f"results analysis of {op.name}",
+                          lambda op_id=op.op_id: analyse_operation(where, op_id, user=analyst, layer=layer,
+                                                                   on_saved=on_saved)))
+    return steps
+
+
 def _result_key(ws, op_id: str, *, options: dict, control_units, **asked) -> str:
     from ..stored_results import result_key
     units = sorted(str(u) for u in control_units or ())
