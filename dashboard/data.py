@@ -520,6 +520,13 @@ def _unit_codes(path: str, version: float, layer: str, level: str, role_key: tup
     return unit_of(_incidents_shared(path, version, layer, ("mapped",), role_key), boundaries(path, version, level))
 
 
+def default_layer(layers) -> str | None:
+    """The layer a page opens on and a results analysis uses unless the user picks another: crime if
+    held, else the first (:func:`geo.workspace.default_layer`: the Map's kept frame is this layer's)."""
+    from geo.workspace import default_layer as default
+    return default(layers)
+
+
 def select(inc, months: tuple[str, str], categories: tuple = (), basket_only: bool = False):
     """The rows of `inc` in the month range, of `categories` (all if empty), in the basket if asked."""
     mask = (inc["month"] >= months[0]) & (inc["month"] <= months[1])

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo import services
-from dashboard.data import _user, same_data, user_key, version
+from dashboard.data import _user, default_layer, same_data, user_key, version  # noqa: F401 (default_layer: for pages)
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +31,6 @@ def _analyses():
 
 def _analysis_key(path, version, op_id, before, after, layer, buffer_m, control, control_units, role_key) -> tuple:
     return (str(path), version, op_id, before, after, layer, buffer_m, control, tuple(control_units), role_key)
-
-
-def default_layer(layers) -> str | None:
-    """The layer a results analysis uses unless the user picks another: crime if there, else the first."""
-    from geo.workspace import default_layer as default
-    return default(layers)
 
 
 def prefetch_analyses(path: str, version: float, op_ids, layer: str | None, *, user=None) -> None:

@@ -237,6 +237,20 @@ def number(x, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 
 
+def signed(x) -> str:
+    """A whole number with its sign, as a difference is read aloud; ``'0'`` when it rounds to nought and
+    '–' for missing or infinite.
+
+    Examples
+    --------
+    >>> signed(3946.6), signed(-16947.2), signed(0.4), signed(None), signed(float("nan"))
+    ('+3,947', '-16,947', '0', '–', '–')
+    """
+    if x is None or x != x or x in (float("inf"), float("-inf")):
+        return "–"
+    return "0" if round(x) == 0 else f"{x:+,.0f}"
+
+
 def harm_days(x) -> str:
     """Harm in whole days: ``3457714.84`` -> ``'3,457,715 days'``."""
     return "–" if x is None or x != x else f"{x:,.0f} days"

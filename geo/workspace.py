@@ -40,6 +40,7 @@ def default_layer(layers) -> str | None:
     layers = list(layers)
     return "crime" if "crime" in layers else (layers[0] if layers else None)
 
+
 class Workspace:
     """One area's data and settings. Open with :meth:`open` or :meth:`create`."""
 

@@ -30,7 +30,7 @@ if not layers_held:
             "**Data and imports** page.")
     st.stop()
 
-main_layer = "crime" if "crime" in layers_held else layers_held[0]
+main_layer = data.default_layer(layers_held)  # crime if held, else the first (the Map's kept frame is its)
 role_key = data.user_key()
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import engine
 from .areas import Catchment, union_geoms
+from ..labels import signed as _signed
 from .windows import Windows, month_add, month_span, periods, window_months
 
 __all__ = ["pre_trend", "placebo_dates", "placebo_type", "same_months_a_year_earlier", "pre_period_fit",
@@ -170,8 +171,6 @@ def same_months_a_year_earlier(incidents, target, *, windows: Windows, bcus, own
     return {**row, "reading": reading}
 
 
-def _signed(x) -> str:
-    return "–" if x is None or not np.isfinite(x) else ("0" if round(x) == 0 else f"{x:+,.0f}")
 
 
 def pre_period_fit(panel: pd.DataFrame, windows: Windows, *, target: str = "Target",

@@ -12,6 +12,7 @@ from .areas import StudyAreas, points_inside, xy_of
 from .measures import ALL, BASKET, SMALL_COUNT
 from .migration import Migration
 from .null import MIN_PLACEBOS
+from ..labels import signed as _signed
 from .windows import Windows, month_add
 
 __all__ = ["DisplacementResult", "verdict_lines", "caveats", "control_note", "pre_trend_note", "Clause", "Verdict",
@@ -329,8 +330,6 @@ def _level(level: float) -> str:
     return f"{100 * level:.1f}".rstrip("0").rstrip(".") + "%"
 
 
-def _signed(x) -> str:
-    return "–" if x is None or not np.isfinite(x) else ("0" if round(x) == 0 else f"{x:+,.0f}")
 
 
 def _largest(tests, sign: int):

@@ -50,12 +50,13 @@ def incidents_frame_steps(where, *, on_saved=None) -> list:
     through :func:`incidents`, after its access check).
     """
     from .. import stored_frames, stored_results
+    from ..workspace import default_layer
     statuses = ("mapped",)
     with opened(where) as ws:
         layers = ws.store.layers()
         if not layers:
             return []
-        layer = "crime" if "crime" in layers else layers[0]
+        layer = default_layer(layers)  # the layer the Map page opens on
         key = stored_frames.incidents_key(ws.store, layer=layer, statuses=statuses)
         if stored_results.has_stored(ws.store, key):
             return []
