@@ -527,14 +527,19 @@ def default_layer(layers) -> str | None:
     return default(layers)
 
 
-def select(inc, months: tuple[str, str], categories: tuple = (), basket_only: bool = False):
-    """The rows of `inc` in the month range, of `categories` (all if empty), in the basket if asked."""
+def select_mask(inc, months: tuple[str, str], categories: tuple = (), basket_only: bool = False):
+    """Which rows of `inc` are in the month range, of `categories` (all if empty), in the basket if asked."""
     mask = (inc["month"] >= months[0]) & (inc["month"] <= months[1])
     if categories:
         mask &= inc["category"].isin(list(categories))
     if basket_only:
         mask &= inc["in_basket"]
-    return inc[mask]
+    return mask
+
+
+def select(inc, months: tuple[str, str], categories: tuple = (), basket_only: bool = False):
+    """The rows of `inc` in the month range, of `categories` (all if empty), in the basket if asked."""
+    return inc[select_mask(inc, months, categories, basket_only)]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

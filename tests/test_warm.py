@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(autouse=True)
 def quick(monkeypatch):
+    warm.join(120)  # a warm-up an earlier app test started (e.g. the Map's Gi* layer) ends first
     monkeypatch.setattr(warm, "SETTLE_S", 0.0)
     monkeypatch.setattr(warm, "_WARMED", {})
     monkeypatch.setattr(warm, "_MAP_WARMED", {})

@@ -84,17 +84,19 @@ def draw_base(parts: dict):
     return m
 
 
-def filter_layers(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_only: bool, hot: bool):
+def filter_layers(n_shown: int, rows, value_col: str, m0: str, m1: str, cats: tuple, basket_only: bool, hot: bool):
     """The layers that change with the filters, as ``(draw, frame, options, layer_key)``, and the table they
     show. A key holds every filter its layer is drawn from (the workspace version and scope are in the base
-    map's key), so a layer seen before in this session is not drawn again (:func:`dashboard.ui.kept_map`)."""
+    map's key), so a layer seen before in this session is not drawn again (:func:`dashboard.ui.kept_map`).
+    ``n_shown``: how many incidents match; ``rows()``: those incidents with every column, asked for only when
+    they are drawn as points (a long month range is drawn by area and never copies them)."""
     sel_key = (main_layer, m0, m1, cats, basket_only)
     levels = info["levels"]
     fine = next((lv for lv in ("lsoa", "neighbourhood", "ward") if lv in levels), None)
     layers: list = []
     table: dict = {}
     label = "Harm (CCHI days)" if value_col == "harm" else noun
-    if len(shown) > settings.max_points_on_map and fine:
+    if n_shown > settings.max_points_on_map and fine:
         agg = data.map_units(key, ver, role_key, main_layer, fine, (m0, m1), cats, basket_only)
         name = f"{label} by {fine.upper() if fine == 'lsoa' else fine}"
         layers.append((maps.add_choropleth, agg, {
@@ -103,6 +105,7 @@ def filter_layers(shown, value_col: str, m0: str, m1: str, cats: tuple, basket_o
             ("units", *sel_key, fine, value_col, name, weighted)))
         table[name] = agg
     else:
+        shown = rows()
         layers.append((maps.add_points, shown, {
             "name": "Incidents", "color_by": "category", "tooltip_fields": ["category", "month", "location"],
             "max_points": settings.max_points_on_map}, ("points", *sel_key)))
@@ -161,7 +164,8 @@ def map_section():
                                                               "layer list (\"... buffers\").")
     cats = tuple(sorted(cats))
     inc = data.incidents_readonly(key, ver, main_layer)
-    sel = data.select(inc, (m0, m1), cats)
+    # the figures below read these columns only: the whole frame's text columns are copied only for points
+    sel = data.select(inc[["month", "category", "harm", "in_basket"]], (m0, m1), cats)
     shown = sel[sel["in_basket"]] if basket_only else sel
     value_col = "harm" if measure == "Harm" else "count"
 
@@ -182,16 +186,17 @@ def map_section():
             f"**What changed:** {ui.month_label(change['month'])} against {ui.month_label(change['previous'])}: "
             + (f"harm {ui.num(change['harm'])} ({ui.pct(change['harm_pct'])}), " if weighted else "")
             + f"{noun.lower()} {ui.num(change['count'])} ({ui.pct(change['count_pct'])}).")
-    no_loc = data.select(data.incidents_readonly(key, ver, main_layer, ("no_location",)), (m0, m1))
-    if len(no_loc):
-        st.caption(f"{ui.num(len(no_loc))} incidents in this period have no location: counted on the Data page, "
+    no_loc = int(data.select_mask(data.incidents_readonly(key, ver, main_layer, ("no_location",)), (m0, m1)).sum())
+    if no_loc:
+        st.caption(f"{ui.num(no_loc)} incidents in this period have no location: counted on the Data page, "
                    "not drawn.")
 
     if shown.empty:
         st.info("No incidents match these filters. Widen the month range or clear the crime-type filter.")
     else:
         parts = base_parts(buffer_m)
-        layers_drawn, table = filter_layers(shown, value_col, m0, m1, cats, basket_only, hot)
+        layers_drawn, table = filter_layers(len(shown), lambda: data.select(inc, (m0, m1), cats, basket_only),
+                                            value_col, m0, m1, cats, basket_only, hot)
         if len(parts["sites"][0]):
             table["Schools and drug treatment"] = parts["sites"][0]
         st.caption("Crime is drawn above every other layer. Schools and drug treatment services in your area are "
