@@ -165,3 +165,35 @@ def test_the_maps_hot_classes_are_the_gistar_labels_hot_first():
     exec(src[start:src.index("\n\n\n", start)], ns)  # the function alone (the page needs a session)
     assert ns["hot_classes"]() == tuple(c for c in HOTSPOT_LABELS[::-1] if c != "Not significant")
     assert ns["hot_classes"]()[0] == "Hot spot 99%" and "Not significant" not in ns["hot_classes"]()
+
+
+@pytest.mark.parametrize("user", [ANALYST, INSPECTOR], ids=["analyst", "inspector"])
+def test_the_choropleth_drawn_from_the_kept_shapes_is_the_one_drawn_from_its_units(demo_workspaces, user):
+    """The Map's area layer drawn with ``map_view.display_units`` (the boundaries simplified and projected once,
+    ``services.map_boundaries``) is, feature by feature and coordinate by coordinate, the layer drawn from the
+    units themselves (simplified and projected on every filter change before)."""
+    import folium
+    from streamlit_folium import _get_feature_group_string
+
+    from geo.render.map_layers import add_choropleth
+    from geo.render.map_view import display_units
+    sy = demo_workspaces["south-yorkshire"]
+    inc = services.incidents(sy, user=user, layer="crime", statuses=("mapped",))
+    ws = Workspace.open(sy)
+    try:
+        units = ws.boundaries("lsoa")
+    finally:
+        ws.close()
+    codes = aggregate.unit_of(inc, units)
+    agg = services.map_units(sy, user=user, incidents=inc, level="lsoa", months=("2024-07", "2025-06"),
+                             codes=codes, units=units)
+    shapes = services.map_boundaries(sy, user=user, level="lsoa")
+    drawn = display_units(agg, shapes)
+    assert drawn is not agg and drawn.crs.to_epsg() == 4326 and len(drawn) == len(agg) > 100
+
+    def layer(frame) -> str:
+        m = folium.Map()
+        group = add_choropleth(m, frame, "harm", name="Harm by LSOA", label="Harm (CCHI days)",
+                               tooltip_fields=["name", "count", "harm"])
+        return _get_feature_group_string(group, m)
+    assert layer(drawn) == layer(agg)

@@ -18,7 +18,7 @@ from geo.render import palette
 # on a busy machine (cause not established; it passed on an idle one), so the first paint pays it again
 import geo.hotspot_runs  # noqa: F401,E402
 from geo.render.hotspot_layers import add_hotspot_layer
-from geo.render.map_view import shown_table
+from geo.render.map_view import display_units, shown_table
 from geo.settings import settings
 
 path, key, ver, info = data.current()
@@ -99,7 +99,8 @@ def filter_layers(n_shown: int, rows, value_col: str, m0: str, m1: str, cats: tu
     if n_shown > settings.max_points_on_map and fine:
         agg = data.map_units(key, ver, role_key, main_layer, fine, (m0, m1), cats, basket_only)
         name = f"{label} by {fine.upper() if fine == 'lsoa' else fine}"
-        layers.append((maps.add_choropleth, agg, {
+        drawn = display_units(agg, data.map_boundaries(key, ver, role_key, fine))  # shapes made once
+        layers.append((maps.add_choropleth, drawn, {
             "column": value_col, "name": name, "label": label,
             "tooltip_fields": ["name", "count", "harm"] if weighted else ["name", "count"]},
             ("units", *sel_key, fine, value_col, name, weighted)))

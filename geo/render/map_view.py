@@ -17,7 +17,8 @@ from geo.render import palette
 from geo.render.static_maps import StaticMap
 from geo.settings import settings
 
-__all__ = ["classes_png", "published_png", "shown_table", "sites_in_view", "static_map_png", "view_area"]
+__all__ = ["classes_png", "display_units", "published_png", "shown_table", "sites_in_view", "static_map_png",
+           "view_area"]
 
 
 def view_area(bcus: gpd.GeoDataFrame, *, force: str | None = None, scope=None) -> gpd.GeoDataFrame:
@@ -85,6 +86,35 @@ def sites_in_view(sites: gpd.GeoDataFrame, area: gpd.GeoDataFrame, *, kinds: Ite
     kind = inside[kind_col].astype(str).str.lower().str.replace("_", " ")
     first = np.array([any(w in k for w in words) for k in kind], dtype=bool)
     return inside[first], inside[~first]
+
+
+def display_units(units: gpd.GeoDataFrame, shapes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``units`` (polygons with ``code``) drawn with the display shapes of the same codes, e.g. the Map's
+    choropleth with the boundaries already simplified and in WGS84 (``services.map_boundaries``, made once
+    per data version), so a filter change does not simplify and project the same polygons again.
+
+    The shapes are what :func:`geo.render.maps.to_wgs84` would make of ``units`` (the same function made
+    them); where any code of ``units`` has no shape, ``units`` is returned unchanged (drawn as before).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> u = gpd.GeoDataFrame({"code": ["a", "b"], "harm": [1.0, 2.0]},
+    ...                      geometry=[shapely.box(0, 0, 1, 1)] * 2, crs=27700)
+    >>> s = gpd.GeoDataFrame({"code": ["b", "a"]}, geometry=[shapely.Point(1, 1), shapely.Point(0, 0)], crs=4326)
+    >>> out = display_units(u, s)
+    >>> out.crs.to_epsg(), list(out.geometry.x), list(out["harm"])
+    (4326, [0.0, 1.0], [1.0, 2.0])
+    >>> display_units(u, s.iloc[:1]) is u
+    True
+    """
+    if shapes is None or not len(units) or "code" not in units or "code" not in shapes:
+        return units
+    by_code = shapes.drop_duplicates("code").set_index("code").geometry
+    geoms = by_code.reindex(units["code"].to_numpy())
+    if geoms.isna().any():
+        return units
+    return units.set_geometry(gpd.GeoSeries(geoms.to_numpy(), index=units.index, crs=shapes.crs))
 
 
 def shown_table(layers: Mapping[str, gpd.GeoDataFrame], *, decimals: int = 5) -> pd.DataFrame:

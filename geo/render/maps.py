@@ -329,7 +329,8 @@ def to_wgs84(gdf: gpd.GeoDataFrame, columns: Sequence[str], name: str, decimals:
     if polygons and out.crs.is_projected and DISPLAY_SIMPLIFY_M:
         # Display only: drop vertices closer than a few metres (pages shrink several-fold).
         out = out.set_geometry(out.geometry.simplify(DISPLAY_SIMPLIFY_M, preserve_topology=True))
-    out = project(out, 4326)
+    if not (out.crs.to_epsg() == 4326):  # already drawn-ready (e.g. map_view.display_units): not again
+        out = project(out, 4326)
     # ~1 m is plenty on screen and halves the GeoJSON sent to the browser.
     return out.set_geometry(shapely.transform(out.geometry.to_numpy(), lambda c: np.round(c, decimals)),
                             crs=4326)
