@@ -282,10 +282,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def keep_default_runs(path: Path, accounts: Path, *, analyses: bool = True) -> None:
-    """The Hotspots page's default runs kept in the workspace copy for every scope, the Map's
-    whole-force incidents frame and (``analyses``) each operation's default results analysis, signed with
-    the benchmark server's secret (beside ``accounts``), as ``python -m geo demo`` keeps them in a new demo
-    and a server keeps them after an import (:mod:`geo.stored_hotspots`, :mod:`geo.stored_frames`,
+    """The Hotspots page's default runs kept in the workspace copy for every scope, the Map's whole-force
+    incidents frame, the partners' published table and (``analyses``) each operation's default results
+    analysis, signed with the benchmark server's secret (beside ``accounts``), as ``python -m geo demo`` keeps
+    them in a new demo and a server keeps them after an import (:mod:`geo.stored_hotspots`, :mod:`geo.stored_frames`,
     :mod:`geo.stored_results`). Untimed."""
     from geo import access, services
     t = time.perf_counter()
@@ -297,13 +297,14 @@ def keep_default_runs(path: Path, accounts: Path, *, analyses: bool = True) -> N
         frame = sum(bool(run()) for _, run in services.incidents_frame_steps(path))
         n = sum(services.keep_hotspot_defaults(path, user=scope) for scope in access.stored_scopes(codes))
         ops = [run() for _, run in (services.analysis_default_steps(path) if analyses else [])]
+        services.partner_published(path, user=("partner", ()))  # the Area summary's and briefings' table
     finally:
         for k, v in old.items():
             os.environ.pop(k, None)
             if v is not None:
                 os.environ[k] = v
     print(f"Kept {n} default hot-spot runs{' and the incidents frame' if frame else ''}"
-          f"{f' and {len(ops)} results analyses' if ops else ''} in the copy "
+          f"{f', {len(ops)} results analyses' if ops else ''} and the published table in the copy "
           f"({time.perf_counter() - t:.0f} s, untimed)", flush=True)
 
 

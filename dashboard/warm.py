@@ -307,7 +307,7 @@ def published(path: str, version: float, role_key: tuple, threshold: int, quarte
               basket_only: bool = True, levels: tuple = ("ward", "neighbourhood")) -> bool:
     """Compute the published base table and its unit tables over ``quarters`` (of its own level and
     ``levels``) in a background thread at nice 10, through the Area summary's caches (same keys, so
-    the same scope).
+    the same scope), then import matplotlib (a briefing's map and chart) if it is not imported yet.
 
     Started after an import or a harm-weight or settings change (``data.published_in_background``, through
     :func:`area_summary`), so the next Area summary or partner briefing, in any session or server, loads
@@ -336,6 +336,12 @@ def published(path: str, version: float, role_key: tuple, threshold: int, quarte
                     data.partner_units(path, version, level, tuple(quarters), threshold, basket_only, role_key)
             except Exception as err:  # noqa: BLE001 - the page shows it when the user opens it
                 logger.info("warming the published figures skipped: %s", err)
+            # matplotlib (~1 s to import on 2 cores): a briefing's map and trend chart are drawn with it, and a
+            # partner's next page is likely Briefings; imported here, after the figures, not in that first briefing
+            try:
+                import geo.render.static_maps  # noqa: F401
+            except ImportError as err:
+                logger.info("importing matplotlib ahead skipped: %s", err)
 
         thread = threading.Thread(target=run, name="geo-warm-published", daemon=True)
         _PUB_THREAD[0] = thread

@@ -395,8 +395,8 @@ def _users(args) -> int:
 def _keep_hotspot_defaults(paths) -> None:
     """The Hotspots page's default runs of each workspace in ``paths`` kept in it for every scope
     (:mod:`geo.stored_hotspots`; signed with the server's secret beside the accounts file), the Map's
-    incidents frame and each registered operation's default results analysis (:mod:`geo.stored_results`),
-    where missing: a new server loads them instead of computing them."""
+    incidents frame, the partners' published table and each registered operation's default results analysis
+    (:mod:`geo.stored_results`), where missing: a new server loads them instead of computing them."""
     from . import services
     for p in paths:
         try:
@@ -409,6 +409,11 @@ def _keep_hotspot_defaults(paths) -> None:
             continue
         if n:
             print(f"Kept {n} default hot-spot runs in {Path(p).name} (the Hotspots page loads them)")
+        try:  # as the dashboard does after an import: the partners' published table, kept
+            services.partner_published(p, user=("partner", ()))
+            print(f"Kept the partners' published table in {Path(p).name} (the Area summary and briefings load it)")
+        except Exception as err:  # noqa: BLE001 - only a speed-up: the Area summary builds it as before
+            print(f"Not kept: the published table of {Path(p).name} ({err})")
         try:  # as the dashboard does after an import: every operation's default analysis, kept
             ops = services.analysis_default_steps(p)
             for what, run in ops:
