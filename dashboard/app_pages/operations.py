@@ -178,9 +178,8 @@ PENDING = {"power": "the power to detect a 50% move", "cross": "the across-bound
 
 
 def wait_for_the_rest(op_id, opts, pending):
-    """Say what is still being computed and rerun the page once the whole analysis is done (asked four times a
-    second: a flag read, so the page fills in within a quarter of a second of the end, not up to a second)."""
-    @st.fragment(run_every=0.25)
+    """Say what is still being computed and rerun the page once the whole analysis is done."""
+    @st.fragment(run_every=1.0)
     def poll():
         if data_results.displacement_done(key, ver, op_id, **opts):
             st.rerun(scope="app")
