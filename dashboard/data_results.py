@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo import services
-from dashboard.data import _user, default_layer, same_data, user_key, version  # noqa: F401 (default_layer: for pages)
+from dashboard.data import _user, default_layer, same_data, user_key, version
 
 logger = logging.getLogger(__name__)
 

@@ -339,8 +339,9 @@ def published(path: str, version: float, role_key: tuple, threshold: int, quarte
             # matplotlib (~1 s to import on 2 cores): a briefing's map and trend chart are drawn with it, and a
             # partner's next page is likely Briefings; imported here, after the figures, not in that first briefing
             try:
-                import geo.render.static_maps  # noqa: F401
-            except ImportError as err:
+                from geo.render.static_maps import pyplot
+                pyplot()
+            except Exception as err:  # noqa: BLE001 - the briefing imports it itself
                 logger.info("importing matplotlib ahead skipped: %s", err)
 
         thread = threading.Thread(target=run, name="geo-warm-published", daemon=True)

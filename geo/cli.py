@@ -392,7 +392,7 @@ def _users(args) -> int:
     return 0
 
 
-def _keep_hotspot_defaults(paths) -> None:
+def _keep_defaults(paths) -> None:
     """The Hotspots page's default runs of each workspace in ``paths`` kept in it for every scope
     (:mod:`geo.stored_hotspots`; signed with the server's secret beside the accounts file), the Map's
     incidents frame, the partners' published table and each registered operation's default results analysis
@@ -409,18 +409,21 @@ def _keep_hotspot_defaults(paths) -> None:
             continue
         if n:
             print(f"Kept {n} default hot-spot runs in {Path(p).name} (the Hotspots page loads them)")
-        try:  # as the dashboard does after an import: the partners' published table, kept
+        try:  # as the dashboard does after an import: the partners' published table (built if not kept yet)
             services.partner_published(p, user=("partner", ()))
-            print(f"Kept the partners' published table in {Path(p).name} (the Area summary and briefings load it)")
         except Exception as err:  # noqa: BLE001 - only a speed-up: the Area summary builds it as before
             print(f"Not kept: the published table of {Path(p).name} ({err})")
         try:  # as the dashboard does after an import: every operation's default analysis, kept
             ops = services.analysis_default_steps(p)
-            for what, run in ops:
-                print(f"Computing the {what} in {Path(p).name} (once; the Operations page loads it)", flush=True)
-                run()
         except Exception as err:  # noqa: BLE001 - only a speed-up: the Operations page computes them as before
             print(f"Not kept: the results analyses of {Path(p).name} ({err})")
+            ops = []
+        for what, run in ops:
+            print(f"Computing the {what} in {Path(p).name} (kept: the Operations page loads it)", flush=True)
+            try:
+                run()
+            except Exception as err:  # noqa: BLE001 - the others are still kept; the page computes this one
+                print(f"Not kept: the {what} ({err})")
 
 
 def _demo_accounts(folder) -> None:
@@ -494,7 +497,7 @@ def main(argv=None) -> int:
             from .demo import WORKSPACES, ensure_demo_workspaces
             built = ensure_demo_workspaces(args.folder or WORKSPACES)
             _demo_accounts(args.folder or WORKSPACES)
-            _keep_hotspot_defaults(built)
+            _keep_defaults(built)
             return 0
         if args.command == "users":
             return _users(args)

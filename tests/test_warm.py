@@ -17,7 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(autouse=True)
 def quick(monkeypatch):
-    warm.join(120)  # a warm-up an earlier app test started (e.g. the Map's Gi* layer) ends first
+    # a warm-up an earlier app test started (e.g. the Map's Gi* layer, the published figures) ends first
+    assert warm.join(120)
+    if warm._PUB_THREAD[0] is not None:
+        warm._PUB_THREAD[0].join(120)
     monkeypatch.setattr(warm, "SETTLE_S", 0.0)
     monkeypatch.setattr(warm, "_WARMED", {})
     monkeypatch.setattr(warm, "_MAP_WARMED", {})
@@ -155,6 +158,8 @@ def test_published_warms_the_area_summarys_cache_keys_once_per_selection(monkeyp
 
     monkeypatch.setattr(data, "partner_published", lambda *args: calls.append(("published", args)) or Pub())
     monkeypatch.setattr(data, "partner_units", lambda *args: calls.append(("units", args)))
+    from geo.render import static_maps
+    monkeypatch.setattr(static_maps, "pyplot", lambda: calls.append(("matplotlib", ())))
     monkeypatch.setattr(warm, "_PUB_WARMED", {})
     sel = ("ws.gpkg", 1.0, ("partner", ()), 5)
     assert warm.published(*sel, ("2025-Q2",), True, ("ward", "lsoa", "neighbourhood"))
@@ -164,14 +169,15 @@ def test_published_warms_the_area_summarys_cache_keys_once_per_selection(monkeyp
     # the table's own level first, each level once
     assert calls == [("published", ("ws.gpkg", 1.0, 5, ("partner", ()))),
                      *[("units", ("ws.gpkg", 1.0, lv, ("2025-Q2",), 5, True, ("partner", ())))
-                       for lv in ("lsoa", "ward", "neighbourhood")]]
+                       for lv in ("lsoa", "ward", "neighbourhood")],
+                     ("matplotlib", ())]  # then a briefing's map and chart library, imported ahead
     info = {"months": [f"2025-{m:02d}" for m in range(1, 7)], "settings": {"suppression_threshold": 7},
             "levels": ["bcu", "ward", "lsoa"]}
     calls.clear()
     assert warm.area_summary("ws.gpkg", 2.0, info, ("analyst", ()))
     warm._PUB_THREAD[0].join(10)
     assert calls[0] == ("published", ("ws.gpkg", 2.0, 7, ("analyst", ())))
-    assert [c[1][2] for c in calls[1:]] == ["lsoa", "ward"] and calls[1][1][3] == ("2025-Q2",)  # the last quarter
+    assert [c[1][2] for c in calls[1:-1]] == ["lsoa", "ward"] and calls[1][1][3] == ("2025-Q2",)  # the last quarter
 
 
 def test_kept_runs_are_only_loaded_no_scikit_learn_and_no_site_exposure(monkeypatch):

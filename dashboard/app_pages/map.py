@@ -165,8 +165,8 @@ def map_section():
                                                               "layer list (\"... buffers\").")
     cats = tuple(sorted(cats))
     inc = data.incidents_readonly(key, ver, main_layer)
-    # the figures below read these columns only: the whole frame's text columns are copied only for points
-    sel = data.select(inc[["month", "category", "harm", "in_basket"]], (m0, m1), cats)
+    # the figures below read these four columns only: the frame's other columns are copied only for points
+    sel = inc.loc[data.select_mask(inc, (m0, m1), cats), ["month", "category", "harm", "in_basket"]]
     shown = sel[sel["in_basket"]] if basket_only else sel
     value_col = "harm" if measure == "Harm" else "count"
 

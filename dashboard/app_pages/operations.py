@@ -59,7 +59,7 @@ else:
 if register and st.session_state.get("res_prefetched") != (key, ver):
     # the default analysis of every operation starts in the background now (one at a time, shared by
     # every session of this scope), so the one the user picks is ready or under way
-    data_results.prefetch_analyses(key, ver, [o.op_id for o in register], data_results.default_layer(info["layers"]))
+    data_results.prefetch_analyses(key, ver, [o.op_id for o in register], data.default_layer(info["layers"]))
     st.session_state["res_prefetched"] = (key, ver)
 RESULT_COLORS = palette.AREA_COLORS   # the same colours as the report's static map
 
@@ -83,7 +83,7 @@ def results_section():
     with st.expander("Windows, buffer and control", expanded=False):
         c1, c2 = st.columns(2)
         layer = c1.selectbox("Incidents", layers, key="res_layer",
-                             index=layers.index("crime") if "crime" in layers else 0)
+                             index=layers.index(data.default_layer(layers)) if layers else 0)
         own_windows = c2.toggle("Set the windows myself", value=False, key="res_own_windows",
                                 help="Default: windows of the operation's length immediately before its start "
                                      "and after its end (months for police.uk crime, days for calls).")

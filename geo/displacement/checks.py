@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..labels import signed as _signed
 from . import engine
 from .areas import Catchment, union_geoms
-from ..labels import signed as _signed
 from .windows import Windows, month_add, month_span, periods, window_months
 
 __all__ = ["pre_trend", "placebo_dates", "placebo_type", "same_months_a_year_earlier", "pre_period_fit",
@@ -169,8 +169,6 @@ def same_months_a_year_earlier(incidents, target, *, windows: Windows, bcus, own
                        f"p = {row['p']:.3f}): nothing suggests the before→after change is a regular seasonal "
                        "pattern of the target.")
     return {**row, "reading": reading}
-
-
 
 
 def pre_period_fit(panel: pd.DataFrame, windows: Windows, *, target: str = "Target",

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from ..labels import signed as _signed
 from .areas import StudyAreas, points_inside, xy_of
 from .measures import ALL, BASKET, SMALL_COUNT
 from .migration import Migration
 from .null import MIN_PLACEBOS
-from ..labels import signed as _signed
 from .windows import Windows, month_add
 
 __all__ = ["DisplacementResult", "verdict_lines", "caveats", "control_note", "pre_trend_note", "Clause", "Verdict",
@@ -328,8 +328,6 @@ def _near_site(t, near_sites, catch) -> str:
 def _level(level: float) -> str:
     """A confidence level as read aloud: ``95%``, ``97.5%``, ``98.5%``."""
     return f"{100 * level:.1f}".rstrip("0").rstrip(".") + "%"
-
-
 
 
 def _largest(tests, sign: int):

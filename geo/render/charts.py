@@ -31,9 +31,9 @@ def trend_png(panel: pd.DataFrame, *, measure: str = "harm", title: str = "", un
     bytes
         PNG.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .static_maps import pyplot
+    plt = pyplot()
+    from matplotlib.ticker import FuncFormatter
 
     from .. import safe
     from ..periods import month_label
@@ -65,7 +65,7 @@ def trend_png(panel: pd.DataFrame, *, measure: str = "harm", title: str = "", un
         ax.set_xticks(x[::step])
         ax.set_xticklabels([month_label(m) for m in p["month"]][::step], fontsize=7)
         ax.tick_params(axis="y", labelsize=7)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_ylim(bottom=0)
         ax.set_ylabel(unit or measure, fontsize=8)
         if title:

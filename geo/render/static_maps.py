@@ -24,6 +24,16 @@ from . import palette
 __all__ = ["StaticMap"]
 
 
+def pyplot():
+    """``matplotlib.pyplot`` with the Agg backend (no display), imported on first use (about 1 s on 2 cores):
+    what :class:`StaticMap` and :func:`geo.render.charts.trend_png` draw with. A server's warm-up calls it
+    ahead of a partner's first briefing (``dashboard.warm.published``)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
 class StaticMap:
     """A matplotlib map drawn layer by layer, then written as PNG bytes.
 
@@ -39,10 +49,7 @@ class StaticMap:
     """
 
     def __init__(self, *, bounds, pad: float = 0.0, figsize=(7.2, 5.6), dpi: int = 110):
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         self._plt = plt
         self.fig, self.ax = plt.subplots(figsize=figsize, dpi=dpi)
         x0, y0, x1, y1 = (float(v) for v in bounds)

@@ -25,7 +25,8 @@ from .core import (LOCAL_OPERATOR_ROLE, audit_log, change_settings, cli_user, cr
                    import_history, import_report, import_upload, opened, record, rejected_rows,
                    restore_harm_defaults, save_harm_table, workspace_info)
 from .operations import (analyse_operation, analysis_default_steps, analysis_incidents, check_analysis,
-                         delete_operation, get_operation, list_operations, operation_areas, operation_bcus, operation_report, save_operation)
+                         delete_operation, get_operation, list_operations, operation_areas, operation_bcus,
+                         operation_report, save_operation)
 from .products import (briefing_area, build_briefing, calls_vs_crime, find_hotspots, hotspot_bundle,
                        hotspot_default_steps, hotspot_default_steps_all, hotspot_defaults, hotspot_inputs, hotspot_site_exposure,
                        keep_hotspot_defaults, run_calibration, stored_hotspots, write_briefing)

@@ -152,7 +152,7 @@ def map_units(where, *, user: Who, incidents, level: str, months, categories=(),
     # cost 0.2-0.7 s to copy for a long month range, and nothing here reads them
     keep = [c for c in ("x", "y", "harm") if c in incidents.columns] + [incidents.geometry.name]
     with opened(where) as ws:  # the filter first: scoping the selection is the cheaper order
-        shown = access.scope_incidents(user, incidents[keep][mask], ws.bcus(all_forces=True))
+        shown = access.scope_incidents(user, incidents.loc[mask, keep], ws.bcus(all_forces=True))
         units = ws.boundaries(level) if units is None else units
     agg = by_unit(shown, units, codes=codes)
     return agg[agg["count"] > 0]
