@@ -120,3 +120,24 @@ def test_a_rise_in_the_target_is_no_reduction_to_displace():
     assert harm.status == "evidence" and harm.estimate > 0 and "more than the control predicts" in harm.text
     wdq = [n for n in res.summary.notes if n.startswith("WDQ")]
     assert wdq == ["WDQ: not interpretable: harm rose in the target, so there is no reduction to displace."]
+
+
+def test_each_tested_area_is_found_in_its_catchment():
+    """``Catchment.area_of`` (the verdict's nearby site, the report's and the page's evidence areas): each ring,
+    sector and piece test of the family is matched to the one polygon of its own label, the sites test to none."""
+    res = _analyse(_incidents(np.random.default_rng(3)))
+    catch = res.catchment
+    kinds = set()
+    for t in res.assessment.family():
+        kinds.add(t.kind)
+        got = catch.area_of(t)
+        if t.kind == "sites":
+            assert got is None
+            continue
+        pool = {"ring": catch.rings, "sector": catch.sectors, "piece": catch.pieces}[t.kind]
+        same = [x for x in pool if x.geometry is got]
+        assert len(same) == 1
+        x = same[0]
+        assert (x.label == t.ring if t.kind == "ring" else x.label == f"{t.ring} {t.direction}"
+                if t.kind == "sector" else (x.ring, str(x.code)) == (t.ring, str(t.code)))
+    assert {"ring", "sector"} <= kinds

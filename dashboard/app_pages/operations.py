@@ -328,16 +328,9 @@ def results_map(res, all_bcus, *, whole: bool = True):
     if flagged:
         geoms, labels = [], []
         for x in flagged:
-            if x.kind == "ring":
-                hit = [r.geometry for r in catch.rings if r.label == x.ring]
-            elif x.kind == "piece":
-                hit = [p.geometry for p in catch.pieces if p.ring == x.ring and str(p.code) == x.code]
-            elif x.kind == "sector":
-                hit = [sc.geometry for sc in catch.sectors if sc.label == f"{x.ring} {x.direction}"]
-            else:
-                hit = []
-            if hit:
-                geoms.append(hit[0])
+            hit = catch.area_of(x)  # None for the sites test
+            if hit is not None:
+                geoms.append(hit)
                 labels.append(f"{x.name}: {x.reading}")
         if geoms:
             import geopandas as gpd

@@ -415,6 +415,20 @@ class Catchment:
             minx, miny, maxx, maxy = min(minx, bx[0]), min(miny, bx[1]), max(maxx, bx[2]), max(maxy, bx[3])
         return minx, miny, maxx, maxy
 
+    def area_of(self, test):
+        """The polygon a ring, sector or piece test of this catchment was made on (matched by its ring,
+        direction and code), or ``None`` (a sites test, or no such area)."""
+        kind = getattr(test, "kind", None)
+        if kind == "ring":
+            found = (r for r in self.rings if r.label == test.ring)
+        elif kind == "sector":
+            found = (r for r in self.sectors if r.label == f"{test.ring} {test.direction}")
+        elif kind == "piece":
+            found = (p for p in self.pieces if p.ring == test.ring and str(p.code) == str(test.code))
+        else:
+            return None
+        return next((x.geometry for x in found), None)
+
     def frame(self, crs) -> gpd.GeoDataFrame:
         """Target, rings, pieces and control as one frame: ``kind``, ``name``, ``km2``, ``geometry``."""
         rows = [("target", "Target", self.target)]

@@ -309,12 +309,7 @@ def _p(p) -> str:
 def _near_site(t, near_sites, catch) -> str:
     if near_sites is None or len(near_sites) == 0:
         return ""
-    if t.kind == "piece":
-        ring = next((p for p in catch.pieces if p.ring == t.ring and str(p.code) == t.code), None)
-    else:
-        label = f"{t.ring} {t.direction}" if t.kind == "sector" else t.ring
-        ring = next((r for r in (catch.sectors if t.kind == "sector" else catch.rings) if r.label == label), None)
-    area = t.geometry if hasattr(t, "geometry") else (ring.geometry if ring is not None else None)
+    area = t.geometry if hasattr(t, "geometry") else catch.area_of(t)
     if area is None:
         return ""
     d = near_sites.geometry.distance(area)

@@ -29,14 +29,8 @@ def evidence_areas(result) -> list:
     for x in a.family():
         if x.status != "evidence":
             continue
-        geom = None
-        if x.kind == "ring":
-            geom = next((r.geometry for r in catch.rings if r.label == x.ring), None)
-        elif x.kind == "sector":
-            geom = next((r.geometry for r in catch.sectors if r.label == f"{x.ring} {x.direction}"), None)
-        elif x.kind == "piece":
-            geom = next((p.geometry for p in catch.pieces if p.ring == x.ring and str(p.code) == str(x.code)), None)
-        elif a.near_sites is not None and len(a.near_sites):
+        geom = catch.area_of(x)
+        if x.kind == "sites" and a.near_sites is not None and len(a.near_sites):
             from ..displacement.flags import sites_zone
             geom = sites_zone(a.near_sites, catch)[0]
         if geom is not None and not geom.is_empty:
