@@ -167,12 +167,15 @@ def run_null(incidents, boundaries, sites, *, own_force: str, n: int, alpha: flo
         w = design_windows(design)
         per = periods(incidents, w)
         prep = prepare_design(incidents, bcus, own_force, design, per=per)
+        # the declared types' incidents, once per design (targeted_table keeps only these rows, in this order)
+        declared = incidents["category"].astype(str).isin(CAL_TARGETED).to_numpy()
+        t_inc, t_per = incidents[declared], per[declared]
         pick = [wards[i] for i in rng.choice(len(wards), n_wards, replace=False)] if n_wards else []
         for i, pl in enumerate(circles[:n_circ] + pick):
             catch, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha, n_placebos=200,
                                     seed=seed + 1000 * d + i)
             rows.append({**_row(design[0], pl, res),
-                         "targeted": _targeted(incidents, per, w, catch, res, alpha)})
+                         "targeted": _targeted(t_inc, t_per, w, catch, res, alpha)})
         if progress:
             progress(f"  {design[0]}: {len(rows)} placebos so far")
     return pd.DataFrame(rows)

@@ -431,6 +431,14 @@ def sensitivity(pts: WindowPoints, catch: Catchment, *, null: NullModel, alpha: 
     return pd.DataFrame(rows)
 
 
+def _too_few(r) -> bool:
+    """A crime type's count row (``target_before``, ``target_after``, ``control_before``) too small to test:
+    fewer than :data:`MIN_BEFORE` before in the target, :data:`MIN_TOTAL` in all, or :data:`MIN_TOTAL` before
+    in the control (what :func:`targeted_tests` and :func:`type_tests` call "too few to tell")."""
+    return bool(r["target_before"] < MIN_BEFORE or r["target_before"] + r["target_after"] < MIN_TOTAL
+                or r.get("control_before", MIN_TOTAL) < MIN_TOTAL)
+
+
 def targeted_table(incidents, per: np.ndarray, catch: Catchment, types, *, time_weights=(1.0, 1.0)) -> pd.DataFrame:
     """Counts of each targeted crime type in the target and the control (the rest of the BCU outside the
     catchment, as every calibrated test uses) and the counts-scaled local WDD, for :func:`targeted_tests`.
@@ -510,8 +518,7 @@ def targeted_tests(table: pd.DataFrame, targeted, *, phi: float, alpha: float) -
             rows.append({"crime_type": name, "status": "not recorded", "reading": ""})
             continue
         r = hit.iloc[0]
-        few = r["target_before"] < MIN_BEFORE or r["target_before"] + r["target_after"] < MIN_TOTAL or \
-            r.get("control_before", MIN_TOTAL) < MIN_TOTAL
+        few = _too_few(r)
         se = r["local_se"] * math.sqrt(phi) if np.isfinite(r.get("local_se", np.nan)) else np.nan
         ok = not few and np.isfinite(se) and se > 0 and np.isfinite(r["local_estimate"])
         z = r["local_estimate"] / se if ok else np.nan
@@ -554,8 +561,7 @@ def type_tests(table: pd.DataFrame, *, phi: float, alpha: float) -> pd.DataFrame
                                                                           regex=True)]
     rows = []
     for _, r in t.iterrows():
-        few = r["target_before"] < MIN_BEFORE or r["target_before"] + r["target_after"] < MIN_TOTAL or \
-            r.get("control_before", MIN_TOTAL) < MIN_TOTAL
+        few = _too_few(r)
         z = r["local_z"] / math.sqrt(phi) if np.isfinite(r["local_z"]) else np.nan
         rows.append({"crime_type": r["measure"], "before": r["target_before"], "after": r["target_after"],
                      "estimate": r["local_estimate"], "p": np.nan if few or not np.isfinite(z) else 2 * norm.sf(abs(z)),
