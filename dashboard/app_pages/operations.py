@@ -124,7 +124,7 @@ def results_section():
     if res.pending:
         wait_for_the_rest(op_id, opts, res.pending)
     show_verdict(res)
-    draw_results_map(res, (key, ver, op_id, before, after, layer, buffer_m, control, units, data.user_key()))
+    draw_results_map(res)
     data.audit_once("viewed operation results", op.name)
     std = standard_measures(res)   # the report's appendix: titled, explained and rounded in geo
     with st.expander(std.title):
@@ -296,8 +296,8 @@ def show_verdict(res):
                      hide_index=True)
 
 
-def draw_results_map(res, analysis: tuple):
-    """The results map of ``analysis`` (its cache key; the map is drawn whole on each run)."""
+def draw_results_map(res):
+    """The results map of ``res`` (drawn whole on each run)."""
     st_folium(results_map(res, data.bcus(key, ver, all_forces=True)), returned_objects=[], height=520,
               use_container_width=True, key="res_map")
 
@@ -308,10 +308,9 @@ def results_png(res, all_bcus) -> bytes:
     return static_map_png(res, bcus=all_bcus)
 
 
-def results_map(res, all_bcus, *, whole: bool = True):
+def results_map(res, all_bcus):
     """The results map (folium): target, rings, comparison, evidence, ``all_bcus`` (the BCUs of every force,
-    read in the page's run), hot spot moves, near sites. ``whole=False``: without the moves and the layer
-    control (the base of :func:`draw_results_map`)."""
+    read in the page's run), hot spot moves, near sites."""
     catch = res.catchment
     fr = catch.frame(res.crs)
     zone = fr[fr["kind"] != "control"]
@@ -345,8 +344,7 @@ def results_map(res, all_bcus, *, whole: bool = True):
     near_bcus = near_bcus[~near_bcus.geometry.is_empty]
     if len(near_bcus):
         maps.add_labels(m, near_bcus, name="BCU names", name_col="name")
-    if whole:
-        add_moves(m, res.migration.moves if res.migration is not None else ())
+    add_moves(m, res.migration.moves if res.migration is not None else ())
     near = sites_in_catchment(res)   # only the sensitive sites that lie in the catchment
     if near is not None and len(near):
         maps.add_sites(m, near, buffers_m=(400,))
@@ -356,7 +354,7 @@ def results_map(res, all_bcus, *, whole: bool = True):
                                             (palette.RING_COLORS[2], "Ring 500–1,000 m"),
                                             (RESULT_COLORS["control"], "Comparison"),
                                             (RESULT_COLORS["evidence"], "Evidence of displacement / diffusion")])
-    return maps.finish(m) if whole else m
+    return maps.finish(m)
 
 
 def add_moves(m, mv) -> None:
