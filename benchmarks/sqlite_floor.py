@@ -10,7 +10,13 @@ an imported ``incidents`` table (e.g. one kept by ``bench_import.py --keep``). I
 * ``copy``: ``INSERT INTO ... SELECT`` from the workspace file attached (no Python value per
   row at all: SQLite's own cost of encoding and appending the same records);
 * ``uid_key index``, ``group index``: the two indexes the workspace keeps (built after the
-  rows, as a first import does), and the ``commit``.
+  rows, as a first import does), and the ``commit``;
+* ``bind from Arrow in C``: the ADBC SQLite driver's bulk ingest (``adbc_ingest``, append) of
+  the same rows held as an Arrow table (building the table is not timed), i.e. binding every
+  cell in C with no Python value, into a fresh file, plus its commit. Only when
+  ``adbc-driver-sqlite`` is installed (``make bench`` installs it); it links its own SQLite,
+  which is why the product cannot use it in the dashboard's process (two SQLite libraries on
+  one file in one process can drop each other's locks).
 
 Nothing here checks, accounts or de-duplicates anything: these are lower bounds for the store
 write of ``Workspace.import_crime``, not alternatives to it.
@@ -68,6 +74,31 @@ def measure(src: Path, tmp: Path) -> dict:
     c.execute("COMMIT")
     out["commit"] = cpu() - t
     c.close()
+    try:
+        import adbc_driver_sqlite.dbapi as adbc
+        import pyarrow as pa
+    except ImportError:
+        adbc = None
+    if adbc is not None:
+        with sqlite3.connect(src) as s:
+            names = [r[1] for r in info if not r[5]]  # every column but the fid
+            data = s.execute(f"SELECT {', '.join(names)} FROM incidents ORDER BY fid").fetchall()
+        table = pa.table({n: pa.array([r[i] for r in data]) for i, n in enumerate(names)})
+        del data
+        _fresh(tmp / "adbc.db", decl).close()
+        a = adbc.connect(str(tmp / "adbc.db"), autocommit=True)
+        cur = a.cursor()
+        for pragma in ("synchronous=FULL", "cache_size=-262144", "temp_store=MEMORY"):
+            cur.execute(f"PRAGMA {pragma}")
+        t = cpu()
+        cur.execute("BEGIN")
+        cur.adbc_ingest("incidents", table, mode="append")
+        cur.execute("COMMIT")
+        out["bind from Arrow in C + commit"] = cpu() - t
+        cur.execute("SELECT count(*) FROM incidents")
+        assert cur.fetchone()[0] == out["rows"], "the ADBC ingest stored a different number of rows"
+        cur.close()
+        a.close()
     for f in tmp.glob("*.db"):
         f.unlink()
     return out
