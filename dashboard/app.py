@@ -55,13 +55,20 @@ with st.sidebar:
         st.selectbox("Workspace", list(labels), format_func=labels.get, key="workspace",
                      label_visibility="collapsed")
 
-pages = [st.Page(f"app_pages/{name}.py", title=title, icon=icon, default=(name == "map"))
+# The user's first page (the Map, or a partner's Area summary) answers at "/". Its own name is freed
+# (HOME_PATH) for a hidden page that opens it, so /map, a bookmark or a deep link from the sign-in
+# form, opens the Map rather than Streamlit's "Page not found" dialog.
+home = auth.home_page(user, [name for name, _, _ in PAGES])
+pages = [st.Page(f"app_pages/{name}.py", title=title, icon=icon, default=(name == home),
+                 url_path=auth.HOME_PATH if name == home else None)
          for name, title, icon in PAGES]
 allowed = auth.allowed_pages(user, pages)  # role-aware: the rest are not registered as pages at all
 # Their addresses (and one that is no page) answer with a plain message and links to the user's pages
 # (hidden from the menu), so a deep link never ends in Streamlit's "Page not found" dialog.
 hidden = [st.Page(auth.not_for_role(user, title, allowed), title=title, url_path=name, visibility="hidden")
           for (name, title, _), page in zip(PAGES, pages) if page not in allowed]
+if home:
+    hidden.append(st.Page(auth.opens(allowed[0]), title=allowed[0].title, url_path=home, visibility="hidden"))
 if asked:
     hidden.append(st.Page(auth.no_such_page(asked, allowed), title="Not found", url_path=asked, visibility="hidden"))
 auth.sidebar(user)

@@ -520,6 +520,25 @@ def no_such_page(name: str, allowed: list):
     return page
 
 
+#: The declared address of the user's first page, which Streamlit serves at "/" (the default page):
+#: never asked for (a "." is no name :func:`asked_path` keeps), so the page's own name is free for
+#: :func:`opens`.
+HOME_PATH = "home.page"
+
+
+def home_page(user: User, names: list[str]) -> str | None:
+    """The first of ``names`` (page file names, in menu order) that ``user``'s role may open."""
+    return next((name for name in names if core.page_allowed(user.role, name)), None)
+
+
+def opens(page):
+    """A page that opens ``page`` (the default page, served at "/") when its own name is asked for."""
+    def alias() -> None:
+        st.switch_page(page)
+    alias.__name__ = f"opens_{page_key(page)}"
+    return alias
+
+
 def not_for_role(user: User, title: str, allowed: list):
     """A page at the address of a page ``user``'s role may not open: a message and links to theirs."""
     def page() -> None:

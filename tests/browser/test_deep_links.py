@@ -81,3 +81,18 @@ def test_an_unknown_address_gets_a_message_not_a_dialog(page, network_log, app):
     wait_for_app(page, timeout=FIRST_PAGE_MS)
     _no_page_not_found_dialog(page)
     expect(page.get_by_test_id("stAlert").filter(has_text="There is no page at /no-such-page")).to_have_count(1)
+
+
+@pytest.mark.parametrize("user, path, title", [("inspector-user", "map", "Map"),
+                                               ("partner-user", "areas", "Area summary")])
+def test_the_first_page_also_answers_at_its_own_name(page, network_log, app, user, path, title):
+    """The first page is served at "/"; a signed-in user opening /map (a bookmark, a typed address)
+    gets the Map, not Streamlit's "Page not found" dialog."""
+    _sign_in_at(page, app.url, user)
+    page.goto(f"{app.url}/{path}")  # the same browser: the session cookie signs the user in again
+    page.get_by_role("button", name="Sign out").wait_for(timeout=FIRST_PAGE_MS)
+    wait_for_app(page, timeout=FIRST_PAGE_MS)
+    _no_page_not_found_dialog(page)
+    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title)
+    expect(link).to_have_attribute("aria-current", "page")
+    assert_offline(network_log)
