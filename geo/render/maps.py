@@ -109,7 +109,8 @@ def base_map(bounds: Sequence[float], *, tile_url: str | None = None,
     Returns
     -------
     folium.Map
-        An :class:`OfflineMap` using a canvas renderer, with a scale bar.
+        An :class:`OfflineMap` using a canvas renderer, with a scale bar; the mouse wheel
+        zooms it only after a click on it, so it does not take over a long page's scrolling.
 
     Raises
     ------
@@ -138,6 +139,7 @@ def base_map(bounds: Sequence[float], *, tile_url: str | None = None,
     m.asset_base = asset_base
     m.get_root().header.add_child(Element(_MAP_CSS), name="geo_maps_css")
     m.add_child(_Panes(PANES))  # drawing order that the layer control cannot change
+    m.add_child(_WheelAfterClick())
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return localize(m, asset_base=asset_base)
 
@@ -433,6 +435,26 @@ def geojson_data(gdf: gpd.GeoDataFrame, keep: Sequence[str]) -> dict:
 def is_point_layer(gdf: gpd.GeoDataFrame) -> bool:
     """True if `gdf` holds points (or multipoints) only."""
     return bool(len(gdf)) and set(gdf.geom_type.unique()) <= {"Point", "MultiPoint"}
+
+
+class _WheelAfterClick(MacroElement):
+    """The mouse wheel scrolls the page until the map is clicked (or focused), then zooms the map
+    until the pointer leaves it: a map on a long page does not take the page's scrolling over."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }}, wheel = map.scrollWheelZoom;
+            wheel.disable();
+            map.on("click focus", function() { wheel.enable(); });
+            map.on("mouseout blur", function() { wheel.disable(); });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self):
+        super().__init__()
+        self._name = "WheelAfterClick"
 
 
 class _Panes(MacroElement):

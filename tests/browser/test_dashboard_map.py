@@ -145,3 +145,29 @@ def test_the_map_downloads_as_csv_html_and_png(page, network_log, demo_dashboard
     assert "Leaflet 1.9.4" in html and "/app/static/vendor" not in html  # inlined: opens on its own
     assert got["Download the map (PNG)"][:8] == b"\x89PNG\r\n\x1a\n"
     assert_offline(network_log)
+
+
+def test_the_wheel_scrolls_the_page_until_the_map_is_clicked(page, network_log, demo_dashboard):
+    """A map on a long page does not take the page's scrolling over: the wheel zooms it only after a click."""
+    open_app(page, demo_dashboard)
+    frame = wait_for_map(page)
+    frame.locator(".leaflet-overlay-pane canvas").first.wait_for(state="attached")
+    container = frame.locator(".leaflet-container").first
+    zoom = lambda: container.evaluate("el => el.ownerDocument.defaultView.map.getZoom()")  # noqa: E731
+    scrolled = lambda: page.evaluate(  # noqa: E731
+        "() => Math.max(...[...document.querySelectorAll('*')].map(e => e.scrollTop))")
+    before, top = zoom(), scrolled()
+    box = container.bounding_box()
+    assert box["y"] < page.viewport_size["height"] - 60, "the map's top is not on the first screen"
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 40)  # over the map, on the screen
+    for _ in range(3):
+        page.mouse.wheel(0, 300)
+        page.wait_for_timeout(300)
+    assert zoom() == before, "the wheel zoomed a map nobody had clicked"
+    assert scrolled() > top, "the page did not scroll under the wheel"
+    box = container.bounding_box()  # the page has moved
+    page.mouse.click(box["x"] + 20, box["y"] + box["height"] - 20)
+    page.mouse.wheel(0, 300)
+    page.wait_for_function("([el, z]) => el.ownerDocument.defaultView.map.getZoom() < z",
+                           arg=[container.element_handle(), before], timeout=10_000)
+    assert_offline(network_log)
