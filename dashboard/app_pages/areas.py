@@ -74,7 +74,7 @@ def area_png(table, col: str, col_label: str, level: str, period_label: str) -> 
 def summary():
     """Controls, numbers, map, table and crime types: one fragment, so a change of level, quarters or
     measure reruns only this part of the page (not the monthly trend below)."""
-    c1, c2, c3 = st.columns([2, 2, 1])
+    c1, c2 = st.columns(2)
     if len(quarters) > 1:
         q0, q1 = c1.select_slider("Quarters", options=quarters, value=(quarters[-1], quarters[-1]),
                                   format_func=disclosure.quarter_label, key="areas_quarters")
@@ -83,8 +83,9 @@ def summary():
     period = tuple(disclosure.quarter_run(q0, q1))
     label = disclosure.quarters_label(period)
     level = c2.radio("Areas", levels, format_func=level_names.get, horizontal=True, key="areas_level")
-    basket = c3.toggle("Drug-market harm basket only", value=True, key="areas_basket")
-    measure = st.radio("Colour by", ["Harm", "Count"], horizontal=True, key="areas_measure")
+    c1, c2 = st.columns(2)  # the toggle's label is too long for a third column (it was cut off)
+    measure = c1.radio("Colour by", ["Harm", "Count"], horizontal=True, key="areas_measure")
+    basket = c2.toggle("Drug-market harm basket only", value=True, key="areas_basket")
 
     table = data.partner_units(key, ver, level, period, threshold, basket)
     seen = st.session_state.setdefault("areas_audited", set())
