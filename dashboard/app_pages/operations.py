@@ -150,22 +150,22 @@ def results_section():
     # the verdict does not wait for the report's maps and charts
     report_of = (key, ver, op_id, before, after, layer, buffer_m, control, units)
     user = auth.current_user()
-    d1, d2, d3, d4 = st.columns(4)
+    row = st.container(horizontal=True)  # one row that wraps: no label is cut off
     stem = "".join(ch if ch.isalnum() else "-" for ch in op.name).strip("-").lower()
-    d1.download_button("Download the report (HTML)", lambda: data_results.displacement_report(*report_of, user=user)[0],
+    row.download_button("Download the report (HTML)", lambda: data_results.displacement_report(*report_of, user=user)[0],
                        file_name=f"{stem}-results.html", mime="text/html",
                        key="res_dl_html", on_click=data.audit, args=("downloaded results report", op.name))
-    d2.download_button("Download the tables (CSV)", lambda: data_results.displacement_report(*report_of, user=user)[1],
+    row.download_button("Download the tables (CSV)", lambda: data_results.displacement_report(*report_of, user=user)[1],
                        file_name=f"{stem}-results.csv", mime="text/csv",
                        key="res_dl_csv", on_click=data.audit, args=("downloaded results tables", op.name))
     # the maps of the complete result (waits for the supporting sections if a click comes before them)
     whole = (key, ver, op_id, before, after, layer, buffer_m, control, units)
     all_bcus = data.bcus(key, ver, all_forces=True)  # read now: a download's callable runs outside the session
-    d3.download_button("Download the map (HTML, works offline)",
+    row.download_button("Download the map (HTML, works offline)",
                        lambda: maps.render_standalone(results_map(data_results.displacement_result(*whole, user=user), all_bcus)),
                        file_name=f"{stem}-map.html", mime="text/html", key="res_dl_map_html", on_click=data.audit,
                        args=("downloaded results map HTML", op.name))
-    d4.download_button("Download the map (PNG)",
+    row.download_button("Download the map (PNG)",
                        lambda: results_png(data_results.displacement_result(*whole, user=user), all_bcus),
                        file_name=f"{stem}-map.png", mime="image/png", key="res_dl_map_png", on_click=data.audit,
                        args=("downloaded results map PNG", op.name))
