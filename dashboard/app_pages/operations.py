@@ -153,22 +153,22 @@ def results_section():
     row = st.container(horizontal=True)  # one row that wraps: no label is cut off
     stem = "".join(ch if ch.isalnum() else "-" for ch in op.name).strip("-").lower()
     row.download_button("Download the report (HTML)", lambda: data_results.displacement_report(*report_of, user=user)[0],
-                       file_name=f"{stem}-results.html", mime="text/html",
-                       key="res_dl_html", on_click=data.audit, args=("downloaded results report", op.name))
+                        file_name=f"{stem}-results.html", mime="text/html",
+                        key="res_dl_html", on_click=data.audit, args=("downloaded results report", op.name))
     row.download_button("Download the tables (CSV)", lambda: data_results.displacement_report(*report_of, user=user)[1],
-                       file_name=f"{stem}-results.csv", mime="text/csv",
-                       key="res_dl_csv", on_click=data.audit, args=("downloaded results tables", op.name))
+                        file_name=f"{stem}-results.csv", mime="text/csv",
+                        key="res_dl_csv", on_click=data.audit, args=("downloaded results tables", op.name))
     # the maps of the complete result (waits for the supporting sections if a click comes before them)
     whole = (key, ver, op_id, before, after, layer, buffer_m, control, units)
     all_bcus = data.bcus(key, ver, all_forces=True)  # read now: a download's callable runs outside the session
     row.download_button("Download the map (HTML, works offline)",
-                       lambda: maps.render_standalone(results_map(data_results.displacement_result(*whole, user=user), all_bcus)),
-                       file_name=f"{stem}-map.html", mime="text/html", key="res_dl_map_html", on_click=data.audit,
-                       args=("downloaded results map HTML", op.name))
+                        lambda: maps.render_standalone(results_map(data_results.displacement_result(*whole, user=user), all_bcus)),
+                        file_name=f"{stem}-map.html", mime="text/html", key="res_dl_map_html", on_click=data.audit,
+                        args=("downloaded results map HTML", op.name))
     row.download_button("Download the map (PNG)",
-                       lambda: results_png(data_results.displacement_result(*whole, user=user), all_bcus),
-                       file_name=f"{stem}-map.png", mime="image/png", key="res_dl_map_png", on_click=data.audit,
-                       args=("downloaded results map PNG", op.name))
+                        lambda: results_png(data_results.displacement_result(*whole, user=user), all_bcus),
+                        file_name=f"{stem}-map.png", mime="image/png", key="res_dl_map_png", on_click=data.audit,
+                        args=("downloaded results map PNG", op.name))
 
 
 PENDING = {"power": "the power to detect a 50% move", "cross": "the across-boundaries table",
