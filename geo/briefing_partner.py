@@ -12,6 +12,9 @@ from .harm import ENFORCEMENT_LABEL
 from .periods import quarter_add
 from .render.briefing import Briefing, map_png, render_html
 from .settings import settings
+
+#: Areas of at most this many base units list their codes in the opening paragraph; larger ones at the end.
+INLINE_CODES = 24
 from .site_kinds import sensitive_sites, site_label
 
 
@@ -69,9 +72,12 @@ def build_partner(ws, area: Area, months: tuple[str, str], *, marking: str, thre
         harm_pct = force_pct = "–"
     kind = {"lsoa": "LSOA", "hex": f"{disclosure.HEX_SIZE_M:.0f} m hexagon"}.get(pub.level, pub.level)
     names = dict(zip(pub.units["code"], pub.units["name"]))
+    listed = ", ".join(sorted(codes)) + "."
     coverage = (f"This briefing covers {len(codes)} whole {kind}{'s' if len(codes) != 1 else ''} (those whose centre "
-                f"lies in {'the drawn area' if area.kind == 'polygon' else area.name}): "
-                + ", ".join(sorted(codes)) + ".")
+                f"lies in {'the drawn area' if area.kind == 'polygon' else area.name})")
+    # a few codes read well in the opening; a BCU's hundreds would push the headline off the first page
+    coverage, coverage_codes = ((coverage + ": " + listed, "") if len(codes) <= INLINE_CODES
+                                else (coverage + "; their codes are listed at the end.", listed))
     period, previous = disclosure.quarters_label(quarters), disclosure.quarters_label(prev_q)
     caveats = [
         "Harm weights each crime by the Cambridge Crime Harm Index (days of imprisonment a first offender would "
@@ -153,6 +159,7 @@ def build_partner(ws, area: Area, months: tuple[str, str], *, marking: str, thre
     ctx = {
         "title": title, "area": area, "area_label": area.label, "workspace": ws.name, "marking": marking,
         "period": period, "previous": previous, "partner": True, "coverage": coverage,
+        "coverage_codes": coverage_codes, "coverage_kind": kind,
         "audience": "Partners (suppressed aggregates)",
         "generated": f"{now:%d %B %Y %H:%M}", "generated_by": generated_by, "unit": unit,
         "headline": headline, "harm_pct": harm_pct, "force_pct": force_pct,

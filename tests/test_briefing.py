@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from geo import aggregate, briefing, disclosure
+from geo import aggregate, briefing, briefing_partner, disclosure
 from geo.errors import GeoInputError
 from geo.harm import summarise
 from geo.workspace import Workspace
@@ -127,6 +127,25 @@ def test_partner_briefing_states_published_figures_only(sy, partner_briefing):
     assert b.figures["harm_all"].about in b.html
     assert f"{inc[inc['month'].between(*QUARTER)]['harm'].sum():,.0f}" not in b.html
     assert "E01007340" in b.html  # the briefing says which LSOAs it covers
+
+
+def test_a_partner_briefing_lists_many_lsoa_codes_at_the_end_and_a_few_in_its_opening(sy, partner_briefing):
+    """A BCU's hundred-odd codes would push the headline off the first page: the opening says how many
+    LSOAs and where the codes are; a ward's few are listed in the opening itself."""
+    ws, inc = sy
+    codes = partner_briefing.figures["units"]
+    opening = re.search(r'<p class="note" id="coverage">(.*?)</p>', partner_briefing.html, re.S).group(1)
+    at_end = re.search(r'<p class="note" id="coverage-codes">(.*?)</p>', partner_briefing.html, re.S).group(1)
+    assert len(codes) > briefing_partner.INLINE_CODES
+    assert f"covers {len(codes)} whole LSOAs" in opening and "listed at the end" in opening
+    assert not any(c in opening for c in codes)
+    assert at_end.rstrip(".").split(", ") == sorted(codes)
+    assert partner_briefing.html.index("<h2>Headline</h2>") < partner_briefing.html.index('id="coverage-codes"')
+    ward = briefing.build(ws, briefing.resolve_area(ws, "Adwick"), QUARTER, incidents=inc, audience="partner")
+    few = ward.figures["units"]
+    assert 3 <= len(few) <= briefing_partner.INLINE_CODES
+    opening = re.search(r'<p class="note" id="coverage">(.*?)</p>', ward.html, re.S).group(1)
+    assert opening.endswith(", ".join(few) + ".") and 'id="coverage-codes"' not in ward.html
 
 
 def test_partner_briefing_html_and_pdf_have_no_monthly_series(sy, partner_briefing, tmp_path):
