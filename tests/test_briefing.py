@@ -141,6 +141,7 @@ def test_a_partner_briefing_lists_many_lsoa_codes_at_the_end_and_a_few_in_its_op
     assert not any(c in opening for c in codes)
     assert at_end.rstrip(".").split(", ") == sorted(codes)
     assert partner_briefing.html.index("<h2>Headline</h2>") < partner_briefing.html.index('id="coverage-codes"')
+    assert "<th>LSOA</th>" in partner_briefing.html and "Lsoa" not in partner_briefing.html  # the tables' heading
     ward = briefing.build(ws, briefing.resolve_area(ws, "Adwick"), QUARTER, incidents=inc, audience="partner")
     few = ward.figures["units"]
     assert 3 <= len(few) <= briefing_partner.INLINE_CODES
