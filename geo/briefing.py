@@ -227,7 +227,7 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
         site_rows.append({"name": r.name, "kind": r.kind, "count": fmt(r.n), "harm": fmt(r.harm),
                           "trend": getattr(r, "trend", "")})
 
-    ops, ops_note = area_operations(ws, area, inc_all if main_layer == "crime" else None, audience, threshold)
+    ops, ops_note = area_operations(ws, area, audience, threshold)
 
     # the monthly trend, its control limits and what changed over the year, in words
     from .coverage import covered_force_months

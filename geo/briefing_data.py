@@ -192,7 +192,7 @@ def sites_exposure(sites, inc_basket, area: Area, crs, bcus, buffer_m: float):
     return out.sort_values(["harm", "n"], ascending=False).head(10).reset_index(drop=True)
 
 
-def area_operations(ws, area: Area, incidents_all, audience: str, threshold: int) -> tuple[list[dict], str]:
+def area_operations(ws, area: Area, audience: str, threshold: int) -> tuple[list[dict], str]:
     """Operations whose target meets the area, with their results in harm terms."""
     from .operations import target_geometry
     rows = []
@@ -203,7 +203,7 @@ def area_operations(ws, area: Area, incidents_all, audience: str, threshold: int
     if not ops:
         return [], "No operations are recorded in this workspace."
     boundaries = ws.boundaries()
-    analyse, note = None, ""
+    analyse, note, frame = None, "", None
     if audience != "partner":  # partner briefings never give results: no need to load the results module
         try:
             from . import displacement
@@ -225,7 +225,11 @@ def area_operations(ws, area: Area, incidents_all, audience: str, threshold: int
                              "published units. Ask the force's analysts for the results.")
         elif analyse is not None:
             try:
-                row["result"] = analyse(ws, op, incidents=incidents_all).headline
+                if frame is None:  # what the Operations page analyses (its default layer): the same numbers
+                    from .workspace import default_layer
+                    layer = default_layer(ws.store.layers()) or "crime"
+                    frame = layer, displacement.analysis_frame(ws, layer)
+                row["result"] = analyse(ws, op, incidents=frame[1], layer=frame[0]).headline
             except GeoInputError as err:
                 row["result"] = f"No result yet: {err.args[0] if err.args else err}"
             except Exception as err:

@@ -147,7 +147,7 @@ def build_partner(ws, area: Area, months: tuple[str, str], *, marking: str, thre
                               "count": u["count_label"], "harm": u["harm_label"],
                               "_h": -1.0 if u["harm"] != u["harm"] else float(u["harm"])})
     site_rows = sorted(site_rows, key=lambda s: -s["_h"])[:10]
-    ops, ops_note = area_operations(ws, shown, None, "partner", threshold)
+    ops, ops_note = area_operations(ws, shown, "partner", threshold)
 
     headline = {"harm": harm.about, "harm_range": harm.label, "count": count.about, "count_range": count.label,
                 "harm_all": harm_all.about, "drugs": drugs.about}

@@ -274,3 +274,17 @@ def test_internal_briefing_states_the_trend_a_meeting_can_read(sy):
 def test_partner_briefing_has_no_monthly_trend(partner_briefing):
     assert "<h2>Trend</h2>" not in partner_briefing.html and "control limits" not in partner_briefing.html
     assert "trend" not in partner_briefing.figures
+
+
+def test_the_internal_briefing_gives_an_operation_the_result_the_operations_page_gives(sy, demo_workspaces):
+    """The briefing's "Operations in the area" analyses the frame the Operations page analyses (mapped and
+    outside-area crime: the catchment crosses the force boundary), so its p-value and interval are the page's.
+    It analysed the mapped rows only before, and disagreed (p = 0.562 against the page's 0.552)."""
+    import html
+
+    from geo import services
+    ws, inc = sy
+    b = briefing.build(ws, briefing.resolve_area(ws, "E05001045"), ("2025-04", "2025-06"), incidents=inc)
+    page = services.analyse_operation(demo_workspaces["south-yorkshire"], "demo-sy-central", user=("analyst", ()),
+                                      layer="crime", stored=False)
+    assert "Op Central" in b.html and html.escape(page.headline) in b.html

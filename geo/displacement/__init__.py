@@ -61,7 +61,7 @@ Wheeler & Ratcliffe (2018), Crime Science 7(11); Krishnamoorthy & Thomson (2004)
 """
 from __future__ import annotations
 
-from .analysis import ANALYSIS_COLUMNS, analyse, analyse_operation, coverage
+from .analysis import ANALYSIS_COLUMNS, analyse, analyse_operation, analysis_frame, coverage
 from .areas import Catchment, StudyAreas, catchment, cross_units, equal_area_width, matched_control, study_areas
 from .flags import SHARES, AreaTest, Assessment, assess
 from .measures import ALL, BASKET, SCALES, SMALL_COUNT, count_areas, cross_boundary, measures, scaled_wdd, wdd_arrays

@@ -24,11 +24,18 @@ from .windows import Windows, month_add, month_label, op_windows, periods, windo
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["analyse", "analyse_operation", "coverage", "ANALYSIS_COLUMNS"]
+__all__ = ["analyse", "analyse_operation", "analysis_frame", "coverage", "ANALYSIS_COLUMNS"]
 
 #: The stored incident columns a results analysis reads (``Workspace.incidents(columns=)``; the harm
 #: columns are added from them): ids, locations' names, LSOAs, outcomes and sources are never used.
 ANALYSIS_COLUMNS = ("layer", "month", "date", "category", "subcategory", "force", "x", "y")
+
+
+def analysis_frame(ws, layer: str):
+    """The incidents a results analysis of ``layer`` reads: mapped and outside the area (the catchment
+    crosses the force boundary), :data:`ANALYSIS_COLUMNS` only. The Operations page, the command line and
+    the internal briefing all analyse this frame, so they give the same numbers."""
+    return ws.incidents(layer=layer, statuses=("mapped", "outside_area"), columns=ANALYSIS_COLUMNS)
 
 
 def coverage(incidents, bcus, windows):

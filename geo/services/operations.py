@@ -162,8 +162,8 @@ def analysis_incidents(where, *, user: Who, layer: str | None = None):
         layer, layers = _layer(ws, layer)
         if layer not in layers:
             return None
-        from ..displacement import ANALYSIS_COLUMNS  # only what the analysis reads: a third of the frame
-        return ws.incidents(layer=layer, statuses=("mapped", "outside_area"), columns=ANALYSIS_COLUMNS)
+        from ..displacement import analysis_frame  # only what the analysis reads: a third of the frame
+        return analysis_frame(ws, layer)
 
 
 def analyse_operation(where, key: str, *, user: Who, before=None, after=None, layer: str | None = None,
@@ -202,8 +202,8 @@ def analyse_operation(where, key: str, *, user: Who, before=None, after=None, la
                 return found
         if callable(incidents):
             incidents = incidents()
-        inc = incidents if incidents is not None else (
-            ws.incidents(layer=layer, statuses=("mapped", "outside_area")) if layer in layers else None)
+        from ..displacement import analysis_frame
+        inc = incidents if incidents is not None else (analysis_frame(ws, layer) if layer in layers else None)
         result = analyse(ws, op, before=before, after=after, layer=layer, buffer_m=buffer_m, control=control,
                          control_units=list(control_units) if control_units else None, incidents=inc,
                          on_verdict=on_verdict, **options)
