@@ -118,6 +118,14 @@ def test_inspector_map_shows_their_bcu_only(workspaces):
     n = int(shapely.contains_xy(sheffield, crime["x"], crime["y"]).sum())
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Incidents shown"] == f"{n:,}"
+    # harm by crime type: readable labels and whole days (it showed "harm (days)" with cents)
+    import json
+    table = next(d for d in at.dataframe if "harm_share" in d.value.columns)
+    labels = {k: v.get("label") for k, v in json.loads(table.proto.columns).items()}
+    assert {labels["category"], labels["count"], labels["harm"], labels["harm_share"]} == {
+        "Crime type", "Incidents", "Harm (CCHI days)", "Share of harm"}
+    harm = table.value["harm"].dropna()
+    assert len(harm) and (harm == harm.round(0)).all()
 
 
 def test_inspector_briefing_areas_are_those_a_briefing_accepts(workspaces):

@@ -238,11 +238,9 @@ def map_section():
         t["harm_share"] = t["harm_share"] * 100
         if not weighted:
             t = t.drop(columns=[c for c in t.columns if c.startswith("harm")])
-        st.dataframe(t, hide_index=True,
-                     column_config={"harm": st.column_config.NumberColumn("harm (days)", format="localized"),
-                                    "count": st.column_config.NumberColumn(format="localized"),
-                                    "harm_share": st.column_config.ProgressColumn("share of harm", format="%.0f%%",
-                                                                                  min_value=0, max_value=100)})
+        ui.table(t, measure="Harm (CCHI days)",  # readable labels, whole days, separators
+                 config={"harm_share": st.column_config.ProgressColumn("Share of harm", format="%.0f%%",
+                                                                       min_value=0, max_value=100)})
 
 
 def map_png(table: dict, title: str, frame, outlines, value_col: str) -> bytes:
