@@ -149,8 +149,8 @@ def published_trend(table, level: str):
     frame, lines = data.published_trend(key, ver, threshold, level, p_code, p_names[p_code])
     if len(frame) > 1:
         st.line_chart(frame.set_index("label")["mid"].rename("harm (CCHI days, published)"), height=220)
-    st.dataframe(frame[["label", "harm"]].rename(columns={"label": "quarter", "harm": "harm (CCHI days, rounded)"}),
-                 hide_index=True)
+    st.dataframe(frame[["label", "harm"]].rename(columns={"label": "quarter"}), hide_index=True,
+                 column_config={"quarter": "Quarter", "harm": "Harm (CCHI days, rounded)"})
     for line in lines:
         st.markdown(f"- {safe.md(line)}")
     st.caption("Drug-market harm by whole calendar quarter from the published figures; ranges where a count below "

@@ -43,9 +43,10 @@ if len(summary):
     pivot["total"] = pivot[["mapped", "no_location", "outside_area"]].sum(axis=1)
     pivot["month"] = pivot["month"].map(ui.month_label)
     st.dataframe(pivot[["layer", "month", "mapped", "no_location", "outside_area", "total"]], hide_index=True,
-                 column_config=ui.count_columns("mapped", "no_location", "outside_area", "total", labels={
-                     "no_location": "no location (counted, not drawn)",
-                     "outside_area": "outside area (kept, flagged)"}))
+                 column_config={"layer": "Layer", "month": "Month",
+                                **ui.count_columns("mapped", "no_location", "outside_area", "total", labels={
+                                    "mapped": "Mapped", "no_location": "No location (counted, not drawn)",
+                                    "outside_area": "Outside area (kept, flagged)", "total": "Total"})})
 
 # ---- import history and reports
 st.subheader("Import history")
@@ -58,12 +59,12 @@ else:
     show["source"] = show["source"].map(lambda s: Path(str(s)).name or s)
     show["imported_at"] = show["imported_at"].map(ui.when_label)
     st.dataframe(show, hide_index=True, column_config={
-        "id": "import", "imported_at": "when",
+        "id": "Import", "imported_at": "When", "kind": "Kind", "source": "Source",
         **ui.count_columns("rows_read", "mapped", "no_location", "outside_area", "rejected", "new", "duplicates",
-                           labels={"rows_read": "rows read", "no_location": "no location",
-                                   "outside_area": "outside area", "new": "stored new",
-                                   "duplicates": "already held"}),
-        "balanced": st.column_config.TextColumn("adds up", help="mapped + no location + outside + rejected = rows read"),
+                           labels={"rows_read": "Rows read", "mapped": "Mapped", "no_location": "No location",
+                                   "outside_area": "Outside area", "rejected": "Rejected", "new": "Stored new",
+                                   "duplicates": "Already held"}),
+        "balanced": st.column_config.TextColumn("Adds up", help="mapped + no location + outside + rejected = rows read"),
     })
     choices = history["id"].tolist()[::-1]
     labels = {int(r.id): f"#{r.id} {r.kind}: {Path(str(r.source)).name}" for r in history.itertuples()}
