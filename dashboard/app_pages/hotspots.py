@@ -279,32 +279,32 @@ def hotspot_body():
                  config={"where": st.column_config.TextColumn("Where")})
 
     stem = f"{path.stem}-{method}-{m0}-{m1}"
-    d1, d2, d3, d4 = st.columns(4)
+    row = st.container(horizontal=True)  # one row that wraps: no label is cut off
     # Files are made only when a button is clicked (callables), so reruns stay quick.
-    d1.download_button("Hot spots (CSV)", lambda: safe.csv_bytes(run.layer.drop(columns="geometry")),
-                       file_name=f"{stem}-hotspots.csv", mime="text/csv", key="hs_dl_csv", on_click=data.audit, args=("downloaded hot spots CSV", stem),
-                       icon=":material/download:")
-    d2.download_button("Hot spots and exposed sites (GeoPackage)", lambda: data.gpkg_bytes(export_layers(run, exposure)),
-                       file_name=f"{stem}.gpkg", mime="application/geopackage+sqlite3", key="hs_dl_gpkg",
-                       on_click=data.audit, args=("downloaded hot spots GeoPackage", stem), icon=":material/download:",
-                       help="Open in QGIS or ArcGIS: layer 'hotspots' (every cell or cluster with its statistics) and "
-                            "'exposed_sites'.")
-    d4.download_button("Map (HTML, works offline)", lambda: ui.full_map(draw_base(map_parts), map_drawn),
-                       file_name=f"{stem}-map.html", mime="text/html", key="hs_dl_html", on_click=data.audit,
-                       args=("downloaded hot spot map HTML", stem), icon=":material/download:")
-    d4.download_button("Map (PNG)", lambda: hotspot_png(map_parts, map_drawn, layer_frame), file_name=f"{stem}-map.png",
-                       mime="image/png", key="hs_dl_png", on_click=data.audit,
-                       args=("downloaded hot spot map PNG", stem), icon=":material/download:")
+    row.download_button("Hot spots (CSV)", lambda: safe.csv_bytes(run.layer.drop(columns="geometry")),
+                        file_name=f"{stem}-hotspots.csv", mime="text/csv", key="hs_dl_csv", on_click=data.audit, args=("downloaded hot spots CSV", stem),
+                        icon=":material/download:")
+    row.download_button("Hot spots and exposed sites (GeoPackage)", lambda: data.gpkg_bytes(export_layers(run, exposure)),
+                        file_name=f"{stem}.gpkg", mime="application/geopackage+sqlite3", key="hs_dl_gpkg",
+                        on_click=data.audit, args=("downloaded hot spots GeoPackage", stem), icon=":material/download:",
+                        help="Open in QGIS or ArcGIS: layer 'hotspots' (every cell or cluster with its statistics) and "
+                             "'exposed_sites'.")
+    row.download_button("Map (HTML, works offline)", lambda: ui.full_map(draw_base(map_parts), map_drawn),
+                        file_name=f"{stem}-map.html", mime="text/html", key="hs_dl_html", on_click=data.audit,
+                        args=("downloaded hot spot map HTML", stem), icon=":material/download:")
+    row.download_button("Map (PNG)", lambda: hotspot_png(map_parts, map_drawn, layer_frame), file_name=f"{stem}-map.png",
+                        mime="image/png", key="hs_dl_png", on_click=data.audit,
+                        args=("downloaded hot spot map PNG", stem), icon=":material/download:")
 
     st.subheader("Most exposed sensitive sites")
     if exposure is None:
         st.info("This workspace has no sensitive sites. Import schools, treatment services or hostels on the "
                 "**Data and imports** page to see which lie in or near hot spots.")
     else:
-        d3.download_button("Exposure of every site (CSV)",
-                           lambda: safe.csv_bytes(exposure.drop(columns="geometry")),
-                           file_name=f"{stem}-site-exposure.csv", mime="text/csv", key="hs_dl_sites", on_click=data.audit, args=("downloaded site exposure CSV", stem),
-                           icon=":material/download:")
+        row.download_button("Exposure of every site (CSV)",
+                            lambda: safe.csv_bytes(exposure.drop(columns="geometry")),
+                            file_name=f"{stem}-site-exposure.csv", mime="text/csv", key="hs_dl_sites", on_click=data.audit, args=("downloaded site exposure CSV", stem),
+                            icon=":material/download:")
         e1, e2 = st.columns([3, 1])
         bcu_names = sorted(n for n in exposure["bcu_name"].unique() if n)
         pick = e1.selectbox("BCU", ["All BCUs", *bcu_names], key="hs_site_bcu")
