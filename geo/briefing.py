@@ -57,7 +57,7 @@ _operations, _level_for_units, _build_partner, _shift_quarters = (area_operation
 # ------------------------------------------------------------------ build
 def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal", marking: str | None = None,
           threshold: int | None = None, incidents: gpd.GeoDataFrame | None = None, generated_by: str = "",
-          now: dt.datetime | None = None, published=None) -> Briefing:
+          now: dt.datetime | None = None, published=None, results=None) -> Briefing:
     """Build a briefing for ``area`` over ``months`` (inclusive ``YYYY-MM``).
 
     Parameters
@@ -79,6 +79,10 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
         Partner briefings: the workspace's published base table already built
         (:func:`geo.disclosure.published_for` over every complete quarter, the same threshold),
         to skip building it; a table with another threshold is not used.
+    results : callable, optional
+        Internal briefings: ``results(op)`` gives an operation's default results analysis as the user
+        may see it (:func:`geo.services.build_briefing` passes the checked, kept analysis the
+        Operations page shows); without it each operation is analysed here.
 
     Returns
     -------
@@ -227,7 +231,7 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
         site_rows.append({"name": r.name, "kind": r.kind, "count": fmt(r.n), "harm": fmt(r.harm),
                           "trend": getattr(r, "trend", "")})
 
-    ops, ops_note = area_operations(ws, area, audience, threshold)
+    ops, ops_note = area_operations(ws, area, audience, threshold, results=results)
 
     # the monthly trend, its control limits and what changed over the year, in words
     from .coverage import covered_force_months

@@ -192,8 +192,13 @@ def sites_exposure(sites, inc_basket, area: Area, crs, bcus, buffer_m: float):
     return out.sort_values(["harm", "n"], ascending=False).head(10).reset_index(drop=True)
 
 
-def area_operations(ws, area: Area, audience: str, threshold: int) -> tuple[list[dict], str]:
-    """Operations whose target meets the area, with their results in harm terms."""
+def area_operations(ws, area: Area, audience: str, threshold: int, *, results=None) -> tuple[list[dict], str]:
+    """Operations whose target meets the area, with their results in harm terms.
+
+    ``results(op)``: the operation's default results analysis as the user may see it (raises
+    :class:`geo.auth.AccessDenied` for one they may not); without it, each is analysed here on the
+    frame the Operations page analyses."""
+    from .auth import AccessDenied
     from .operations import target_geometry
     rows = []
     try:
@@ -225,11 +230,16 @@ def area_operations(ws, area: Area, audience: str, threshold: int) -> tuple[list
                              "published units. Ask the force's analysts for the results.")
         elif analyse is not None:
             try:
-                if frame is None:  # what the Operations page analyses (its default layer): the same numbers
-                    from .workspace import default_layer
-                    layer = default_layer(ws.store.layers()) or "crime"
-                    frame = layer, displacement.analysis_frame(ws, layer)
-                row["result"] = analyse(ws, op, incidents=frame[1], layer=frame[0]).headline
+                if results is not None:
+                    row["result"] = results(op).headline
+                else:
+                    if frame is None:  # what the Operations page analyses (its default layer): the same numbers
+                        from .workspace import default_layer
+                        layer = default_layer(ws.store.layers()) or "crime"
+                        frame = layer, displacement.analysis_frame(ws, layer)
+                    row["result"] = analyse(ws, op, incidents=frame[1], layer=frame[0]).headline
+            except AccessDenied:
+                row["result"] = "Not shown: the operation's target is outside your BCU(s)."
             except GeoInputError as err:
                 row["result"] = f"No result yet: {err.args[0] if err.args else err}"
             except Exception as err:

@@ -288,3 +288,33 @@ def test_the_internal_briefing_gives_an_operation_the_result_the_operations_page
     page = services.analyse_operation(demo_workspaces["south-yorkshire"], "demo-sy-central", user=("analyst", ()),
                                       layer="crime", stored=False)
     assert "Op Central" in b.html and html.escape(page.headline) in b.html
+
+
+def test_the_service_briefing_shows_the_kept_analysis_checked_for_its_user(sy_copy, monkeypatch):
+    """``services.build_briefing`` takes an operation's result from ``services.analyse_operation``: the user's
+    access check, and the analysis kept in the workspace (loaded, not computed again: the same numbers as the
+    Operations page). An operation the user may not analyse is named without its result."""
+    import html
+
+    import geo.displacement
+    from geo import services
+    from geo.auth import AccessDenied, User
+    analyst = User("a", "analyst", ())
+    page = services.analyse_operation(sy_copy, "demo-sy-central", user=analyst)  # computed once, kept
+
+    def computed(*_a, **_k):
+        raise AssertionError("analysed again, although the analysis is kept")
+    monkeypatch.setattr(geo.displacement, "analyse_operation", computed)
+    b = services.build_briefing(sy_copy, user=analyst, months=("2025-04", "2025-06"), kind="ward",
+                                code="E05001045", pdf=False)
+    assert html.escape(page.headline) in b.html
+
+    def refused(op):
+        raise AccessDenied("outside your BCU(s)")
+    ws = Workspace.open(sy_copy)
+    try:
+        b = briefing.build(ws, briefing.resolve_area(ws, "E05001045"), ("2025-04", "2025-06"), results=refused)
+    finally:
+        ws.close()
+    assert "Op Central" in b.html and "Not shown: the operation&#39;s target is outside your BCU(s)." in b.html
+    assert html.escape(page.headline) not in b.html

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from .. import access
 from .core import Who, need_role, opened, writer
+from .operations import analyse_operation
 
 
 # ------------------------------------------------------------------ hot spots
@@ -270,8 +271,11 @@ def build_briefing(where, *, user: Who, months: tuple[str, str], audience: str =
     with opened(where) as ws:
         area = briefing_area(ws, user=who, kind=kind, code=code, polygon=polygon, polygon_name=polygon_name)
         inc = None if audience == "partner" and published is not None else ws.incidents()
+        # an operation's result: the analysis the Operations page shows (checked for this user, kept if it is)
+        results = None if audience == "partner" else (
+            lambda op: analyse_operation(where, op.op_id, user=who))
         b = core.build(ws, area, tuple(months), audience=audience, marking=marking, generated_by=who.username,
-                       incidents=inc, published=published if audience == "partner" else None)
+                       incidents=inc, published=published if audience == "partner" else None, results=results)
         if polygon:
             ws.store.audit(who.username, "briefing on a drawn area",
                            f"{audience} briefing, {months[0]}..{months[1]}, polygon {str(polygon)[:4000]}")
