@@ -13,7 +13,8 @@ an imported ``incidents`` table (e.g. one kept by ``bench_import.py --keep``). I
   rows, as a first import does), and the ``commit``;
 * ``bind from Arrow in C``: the ADBC SQLite driver's bulk ingest (``adbc_ingest``, append) of
   the same rows held as an Arrow table (building the table is not timed), i.e. binding every
-  cell in C with no Python value, into a fresh file, plus its commit. Only when
+  cell in C with no Python value, into a fresh file, plus its commit; every column but ``fid``,
+  which SQLite assigns (the other rows copy it). Only when
   ``adbc-driver-sqlite`` is installed (``make bench`` installs it); it links its own SQLite,
   which is why the product cannot use it in the dashboard's process (two SQLite libraries on
   one file in one process can drop each other's locks).

@@ -399,7 +399,7 @@ def _briefing(path: str, version: float, area_key: tuple, months: tuple[str, str
                         or settings.suppression_threshold)
         published = _partner_published_shared(path, version, threshold, user_key(user))
     return services.build_briefing(path, user=user, months=months, audience=audience, published=published,
-                                   pdf=False, **where)
+                                   pdf=False, on_saved=lambda before, after: same_data(path, before, after), **where)
 
 
 def briefing_pdf(path: str, version: float, area_key: tuple, months: tuple[str, str], audience: str, *,

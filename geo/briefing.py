@@ -57,7 +57,7 @@ _operations, _level_for_units, _build_partner, _shift_quarters = (area_operation
 # ------------------------------------------------------------------ build
 def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal", marking: str | None = None,
           threshold: int | None = None, incidents: gpd.GeoDataFrame | None = None, generated_by: str = "",
-          now: dt.datetime | None = None, published=None, results=None) -> Briefing:
+          now: dt.datetime | None = None, published=None, results=None, operations=None) -> Briefing:
     """Build a briefing for ``area`` over ``months`` (inclusive ``YYYY-MM``).
 
     Parameters
@@ -83,6 +83,9 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
         Internal briefings: ``results(op)`` gives an operation's default results analysis as the user
         may see it (:func:`geo.services.build_briefing` passes the checked, kept analysis the
         Operations page shows); without it each operation is analysed here.
+    operations : list, optional
+        The operations register as the user may see it (:func:`geo.services.list_operations`);
+        ``None``: every operation in the workspace.
 
     Returns
     -------
@@ -231,7 +234,7 @@ def build(ws, area: Area, months: tuple[str, str], *, audience: str = "internal"
         site_rows.append({"name": r.name, "kind": r.kind, "count": fmt(r.n), "harm": fmt(r.harm),
                           "trend": getattr(r, "trend", "")})
 
-    ops, ops_note = area_operations(ws, area, audience, threshold, results=results)
+    ops, ops_note = area_operations(ws, area, audience, threshold, results=results, operations=operations)
 
     # the monthly trend, its control limits and what changed over the year, in words
     from .coverage import covered_force_months

@@ -192,9 +192,11 @@ def sites_exposure(sites, inc_basket, area: Area, crs, bcus, buffer_m: float):
     return out.sort_values(["harm", "n"], ascending=False).head(10).reset_index(drop=True)
 
 
-def area_operations(ws, area: Area, audience: str, threshold: int, *, results=None) -> tuple[list[dict], str]:
+def area_operations(ws, area: Area, audience: str, threshold: int, *, results=None,
+                    operations=None) -> tuple[list[dict], str]:
     """Operations whose target meets the area, with their results in harm terms.
 
+    ``operations``: the register as the user may see it (default: every operation in ``ws``).
     ``results(op)``: the operation's default results analysis as the user may see it (raises
     :class:`geo.auth.AccessDenied` for one they may not); without it, each is analysed here on the
     frame the Operations page analyses."""
@@ -202,7 +204,7 @@ def area_operations(ws, area: Area, audience: str, threshold: int, *, results=No
     from .operations import target_geometry
     rows = []
     try:
-        ops = ws.operations()
+        ops = ws.operations() if operations is None else list(operations)
     except Exception as err:  # pragma: no cover
         return [], f"The operations register could not be read: {err}"
     if not ops:

@@ -12,10 +12,10 @@ from .harm import ENFORCEMENT_LABEL
 from .periods import quarter_add
 from .render.briefing import Briefing, map_png, render_html
 from .settings import settings
+from .site_kinds import sensitive_sites, site_label
 
 #: Areas of at most this many base units list their codes in the opening paragraph; larger ones at the end.
 INLINE_CODES = 24
-from .site_kinds import sensitive_sites, site_label
 
 
 def partner_area(ws, area: Area, pub) -> list[str]:

@@ -318,3 +318,38 @@ def test_the_service_briefing_shows_the_kept_analysis_checked_for_its_user(sy_co
         ws.close()
     assert "Op Central" in b.html and "Not shown: the operation&#39;s target is outside your BCU(s)." in b.html
     assert html.escape(page.headline) not in b.html
+
+
+def test_an_inspectors_briefing_lists_only_the_operations_they_may_see(sy_copy):
+    """An operation of another BCU whose target reaches into the inspector's area is not listed (not its name,
+    tactic or dates), as on their Operations page (``access.scope_operations``), and no refusal is audited."""
+    import geopandas as gpd
+    import shapely
+
+    from geo import services
+    from geo.auth import User
+    from geo.operations import Operation
+    ws = Workspace.open(sy_copy)
+    try:
+        bcus = ws.bcus().set_index("code").geometry
+        edge = bcus["E08000019"].boundary.intersection(bcus["E08000018"].boundary)  # Sheffield | Rotherham
+        at = gpd.GeoSeries([shapely.line_interpolate_point(edge, 0.5, normalized=True)], crs=ws.crs).to_crs(4326)
+        ws.save_operation(Operation(name="Op Straddle", bcu="E08000018", tactic="Other", start="2025-03-01",
+                                    end="2025-03-31", target_kind="point_radius", lon=float(at.x[0]),
+                                    lat=float(at.y[0]), radius_m=600, op_id="op-straddle"))
+        audited = len(ws.store.audit_log())
+    finally:
+        ws.close()
+    inspector = User("i", "inspector", ("E08000019",))
+    analyst = User("a", "analyst", ())
+    months = ("2025-04", "2025-06")
+    assert "Op Straddle" in services.build_briefing(sy_copy, user=analyst, months=months, kind="bcu",
+                                                    code="E08000019", pdf=False).html
+    b = services.build_briefing(sy_copy, user=inspector, months=months, kind="bcu", code="E08000019", pdf=False)
+    assert "Op Straddle" not in b.html and "Op Central" in b.html
+    ws = Workspace.open(sy_copy)
+    try:
+        new = ws.store.audit_log().iloc[audited:]
+    finally:
+        ws.close()
+    assert not new["action"].astype(str).str.contains("refused").any()

@@ -288,7 +288,8 @@ def test_briefings_by_role(sy, geo_of, role, monkeypatch):
     from geo import briefing, disclosure
     built = []
 
-    def build(ws, area, months, *, audience, marking, generated_by, incidents, published=None, results=None):
+    def build(ws, area, months, *, audience, marking, generated_by, incidents, published=None, results=None,
+              operations=None):
         built.append((area.code, audience, generated_by, incidents))
         return briefing.Briefing.__new__(briefing.Briefing)
 

@@ -438,7 +438,7 @@ def is_point_layer(gdf: gpd.GeoDataFrame) -> bool:
 
 
 class _WheelAfterClick(MacroElement):
-    """The mouse wheel scrolls the page until the map is clicked (or focused), then zooms the map
+    """The mouse wheel scrolls the page until the map is pressed (or focused), then zooms the map
     until the pointer leaves it: a map on a long page does not take the page's scrolling over."""
 
     _template = Template("""
@@ -446,7 +446,7 @@ class _WheelAfterClick(MacroElement):
         (function() {
             var map = {{ this._parent.get_name() }}, wheel = map.scrollWheelZoom;
             wheel.disable();
-            map.on("click focus", function() { wheel.enable(); });
+            map.on("mousedown focus", function() { wheel.enable(); });  // a click on a feature counts too
             map.on("mouseout blur", function() { wheel.disable(); });
         })();
         {% endmacro %}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .. import access
 from .core import Who, need_role, opened, writer
-from .operations import analyse_operation
+from .operations import analyse_operation, analysis_incidents, list_operations
 
 
 # ------------------------------------------------------------------ hot spots
@@ -256,7 +256,7 @@ def briefing_area(ws, *, user: Who, kind: str | None = None, code: str | None = 
 
 def build_briefing(where, *, user: Who, months: tuple[str, str], audience: str = "internal", kind=None,
                    code=None, polygon=None, polygon_name=None, marking: str | None = None, pdf: bool = True,
-                   published=None):
+                   published=None, on_saved=None):
     """An area briefing (:func:`geo.briefing.build`) for ``user``.
 
     A partner gets partner briefings only; an inspector only areas inside their BCU(s).
@@ -264,6 +264,11 @@ def build_briefing(where, *, user: Who, months: tuple[str, str], audience: str =
     ``pdf``: render the PDF now too (so a cached briefing downloads at once).
     ``published``: partner briefings, the published base table already built for this data
     version (:func:`partner_published`), so no incident is read at all.
+
+    An internal briefing lists the operations ``user`` may see (:func:`list_operations`) with the
+    result the Operations page shows (:func:`analyse_operation`: checked, and loaded when kept; one
+    analysis frame read for any that is computed); ``on_saved(before, after)`` as there, when a
+    computed result is kept.
     """
     from .. import briefing as core
     who = writer(user, "prepare a briefing")
@@ -271,11 +276,21 @@ def build_briefing(where, *, user: Who, months: tuple[str, str], audience: str =
     with opened(where) as ws:
         area = briefing_area(ws, user=who, kind=kind, code=code, polygon=polygon, polygon_name=polygon_name)
         inc = None if audience == "partner" and published is not None else ws.incidents()
-        # an operation's result: the analysis the Operations page shows (checked for this user, kept if it is)
-        results = None if audience == "partner" else (
-            lambda op: analyse_operation(where, op.op_id, user=who))
+        results = operations = None
+        if audience != "partner":  # the operations this user may see, with the Operations page's results
+            operations = list_operations(ws, user=who)
+            frame: list = []
+
+            def incidents():  # read once, and only for a result not kept in the workspace
+                if not frame:
+                    frame.append(analysis_incidents(ws, user=who))
+                return frame[0]
+
+            def results(op):
+                return analyse_operation(ws, op.op_id, user=who, incidents=incidents, on_saved=on_saved)
         b = core.build(ws, area, tuple(months), audience=audience, marking=marking, generated_by=who.username,
-                       incidents=inc, published=published if audience == "partner" else None, results=results)
+                       incidents=inc, published=published if audience == "partner" else None, results=results,
+                       operations=operations)
         if polygon:
             ws.store.audit(who.username, "briefing on a drawn area",
                            f"{audience} briefing, {months[0]}..{months[1]}, polygon {str(polygon)[:4000]}")

@@ -165,8 +165,9 @@ def test_the_wheel_scrolls_the_page_until_the_map_is_clicked(page, network_log, 
         page.wait_for_timeout(300)
     assert zoom() == before, "the wheel zoomed a map nobody had clicked"
     assert scrolled() > top, "the page did not scroll under the wheel"
-    box = container.bounding_box()  # the page has moved
-    page.mouse.click(box["x"] + 20, box["y"] + box["height"] - 20)
+    container.scroll_into_view_if_needed()  # the page has moved: press the map where it is now
+    box = container.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, 300)
     page.wait_for_function("([el, z]) => el.ownerDocument.defaultView.map.getZoom() < z",
                            arg=[container.element_handle(), before], timeout=10_000)
