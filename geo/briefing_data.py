@@ -224,7 +224,8 @@ def area_operations(ws, area: Area, audience: str, threshold: int, *, results=No
             geom = target_geometry(op, crs=ws.crs, boundaries=boundaries if op.target_kind == "unit" else None)
         except Exception:
             continue
-        if geom is None or not geom.intersects(area.geometry):
+        # in the area: overlapping it, not only sharing an edge (a neighbouring ward's operation)
+        if geom is None or not geom.intersects(area.geometry) or geom.touches(area.geometry):
             continue
         row = {"name": op.name, "tactic": op.tactic, "dates": f"{op.start} to {op.end}", "result": ""}
         if audience == "partner":

@@ -353,3 +353,22 @@ def test_an_inspectors_briefing_lists_only_the_operations_they_may_see(sy_copy):
     finally:
         ws.close()
     assert not new["action"].astype(str).str.contains("refused").any()
+
+
+def test_an_operation_on_a_neighbouring_ward_is_not_in_the_area(sy_copy):
+    """A ward that only shares an edge with the operation's target ward does not list the operation."""
+    from geo.operations import Operation
+    ws = Workspace.open(sy_copy)
+    try:
+        wards = ws.boundaries("ward").set_index("code")
+        central = wards.geometry["E05001045"]
+        neighbour = next(c for c, g in wards.geometry.items() if c != "E05001045" and g.touches(central))
+        ws.save_operation(Operation(name="Op Next Door", bcu=wards.loc[neighbour, "parent_code"], tactic="Other",
+                                    start="2025-03-01", end="2025-03-31", target_kind="unit",
+                                    target_unit=f"ward:{neighbour}", op_id="op-next-door"))
+        rows, _ = briefing.area_operations(ws, briefing.resolve_area(ws, "E05001045"), "partner", 5)
+        assert [r["name"] for r in rows] == ["Op Central (demo)"]
+        rows, _ = briefing.area_operations(ws, briefing.resolve_area(ws, neighbour), "partner", 5)
+        assert "Op Next Door" in [r["name"] for r in rows] and "Op Central (demo)" not in [r["name"] for r in rows]
+    finally:
+        ws.close()
