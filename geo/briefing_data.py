@@ -198,8 +198,8 @@ def area_operations(ws, area: Area, audience: str, threshold: int, *, results=No
 
     ``operations``: the register as the user may see it (default: every operation in ``ws``).
     ``results(op)``: the operation's default results analysis as the user may see it (raises
-    :class:`geo.auth.AccessDenied` for one they may not); without it, each is analysed here on the
-    frame the Operations page analyses."""
+    :class:`geo.auth.AccessDenied` for one they may not); without it, each is analysed here, on the
+    frame the Operations page analyses (:func:`geo.displacement.analysis_frame`)."""
     from .auth import AccessDenied
     from .operations import target_geometry
     rows = []
@@ -210,7 +210,7 @@ def area_operations(ws, area: Area, audience: str, threshold: int, *, results=No
     if not ops:
         return [], "No operations are recorded in this workspace."
     boundaries = ws.boundaries()
-    analyse, note, frame = None, "", None
+    analyse, note = None, ""
     if audience != "partner":  # partner briefings never give results: no need to load the results module
         try:
             from . import displacement
@@ -233,14 +233,8 @@ def area_operations(ws, area: Area, audience: str, threshold: int, *, results=No
                              "published units. Ask the force's analysts for the results.")
         elif analyse is not None:
             try:
-                if results is not None:
-                    row["result"] = results(op).headline
-                else:
-                    if frame is None:  # what the Operations page analyses (its default layer): the same numbers
-                        from .workspace import default_layer
-                        layer = default_layer(ws.store.layers()) or "crime"
-                        frame = layer, displacement.analysis_frame(ws, layer)
-                    row["result"] = analyse(ws, op, incidents=frame[1], layer=frame[0]).headline
+                # without ``results``: the analysis reads the Operations page's frame itself (the same numbers)
+                row["result"] = (results(op) if results is not None else analyse(ws, op)).headline
             except AccessDenied:
                 row["result"] = "Not shown: the operation's target is outside your BCU(s)."
             except GeoInputError as err:

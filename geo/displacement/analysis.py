@@ -294,8 +294,7 @@ def analyse_operation(ws, operation, *, before=None, after=None, layer: str | No
     layer = layer or default_layer(layers) or "crime"
     if layer not in layers:
         raise GeoInputError(f"The workspace has no '{layer}' incidents", fix=f"use one of: {', '.join(layers)}")
-    inc = incidents if incidents is not None else ws.incidents(layer=layer, statuses=("mapped", "outside_area"),
-                                                               columns=ANALYSIS_COLUMNS)
+    inc = incidents if incidents is not None else analysis_frame(ws, layer)
     has_dates = inc["date"].fillna("").astype(str).str.len().ge(10).mean() > 0.9 if len(inc) else False
     resolution = "day" if layer == "calls" and has_dates else "month"
     if resolution == "month":

@@ -193,7 +193,7 @@ def analyse_operation(where, key: str, *, user: Who, before=None, after=None, la
     check_analysis(where, key, user=user, control_units=tuple(control_units or ()))
     with opened(where) as ws:
         op, _ = _stored(ws, key)
-        layer, layers = _layer(ws, layer)
+        layer, _ = _layer(ws, layer)
         rkey = _result_key(ws, op.op_id, before=before, after=after, layer=layer, buffer_m=buffer_m,
                            control=control, control_units=control_units, options=options) if stored else None
         if rkey is not None:
@@ -202,10 +202,8 @@ def analyse_operation(where, key: str, *, user: Who, before=None, after=None, la
                 return found
         if callable(incidents):
             incidents = incidents()
-        from ..displacement import analysis_frame
-        inc = incidents if incidents is not None else (analysis_frame(ws, layer) if layer in layers else None)
         result = analyse(ws, op, before=before, after=after, layer=layer, buffer_m=buffer_m, control=control,
-                         control_units=list(control_units) if control_units else None, incidents=inc,
+                         control_units=list(control_units) if control_units else None, incidents=incidents,
                          on_verdict=on_verdict, **options)
         if rkey is not None:
             _keep(ws, rkey, op.op_id, result, on_saved, again=lambda: _result_key(

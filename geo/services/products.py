@@ -1,6 +1,7 @@
 """Hot spots, site exposure, briefings and the calibration: scoped inputs, then the statistics on frames."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from .. import access
@@ -279,12 +280,8 @@ def build_briefing(where, *, user: Who, months: tuple[str, str], audience: str =
         results = operations = None
         if audience != "partner":  # the operations this user may see, with the Operations page's results
             operations = list_operations(ws, user=who)
-            frame: list = []
-
-            def incidents():  # read once, and only for a result not kept in the workspace
-                if not frame:
-                    frame.append(analysis_incidents(ws, user=who))
-                return frame[0]
+            # the analysis frame: read once, and only for a result not kept in the workspace
+            incidents = functools.cache(lambda: analysis_incidents(ws, user=who))
 
             def results(op):
                 return analyse_operation(ws, op.op_id, user=who, incidents=incidents, on_saved=on_saved)
