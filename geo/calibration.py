@@ -172,7 +172,7 @@ def run_null(incidents, boundaries, sites, *, own_force: str, n: int, alpha: flo
         t_inc, t_per = incidents[declared], per[declared]
         pick = [wards[i] for i in rng.choice(len(wards), n_wards, replace=False)] if n_wards else []
         for i, pl in enumerate(circles[:n_circ] + pick):
-            catch, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha, n_placebos=200,
+            catch, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha, n_placebos=engine.N_PLACEBOS,
                                     seed=seed + 1000 * d + i)
             rows.append({**_row(design[0], pl, res),
                          "targeted": _targeted(t_inc, t_per, w, catch, res, alpha)})
@@ -269,7 +269,7 @@ def run_power(incidents, boundaries, sites, *, own_force: str, per_bcu: int = 6,
                 for frac in fracs:
                     pts, k = plant(prep, pl.geometry, xy, frac_removed=0.5, frac_moved=frac, rng=rng)
                     catch, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha,
-                                            n_placebos=200, seed=seed, points=pts)
+                                            n_placebos=engine.N_PLACEBOS, seed=seed, points=pts)
                     rows.append(_plant_row(design, baseline, dest_kind, frac, k, catch, res, xy))
         border_rng = np.random.default_rng(seed + 11)   # its own draws: the plants above stay the same
         for pl in border:
@@ -277,7 +277,7 @@ def run_power(incidents, boundaries, sites, *, own_force: str, per_bcu: int = 6,
             for frac in fracs:
                 pts, k = plant(prep, pl.geometry, xy, frac_removed=0.5, frac_moved=frac, rng=border_rng)
                 catch, res = engine.run(prep, pl.geometry, own_bcu=pl.bcu, sites=sites, alpha=alpha,
-                                        n_placebos=200, seed=seed, points=pts)
+                                        n_placebos=engine.N_PLACEBOS, seed=seed, points=pts)
                 rows.append(_plant_row(design, baseline, ACROSS, frac, k, catch, res, xy))
         if progress:
             progress(f"  power, {design[0]}: {len(rows)} plants so far")
@@ -358,7 +358,7 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
              "displacement and diffusion) against the rest of the operation's BCU (or of the neighbouring BCU or "
              "force for pieces across a boundary): the counts-scaled weighted displacement difference, whose "
              "Poisson (compound-Poisson for harm) variance is multiplied by the over-dispersion φ. φ is measured "
-             "for each operation, its windows and each of its shapes: up to 400 placebo copies of the target and "
+             f"for each operation, its windows and each of its shapes: up to {engine.N_PLACEBOS} placebo copies of the target and "
              "of each catchment ring (and, pooled, of the ring sectors) are placed at cells of the same BCU with a "
              "similar before-window count, never reaching a real target, and φ = max(1, (q90|z| / 1.645)², "
              "(q95|z| / 1.96)²) over their z-scores (the \"spread of placebo z-scores\" is √φ). Areas with fewer "

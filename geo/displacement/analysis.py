@@ -74,7 +74,7 @@ def analyse(incidents: gpd.GeoDataFrame, target, *, bcu_code: str, bcus: gpd.Geo
             buffer_m: float | None = None, ring_m: float | None = None, control=None,
             control_rule: str | None = None, scale: str = "counts", alpha: float | None = None,
             cell_size: float = 200.0, layer: str = "crime", radius_m: float | None = None, bands=None,
-            n_placebos: int = 400, n_plants: int = N_PLANTS, on_verdict=None) -> DisplacementResult:
+            n_placebos: int = engine.N_PLACEBOS, n_plants: int = N_PLANTS, on_verdict=None) -> DisplacementResult:
     """Results analysis of one operation from loaded incidents (see module docstring).
 
     Parameters
@@ -241,7 +241,7 @@ def analyse_operation(ws, operation, *, before=None, after=None, layer: str | No
                       buffer_m: float | None = None, ring_m: float | None = None, control: str = "bcu",
                       control_units=None, scale: str = "counts", alpha: float | None = None,
                       cell_size: float = 200.0, incidents=None, radius_m: float | None = None,
-                      n_placebos: int = 400, on_verdict=None) -> DisplacementResult:
+                      n_placebos: int = engine.N_PLACEBOS, on_verdict=None) -> DisplacementResult:
     """Results analysis of an operation in a workspace's register.
 
     Parameters

@@ -19,10 +19,12 @@ from .areas import COMPASS, Catchment, catchment, union_geoms, wedge
 from .flags import MIN_BEFORE, MIN_TOTAL, Assessment, WindowPoints, area_sums, assess, window_points
 from .null import Raster, dispersion, raster
 
-__all__ = ["Prepared", "prepare", "run", "force_forces", "uncovered_forces", "covered_pairs", "CELL_M"]
+__all__ = ["Prepared", "prepare", "run", "force_forces", "uncovered_forces", "covered_pairs", "CELL_M", "N_PLACEBOS"]
 
 #: Grid cell for the placebo rasters, metres.
 CELL_M = 100.0
+#: Placebo copies drawn to estimate an operation's over-dispersion (the verdict's and the calibration's).
+N_PLACEBOS = 400
 
 
 def _norm_force(name) -> str:
@@ -130,7 +132,7 @@ def prepare(incidents, per: np.ndarray, *, tau: float, bcus: gpd.GeoDataFrame, o
 
 
 def run(prep: Prepared, target, *, own_bcu: str, radius_m: float | None = None, bands=None, other_targets=(),
-        sites=None, alpha: float = 0.05, n_placebos: int = 400, seed: int = 0,
+        sites=None, alpha: float = 0.05, n_placebos: int = N_PLACEBOS, seed: int = 0,
         exclude_extra=None, points: WindowPoints | None = None,
         catch: Catchment | None = None) -> tuple[Catchment, Assessment]:
     """Catchment, over-dispersion and calibrated tests for one target.
