@@ -30,6 +30,7 @@ from scipy.stats import norm
 from .displacement import engine
 from .displacement import power as power_mod
 from .displacement.flags import SHARES, targeted_table, targeted_tests
+from .displacement.null import MAXT_MIN_ROOM
 from .displacement.power import wilson
 from .displacement.windows import month_add, op_windows, periods, window_months
 
@@ -147,18 +148,24 @@ def _row(design, pl, res):
             "sites": res.sites is not None and res.sites.status == "evidence",
             "any": ev(fam), "target_tested": res.target.status != "too few to tell",
             "phi_target": res.null.phi["target|harm"], "phi_rings": res.null.phi["catchment|count"],
+            "room": res.null.room,
             "n_pieces": len(res.pieces)}
 
 
 def run_null(incidents, boundaries, sites, *, own_force: str, n: int, alpha: float = 0.05, seed: int = 0,
-             progress=None) -> pd.DataFrame:
-    """At least `n` placebo operations (circles and wards over :data:`DESIGNS`); one row each."""
+             all_wards: bool = False, progress=None) -> pd.DataFrame:
+    """At least `n` placebo operations (circles and wards over :data:`DESIGNS`); one row each.
+
+    Each design gets two thirds of its share of `n` as hot circles and a third as wards drawn
+    at random; ``all_wards=True`` (the published calibration) checks every ward of the force
+    in every design instead, so the rates of whole-ward operations are measured on their own.
+    """
     bcus = boundaries[boundaries["level"] == "bcu"]
     own = bcus[bcus["force"] == own_force]
     wards = ward_placebos(boundaries, bcus, own_force=own_force)
     per_design = math.ceil(n / len(DESIGNS))
-    n_wards = min(len(wards), per_design // 3)
-    n_circ = per_design - n_wards
+    n_circ = per_design - min(len(wards), per_design // 3)
+    n_wards = len(wards) if all_wards else min(len(wards), per_design // 3)
     circles = hot_circles(incidents, own, own_force=own_force, per_bcu=math.ceil(n_circ / max(len(own), 1)),
                           seed=seed)
     rng = np.random.default_rng(seed)
@@ -346,6 +353,31 @@ def _pct(v) -> str:
     return "–" if v is None or not np.isfinite(v) else f"{100 * v:.1f}%"
 
 
+def _range(v) -> str:
+    v = pd.Series(v, dtype=float).dropna()
+    return f"{v.min():,.0f}–{v.max():,.0f} (median {v.median():,.0f})" if len(v) else "–"
+
+
+def _group_rates(r: pd.DataFrame, groups) -> list:
+    """Rows of a Markdown table: each flag's rate and Wilson interval in each ``(name, rows)`` group, and
+    the flags whose whole interval lies above nominal."""
+    lines = ["| flag | nominal | " + " | ".join(f"{name} (n = {len(g)})" for name, g in groups) + " |",
+             "|---|---:|" + "---|" * len(groups)]
+    over = {name: [] for name, _ in groups}
+    for _, x in r.iterrows():
+        nom = ("≤ " if x["nominal_kind"] == "at most" else "") + _pct(x["nominal"])
+        cells = []
+        for name, g in groups:
+            k = int(g[x["key"]].sum())
+            lo, hi = wilson(k, len(g))
+            cells.append(f"{_pct(k / len(g))} ({_pct(lo)} – {_pct(hi)})")
+            if lo > x["nominal"]:
+                over[name].append(x["flag"].split(" (")[0])
+        lines.append(f"| {x['flag']} | {nom} | " + " | ".join(cells) + " |")
+    return lines + ["", "Above nominal with the whole 95% interval: " + "; ".join(
+        f"{name}: " + (", ".join(flags) if flags else "none") for name, flags in over.items()) + "."]
+
+
 def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: float, workspace_note: str,
              alpha: float = 0.05) -> str:
     """``docs/CALIBRATION.md`` from the placebo and power runs."""
@@ -371,7 +403,11 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
              "−z) over their rings and sectors, and a real ring or sector is flagged when at most its direction's α "
              "share of those maxima (counting the real one) reach its own z. This respects the correlation of "
              "overlapping rings and sectors, so it is less conservative than Holm; pieces across a BCU or force line "
-             "(each with its own control) keep Holm. The targeted harms an operation declares are tested in the "
+             "(each with its own control) keep Holm. Copies of a large operation overlap, so they may amount to few "
+             "independent ones (its \"room\": the catchment-sized areas their union covers): every φ is widened by the "
+             f"factor Student's t with room − 1 degrees of freedom applies at the two-sided 5% point, and below a "
+             f"room of {MAXT_MIN_ROOM:,.0f} the rings and sectors are corrected by Holm instead of the max-statistic "
+             "(an empirical correction, checked by the rates below, not a derivation). The targeted harms an operation declares are tested in the "
              "target the same way, as counts of each declared crime type against the control with the target's φ, "
              "Holm-corrected across the declared types; every placebo declares " + " and ".join(CAL_TARGETED) +
              ".", "",
@@ -387,10 +423,19 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
         nom = ("≤ " if x["nominal_kind"] == "at most" else "") + _pct(x["nominal"])
         lines.append(f"| {x['flag']} | {x['n']} | {x['fired']} | {_pct(x['rate'])} | "
                      f"{_pct(x['ci_low'])} – {_pct(x['ci_high'])} | {nom} |")
-    lines += ["", "By kind of placebo:", "", "| placebos | n | target effect | any displacement or diffusion flag |",
-              "|---|---:|---:|---:|"]
-    for kind, g in null.groupby("kind"):
-        lines.append(f"| {kind}s | {len(g)} | {_pct(g['target'].mean())} | {_pct(g['any'].mean())} |")
+    kinds = [(f"{kind}s", g) for kind, g in null.groupby("kind")]
+    lines += ["", "By kind of placebo (rate, with its 95% Wilson interval):", ""] + _group_rates(r, kinds)
+    if "room" in null:
+        small = null["room"] < MAXT_MIN_ROOM
+        rooms = [(f"room under {MAXT_MIN_ROOM:,.0f}", null[small]),
+                 (f"room {MAXT_MIN_ROOM:,.0f} or more", null[~small])]
+        lines += ["", "By room: how many independent copies the placebo copies of the checked placebo's catchment "
+                  "amount to (the catchment-sized areas their union covers). Below "
+                  f"{MAXT_MIN_ROOM:,.0f} the rings and sectors are corrected by Holm instead of the max-statistic; "
+                  "every φ is widened by Student's t factor with room − 1 degrees of freedom. Circles' room: "
+                  + _range(null.loc[null["kind"] == "circle", "room"]) + "; wards': "
+                  + _range(null.loc[null["kind"] == "ward", "room"]) + ".", ""]
+        lines += _group_rates(r, [(k, g) for k, g in rooms if len(g)])
     lines += ["", "By window design:", "", "| design | n | target effect | any flag | median spread of placebo z "
               "(target harm) |", "|---|---:|---:|---:|---:|"]
     for d, g in null.groupby("design", sort=False):
@@ -464,7 +509,7 @@ def calibrate(ws, *, placebos: int = 500, alpha: float = 0.05, seed: int = 0, pr
     months = sorted(inc["month"].dropna().astype(str).unique())
     progress(f"  {len(inc):,} incidents, {months[0]} … {months[-1]}")
     null = run_null(inc, boundaries, sites, own_force=own_force, n=placebos, alpha=alpha, seed=seed,
-                    progress=progress)
+                    all_wards=True, progress=progress)
     power = run_power(inc, boundaries, sites, own_force=own_force, alpha=alpha, seed=seed + 1, progress=progress)
     note = f"workspace with {len(months)} months, {months[0]} … {months[-1]}"
     return markdown(null, power, command=f"python -m geo calibrate --workspace WS --placebos {placebos} "

@@ -116,7 +116,8 @@ before {{ windows.label('before') }} · after {{ windows.label('after') }} · {{
 <p class="muted">{{ catchment_rule }}. Each test's Poisson variance is inflated by the over-dispersion measured on
 placebo copies of the target and rings in the same BCU (spread of placebo z-scores {{ spread }}). Displacement and
 diffusion share α: rises in rings and sectors (displacement, 50%) and falls (diffusion, 20%), each one-sided and
-corrected by the max-statistic over the same placebo copies; BCU/force pieces (15%, Holm) and sensitive sites (15%).
+corrected by the max-statistic over the same placebo copies (Holm when they amount to fewer than 20 independent
+ones); BCU/force pieces (15%, Holm) and sensitive sites (15%).
 Counts and harm ({{ harm_unit }}) over the after window.</p>
 {{ tests_table }}
 <h2>Sensitivity to the buffer width</h2>

@@ -110,3 +110,38 @@ def test_rises_and_falls_are_one_sided_families_with_their_own_maxima():
     assert 0.015 < up < 0.05 and down < 0.025
     few = _directional(tests, 0.03, 0.01, rise[:10], fall[:10])          # too few placebos: Holm per direction
     assert few[0].status == "evidence" and few[2].status == "no evidence"
+
+
+def test_copies_of_a_large_target_amount_to_few_and_its_rings_use_holm():
+    """Copies of a 6 x 8 km target in a 10 x 20 km BCU overlap: they amount to a few independent ones, so the
+    max-statistic's tail cannot be read from them (Holm instead), every phi is widened, and the verdict says so."""
+    import shapely
+
+    from geo import displacement as dsp
+    from geo.displacement.null import MAXT_MIN_ROOM, t_widening
+    from tests.test_displacement import _bcus, _incidents, _windows
+
+    inc = _incidents(np.random.default_rng(11))
+    small = dsp.analyse(inc, shapely.Point(-5_000, -5_000).buffer(300), bcu_code="A", bcus=_bcus(),
+                        windows=_windows(), own_force="Home")
+    large = dsp.analyse(inc, shapely.box(-8_000, -6_000, -2_000, 2_000), bcu_code="A", bcus=_bcus(),
+                        windows=_windows(), own_force="Home")
+    s, g = small.assessment.null, large.assessment.null
+    assert s.room > MAXT_MIN_ROOM > g.room > 1 and s.room_target > s.room and g.room_target > g.room
+    assert set(s.maxz) == {MAXT_FAMILY, MAXT_FAMILY + "+", MAXT_FAMILY + "-"} and not g.maxz
+    assert not any("large operation" in n for n in small.summary.notes)
+    assert any("large operation" in n and "Holm" in n for n in large.summary.notes)
+    # the rings of the large one are adjusted by Holm: p_adj is Holm's over the members tested in a direction
+    rises = [t for t in large.assessment.rings if t.sides == "rise"]
+    assert rises and all(t.p_adj >= t.p for t in rises)
+    assert t_widening(g.room) > t_widening(s.room) > 1.0 == t_widening(float("inf"))
+
+
+def test_the_widening_is_students_t_and_shrinks_with_the_room():
+    from scipy.stats import t as student_t
+
+    from geo.displacement.null import t_widening
+    for room in (2, 5, 11, 30, 120):
+        assert t_widening(room) == pytest.approx((student_t.ppf(0.975, room - 1) / norm.ppf(0.975)) ** 2)
+    assert t_widening(0.3) == t_widening(2)          # at least one degree of freedom
+    assert [round(t_widening(r), 2) for r in (3, 11, 21, 61)] == [4.82, 1.29, 1.13, 1.04]

@@ -12,7 +12,7 @@ from ..labels import signed as _signed
 from .areas import StudyAreas, points_inside, xy_of
 from .measures import ALL, BASKET, SMALL_COUNT
 from .migration import Migration
-from .null import MIN_PLACEBOS
+from .null import MAXT_MIN_ROOM, MIN_PLACEBOS
 from .windows import Windows, month_add
 
 __all__ = ["DisplacementResult", "verdict_lines", "caveats", "control_note", "pre_trend_note", "Clause", "Verdict",
@@ -513,6 +513,10 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
         notes = [f"Spread of placebo z-scores assumed {spread:.2f} (1.00 under Poisson): too few placebo copies "
                  f"({a.null.n_placebos}) to measure it here, so every test's variance is inflated by that assumed "
                  "value's square."]
+    if a.null.n_placebos >= MIN_PLACEBOS and a.null.room < MAXT_MIN_ROOM:
+        notes.append(f"A large operation for its BCU: the placebo copies of its target and rings amount to about "
+                     f"{a.null.room:,.0f} independent ones (they overlap), so the rings and sectors are corrected by "
+                     "Holm rather than the max-statistic, and every test is widened for the few copies.")
     c = table[(table["measure"] == BASKET) & (table["unit"] == "count")] if len(table) else table
     if len(c):
         r = c.iloc[0]
