@@ -23,9 +23,11 @@ The analysis has six parts, each a plain function over plain inputs, tied togeth
    force and compass sector; every flag is a test with a stated share of alpha (target
    effect at alpha; rises in rings and sectors 50%, falls 20%, BCU/force pieces 15%,
    sensitive sites 15% of alpha; rises and falls each family-wise by the one-sided
-   max-statistic over the same placebo copies, Holm within the others), its Poisson
+   max-statistic over the same placebo copies, Holm within the others and for the rings
+   of an operation whose copies amount to few independent ones), its Poisson
    variance inflated by the over-dispersion measured
-   on placebo copies of the target and rings in the same BCU; areas with too few
+   on placebo copies of the target and rings in the same BCU (widened when those copies
+   overlap heavily: :func:`geo.displacement.null.t_widening`); areas with too few
    incidents are "too few to tell". :class:`Verdict` reads aloud: harm, displacement,
    diffusion, activity. ``python -m geo calibrate`` measures the false-alarm rates and
    power on real data (docs/CALIBRATION.md).

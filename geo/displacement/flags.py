@@ -17,7 +17,8 @@ the Poisson variance inflated by the over-dispersion ``phi`` estimated from plac
     when its standardised ``z`` (``-z`` for falls) is reached by the largest over the rings
     and sectors of at most that share of the placebo copies
     (:func:`geo.displacement.null.maxt_adjust`), which uses the correlation of overlapping
-    rings and sectors; Holm when there are too few placebos. Sectors use one pooled
+    rings and sectors; Holm when there are too few placebos, or when their copies amount to
+    fewer than :data:`~geo.displacement.null.MAXT_MIN_ROOM` independent ones. Sectors use one pooled
     ``phi`` from the placebos' sectors.
 ``pieces``
     each ring cut by every other BCU of the force and every other force, against the rest
