@@ -443,7 +443,8 @@ def markdown(null: pd.DataFrame, power: pd.DataFrame, *, command: str, seconds: 
                      f"{np.sqrt(g['phi_target']).median():.2f} |")
     sp = np.sqrt(null["phi_target"])
     sr = np.sqrt(null["phi_rings"])
-    lines += ["", f"Spread of placebo z-scores (sqrt φ; 1.00 under Poisson): target harm median {sp.median():.2f} "
+    lines += ["", f"Spread of placebo z-scores as the tests use it (sqrt φ, widened where the copies overlap; 1.00 under "
+              f"Poisson): target harm median {sp.median():.2f} "
               f"(range {sp.min():.2f}–{sp.max():.2f}); catchment basket counts median {sr.median():.2f} "
               f"(range {sr.min():.2f}–{sr.max():.2f}). Real counts are over-dispersed, and every test divides "
               "its z by this spread.", "",

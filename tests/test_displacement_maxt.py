@@ -135,6 +135,12 @@ def test_copies_of_a_large_target_amount_to_few_and_its_rings_use_holm():
     rises = [t for t in large.assessment.rings if t.sides == "rise"]
     assert rises and all(t.p_adj >= t.p for t in rises)
     assert t_widening(g.room) > t_widening(s.room) > 1.0 == t_widening(float("inf"))
+    # the spread the placebos measured and the one the tests use are both said
+    assert g.widening["target|harm"] == t_widening(g.room_target)
+    measured = large.summary.spread / np.sqrt(g.widening["target|harm"])
+    spread_note = [n for n in large.summary.notes if n.startswith("Spread of placebo z-scores")][0]
+    assert f"{measured:.2f} (1.00 under Poisson)" in spread_note
+    assert f"{large.summary.spread:.2f} once widened for the {g.room_target:,.0f} independent copies" in spread_note
 
 
 def test_the_widening_is_students_t_and_shrinks_with_the_room():

@@ -295,6 +295,9 @@ class NullModel:
         of a large operation overlap, so few independent copies measure its spread.
     room_target : float
         The same for the copies of the target.
+    widening : dict of str -> float
+        The factor each ``phi`` was widened by (:func:`t_widening`); ``phi / widening`` is the
+        measured value. Empty when ``phi`` was not measured (too few placebos).
     maxz : dict of str -> ndarray
         Per family (``"rings"``: the rings and their sectors, count unit), the largest
         standardised ``|z| / sqrt(phi)`` of each placebo over the family's members with
@@ -309,6 +312,7 @@ class NullModel:
     maxz: dict = field(default_factory=dict)
     room: float = float("nan")
     room_target: float = float("nan")
+    widening: dict = field(default_factory=dict)
 
     def spread(self, name: str = "target|harm") -> float:
         """``sqrt(phi)``: the spread of placebo z-scores (1 under Poisson)."""
@@ -411,9 +415,11 @@ def dispersion(r: Raster, shapes: dict, *, centre, control, tau: float = 1.0, ca
     whole = shapely.union_all([g for g in shapes.values() if not isinstance(g, (list, tuple))])
     room_target = covered(r.shape, rows, cols, kerns["target"])
     room = covered(r.shape, rows, cols, shape_kernel(whole, centre, cell))
+    widening = {}
     if idx.size >= MIN_PLACEBOS:   # (too few: phi is an assumed value, said so, not a measured one to widen)
         for key in phi:
-            phi[key] *= t_widening(room_target if key.startswith("target|") else room)
+            widening[key] = t_widening(room_target if key.startswith("target|") else room)
+            phi[key] *= widening[key]
     members = [z / math.sqrt(phi[f"{name}|count"]) for name, zs in zfull.items()
                if name.startswith("ring ") or name == "sector" for z in zs]
     maxz = {}
@@ -425,7 +431,8 @@ def dispersion(r: Raster, shapes: dict, *, centre, control, tau: float = 1.0, ca
                 else np.zeros(0)
     logger.info("over-dispersion from %s placebos: %s", idx.size,
                 ", ".join(f"{k} {v:.2f}" for k, v in phi.items()))
-    return NullModel(phi, n, int(idx.size), rule, maxz, room=room, room_target=room_target)
+    return NullModel(phi, n, int(idx.size), rule, maxz, room=room, room_target=room_target,
+                     widening=widening)
 
 
 def covered(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray, kernel) -> float:

@@ -507,8 +507,11 @@ def build_verdict(assessment, catch, table: pd.DataFrame, windows: Windows, *, l
     else:
         ac = Clause("activity", "too few to tell", "Activity: no drug offences recorded.", alpha=a.alpha)
     if a.null.n_placebos >= MIN_PLACEBOS:
-        notes = [f"Spread of placebo z-scores {spread:.2f} (1.00 under Poisson) from {a.null.n_placebos} placebos: "
-                 "every test's variance is inflated by its square."]
+        raw = spread / float(np.sqrt(a.null.widening.get("target|harm", 1.0)))
+        measured = f"{raw:.2f} (1.00 under Poisson) from {a.null.n_placebos} placebos"
+        if f"{raw:.2f}" != f"{spread:.2f}":
+            measured += f", {spread:.2f} once widened for the {a.null.room_target:,.0f} independent copies they amount to"
+        notes = [f"Spread of placebo z-scores {measured}: every test's variance is inflated by its square."]
     else:
         notes = [f"Spread of placebo z-scores assumed {spread:.2f} (1.00 under Poisson): too few placebo copies "
                  f"({a.null.n_placebos}) to measure it here, so every test's variance is inflated by that assumed "
