@@ -164,8 +164,9 @@ def run_null(incidents, boundaries, sites, *, own_force: str, n: int, alpha: flo
     own = bcus[bcus["force"] == own_force]
     wards = ward_placebos(boundaries, bcus, own_force=own_force)
     per_design = math.ceil(n / len(DESIGNS))
-    n_circ = per_design - min(len(wards), per_design // 3)
-    n_wards = len(wards) if all_wards else min(len(wards), per_design // 3)
+    sampled = min(len(wards), per_design // 3)   # the wards' share of a design; the rest are circles
+    n_circ = per_design - sampled
+    n_wards = len(wards) if all_wards else sampled
     circles = hot_circles(incidents, own, own_force=own_force, per_bcu=math.ceil(n_circ / max(len(own), 1)),
                           seed=seed)
     rng = np.random.default_rng(seed)
