@@ -114,7 +114,7 @@ before {{ windows.label('before') }} · after {{ windows.label('after') }} · {{
 {% if flags %}<p class="flag">Flags: {{ flags|join('; ') }}</p>{% endif %}
 {% if tests_table %}<h2>Calibrated tests</h2>
 <p class="muted">{{ catchment_rule }}. Each test's Poisson variance is inflated by the over-dispersion measured on
-placebo copies of the target and rings in the same BCU (spread of placebo z-scores {{ spread }}). Displacement and
+placebo copies of the target and rings in the same BCU (spread of placebo z-scores as the tests use it {{ spread }}). Displacement and
 diffusion share α: rises in rings and sectors (displacement, 50%) and falls (diffusion, 20%), each one-sided and
 corrected by the max-statistic over the same placebo copies (Holm when they amount to fewer than 20 independent
 ones); BCU/force pieces (15%, Holm) and sensitive sites (15%).

@@ -234,8 +234,9 @@ def show_verdict(res):
                 help="CCHI days in the basket, before and after windows")
     m[1].metric("Change against the comparison", _r(t.estimate),
                 help=f"95% CI {_r(t.ci_low)} to {_r(t.ci_high)}; p = {_r(t.p, 3)} (calibrated)")
-    m[2].metric("Spread of placebo z-scores", _r(v.spread, 2),
-                help="1.00 under Poisson; every test's variance is inflated by its square")
+    m[2].metric("Spread used by the tests", _r(v.spread, 2),
+                help="The spread of placebo z-scores (1.00 under Poisson), widened where the placebo copies overlap "
+                     "(the note above gives both); every test's variance is inflated by its square")
     rows = [{"Test": x.name, "Unit": "harm (CCHI days)" if x.unit == "harm" else "basket incidents",
              "Before": _r(x.n_before), "After": _r(x.n_after), "Change vs control": _r(x.estimate, 1),
              "Interval": f"{_r(x.ci_low, 1)} to {_r(x.ci_high, 1)}", "p (adjusted)": _r(x.p_adj, 3),
